@@ -1,0 +1,48 @@
+# Two commands for a newcomer: `make run` and `make test`. `make bench` prints the figures.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint clean system-deps demo
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT)
+
+# Debian packages the tests drive for real: pdftoppm (README page image), Chromium, PostgreSQL.
+system-deps:
+	@missing=""; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run as root, or apt-get install them)"; fi; \
+	fi
+
+test: $(STAMP) system-deps
+	$(VENV)/bin/ruff check intake tests bench
+	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(PY) bench/bench_render.py
+
+demo: $(STAMP)
+	$(VENV)/bin/intake render --demo --out demo.pdf
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check intake tests bench
+	$(VENV)/bin/ruff format --check intake tests bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache test-artifacts

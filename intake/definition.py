@@ -1,0 +1,337 @@
+"""Consent definitions: the TOML files under `forms/`, loaded into frozen dataclasses.
+
+A definition is data: every patient-facing word of a consent lives in its TOML file. Its
+content hash (SHA-256 of a canonical JSON form) identifies exactly which text a patient saw;
+`forms/versions.lock` records the hash of every released version so that text cannot change
+without a version bump.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+ScreeningLevel = Literal["stop", "caution"]
+SideEffectTier = Literal["mild", "serious", "severe"]
+
+LOCK_FILE_NAME = "versions.lock"
+
+
+class DefinitionError(ValueError):
+    """A consent definition file is missing, unreadable or malformed."""
+
+    def __init__(self, path: Path, key: str, message: str) -> None:
+        self.path = path
+        self.key = key
+        super().__init__(f"{path}: {key}: {message}" if key else f"{path}: {message}")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the consent text: a heading, paragraphs, and an optional list."""
+
+    id: str
+    heading: str
+    paragraphs: tuple[str, ...] = ()
+    items: tuple[str, ...] = ()
+    #: Show `items` as a numbered list rather than bullets.
+    numbered: bool = False
+
+
+@dataclass(frozen=True)
+class SideEffectTierText:
+    """A tier of side effects with every item and what the patient must do."""
+
+    tier: SideEffectTier
+    heading: str
+    intro: str
+    items: tuple[str, ...]
+    action: str
+
+
+@dataclass(frozen=True)
+class ScreeningQuestion:
+    """A yes/no question; a "yes" is flagged for clinician review at `level`."""
+
+    id: str
+    question: str
+    level: ScreeningLevel
+    #: Why it is flagged; shown to staff, never to the patient.
+    reason: str
+
+
+@dataclass(frozen=True)
+class Acknowledgment:
+    """A statement the patient must tick before signing."""
+
+    id: str
+    text: str
+    #: The consent to sign and receive records electronically, shown just before the pad.
+    esign: bool = False
+
+
+@dataclass(frozen=True)
+class SignatureText:
+    """What a signature means, for the patient and for a guardian, and the clinician's line."""
+
+    meaning: str
+    guardian_meaning: str
+    clinician_line: str
+
+
+@dataclass(frozen=True)
+class ConsentDefinition:
+    """A whole consent form, as loaded from `forms/<id>.toml`."""
+
+    id: str
+    version: str
+    title: str
+    treatment: str
+    purpose: str
+    clinic_name: str
+    sections: tuple[Section, ...]
+    side_effects: tuple[SideEffectTierText, ...]
+    screening: tuple[ScreeningQuestion, ...]
+    acknowledgments: tuple[Acknowledgment, ...]
+    signature: SignatureText
+
+    def canonical_json(self) -> bytes:
+        """The content as canonical JSON: sorted keys, no spaces, UTF-8."""
+        return json.dumps(
+            asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+
+    @cached_property
+    def sha256(self) -> str:
+        """SHA-256 (hex) of the canonical content: which exact text a patient saw."""
+        return hashlib.sha256(self.canonical_json()).hexdigest()
+
+    def question(self, question_id: str) -> ScreeningQuestion:
+        return next(q for q in self.screening if q.id == question_id)
+
+
+class _Reader:
+    """Reads typed values out of parsed TOML, naming the file and key on any problem."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, message: str) -> DefinitionError:
+        return DefinitionError(self.path, key, message)
+
+    def table(self, data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+        full = f"{where}{key}"
+        value = data.get(key)
+        if not isinstance(value, dict):
+            raise self.fail(full, "missing table" if value is None else "must be a table")
+        return value
+
+    def text(self, data: dict[str, Any], key: str, where: str = "", required: bool = True) -> str:
+        full = f"{where}{key}"
+        value = data.get(key)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(full, "missing" if value is None else "must be a string")
+        if required and not value.strip():
+            raise self.fail(full, "must not be empty")
+        return value.strip()
+
+    def texts(self, data: dict[str, Any], key: str, where: str = "") -> tuple[str, ...]:
+        full = f"{where}{key}"
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            raise self.fail(full, "must be a list of strings")
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(f"{full}[{i}]", "must be a non-empty string")
+        return tuple(item.strip() for item in value)
+
+    def flag(self, data: dict[str, Any], key: str, where: str = "") -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}{key}", "must be true or false")
+        return value
+
+    def choice(self, data: dict[str, Any], key: str, allowed: tuple[str, ...], where: str) -> Any:
+        value = self.text(data, key, where)
+        if value not in allowed:
+            raise self.fail(f"{where}{key}", f"must be one of {', '.join(allowed)}")
+        return value
+
+    def array(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = data.get(key)
+        if not isinstance(value, list) or not value:
+            problem = "missing" if value is None else "must be a non-empty array of tables"
+            raise self.fail(key, problem)
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self.fail(f"{key}[{i}]", "must be a table")
+        return value
+
+    def unique_ids(self, key: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for i, item_id in enumerate(ids):
+            if item_id in seen:
+                raise self.fail(f"{key}[{i}].id", f"duplicate id {item_id!r}")
+            seen.add(item_id)
+
+
+def load_definition(path: Path) -> ConsentDefinition:
+    """Load and check one definition file; raise `DefinitionError` naming the file and key."""
+    r = _Reader(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise r.fail("", "file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise r.fail("", f"not valid TOML: {exc}") from None
+
+    form_id = r.text(data, "id")
+    if form_id != path.stem:
+        raise r.fail("id", f"must match the file name ({path.stem!r})")
+
+    sections = tuple(
+        Section(
+            id=r.text(s, "id", f"sections[{i}]."),
+            heading=r.text(s, "heading", f"sections[{i}]."),
+            paragraphs=r.texts(s, "paragraphs", f"sections[{i}]."),
+            items=r.texts(s, "items", f"sections[{i}]."),
+            numbered=r.flag(s, "numbered", f"sections[{i}]."),
+        )
+        for i, s in enumerate(r.array(data, "sections"))
+    )
+    for i, section in enumerate(sections):
+        if not section.paragraphs and not section.items:
+            raise r.fail(f"sections[{i}]", "needs paragraphs or items")
+    r.unique_ids("sections", [s.id for s in sections])
+
+    side_effects = tuple(
+        SideEffectTierText(
+            tier=r.choice(t, "tier", ("mild", "serious", "severe"), f"side_effects[{i}]."),
+            heading=r.text(t, "heading", f"side_effects[{i}]."),
+            intro=r.text(t, "intro", f"side_effects[{i}]."),
+            items=r.texts(t, "items", f"side_effects[{i}]."),
+            action=r.text(t, "action", f"side_effects[{i}]."),
+        )
+        for i, t in enumerate(r.array(data, "side_effects"))
+    )
+    for i, tier in enumerate(side_effects):
+        if not tier.items:
+            raise r.fail(f"side_effects[{i}].items", "must list at least one side effect")
+
+    screening = tuple(
+        ScreeningQuestion(
+            id=r.text(q, "id", f"screening[{i}]."),
+            question=r.text(q, "question", f"screening[{i}]."),
+            level=r.choice(q, "level", ("stop", "caution"), f"screening[{i}]."),
+            reason=r.text(q, "reason", f"screening[{i}]."),
+        )
+        for i, q in enumerate(r.array(data, "screening"))
+    )
+    r.unique_ids("screening", [q.id for q in screening])
+
+    acknowledgments = tuple(
+        Acknowledgment(
+            id=r.text(a, "id", f"acknowledgments[{i}]."),
+            text=r.text(a, "text", f"acknowledgments[{i}]."),
+            esign=r.flag(a, "esign", f"acknowledgments[{i}]."),
+        )
+        for i, a in enumerate(r.array(data, "acknowledgments"))
+    )
+    r.unique_ids("acknowledgments", [a.id for a in acknowledgments])
+    if sum(a.esign for a in acknowledgments) != 1:
+        raise r.fail("acknowledgments", "exactly one acknowledgment must have esign = true")
+
+    signature = r.table(data, "signature")
+    clinic = r.table(data, "clinic")
+    return ConsentDefinition(
+        id=form_id,
+        version=r.text(data, "version"),
+        title=r.text(data, "title"),
+        treatment=r.text(data, "treatment"),
+        purpose=r.text(data, "purpose"),
+        clinic_name=r.text(clinic, "name", "clinic."),
+        sections=sections,
+        side_effects=side_effects,
+        screening=screening,
+        acknowledgments=acknowledgments,
+        signature=SignatureText(
+            meaning=r.text(signature, "meaning", "signature."),
+            guardian_meaning=r.text(signature, "guardian_meaning", "signature."),
+            clinician_line=r.text(signature, "clinician_line", "signature."),
+        ),
+    )
+
+
+class FormCatalog:
+    """The definitions in one folder, loaded on first use, with the lock of released versions."""
+
+    def __init__(self, forms_dir: Path) -> None:
+        self.forms_dir = Path(forms_dir)
+        self._loaded: dict[str, ConsentDefinition] = {}
+
+    @property
+    def lock_path(self) -> Path:
+        return self.forms_dir / LOCK_FILE_NAME
+
+    def ids(self) -> list[str]:
+        return sorted(p.stem for p in self.forms_dir.glob("*.toml"))
+
+    def get(self, form_id: str) -> ConsentDefinition:
+        """The definition with this id; `KeyError` when there is no such form."""
+        if form_id not in self._loaded:
+            if form_id not in self.ids():
+                raise KeyError(form_id)
+            self._loaded[form_id] = load_definition(self.forms_dir / f"{form_id}.toml")
+        return self._loaded[form_id]
+
+    def read_lock(self) -> dict[str, dict[str, str]]:
+        """{form id: {version: sha256}} of every released version."""
+        if not self.lock_path.exists():
+            return {}
+        return json.loads(self.lock_path.read_text(encoding="utf-8"))
+
+    def lock_problems(self) -> list[str]:
+        """Why the current definitions disagree with the lock; empty when they agree."""
+        lock = self.read_lock()
+        problems = []
+        for form_id in self.ids():
+            definition = self.get(form_id)
+            recorded = lock.get(form_id, {}).get(definition.version)
+            if recorded is None:
+                problems.append(
+                    f"{form_id} version {definition.version} is not in {self.lock_path.name}: "
+                    "run `intake form lock` after bumping the version"
+                )
+            elif recorded != definition.sha256:
+                problems.append(
+                    f"{form_id} version {definition.version} text changed since it was "
+                    "released: bump `version` in the TOML file, then run `intake form lock`"
+                )
+        return problems
+
+    def write_lock(self) -> list[str]:
+        """Record the hash of each current version; never rewrite a released one."""
+        lock = self.read_lock()
+        added = []
+        for form_id in self.ids():
+            definition = self.get(form_id)
+            versions = lock.setdefault(form_id, {})
+            recorded = versions.get(definition.version)
+            if recorded is None:
+                versions[definition.version] = definition.sha256
+                added.append(f"{form_id} {definition.version}")
+            elif recorded != definition.sha256:
+                raise DefinitionError(
+                    self.forms_dir / f"{form_id}.toml",
+                    "version",
+                    f"version {definition.version} was released with other text; bump it",
+                )
+        self.lock_path.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n", "utf-8")
+        return added
