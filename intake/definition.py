@@ -295,7 +295,10 @@ class FormCatalog:
         """{form id: {version: sha256}} of every released version."""
         if not self.lock_path.exists():
             return {}
-        return json.loads(self.lock_path.read_text(encoding="utf-8"))
+        try:
+            return json.loads(self.lock_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DefinitionError(self.lock_path, "", f"not valid JSON: {exc}") from None
 
     def lock_problems(self) -> list[str]:
         """Why the current definitions disagree with the lock; empty when they agree."""
