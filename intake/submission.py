@@ -8,6 +8,7 @@ can check a step at a time with exactly the same rules.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 import json
@@ -433,9 +434,10 @@ def check_signing(
         if date_of_birth > signed_at.date():
             c.error("patient.date_of_birth", "is after the signing date")
         elif age_on(date_of_birth, signed_at.date()) < ADULT_AGE:
-            if raw_guardian is None:
+            # An empty object counts as missing: a minor's consent always carries a guardian.
+            if not raw_guardian:
                 c.error("guardian", "is required: a parent or guardian signs for anyone under 18")
-            g = c.mapping(raw_guardian, "guardian", required=False)
+            g = c.mapping(raw_guardian or None, "guardian", required=False)
             if g:
                 g_name = c.text(g, "name", "guardian", max_len=NAME_MAX)
                 g_relationship = c.text(g, "relationship", "guardian", max_len=100)
@@ -484,7 +486,11 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
     screening, _ = check_screening(data.get("screening"), definition, c)
     acknowledgments, _ = check_acknowledgments(data.get("acknowledgments"), definition, c)
     p = data.get("patient") if isinstance(data.get("patient"), Mapping) else {}
-    legal_name = patient.legal_name if patient else str(p.get("legal_name") or "")
+    raw_name = p.get("legal_name")
+    legal_name = patient.legal_name if patient else ""
+    if not patient and isinstance(raw_name, str):
+        # Another patient field is wrong: still check the typed name against the given one.
+        legal_name = raw_name.strip()
     born = patient.date_of_birth if patient else None
     signing, _ = check_signing(data, legal_name, born, c)
     device, _ = check_device(data.get("device"), c)
@@ -506,5 +512,6 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
         guardian=guardian,
         signed_at=signed_at,
         device=device,
-        raw=data,
+        # A copy, so that changing the caller's data later cannot change this submission's hash.
+        raw=copy.deepcopy(data),
     )
