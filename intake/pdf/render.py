@@ -1,12 +1,50 @@
-"""Lay out a consent PDF with reportlab Platypus (work in progress)."""
+"""Lay out a consent PDF with reportlab Platypus: the consent text, the answers, the signature."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import inch
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from intake.definition import ConsentDefinition
-from intake.submission import Submission
+from intake.pdf.fonts import BODY, BOLD, register_fonts
+from intake.pdf.metadata import finish_pdf
+from intake.pdf.signature import SignatureDrawing
+from intake.pdf.text import pdf_text
+from intake.submission import SignaturePad, Submission
+
+PAGE_SIZES = {"letter": LETTER, "a4": A4}
+MARGIN = 0.75 * inch
+
+ACCENT = colors.HexColor("#0b5394")
+FLAG_FILL = colors.HexColor("#fde9d9")
+FLAG_INK = colors.HexColor("#8a1c00")
+RULE = colors.HexColor("#999999")
+TIER_COLORS = {
+    "mild": colors.HexColor("#6a6a6a"),
+    "serious": colors.HexColor("#b45f06"),
+    "severe": colors.HexColor("#a61c00"),
+}
+LEVEL_WORDS = {"stop": "STOP", "caution": "CAUTION"}
 
 
 @dataclass(frozen=True)
@@ -19,6 +57,306 @@ class RenderSettings:
     page_size: str = "letter"
 
 
+LABEL_WIDTH = 1.75 * inch
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=BODY, fontSize=9.5, leading=13, alignment=TA_LEFT)
+    h2 = ParagraphStyle(
+        "h2",
+        base,
+        fontName=BOLD,
+        fontSize=11.5,
+        leading=15,
+        spaceBefore=10,
+        spaceAfter=3,
+        textColor=ACCENT,
+    )
+    # A label in the left gutter (reportlab's bullet), the value wrapping in the right column:
+    # a two-column row that, unlike a table row, can split across pages.
+    row = ParagraphStyle(
+        "row",
+        base,
+        leftIndent=LABEL_WIDTH,
+        bulletIndent=0,
+        bulletFontName=BOLD,
+        bulletFontSize=8.5,
+        spaceBefore=1.5,
+        spaceAfter=1.5,
+    )
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", base, fontSize=8, leading=10.5),
+        "clinic": ParagraphStyle("clinic", base, fontName=BOLD, fontSize=13, textColor=ACCENT),
+        "title": ParagraphStyle(
+            "title", base, fontName=BOLD, fontSize=15, leading=19, spaceBefore=6, spaceAfter=4
+        ),
+        "h2": h2,
+        **{tier: ParagraphStyle(f"h2-{tier}", h2, textColor=c) for tier, c in TIER_COLORS.items()},
+        "label": ParagraphStyle("label", base, fontName=BOLD, fontSize=8.5, leading=11),
+        "para": ParagraphStyle("para", base, spaceAfter=4),
+        "answer": ParagraphStyle("answer", base, spaceAfter=6, leftIndent=8),
+        "item": ParagraphStyle("item", base, leftIndent=16, bulletIndent=5, spaceAfter=1.5),
+        "ack": ParagraphStyle("ack", base, leftIndent=16, bulletIndent=0, spaceAfter=4),
+        "row": row,
+        "flag-row": ParagraphStyle("flag-row", row, backColor=FLAG_FILL, textColor=FLAG_INK),
+        "flag-box": ParagraphStyle(
+            "flag-box",
+            base,
+            fontName=BOLD,
+            textColor=FLAG_INK,
+            backColor=FLAG_FILL,
+            borderColor=FLAG_INK,
+            borderWidth=1,
+            borderPadding=5,
+            spaceBefore=8,
+            spaceAfter=8,
+        ),
+    }
+
+
+class _NumberedCanvas(Canvas):
+    """A canvas that waits for the last page, then writes "Page X of Y · <document id>"."""
+
+    def __init__(self, *args: Any, footer: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._footer = footer
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            width, _ = self._pagesize
+            self.setFont(BODY, 7.5)
+            self.setFillColor(colors.HexColor("#555555"))
+            footer = f"Page {number} of {total} · {self._footer}"
+            self.drawCentredString(width / 2, 0.45 * inch, footer)
+            super().showPage()
+        super().save()
+
+
+def _p(text: str, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
+    """A paragraph of plain text: escaped, never markup."""
+    return Paragraph(pdf_text(text), style, bulletText=bullet)
+
+
+def _heading(text: str, style: ParagraphStyle) -> list[Any]:
+    """A heading that never ends a page: it moves on with what follows when space is short."""
+    return [CondPageBreak(1.1 * inch), _p(text, style)]
+
+
+def _label_value(label: str, value: str, s: dict[str, ParagraphStyle]) -> list[Paragraph]:
+    """A label over its value; free text wraps and flows onto later pages."""
+    return [_p(label, s["label"]), _p(value or "—", s["answer"])]
+
+
+def _rows(rows: list[tuple[str, str]], s: dict[str, ParagraphStyle]) -> list[Paragraph]:
+    return [_p(value or "—", s["row"], bullet=label) for label, value in rows]
+
+
+def _items(items: tuple[str, ...], s: dict[str, ParagraphStyle], numbered: bool = False):
+    return [
+        _p(item, s["item"], bullet=f"{n}." if numbered else "•")
+        for n, item in enumerate(items, start=1)
+    ]
+
+
+def _signed_time(moment: datetime) -> str:
+    offset = moment.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    return f"{moment.strftime('%-d %B %Y, %H:%M:%S')} ({offset}) · {moment.isoformat()}"
+
+
+def _signature_block(
+    heading: str,
+    pad: SignaturePad,
+    rows: list[tuple[str, str]],
+    meaning: str,
+    width: float,
+    s: dict[str, ParagraphStyle],
+) -> KeepTogether:
+    return KeepTogether(
+        [
+            _p(heading, s["h2"]),
+            _p(meaning, s["para"]),
+            SignatureDrawing(pad, min(width, 4.2 * inch), 1.3 * inch),
+            Spacer(1, 4),
+            *_rows(rows, s),
+        ]
+    )
+
+
+def _clinician_block(line: str, width: float, s: dict[str, ParagraphStyle]) -> KeepTogether:
+    labels = [_p(label, s["small"]) for label in ("Clinician name", "Signature", "Date")]
+    blanks = Table(
+        [["", "", ""], labels],
+        colWidths=[width * 0.4, width * 0.4, width * 0.2],
+        rowHeights=[0.45 * inch, None],
+    )
+    blanks.setStyle(
+        TableStyle(
+            [
+                *[("LINEBELOW", (col, 0), (col, 0), 0.5, colors.black) for col in range(3)],
+                ("RIGHTPADDING", (0, 0), (-1, -1), 12),
+            ]
+        )
+    )
+    return KeepTogether([_p("Clinician", s["h2"]), _p(line, s["para"]), blanks])
+
+
+def build_story(
+    definition: ConsentDefinition,
+    submission: Submission,
+    settings: RenderSettings,
+    document_id: str,
+    width: float,
+) -> list[Any]:
+    """Every flowable of the consent, in reading order."""
+    s = _styles()
+    patient = submission.patient
+    story: list[Any] = [_p(definition.clinic_name, s["clinic"])]
+    contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
+    if contact:
+        story.append(_p(contact, s["small"]))
+    story += [
+        _p(definition.title, s["title"]),
+        _p(
+            f"Form {definition.id}, version {definition.version} · Document {document_id}",
+            s["small"],
+        ),
+        Spacer(1, 6),
+        _p(definition.purpose, s["para"]),
+    ]
+
+    flags = submission.flags(definition)
+    if flags:
+        story.append(
+            _p(f"Clinician review required: {len(flags)} screening answer(s) below.", s["flag-box"])
+        )
+
+    ec = patient.emergency_contact
+    story += [
+        *_heading("Patient details", s["h2"]),
+        *_rows(
+            [
+                ("Legal name", patient.legal_name),
+                ("Preferred name", patient.preferred_name),
+                ("Date of birth", patient.date_of_birth.isoformat()),
+                ("Phone", patient.phone),
+                ("Email", patient.email),
+                ("Address", patient.address),
+                ("Emergency contact", f"{ec.name} ({ec.relationship}) · {ec.phone}"),
+                ("Primary physician", patient.primary_physician),
+            ],
+            s,
+        ),
+        *_heading("Health history", s["h2"]),
+        *_label_value("Allergies", submission.health.allergies, s),
+        *_label_value("Medications and supplements", submission.health.medications, s),
+        *_label_value("Conditions", submission.health.conditions, s),
+        *_heading("Screening questions", s["h2"]),
+    ]
+    answers = dict(submission.screening)
+    for q in definition.screening:
+        if answers.get(q.id):
+            text = f"{q.question}\nClinician review required ({LEVEL_WORDS[q.level]})"
+            story.append(_p(text, s["flag-row"], bullet="Yes"))
+        else:
+            story.append(_p(q.question, s["row"], bullet="No"))
+
+    for section in definition.sections:
+        story += _heading(section.heading, s["h2"])
+        story += [_p(text, s["para"]) for text in section.paragraphs]
+        story += _items(section.items, s, numbered=section.numbered)
+
+    for tier in definition.side_effects:
+        story += [
+            *_heading(tier.heading, s[tier.tier]),
+            _p(tier.intro, s["para"]),
+            *_items(tier.items, s),
+            Paragraph(f"<b>What to do:</b> {pdf_text(tier.action)}", s["para"]),
+        ]
+
+    story += _heading("Acknowledgments", s["h2"])
+    ticked = set(submission.acknowledgments)
+    for ack in definition.acknowledgments:
+        story.append(_p(ack.text, s["ack"], bullet="☑" if ack.id in ticked else "☐"))
+
+    signed = _signed_time(submission.signed_at)
+    story.append(
+        _signature_block(
+            "Patient signature",
+            submission.signature,
+            [("Printed name", submission.typed_name), ("Signed", signed)],
+            definition.signature.meaning,
+            width,
+            s,
+        )
+    )
+    guardian = submission.guardian
+    if guardian is not None:
+        story.append(
+            _signature_block(
+                "Parent or legal guardian signature",
+                guardian.signature,
+                [
+                    ("Printed name", guardian.name),
+                    ("Signed for", f"{patient.legal_name}, a minor, as {guardian.relationship}"),
+                    ("Signed", signed),
+                ],
+                definition.signature.guardian_meaning,
+                width,
+                s,
+            )
+        )
+    story.append(_clinician_block(definition.signature.clinician_line, width, s))
+
+    device = submission.device
+    strokes = (
+        f"patient: {len(submission.signature.strokes)} strokes, "
+        f"{submission.signature.point_count} points"
+    )
+    if guardian:
+        strokes += (
+            f"; guardian: {len(guardian.signature.strokes)} strokes, "
+            f"{guardian.signature.point_count} points"
+        )
+    story += [
+        PageBreak(),
+        _p("Signing record", s["title"]),
+        _p(
+            "How and when this consent was signed, and the fingerprints that identify exactly "
+            "which text was shown and what was submitted.",
+            s["para"],
+        ),
+        *_rows(
+            [
+                ("Document id", document_id),
+                ("Signed at", signed),
+                ("Signed by", submission.typed_name),
+                (
+                    "Guardian",
+                    f"{guardian.name} ({guardian.relationship}) for a minor" if guardian else "",
+                ),
+                ("Device", device.user_agent),
+                ("IP address", device.ip),
+                ("Form", f"{definition.id}, version {definition.version}"),
+                ("Form text SHA-256", definition.sha256),
+                ("Submission SHA-256", submission.sha256),
+                ("Signature strokes", strokes),
+                ("Submitted data", "attached to this PDF as submission.json"),
+            ],
+            s,
+        ),
+    ]
+    return story
+
+
 def render_consent(
     definition: ConsentDefinition,
     submission: Submission,
@@ -26,5 +364,24 @@ def render_consent(
     settings: RenderSettings | None = None,
     document_id: str | None = None,
 ) -> bytes:
-    """The consent PDF for one submission, as bytes."""
-    raise NotImplementedError(str(document_id or uuid.uuid4()))
+    """The consent PDF for one submission, as bytes, with metadata and `submission.json`."""
+    register_fonts()
+    settings = settings or RenderSettings()
+    document_id = document_id or str(uuid.uuid4())
+    pagesize = PAGE_SIZES.get(settings.page_size, LETTER)
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=pagesize,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=0.7 * inch,
+        bottomMargin=0.8 * inch,
+        title=definition.title,
+        author=definition.clinic_name,
+        subject=f"{definition.id} version {definition.version}",
+        creator="intake",
+    )
+    story = build_story(definition, submission, settings, document_id, doc.width)
+    doc.build(story, canvasmaker=lambda *a, **kw: _NumberedCanvas(*a, footer=document_id, **kw))
+    return finish_pdf(buffer.getvalue(), definition, submission, document_id)

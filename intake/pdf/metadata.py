@@ -1,0 +1,58 @@
+"""pypdf post-processing: metadata without patient data, and the submission as an attachment."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.xmp import XmpInformation
+
+from intake.definition import ConsentDefinition
+from intake.submission import Submission
+
+ATTACHMENT_NAME = "submission.json"
+PRODUCER = "intake consent engine"
+
+
+def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[str, str]:
+    """Document information: the form and the document id, never a patient's details."""
+    now = datetime.now(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+    return {
+        "/Title": definition.title,
+        "/Author": definition.clinic_name,
+        "/Subject": f"{definition.id} version {definition.version}",
+        "/Keywords": f"consent; {definition.id}; version {definition.version}; {document_id}",
+        "/Creator": PRODUCER,
+        "/Producer": PRODUCER,
+        "/CreationDate": now,
+        "/ModDate": now,
+    }
+
+
+def _xmp(definition: ConsentDefinition, document_id: str) -> XmpInformation:
+    xmp = XmpInformation.create()
+    xmp.dc_title = {"x-default": definition.title}
+    xmp.dc_creator = [definition.clinic_name]
+    xmp.dc_description = {"x-default": f"{definition.id} version {definition.version}"}
+    xmp.dc_identifier = document_id
+    xmp.dc_format = "application/pdf"
+    xmp.pdf_producer = PRODUCER
+    xmp.xmp_creator_tool = PRODUCER
+    xmp.xmpmm_document_id = f"uuid:{document_id}"
+    return xmp
+
+
+def finish_pdf(
+    pdf: bytes, definition: ConsentDefinition, submission: Submission, document_id: str
+) -> bytes:
+    """Replace reportlab's metadata, add XMP, and attach the canonical submission."""
+    # Incremental: pypdf appends only the objects it adds or changes instead of rewriting all.
+    writer = PdfWriter(PdfReader(io.BytesIO(pdf)), incremental=True)
+    writer.metadata = None
+    writer.add_metadata(document_metadata(definition, document_id))
+    writer.xmp_metadata = _xmp(definition, document_id)
+    writer.add_attachment(ATTACHMENT_NAME, submission.canonical_json())
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,0 +1,37 @@
+"""The one way patient and form text enters a reportlab Paragraph: escaped, never markup."""
+
+from __future__ import annotations
+
+import re
+from xml.sax.saxutils import escape
+
+from intake.pdf.fonts import CHINESE, JAPANESE, KOREAN
+
+_HANGUL = r"\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
+_KANA = r"\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+_HAN = r"\u2e80-\u2fdf\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uff65"
+_CJK_RUN = re.compile(f"[{_HANGUL}{_KANA}{_HAN}]+")
+_HAS_HANGUL = re.compile(f"[{_HANGUL}]")
+_HAS_KANA = re.compile(f"[{_KANA}]")
+
+
+def _cjk_font(run: str, whole: str) -> str:
+    if _HAS_HANGUL.search(run):
+        return KOREAN
+    if _HAS_KANA.search(whole):
+        return JAPANESE
+    return CHINESE
+
+
+def pdf_text(value: str) -> str:
+    """Paragraph markup that prints `value` literally, line breaks kept, CJK in a CJK font.
+
+    `<b>`, `&amp;` or `<img src=...>` typed by a patient print as those characters; nothing a
+    patient types can change the layout or make reportlab read a file.
+    """
+    escaped = escape(value)
+    if _CJK_RUN.search(escaped):
+        escaped = _CJK_RUN.sub(
+            lambda m: f'<font name="{_cjk_font(m.group(), value)}">{m.group()}</font>', escaped
+        )
+    return escaped.replace("\r\n", "\n").replace("\n", "<br/>")
