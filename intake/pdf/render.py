@@ -99,6 +99,8 @@ def _styles() -> dict[str, ParagraphStyle]:
         "item": ParagraphStyle("item", base, leftIndent=16, bulletIndent=5, spaceAfter=1.5),
         "ack": ParagraphStyle("ack", base, leftIndent=16, bulletIndent=0, spaceAfter=4),
         "row": row,
+        # Small enough for a SHA-256 in hex to stay on one line.
+        "record": ParagraphStyle("record", row, fontSize=8.5, leading=11.5),
         "flag-row": ParagraphStyle("flag-row", row, backColor=FLAG_FILL, textColor=FLAG_INK),
         "flag-box": ParagraphStyle(
             "flag-box",
@@ -155,8 +157,10 @@ def _label_value(label: str, value: str, s: dict[str, ParagraphStyle]) -> list[P
     return [_p(label, s["label"]), _p(value or "—", s["answer"])]
 
 
-def _rows(rows: list[tuple[str, str]], s: dict[str, ParagraphStyle]) -> list[Paragraph]:
-    return [_p(value or "—", s["row"], bullet=label) for label, value in rows]
+def _rows(
+    rows: list[tuple[str, str]], s: dict[str, ParagraphStyle], style: str = "row"
+) -> list[Paragraph]:
+    return [_p(value or "—", s[style], bullet=label) for label, value in rows]
 
 
 def _items(items: tuple[str, ...], s: dict[str, ParagraphStyle], numbered: bool = False):
@@ -352,6 +356,7 @@ def build_story(
                 ("Submitted data", "attached to this PDF as submission.json"),
             ],
             s,
+            style="record",
         ),
     ]
     return story

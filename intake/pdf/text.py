@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import escape
 
+import arabic_reshaper
+from bidi import get_display
+
 from intake.pdf.fonts import CHINESE, JAPANESE, KOREAN
 
 _HANGUL = r"\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
@@ -13,6 +16,7 @@ _HAN = r"\u2e80-\u2fdf\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00
 _CJK_RUN = re.compile(f"[{_HANGUL}{_KANA}{_HAN}]+")
 _HAS_HANGUL = re.compile(f"[{_HANGUL}]")
 _HAS_KANA = re.compile(f"[{_KANA}]")
+_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
 def _cjk_font(run: str, whole: str) -> str:
@@ -23,15 +27,27 @@ def _cjk_font(run: str, whole: str) -> str:
     return CHINESE
 
 
+def visual_order(line: str) -> str:
+    """Arabic and Hebrew as PDF text is stored: joined letter forms, in left-to-right order.
+
+    reportlab writes characters in the order given, so right-to-left text is shaped and
+    reordered here; text extraction reads it back in logical order.
+    """
+    return get_display(arabic_reshaper.reshape(line))
+
+
 def pdf_text(value: str) -> str:
     """Paragraph markup that prints `value` literally, line breaks kept, CJK in a CJK font.
 
     `<b>`, `&amp;` or `<img src=...>` typed by a patient print as those characters; nothing a
     patient types can change the layout or make reportlab read a file.
     """
+    value = value.replace("\r\n", "\n")
+    if _RTL.search(value):
+        value = "\n".join(visual_order(line) for line in value.split("\n"))
     escaped = escape(value)
     if _CJK_RUN.search(escaped):
         escaped = _CJK_RUN.sub(
             lambda m: f'<font name="{_cjk_font(m.group(), value)}">{m.group()}</font>', escaped
         )
-    return escaped.replace("\r\n", "\n").replace("\n", "<br/>")
+    return escaped.replace("\n", "<br/>")
