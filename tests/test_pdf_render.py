@@ -303,3 +303,9 @@ def test_page_size_and_clinic_settings(demo_data, catalog):
 def test_letter_is_the_default(demo_pdf: bytes):
     page = PdfReader(io.BytesIO(demo_pdf)).pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (612, 792)
+
+
+def test_every_acknowledgment_is_ticked(demo_text: str, definition: ConsentDefinition):
+    for ack in definition.acknowledgments:
+        assert f"☑ {words(ack.text)}" in demo_text
+    assert "☐" not in demo_text

@@ -61,7 +61,9 @@ LABEL_WIDTH = 1.75 * inch
 
 
 def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("body", fontName=BODY, fontSize=9.5, leading=13, alignment=TA_LEFT)
+    base = ParagraphStyle(
+        "body", fontName=BODY, bulletFontName=BODY, fontSize=9.5, leading=13, alignment=TA_LEFT
+    )
     h2 = ParagraphStyle(
         "h2",
         base,
@@ -196,17 +198,18 @@ def _signature_block(
 
 
 def _clinician_block(line: str, width: float, s: dict[str, ParagraphStyle]) -> KeepTogether:
-    labels = [_p(label, s["small"]) for label in ("Clinician name", "Signature", "Date")]
+    labels = [_p(label, s["small"]) for label in ("Clinician name", "", "Signature", "", "Date")]
+    gap = width * 0.04
     blanks = Table(
-        [["", "", ""], labels],
-        colWidths=[width * 0.4, width * 0.4, width * 0.2],
+        [[""] * 5, labels],
+        colWidths=[width * 0.38, gap, width * 0.38, gap, width * 0.2 - 2 * gap],
         rowHeights=[0.45 * inch, None],
     )
     blanks.setStyle(
         TableStyle(
             [
-                *[("LINEBELOW", (col, 0), (col, 0), 0.5, colors.black) for col in range(3)],
-                ("RIGHTPADDING", (0, 0), (-1, -1), 12),
+                *[("LINEBELOW", (col, 0), (col, 0), 0.5, colors.black) for col in (0, 2, 4)],
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
             ]
         )
     )
