@@ -6,7 +6,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFProtect
 
 from intake.config import PROJECT_ROOT, Config
 from intake.definition import FormCatalog
@@ -26,10 +27,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app)
     app.extensions["forms"] = FormCatalog(app.config["FORMS_DIR"])
 
-    from intake import consent
+    CSRFProtect(app)
+    app.after_request(_no_store)
+
+    from intake import consent, tablet
 
     consent.init_app(app)
+    tablet.init_app(app)
     return app
+
+
+def _no_store(response: Response) -> Response:
+    """Pages may show a patient's answers: no browser or proxy may keep a copy."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def _instance_secret(app: Flask) -> str:

@@ -8,6 +8,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _seconds(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
 class Config:
     """Settings with defaults; an environment variable of the same name overrides each."""
 
@@ -18,3 +22,21 @@ class Config:
     #: "letter" (default) or "a4".
     PAGE_SIZE: str = os.environ.get("PAGE_SIZE", "letter").lower()
     DATABASE_URL: str | None = os.environ.get("DATABASE_URL")
+    #: IANA time zone of the clinic ("America/Chicago") for the signing time; empty: the server's.
+    CLINIC_TIMEZONE: str = os.environ.get("CLINIC_TIMEZONE", "")
+
+    SESSION_COOKIE_SAMESITE: str = "Lax"
+    SESSION_COOKIE_SECURE: bool = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+
+    #: Kiosk mode: the id of the one form this tablet shows (empty: the tablet offers every form).
+    KIOSK_FORM: str = os.environ.get("KIOSK_FORM", "")
+    #: A tablet draft is deleted this long after the patient's last step.
+    DRAFT_TTL_SECONDS: int = _seconds("DRAFT_TTL_SECONDS", 30 * 60)
+    #: Without a touch for this long, the tablet asks "Are you still there?"...
+    IDLE_TIMEOUT_SECONDS: int = _seconds("IDLE_TIMEOUT_SECONDS", 3 * 60)
+    #: ...and wipes the draft when nobody answers within this long.
+    IDLE_WARNING_SECONDS: int = _seconds("IDLE_WARNING_SECONDS", 30)
+    #: The "thank you" screen clears itself after this long.
+    DONE_CLEAR_SECONDS: int = _seconds("DONE_CLEAR_SECONDS", 90)
+    #: The patient's copy can be downloaded once, within this long after submitting.
+    PATIENT_COPY_TTL_SECONDS: int = _seconds("PATIENT_COPY_TTL_SECONDS", 10 * 60)

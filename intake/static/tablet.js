@@ -1,0 +1,101 @@
+// The tablet flow's behaviour: idle timeout, confirmations, focus on errors, single submit.
+// No inline scripts anywhere: everything is wired up here from data attributes.
+(function () {
+  "use strict";
+
+  // After `data-idle-seconds` without a touch, ask "Are you still there?"; after
+  // `data-warning-seconds` more, wipe the draft. With no warning time, wipe straight away.
+  function watchIdle() {
+    var body = document.body;
+    var idleSeconds = Number(body.dataset.idleSeconds || 0);
+    var warningSeconds = Number(body.dataset.warningSeconds || 0);
+    var wipeForm = document.getElementById("wipe-form");
+    var dialog = document.getElementById("idle-dialog");
+    if (!idleSeconds || !wipeForm) return;
+    var countdown = document.getElementById("idle-countdown");
+    var idleTimer = null;
+    var tick = null;
+    var wiping = false;
+
+    function wipe() {
+      if (wiping) return;
+      wiping = true;
+      HTMLFormElement.prototype.submit.call(wipeForm);
+    }
+
+    function warn() {
+      if (!warningSeconds || !dialog || typeof dialog.showModal !== "function") {
+        wipe();
+        return;
+      }
+      var left = warningSeconds;
+      countdown.textContent = String(left);
+      dialog.showModal();
+      tick = window.setInterval(function () {
+        left -= 1;
+        countdown.textContent = String(Math.max(left, 0));
+        if (left <= 0) wipe();
+      }, 1000);
+    }
+
+    function restart() {
+      if (wiping || (dialog && dialog.open)) return;
+      window.clearTimeout(idleTimer);
+      idleTimer = window.setTimeout(warn, idleSeconds * 1000);
+    }
+
+    if (dialog) {
+      document.getElementById("idle-continue").addEventListener("click", function () {
+        window.clearInterval(tick);
+        dialog.close();
+        restart();
+      });
+      // Escape closes a modal dialog; treat it like "I'm still here".
+      dialog.addEventListener("cancel", function () {
+        window.clearInterval(tick);
+        window.setTimeout(restart, 0);
+      });
+    }
+    ["pointerdown", "keydown", "input", "scroll", "wheel"].forEach(function (type) {
+      window.addEventListener(type, restart, { passive: true, capture: true });
+    });
+    restart();
+  }
+
+  function confirmButtons() {
+    document.querySelectorAll("[data-confirm]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+      });
+    });
+  }
+
+  // A second tap on Submit while the first is on its way does nothing (the server also makes
+  // exactly one consent per draft, whatever arrives).
+  function submitOnce() {
+    document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (form.dataset.sent) {
+          event.preventDefault();
+          return;
+        }
+        form.dataset.sent = "1";
+        form.querySelectorAll("button[type=submit]").forEach(function (b) {
+          b.setAttribute("aria-disabled", "true");
+        });
+      });
+    });
+  }
+
+  function focusErrors() {
+    var summary = document.getElementById("error-summary");
+    if (summary && !summary.hidden) summary.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    watchIdle();
+    confirmButtons();
+    submitOnce();
+    focusErrors();
+  });
+})();

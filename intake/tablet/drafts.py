@@ -1,0 +1,125 @@
+"""Tablet drafts: a patient's answers between steps, kept on the server, never in the cookie.
+
+A draft is one JSON file under the instance folder, named by a random id that the Flask session
+holds. It expires `ttl` seconds after the last step the patient saved. Once submitted, the answers
+are dropped and only a receipt stays (the consent id and the one-time patient-copy link).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+_DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+@dataclass
+class Draft:
+    """The answers so far, in the shape of the submission format, and where the patient is."""
+
+    id: str
+    form_id: str
+    updated_at: float
+    #: Parts of the submission: "patient", "health", "screening", "acknowledgments",
+    #: "signature", "guardian", "signed_at".
+    answers: dict[str, Any] = field(default_factory=dict)
+    #: Steps whose answers passed validation.
+    done_steps: list[str] = field(default_factory=list)
+    #: Sent with the review page; a submit carrying it makes one consent, however often it comes.
+    submit_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    consent_id: str | None = None
+    copy_token: str | None = None
+    copy_expires_at: float | None = None
+
+    @property
+    def submitted(self) -> bool:
+        return self.consent_id is not None
+
+
+class DraftStore:
+    """Drafts as private files under `root`, expiring `ttl` seconds after their last save."""
+
+    def __init__(self, root: Path, ttl: float, clock: Callable[[], float] = time.time) -> None:
+        self.root = Path(root)
+        self.ttl = ttl
+        self.clock = clock
+
+    def _path(self, draft_id: str, suffix: str = ".json") -> Path:
+        if not _DRAFT_ID.match(draft_id):
+            raise KeyError(draft_id)
+        return self.root / f"{draft_id}{suffix}"
+
+    def create(self, form_id: str) -> Draft:
+        """A new, empty draft; expired drafts of earlier patients are deleted on the way."""
+        self.sweep()
+        draft = Draft(id=secrets.token_urlsafe(32), form_id=form_id, updated_at=self.clock())
+        self.save(draft)
+        return draft
+
+    def get(self, draft_id: str | None) -> Draft | None:
+        """The draft, or None when it never existed, was wiped, or has expired."""
+        if not draft_id:
+            return None
+        try:
+            data = json.loads(self._path(draft_id).read_text(encoding="utf-8"))
+        except (KeyError, FileNotFoundError, ValueError):
+            return None
+        draft = Draft(**data)
+        if self.clock() - draft.updated_at > self.ttl:
+            self.delete(draft_id)
+            return None
+        return draft
+
+    def save(self, draft: Draft) -> None:
+        draft.updated_at = self.clock()
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self._path(draft.id)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(asdict(draft), f, ensure_ascii=False)
+        os.replace(tmp, path)
+
+    def delete(self, draft_id: str | None) -> None:
+        if not draft_id:
+            return
+        for suffix in (".json", ".lock"):
+            try:
+                self._path(draft_id, suffix).unlink(missing_ok=True)
+            except KeyError:
+                return
+
+    def sweep(self) -> None:
+        """Delete every expired draft."""
+        if not self.root.is_dir():
+            return
+        now = self.clock()
+        for path in self.root.glob("*.json"):
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))["updated_at"]
+                expired = now - saved > self.ttl
+            except (OSError, ValueError, KeyError, TypeError):
+                expired = True
+            if expired:
+                self.delete(path.stem)
+
+    @contextmanager
+    def locked(self, draft_id: str) -> Iterator[None]:
+        """Hold an exclusive lock on one draft, across threads and processes."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self._path(draft_id, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)

@@ -1,0 +1,397 @@
+"""The tablet's step forms. Each carries its fields and CSRF token; the rules are not here.
+
+A step form validates by calling the shared check for its part of the submission
+(`intake.submission.check_*`) and attaching each `FieldError` to the field it names
+("patient.emergency_contact.phone" goes to `ec_phone`); an error no field owns goes to the top.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.widgets import DateInput, EmailInput, TelInput
+
+from intake.definition import ConsentDefinition
+from intake.submission import (
+    FieldError,
+    check_acknowledgments,
+    check_health,
+    check_patient,
+    check_screening,
+    check_signing,
+)
+
+#: The signature pad's own coordinate system; strokes are stored in it whatever the screen size.
+PAD_WIDTH = 600
+PAD_HEIGHT = 200
+EMPTY_PAD = json.dumps({"width": PAD_WIDTH, "height": PAD_HEIGHT, "strokes": []})
+
+
+class StepForm(FlaskForm):
+    """A step of the flow; `validate()` runs the shared checks and places their errors."""
+
+    #: Submission field path -> form field name; the longest matching path wins.
+    paths: ClassVar[dict[str, str]] = {}
+    #: How an error names a field when its label would not read well in a sentence.
+    error_labels: ClassVar[dict[str, str]] = {}
+
+    def part(self) -> dict[str, Any]:
+        """This step's answers, in the shape of the submission format."""
+        raise NotImplementedError
+
+    def check(self) -> list[FieldError]:
+        raise NotImplementedError
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        self.place_errors(self.check())
+        return not self.has_errors
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.form_errors) or any(f.errors for f in self)
+
+    def field_for(self, path: str) -> str | None:
+        """The form field that shows errors for a submission path, if any."""
+        matches = [p for p in self.paths if path == p or path.startswith((f"{p}.", f"{p}["))]
+        return self.paths[max(matches, key=len)] if matches else None
+
+    def place_errors(self, errors: list[FieldError]) -> None:
+        for error in errors:
+            name = self.field_for(error.field)
+            if name is None:
+                self.form_errors.append(f"{readable_field(error.field)} {error.message}")
+                continue
+            message = f"{self.error_labels.get(name) or self[name].label.text} {error.message}"
+            if message not in self[name].errors:
+                self[name].errors.append(message)
+
+    def summary(self) -> list[tuple[str, str]]:
+        """Every error as (id of the input to jump to, message), in page order."""
+        items = [("", message) for message in self.form_errors]
+        for f in self:
+            anchor = f.id
+            if isinstance(f, RadioField):
+                anchor = f"{f.id}-0"
+            elif isinstance(f, HiddenField):
+                anchor = f"{f.id}-pad"
+            items.extend((anchor, message) for message in f.errors)
+        return items
+
+
+def readable_field(path: str) -> str:
+    """A field path as words ("patient.date_of_birth": "Date of birth") for unplaced errors."""
+    last = path.split(".")[-1].split("[")[0]
+    return last.replace("_", " ").capitalize()
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class StartForm(FlaskForm):
+    """The welcome screen's Start button."""
+
+
+class ReviewForm(FlaskForm):
+    submit_token = HiddenField()
+
+
+class DetailsForm(StepForm):
+    legal_name = StringField(
+        "Legal name", description="As on your ID.", render_kw={"autocomplete": "name"}
+    )
+    preferred_name = StringField(
+        "Preferred name (optional)", render_kw={"autocomplete": "nickname"}
+    )
+    date_of_birth = StringField(
+        "Date of birth", widget=DateInput(), render_kw={"autocomplete": "bday"}
+    )
+    phone = StringField(
+        "Phone", widget=TelInput(), render_kw={"autocomplete": "tel", "inputmode": "tel"}
+    )
+    email = StringField(
+        "Email (optional)",
+        widget=EmailInput(),
+        render_kw={"autocomplete": "email", "inputmode": "email", "autocapitalize": "off"},
+    )
+    address = TextAreaField("Home address", render_kw={"autocomplete": "street-address", "rows": 3})
+    ec_name = StringField("Name", render_kw={"autocomplete": "off"})
+    ec_phone = StringField(
+        "Phone", widget=TelInput(), render_kw={"autocomplete": "off", "inputmode": "tel"}
+    )
+    ec_relationship = StringField(
+        "Relationship to you",
+        description="For example: sister, partner, friend.",
+        render_kw={"autocomplete": "off"},
+    )
+    primary_physician = StringField(
+        "Primary physician (optional)",
+        description="Name and phone, if you have one.",
+        render_kw={"autocomplete": "off"},
+    )
+
+    paths: ClassVar[dict[str, str]] = {
+        "patient.legal_name": "legal_name",
+        "patient.preferred_name": "preferred_name",
+        "patient.date_of_birth": "date_of_birth",
+        "patient.phone": "phone",
+        "patient.email": "email",
+        "patient.address": "address",
+        "patient.emergency_contact": "ec_name",
+        "patient.emergency_contact.name": "ec_name",
+        "patient.emergency_contact.phone": "ec_phone",
+        "patient.emergency_contact.relationship": "ec_relationship",
+        "patient.primary_physician": "primary_physician",
+    }
+    error_labels: ClassVar[dict[str, str]] = {
+        "preferred_name": "Preferred name",
+        "email": "Email",
+        "ec_name": "Emergency contact name",
+        "ec_phone": "Emergency contact phone",
+        "ec_relationship": "Emergency contact relationship",
+        "primary_physician": "Primary physician",
+    }
+
+    @staticmethod
+    def initial(answers: dict[str, Any]) -> dict[str, Any]:
+        p = answers.get("patient") or {}
+        ec = p.get("emergency_contact") or {}
+        return {
+            **{k: p.get(k) for k in ("legal_name", "preferred_name", "date_of_birth", "phone")},
+            **{k: p.get(k) for k in ("email", "address", "primary_physician")},
+            "ec_name": ec.get("name"),
+            "ec_phone": ec.get("phone"),
+            "ec_relationship": ec.get("relationship"),
+        }
+
+    def part(self) -> dict[str, Any]:
+        d = self.data
+        return {
+            "patient": {
+                **{k: _text(d[k]) for k in ("legal_name", "preferred_name", "date_of_birth")},
+                **{k: _text(d[k]) for k in ("phone", "email", "address")},
+                "emergency_contact": {
+                    "name": _text(d["ec_name"]),
+                    "phone": _text(d["ec_phone"]),
+                    "relationship": _text(d["ec_relationship"]),
+                },
+                "primary_physician": _text(d["primary_physician"]),
+            }
+        }
+
+    def check(self) -> list[FieldError]:
+        return check_patient(self.part()["patient"])[1]
+
+
+class HealthForm(StepForm):
+    """History in the patient's words, then the definition's screening questions."""
+
+    allergies = TextAreaField(
+        "Allergies",
+        description='Medicines, foods, latex, metals. Write "none" if you have none.',
+        render_kw={"rows": 3},
+    )
+    medications = TextAreaField(
+        "Medications and supplements",
+        description='Include vitamins and blood thinners. Write "none" if you take none.',
+        render_kw={"rows": 3},
+    )
+    conditions = TextAreaField(
+        "Medical conditions",
+        description='Past and present. Write "none" if you have none.',
+        render_kw={"rows": 3},
+    )
+    #: (field name, question id) of each screening question, in the definition's order.
+    questions: ClassVar[tuple[tuple[str, str], ...]] = ()
+    definition: ClassVar[ConsentDefinition]
+
+    @staticmethod
+    def initial(answers: dict[str, Any], definition: ConsentDefinition) -> dict[str, Any]:
+        health = answers.get("health") or {}
+        screening = answers.get("screening") or {}
+        yes_no = {True: "yes", False: "no"}
+        return {
+            **{k: health.get(k) for k in ("allergies", "medications", "conditions")},
+            **{f"q_{q.id}": yes_no.get(screening.get(q.id)) for q in definition.screening},
+        }
+
+    def part(self) -> dict[str, Any]:
+        answer = {"yes": True, "no": False}
+        return {
+            "health": {k: _text(self[k].data) for k in ("allergies", "medications", "conditions")},
+            "screening": {qid: answer.get(self[name].data) for name, qid in self.questions},
+        }
+
+    def check(self) -> list[FieldError]:
+        part = self.part()
+        errors = check_health(part["health"])[1]
+        return errors + check_screening(part["screening"], self.definition)[1]
+
+
+_health_forms: dict[str, type[HealthForm]] = {}
+_consent_forms: dict[str, type[ConsentForm]] = {}
+
+
+def health_form(definition: ConsentDefinition) -> type[HealthForm]:
+    """The health step for a definition: one yes/no field per screening question."""
+    key = definition.sha256
+    if key not in _health_forms:
+        attrs: dict[str, Any] = {
+            f"q_{q.id}": RadioField(q.question, choices=["yes", "no"], validate_choice=False)
+            for q in definition.screening
+        }
+        questions = tuple((f"q_{q.id}", q.id) for q in definition.screening)
+        attrs["questions"] = questions
+        attrs["definition"] = definition
+        attrs["paths"] = {
+            "health.allergies": "allergies",
+            "health.medications": "medications",
+            "health.conditions": "conditions",
+            **{f"screening.{qid}": name for name, qid in questions},
+        }
+        attrs["error_labels"] = {
+            name: f"Question {n}" for n, (name, _) in enumerate(questions, start=1)
+        }
+        _health_forms[key] = type("HealthForm", (HealthForm,), attrs)
+    return _health_forms[key]
+
+
+class ConsentForm(StepForm):
+    """One checkbox per acknowledgment of the definition; the e-sign consent comes last."""
+
+    #: (field name, acknowledgment id), in the definition's order, e-sign consent excluded.
+    statements: ClassVar[tuple[tuple[str, str], ...]] = ()
+    esign_field: ClassVar[str]
+    definition: ClassVar[ConsentDefinition]
+
+    @staticmethod
+    def initial(answers: dict[str, Any], definition: ConsentDefinition) -> dict[str, Any]:
+        ticks = answers.get("acknowledgments") or {}
+        return {f"a_{a.id}": ticks.get(a.id) is True for a in definition.acknowledgments}
+
+    def part(self) -> dict[str, Any]:
+        return {
+            "acknowledgments": {
+                a.id: bool(self[f"a_{a.id}"].data) for a in self.definition.acknowledgments
+            }
+        }
+
+    def check(self) -> list[FieldError]:
+        return check_acknowledgments(self.part()["acknowledgments"], self.definition)[1]
+
+
+def consent_form(definition: ConsentDefinition) -> type[ConsentForm]:
+    """The consent step for a definition: one checkbox per acknowledgment."""
+    key = definition.sha256
+    if key not in _consent_forms:
+        attrs: dict[str, Any] = {
+            f"a_{a.id}": BooleanField(a.text) for a in definition.acknowledgments
+        }
+        statements = tuple((f"a_{a.id}", a.id) for a in definition.acknowledgments if not a.esign)
+        esign = next(a for a in definition.acknowledgments if a.esign)
+        attrs["statements"] = statements
+        attrs["esign_field"] = f"a_{esign.id}"
+        attrs["definition"] = definition
+        attrs["paths"] = {
+            f"acknowledgments.{a.id}": f"a_{a.id}" for a in definition.acknowledgments
+        }
+        attrs["error_labels"] = {
+            **{name: f"Statement {n}" for n, (name, _) in enumerate(statements, start=1)},
+            f"a_{esign.id}": "The consent to sign electronically",
+        }
+        _consent_forms[key] = type("ConsentForm", (ConsentForm,), attrs)
+    return _consent_forms[key]
+
+
+def _pad(value: Any) -> dict[str, Any]:
+    """The pad's hidden field as data; anything unreadable counts as an empty pad."""
+    try:
+        pad = json.loads(value) if isinstance(value, str) and value else None
+    except ValueError:
+        pad = None
+    return pad if isinstance(pad, dict) else json.loads(EMPTY_PAD)
+
+
+class SignForm(StepForm):
+    """The signature, the typed name and, for a patient under 18, the guardian's own signature."""
+
+    typed_name = StringField(
+        "Type your full legal name", render_kw={"autocomplete": "off", "autocapitalize": "words"}
+    )
+    signature = HiddenField("Your signature", default=EMPTY_PAD)
+    guardian_name = StringField("Parent or guardian's full name", render_kw={"autocomplete": "off"})
+    guardian_relationship = StringField(
+        "Relationship to the patient",
+        description="For example: mother, father, legal guardian.",
+        render_kw={"autocomplete": "off"},
+    )
+    guardian_signature = HiddenField("Parent or guardian's signature", default=EMPTY_PAD)
+
+    paths: ClassVar[dict[str, str]] = {
+        "signature": "signature",
+        "signature.typed_name": "typed_name",
+        "guardian": "guardian_name",
+        "guardian.name": "guardian_name",
+        "guardian.relationship": "guardian_relationship",
+        "guardian.signature": "guardian_signature",
+    }
+    error_labels: ClassVar[dict[str, str]] = {
+        "typed_name": "Your typed name",
+        "signature": "Your signature",
+        "guardian_name": "The guardian's name",
+        "guardian_relationship": "The guardian's relationship",
+        "guardian_signature": "The guardian's signature",
+    }
+
+    def __init__(
+        self,
+        *args: Any,
+        legal_name: str = "",
+        date_of_birth: date | None = None,
+        minor: bool = False,
+        signed_at: datetime | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.legal_name = legal_name
+        self.date_of_birth = date_of_birth
+        self.minor = minor
+        self.signed_at = signed_at
+
+    @staticmethod
+    def initial(answers: dict[str, Any]) -> dict[str, Any]:
+        sig = dict(answers.get("signature") or {})
+        guardian = answers.get("guardian") or {}
+        typed_name = sig.pop("typed_name", "")
+        return {
+            "typed_name": typed_name,
+            "signature": json.dumps(sig) if sig else EMPTY_PAD,
+            "guardian_name": guardian.get("name"),
+            "guardian_relationship": guardian.get("relationship"),
+            "guardian_signature": json.dumps(guardian["signature"])
+            if guardian.get("signature")
+            else EMPTY_PAD,
+        }
+
+    def part(self) -> dict[str, Any]:
+        guardian = None
+        if self.minor:
+            guardian = {
+                "name": _text(self.guardian_name.data),
+                "relationship": _text(self.guardian_relationship.data),
+                "signature": _pad(self.guardian_signature.data),
+            }
+        return {
+            "signature": {"typed_name": _text(self.typed_name.data), **_pad(self.signature.data)},
+            "guardian": guardian,
+            "signed_at": self.signed_at.isoformat() if self.signed_at else None,
+        }
+
+    def check(self) -> list[FieldError]:
+        return check_signing(self.part(), self.legal_name, self.date_of_birth)[1]

@@ -1,0 +1,338 @@
+"""The tablet flow: welcome, four steps, review, submit, done. Views stay thin.
+
+Each step view loads the draft named by the session, validates the posted form with the shared
+checks, hands the answers to `service`, and redirects. No patient data goes into a URL, a cookie
+or a log line: the session holds only the draft's random id.
+"""
+
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from intake.consent_store import ConsentNotFound, ConsentStore, FileConsentStore
+from intake.definition import ConsentDefinition, FormCatalog
+from intake.pdf import RenderSettings
+from intake.submission import SIGNATURE_MIN_EXTENT, SubmissionInvalid, validate_submission
+from intake.tablet import service
+from intake.tablet.drafts import Draft, DraftStore
+from intake.tablet.forms import (
+    PAD_HEIGHT,
+    PAD_WIDTH,
+    DetailsForm,
+    ReviewForm,
+    SignForm,
+    StartForm,
+    StepForm,
+    consent_form,
+    health_form,
+    readable_field,
+)
+
+bp = Blueprint("tablet", __name__, url_prefix="/tablet")
+
+#: Step numbers shown as "Step N of 6".
+STEP_NUMBERS = {"welcome": 1, "details": 2, "health": 3, "consent": 4, "sign": 5, "review": 6}
+STEP_TITLES = {
+    "details": "Your details",
+    "health": "Your health",
+    "consent": "Consent",
+    "sign": "Sign",
+    "review": "Review and submit",
+}
+
+
+def catalog() -> FormCatalog:
+    return current_app.extensions["forms"]
+
+
+def drafts() -> DraftStore:
+    return DraftStore(
+        Path(current_app.instance_path) / "drafts", current_app.config["DRAFT_TTL_SECONDS"]
+    )
+
+
+def consent_store() -> ConsentStore:
+    """The store the app was given (the archive sets one), else files under the instance folder."""
+    store = current_app.extensions.get("consent_store")
+    return store or FileConsentStore(Path(current_app.instance_path) / "consents")
+
+
+def render_settings() -> RenderSettings:
+    config = current_app.config
+    return RenderSettings(
+        clinic_address=config["CLINIC_ADDRESS"],
+        clinic_phone=config["CLINIC_PHONE"],
+        page_size=config["PAGE_SIZE"],
+    )
+
+
+def device() -> dict[str, str]:
+    return {"user_agent": request.user_agent.string[:1000], "ip": request.remote_addr or ""}
+
+
+def definition_or_404(form_id: str) -> ConsentDefinition:
+    kiosk = current_app.config["KIOSK_FORM"]
+    if kiosk and form_id != kiosk:
+        abort(404)
+    try:
+        return catalog().get(form_id)
+    except KeyError:
+        abort(404)
+
+
+def current_draft() -> Draft | None:
+    return drafts().get(session.get("draft_id"))
+
+
+def open_step(step: str) -> tuple[Draft, ConsentDefinition]:
+    """The session's draft at `step`, or a redirect to where the patient should be."""
+    draft = current_draft()
+    if draft is None:
+        if session.pop("draft_id", None):
+            flash("The form was cleared to keep your answers private. Please start again.")
+        abort(redirect(url_for(".index")))
+    if draft.submitted:
+        abort(redirect(url_for(".done")))
+    missing = service.next_step_to_fill(draft, step)
+    if missing:
+        abort(redirect(url_for(f".{missing}")))
+    return draft, catalog().get(draft.form_id)
+
+
+def save_step(step: str, draft: Draft, form: StepForm) -> ResponseReturnValue | None:
+    """Keep what was posted; the redirect onwards (or back), or None to show the errors."""
+    ok = form.validate_on_submit()
+    service.record_step(drafts(), draft, step, form.part(), ok)
+    order = ["welcome", *service.STEPS, "review"]
+    if request.form.get("nav") == "back":
+        before = order[order.index(step) - 1]
+        if before == "welcome":
+            return redirect(url_for(".welcome", form_id=draft.form_id))
+        return redirect(url_for(f".{before}"))
+    if ok:
+        after = "review" if request.args.get("from") == "review" else order[order.index(step) + 1]
+        return redirect(url_for(f".{after}"))
+    return None
+
+
+def show_step(step: str, form: StepForm, definition: ConsentDefinition, **context: object):
+    status = 422 if form.has_errors else 200
+    return (
+        render_template(
+            f"tablet/{step}.html",
+            form=form,
+            definition=definition,
+            step=STEP_NUMBERS[step],
+            page_title=STEP_TITLES[step],
+            in_flow=True,
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.context_processor
+def flow_settings() -> dict[str, object]:
+    config = current_app.config
+    return {
+        "step_count": len(STEP_NUMBERS),
+        "idle_seconds": config["IDLE_TIMEOUT_SECONDS"],
+        "idle_warning_seconds": config["IDLE_WARNING_SECONDS"],
+        "kiosk": bool(config["KIOSK_FORM"]),
+    }
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    kiosk = current_app.config["KIOSK_FORM"]
+    if kiosk:
+        return redirect(url_for(".welcome", form_id=kiosk))
+    forms = [catalog().get(form_id) for form_id in catalog().ids()]
+    return render_template("tablet/index.html", forms=forms, page_title="Choose a form")
+
+
+@bp.route("/form/<form_id>", methods=["GET", "POST"])
+def welcome(form_id: str) -> ResponseReturnValue:
+    definition = definition_or_404(form_id)
+    form = StartForm()
+    if form.validate_on_submit():
+        drafts().delete(session.pop("draft_id", None))
+        session["draft_id"] = drafts().create(definition.id).id
+        return redirect(url_for(".details"))
+    return render_template(
+        "tablet/welcome.html",
+        form=form,
+        definition=definition,
+        step=STEP_NUMBERS["welcome"],
+        page_title="Welcome",
+    )
+
+
+@bp.route("/details", methods=["GET", "POST"])
+def details() -> ResponseReturnValue:
+    draft, definition = open_step("details")
+    initial = DetailsForm.initial(draft.answers) if request.method == "GET" else None
+    form = DetailsForm(data=initial)
+    if request.method == "POST" and (done := save_step("details", draft, form)):
+        return done
+    return show_step("details", form, definition)
+
+
+@bp.route("/health", methods=["GET", "POST"])
+def health() -> ResponseReturnValue:
+    draft, definition = open_step("health")
+    form_class = health_form(definition)
+    initial = form_class.initial(draft.answers, definition) if request.method == "GET" else None
+    form = form_class(data=initial)
+    if request.method == "POST" and (done := save_step("health", draft, form)):
+        return done
+    return show_step("health", form, definition)
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent() -> ResponseReturnValue:
+    draft, definition = open_step("consent")
+    form_class = consent_form(definition)
+    initial = form_class.initial(draft.answers, definition) if request.method == "GET" else None
+    form = form_class(data=initial)
+    if request.method == "POST" and (done := save_step("consent", draft, form)):
+        return done
+    return show_step("consent", form, definition)
+
+
+@bp.route("/sign", methods=["GET", "POST"])
+def sign() -> ResponseReturnValue:
+    draft, definition = open_step("sign")
+    patient = draft.answers.get("patient") or {}
+    signed_at = service.signing_time(current_app.config["CLINIC_TIMEZONE"])
+    form = SignForm(
+        data=SignForm.initial(draft.answers) if request.method == "GET" else None,
+        legal_name=patient.get("legal_name", ""),
+        date_of_birth=service.parse_date(patient.get("date_of_birth")),
+        minor=service.is_minor(patient.get("date_of_birth"), signed_at.date()),
+        signed_at=signed_at,
+    )
+    if request.method == "POST" and (done := save_step("sign", draft, form)):
+        return done
+    return show_step(
+        "sign",
+        form,
+        definition,
+        signing_date=signed_at.date(),
+        pad_width=PAD_WIDTH,
+        pad_height=PAD_HEIGHT,
+        min_extent=max(10.0, SIGNATURE_MIN_EXTENT * PAD_WIDTH),
+    )
+
+
+@bp.get("/review")
+def review() -> ResponseReturnValue:
+    draft, definition = open_step("review")
+    data = service.submission_data(draft, device())
+    problems = []
+    try:
+        validate_submission(data, catalog())
+    except SubmissionInvalid as invalid:
+        for error in invalid.errors:
+            step = service.STEP_OF_PART.get(error.field.split(".")[0].split("[")[0], "details")
+            problems.append(
+                (
+                    url_for(f".{step}", **{"from": "review"}),
+                    STEP_TITLES[step],
+                    f"{readable_field(error.field)} {error.message}",
+                )
+            )
+    return render_template(
+        "tablet/review.html",
+        form=ReviewForm(submit_token=draft.submit_token),
+        definition=definition,
+        data=data,
+        problems=problems,
+        step=STEP_NUMBERS["review"],
+        page_title=STEP_TITLES["review"],
+        in_flow=True,
+    )
+
+
+@bp.post("/submit")
+def submit() -> ResponseReturnValue:
+    form = ReviewForm()
+    form.validate_on_submit()
+    try:
+        service.submit(
+            drafts(),
+            session.get("draft_id"),
+            form.submit_token.data or "",
+            catalog=catalog(),
+            store=consent_store(),
+            settings=render_settings(),
+            device=device(),
+            copy_ttl=current_app.config["PATIENT_COPY_TTL_SECONDS"],
+        )
+    except service.SubmitRefused:
+        flash("This form was already cleared, so nothing was submitted. Please start again.")
+        return redirect(url_for(".index"))
+    except SubmissionInvalid:
+        return redirect(url_for(".review"))
+    return redirect(url_for(".done"))
+
+
+@bp.get("/done")
+def done() -> ResponseReturnValue:
+    draft = current_draft()
+    if draft is None or not draft.submitted:
+        return redirect(url_for(".index"))
+    copy_url = None
+    if service.patient_copy_available(drafts(), draft):
+        copy_url = url_for(".patient_copy", token=draft.copy_token)
+    return render_template(
+        "tablet/done.html",
+        definition=catalog().get(draft.form_id),
+        copy_url=copy_url,
+        copy_minutes=current_app.config["PATIENT_COPY_TTL_SECONDS"] // 60,
+        idle_seconds=current_app.config["DONE_CLEAR_SECONDS"],
+        idle_warning_seconds=0,
+        in_flow=True,
+        page_title="Thank you",
+    )
+
+
+@bp.get("/copy/<token>")
+def patient_copy(token: str) -> ResponseReturnValue:
+    try:
+        pdf = service.take_patient_copy(drafts(), session.get("draft_id"), token, consent_store())
+    except (service.CopyUnavailable, ConsentNotFound):
+        return render_template("tablet/copy_gone.html", page_title="Link expired"), 410
+    return send_file(
+        BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name="consent-copy.pdf",
+    )
+
+
+@bp.post("/wipe")
+def wipe() -> Response:
+    """Start over: delete the draft and forget the session, so the next patient sees nothing."""
+    draft = current_draft()
+    drafts().delete(session.get("draft_id"))
+    session.clear()
+    if draft is not None and not current_app.config["KIOSK_FORM"]:
+        return redirect(url_for(".welcome", form_id=draft.form_id))
+    return redirect(url_for(".index"))
