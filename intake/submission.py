@@ -494,10 +494,12 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
     born = patient.date_of_birth if patient else None
     signing, _ = check_signing(data, legal_name, born, c)
     device, _ = check_device(data.get("device"), c)
-    try:
-        canonical_json(data)
-    except (TypeError, ValueError):
-        c.error("submission", "must be plain JSON data")
+    if not c.errors:
+        # Anything the field checks let through must still serialise (no NaN, no objects).
+        try:
+            canonical_json(data)
+        except (TypeError, ValueError):
+            c.error("submission", "must be plain JSON data")
     if c.errors or patient is None or health is None or signing is None:
         raise SubmissionInvalid(c.errors)
     typed_name, pad, guardian, signed_at = signing
