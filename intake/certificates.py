@@ -1,0 +1,254 @@
+"""The clinic's sealing certificate: loaded from a PKCS#12 file, or made once and kept.
+
+Layout of the certificates folder (the only code that knows it):
+
+- `current-seal.pem`: the self-signed certificate and its private key, made on first use when no
+  PKCS#12 file is configured (readable by its owner only);
+- `<sha256>.pem`: every certificate the clinic has ever sealed with, named by its fingerprint and
+  never deleted, so a consent sealed years ago still verifies after the certificate is replaced.
+
+No Flask here: the CLI, the web app and the tests call the same functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from pyhanko.sign.signers import SimpleSigner
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+log = logging.getLogger(__name__)
+
+CURRENT_SEAL = "current-seal.pem"
+#: A consent is kept for years (a minor's until 21 plus the retention setting); the self-signed
+#: certificate must outlive every consent it seals, or their seals would read as expired.
+SELF_SIGNED_YEARS = 40
+DEFAULT_CLINIC_NAME = "Clinic"
+
+
+class CertificateError(Exception):
+    """The configured certificate cannot be used (unreadable file, wrong password, no key)."""
+
+
+@dataclass(frozen=True)
+class ClinicCertificate:
+    """A certificate the clinic seals consents with, as a person checking one would name it."""
+
+    #: The subject as an RFC 4514 string ("CN=Clinic consent seal,O=Clinic").
+    subject: str
+    #: SHA-256 of the DER certificate, lowercase hex: what the Signing record page prints.
+    sha256: str
+    certificate: x509.Certificate
+
+    @classmethod
+    def of(cls, certificate: x509.Certificate) -> ClinicCertificate:
+        return cls(
+            subject=certificate.subject.rfc4514_string(),
+            sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+            certificate=certificate,
+        )
+
+    @property
+    def pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def asn1(self) -> asn1_x509.Certificate:
+        """The same certificate as pyHanko takes it."""
+        return _asn1_certificate(self.certificate)
+
+
+@dataclass(frozen=True)
+class ClinicSigner:
+    """The current sealing certificate with its private key, ready for `seal_pdf()`."""
+
+    certificate: ClinicCertificate
+    #: pyHanko's signer holding the key; kept so each consent does not reload it.
+    signer: SimpleSigner
+
+
+def clinic_signer(
+    certificates_dir: Path,
+    *,
+    p12: Path | None = None,
+    p12_password: str = "",
+    clinic_name: str = DEFAULT_CLINIC_NAME,
+) -> ClinicSigner:
+    """The clinic's signer: from the PKCS#12 file when one is given, else the self-signed one.
+
+    Either way the certificate is kept under `certificates_dir`, so that it stays trusted by
+    `intake verify` after it is replaced.
+    """
+    if p12 is not None:
+        key, certificate, chain = _read_p12(p12, p12_password)
+    else:
+        key, certificate = _self_signed(certificates_dir, clinic_name)
+        chain = []
+    keep_certificate(certificates_dir, certificate)
+    return ClinicSigner(
+        certificate=ClinicCertificate.of(certificate),
+        signer=SimpleSigner(
+            signing_cert=_asn1_certificate(certificate),
+            signing_key=asn1_keys.PrivateKeyInfo.load(
+                key.private_bytes(
+                    serialization.Encoding.DER,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            ),
+            cert_registry=SimpleCertificateStore.from_certs(
+                [_asn1_certificate(c) for c in [certificate, *chain]]
+            ),
+        ),
+    )
+
+
+def kept_certificates(certificates_dir: Path) -> list[ClinicCertificate]:
+    """Every certificate the clinic has sealed with (none when the folder does not exist)."""
+    return [
+        ClinicCertificate.of(x509.load_pem_x509_certificate(path.read_bytes()))
+        for path in sorted(certificates_dir.glob("*.pem"))
+        if path.name != CURRENT_SEAL
+    ]
+
+
+def keep_certificate(certificates_dir: Path, certificate: x509.Certificate) -> Path:
+    """Store a certificate as `<sha256>.pem` unless it is already there; never overwrite one."""
+    kept = ClinicCertificate.of(certificate)
+    path = certificates_dir / f"{kept.sha256}.pem"
+    if not path.exists():
+        _write_new(path, kept.pem, mode=0o644)
+    return path
+
+
+def read_certificate(path: Path) -> ClinicCertificate:
+    """A certificate from a PEM or DER file, such as one given to `intake verify --trust`."""
+    data = path.read_bytes()
+    try:
+        if b"-----BEGIN" in data:
+            return ClinicCertificate.of(x509.load_pem_x509_certificate(data))
+        return ClinicCertificate.of(x509.load_der_x509_certificate(data))
+    except ValueError as exc:
+        raise CertificateError(f"{path}: not a certificate (PEM or DER): {exc}") from exc
+
+
+def _read_p12(
+    path: Path, password: str
+) -> tuple[pkcs12.PKCS12PrivateKeyTypes, x509.Certificate, list[x509.Certificate]]:
+    try:
+        key, certificate, chain = pkcs12.load_key_and_certificates(
+            path.read_bytes(), password.encode() if password else None
+        )
+    except OSError as exc:
+        raise CertificateError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise CertificateError(f"{path}: not a PKCS#12 file, or the wrong password") from exc
+    if key is None or certificate is None:
+        raise CertificateError(f"{path}: holds no private key and certificate")
+    return key, certificate, list(chain)
+
+
+def _self_signed(
+    certificates_dir: Path, clinic_name: str
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """The self-signed certificate under `certificates_dir`, made on first use."""
+    path = certificates_dir / CURRENT_SEAL
+    if not path.exists():
+        key, certificate = _make_self_signed(clinic_name)
+        pem = certificate.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        if _write_new(path, pem, mode=0o600):
+            made = ClinicCertificate.of(certificate)
+            log.warning(
+                "No SIGNING_P12 configured: made a self-signed clinic certificate %s "
+                "(SHA-256 %s) in %s; consents are sealed with it",
+                made.subject,
+                made.sha256,
+                path,
+            )
+    data = path.read_bytes()
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise CertificateError(f"{path}: not the elliptic-curve key this folder keeps")
+    return key, x509.load_pem_x509_certificate(data)
+
+
+def _make_self_signed(clinic_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{clinic_name} consent seal"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, clinic_name),
+        ]
+    )
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=365 * SELF_SIGNED_YEARS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            # A document seal: digitalSignature and nonRepudiation (contentCommitment), no more.
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, certificate
+
+
+def _write_new(path: Path, data: bytes, *, mode: int) -> bool:
+    """Write `data` to `path` only if no file is there; False when another process was first.
+
+    Written to a temporary file and hard-linked into place, so a reader never sees half a file
+    and two app processes starting together never replace each other's certificate.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp_name, mode)
+        try:
+            os.link(tmp_name, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+def _asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
