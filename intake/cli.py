@@ -16,9 +16,11 @@ from typing import Any, NoReturn
 
 import click
 
+from intake.certificates import CertificateError, kept_certificates, read_certificate
 from intake.config import Config
 from intake.definition import ConsentDefinition, DefinitionError, FormCatalog
 from intake.pdf import RenderSettings, render_consent
+from intake.pdf.seal import check_seal
 from intake.submission import SubmissionInvalid, validate_submission
 
 #: Exit code for input the command cannot use; click uses the same code for usage errors.
@@ -133,6 +135,44 @@ def render(catalog: FormCatalog, input_path: Path | None, demo: bool, out: Path)
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
     click.echo(f"wrote {out} ({len(pdf)} bytes)")
+
+
+# --- intake verify ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("pdf_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--trust",
+    "trust_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Accept seals made with this certificate (PEM or DER; repeatable) instead of the "
+    "certificates kept in CERTIFICATES_DIR.",
+)
+@click.option("--password", help="Password of an encrypted copy.")
+def verify(pdf_path: Path, trust_paths: tuple[Path, ...], password: str | None) -> None:
+    """Check a consent's seal: intact, covering the whole file, made by the clinic.
+
+    Exits 0 when every check holds and 1, with the reasons, when one does not.
+    """
+    try:
+        trusted = [read_certificate(path) for path in trust_paths]
+    except CertificateError as exc:
+        fail(str(exc))
+    if not trust_paths:
+        trusted = kept_certificates(Config.CERTIFICATES_DIR)
+    report = check_seal(pdf_path.read_bytes(), trusted, password=password)
+    verdict = "sealed by the clinic, unchanged since" if report.holds else "NOT VERIFIED"
+    click.echo(f"{pdf_path}: {verdict}")
+    for label, value in report.facts:
+        click.echo(f"  {label}: {value}")
+    for problem in report.problems:
+        click.echo(f"  problem: {problem}")
+    if not trust_paths and not trusted:
+        click.echo(f"  note: no clinic certificate is kept in {Config.CERTIFICATES_DIR}")
+    if not report.holds:
+        raise click.exceptions.Exit(1)
 
 
 # --- intake form ... ---------------------------------------------------------------------------

@@ -40,3 +40,16 @@ class Config:
     DONE_CLEAR_SECONDS: int = _seconds("DONE_CLEAR_SECONDS", 90)
     #: The patient's copy can be downloaded once, within this long after submitting.
     PATIENT_COPY_TTL_SECONDS: int = _seconds("PATIENT_COPY_TTL_SECONDS", 10 * 60)
+
+    #: PKCS#12 file (certificate and key) the clinic seals consents with; empty: a self-signed
+    #: certificate is made under CERTIFICATES_DIR on first use.
+    SIGNING_P12: Path | None = (
+        Path(os.environ["SIGNING_P12"]) if os.environ.get("SIGNING_P12") else None
+    )
+    SIGNING_P12_PASSWORD: str = os.environ.get("SIGNING_P12_PASSWORD", "")
+    #: Every certificate ever used to seal is kept here, so old consents stay verifiable.
+    CERTIFICATES_DIR: Path = Path(
+        os.environ.get("CERTIFICATES_DIR", PROJECT_ROOT / "instance" / "certificates")
+    )
+    #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
+    TSA_URL: str = os.environ.get("TSA_URL", "")

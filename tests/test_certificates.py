@@ -1,0 +1,172 @@
+"""The clinic certificate: made once and reused, loaded from PKCS#12, and kept when replaced."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+from intake.certificates import (
+    CURRENT_SEAL,
+    CertificateError,
+    ClinicCertificate,
+    clinic_signer,
+    kept_certificates,
+    read_certificate,
+)
+from intake.config import PROJECT_ROOT
+from intake.definition import FormCatalog
+from intake.pdf import render_consent
+from intake.pdf.seal import check_seal, seal_pdf
+from intake.submission import validate_submission
+
+DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
+P12_PASSWORD = "p12 secret"
+
+
+@pytest.fixture(scope="module")
+def demo_pdf(catalog: FormCatalog) -> bytes:
+    submission = validate_submission(json.loads(DEMO_PATH.read_text("utf-8")), catalog)
+    return render_consent(catalog.get(submission.form_id), submission)
+
+
+def make_p12(path: Path, common_name: str = "Skin Heaven Medical Spa") -> x509.Certificate:
+    """A PKCS#12 file as a clinic would get one: an RSA key and a certificate with its usages."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"clinic",
+            key,
+            certificate,
+            None,
+            serialization.BestAvailableEncryption(P12_PASSWORD.encode()),
+        )
+    )
+    return certificate
+
+
+def test_self_signed_is_made_once_and_reused(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.INFO, logger="intake.certificates")
+    first = clinic_signer(tmp_path, clinic_name="Skin Heaven Medical Spa")
+    second = clinic_signer(tmp_path, clinic_name="Skin Heaven Medical Spa")
+    assert first.certificate == second.certificate
+    assert first.certificate.subject == (
+        "O=Skin Heaven Medical Spa,CN=Skin Heaven Medical Spa consent seal"
+    )
+    assert (tmp_path / CURRENT_SEAL).stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [CURRENT_SEAL, f"{first.certificate.sha256}.pem"]
+    )
+    made = [r for r in caplog.records if "self-signed" in r.getMessage()]
+    assert len(made) == 1
+    assert first.certificate.sha256 in made[0].getMessage()
+
+
+def test_self_signed_is_a_document_seal_that_outlives_its_consents(tmp_path: Path):
+    certificate = clinic_signer(tmp_path).certificate.certificate
+    usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
+    lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
+    assert lifetime > timedelta(days=365 * 31)
+
+
+def test_fingerprint_is_the_sha256_of_the_certificate(tmp_path: Path):
+    certificate = clinic_signer(tmp_path).certificate
+    der = certificate.certificate.public_bytes(serialization.Encoding.DER)
+    assert certificate.sha256 == hashlib.sha256(der).hexdigest()
+
+
+def test_a_p12_is_used_and_kept(tmp_path: Path):
+    p12 = tmp_path / "clinic.p12"
+    expected = ClinicCertificate.of(make_p12(p12))
+    signer = clinic_signer(tmp_path / "certificates", p12=p12, p12_password=P12_PASSWORD)
+    assert signer.certificate == expected
+    assert kept_certificates(tmp_path / "certificates") == [expected]
+    assert not (tmp_path / "certificates" / CURRENT_SEAL).exists()
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [("wrong", "not a PKCS#12 file, or the wrong password"), ("", "not a PKCS#12 file")],
+)
+def test_a_p12_with_the_wrong_password_is_refused(tmp_path: Path, password: str, problem: str):
+    p12 = tmp_path / "clinic.p12"
+    make_p12(p12)
+    with pytest.raises(CertificateError, match=problem):
+        clinic_signer(tmp_path / "certificates", p12=p12, p12_password=password)
+
+
+def test_a_missing_p12_is_refused(tmp_path: Path):
+    with pytest.raises(CertificateError, match="cannot read"):
+        clinic_signer(tmp_path, p12=tmp_path / "missing.p12")
+
+
+def test_a_replaced_certificate_keeps_old_consents_verifiable(tmp_path: Path, demo_pdf: bytes):
+    folder = tmp_path / "certificates"
+    first = clinic_signer(folder)
+    old = seal_pdf(demo_pdf, first, reason="sealed with the first certificate")
+
+    p12 = tmp_path / "clinic.p12"
+    make_p12(p12)
+    second = clinic_signer(folder, p12=p12, p12_password=P12_PASSWORD)
+    new = seal_pdf(demo_pdf, second, reason="sealed with its replacement")
+
+    (folder / CURRENT_SEAL).unlink()
+    third = clinic_signer(folder)
+    newest = seal_pdf(demo_pdf, third, reason="sealed with a new self-signed certificate")
+
+    kept = kept_certificates(folder)
+    assert {c.sha256 for c in kept} == {s.certificate.sha256 for s in (first, second, third)}
+    for pdf in (old, new, newest):
+        assert check_seal(pdf, kept).holds
+
+
+def test_no_folder_keeps_nothing(tmp_path: Path):
+    assert kept_certificates(tmp_path / "never-made") == []
+
+
+def test_read_certificate_takes_pem_and_der(tmp_path: Path):
+    certificate = clinic_signer(tmp_path / "certificates").certificate
+    pem, der = tmp_path / "clinic.pem", tmp_path / "clinic.cer"
+    pem.write_bytes(certificate.pem)
+    der.write_bytes(certificate.certificate.public_bytes(serialization.Encoding.DER))
+    assert read_certificate(pem) == read_certificate(der) == certificate
+    junk = tmp_path / "junk.cer"
+    junk.write_bytes(b"\x30\x03junk")
+    with pytest.raises(CertificateError, match="not a certificate"):
+        read_certificate(junk)
