@@ -51,6 +51,7 @@
       pad.strokes.push(pad.current);
       pad.add(e);
       pad.say("");
+      pad.root.classList.remove("has-error");
     });
     canvas.addEventListener("pointermove", function (e) {
       if (!pad.current || e.pointerId !== pad.pointerId) return;
@@ -141,8 +142,9 @@
     });
   };
 
-  SignaturePad.prototype.say = function (text) {
+  SignaturePad.prototype.say = function (text, isError) {
     this.message.textContent = text;
+    this.message.classList.toggle("is-error", Boolean(isError));
   };
 
   // Why this signature cannot be sent, or "" when it can (the server checks again).
@@ -169,7 +171,7 @@
       var first = null;
       pads.forEach(function (pad) {
         var problem = pad.problem();
-        pad.say(problem);
+        pad.say(problem, true);
         pad.root.classList.toggle("has-error", Boolean(problem));
         if (problem && !first) first = pad;
       });

@@ -87,9 +87,21 @@
     });
   }
 
+  // Focus the error summary; its links move focus to the field without touching the URL (a
+  // fragment would otherwise stay on every later page of the flow).
   function focusErrors() {
     var summary = document.getElementById("error-summary");
-    if (summary && !summary.hidden) summary.focus();
+    if (!summary || summary.hidden) return;
+    summary.focus();
+    summary.querySelectorAll("a[href^='#']").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        var target = document.getElementById(link.getAttribute("href").slice(1));
+        if (!target) return;
+        event.preventDefault();
+        target.scrollIntoView({ block: "center" });
+        target.focus();
+      });
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
