@@ -35,7 +35,7 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
-	$(PY) bench/bench_render.py
+	$(PY) bench/bench_render.py && $(PY) bench/bench_seal.py
 
 demo: $(STAMP)
 	$(VENV)/bin/intake render --demo --out demo.pdf

@@ -27,6 +27,10 @@ from intake.certificates import ClinicCertificate, ClinicSigner
 from intake.definition import ConsentDefinition
 
 SEAL_FIELD = "ClinicSeal"
+#: Room for the signed attributes, the signature value and the DER framing of the seal, on top of
+#: the certificates it embeds; a few times what they take, and pyHanko refuses to write a seal
+#: that does not fit rather than truncate it.
+SEAL_MARGIN_BYTES = 4096
 #: A clinic certificate from a CA may carry either usage; the self-signed one carries both.
 SEAL_KEY_USAGE = KeyUsageConstraints(
     key_usage=frozenset({"digital_signature", "non_repudiation"}), match_all_key_usages=False
@@ -67,7 +71,22 @@ def seal_pdf(
         signer=clinic.signer,
         timestamper=HTTPTimeStamper(timestamper_url) if timestamper_url else None,
     )
-    return signer.sign_pdf(writer).getvalue()
+    return signer.sign_pdf(
+        writer, bytes_reserved=_room_for_seal(clinic, timestamper_url)
+    ).getvalue()
+
+
+def _room_for_seal(clinic: ClinicSigner, timestamper_url: str | None) -> int | None:
+    """Hex digits to reserve for the signature, or None to let pyHanko estimate.
+
+    pyHanko estimates by making a throwaway signature first, which doubles the cost of sealing.
+    Without a timestamp the size is known up front; a timestamp authority's answer is not, and
+    its network round trip outweighs the estimate anyway.
+    """
+    if timestamper_url:
+        return None
+    embedded = sum(len(certificate.dump()) for certificate in clinic.signer.cert_registry)
+    return 2 * (embedded + SEAL_MARGIN_BYTES)
 
 
 def _encrypted(pdf: bytes, password: str) -> bytes:
