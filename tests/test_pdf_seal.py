@@ -127,6 +127,38 @@ def test_check_seal_holds_and_says_what_it_checked(
     assert "timestamp" not in facts
 
 
+def last_page_lines(pdf: bytes) -> list[str]:
+    return PdfReader(io.BytesIO(pdf)).pages[-1].extract_text().splitlines()
+
+
+def test_signing_record_names_the_sealing_certificate(
+    catalog: FormCatalog, clinic: ClinicSigner, reason: str
+):
+    submission = validate_submission(json.loads(DEMO_PATH.read_text("utf-8")), catalog)
+    pdf = render_consent(
+        catalog.get(submission.form_id),
+        submission,
+        document_id=DOC_ID,
+        seal=clinic.certificate,
+    )
+    lines = last_page_lines(pdf)
+    assert lines[0] == "Signing record"
+    assert "Sealed with" in "\n".join(lines)
+    assert clinic.certificate.subject in " ".join(lines)
+    # The fingerprint stays on one line, so it can be read out and compared by eye.
+    assert any(
+        line.endswith(clinic.certificate.sha256) and "Certificate SHA-256" in line for line in lines
+    )
+    sealed = seal_pdf(pdf, clinic, reason=reason)
+    assert pyhanko_status(sealed, clinic.certificate).bottom_line
+
+
+def test_signing_record_without_a_certificate_is_unchanged(demo_pdf: bytes):
+    text = "\n".join(last_page_lines(demo_pdf))
+    assert "Signing record" in text
+    assert "Sealed with" not in text and "Certificate SHA-256" not in text
+
+
 # --- tampering, each with its reason -----------------------------------------------------------
 
 

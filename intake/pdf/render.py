@@ -25,6 +25,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from intake.certificates import ClinicCertificate
 from intake.definition import ConsentDefinition
 from intake.pdf.fonts import BODY, BOLD, register_fonts
 from intake.pdf.metadata import finish_pdf
@@ -222,6 +223,7 @@ def build_story(
     settings: RenderSettings,
     document_id: str,
     width: float,
+    seal: ClinicCertificate | None = None,
 ) -> list[Any]:
     """Every flowable of the consent, in reading order."""
     s = _styles()
@@ -357,6 +359,11 @@ def build_story(
                 ("Submission SHA-256", submission.sha256),
                 ("Signature strokes", strokes),
                 ("Submitted data", "attached to this PDF as submission.json"),
+                *(
+                    [("Sealed with", seal.subject), ("Certificate SHA-256", seal.sha256)]
+                    if seal
+                    else []
+                ),
             ],
             s,
             style="record",
@@ -371,8 +378,12 @@ def render_consent(
     *,
     settings: RenderSettings | None = None,
     document_id: str | None = None,
+    seal: ClinicCertificate | None = None,
 ) -> bytes:
-    """The consent PDF for one submission, as bytes, with metadata and `submission.json`."""
+    """The consent PDF for one submission, as bytes, with metadata and `submission.json`.
+
+    `seal` is the certificate the PDF will be sealed with, named on the Signing record page.
+    """
     register_fonts()
     settings = settings or RenderSettings()
     document_id = document_id or str(uuid.uuid4())
@@ -390,6 +401,6 @@ def render_consent(
         subject=f"{definition.id} version {definition.version}",
         creator="intake",
     )
-    story = build_story(definition, submission, settings, document_id, doc.width)
+    story = build_story(definition, submission, settings, document_id, doc.width, seal)
     doc.build(story, canvasmaker=lambda *a, **kw: _NumberedCanvas(*a, footer=document_id, **kw))
     return finish_pdf(buffer.getvalue(), definition, submission, document_id)
