@@ -166,6 +166,7 @@ def fill_in(page: Any, base: str, data: dict[str, Any], definition: ConsentDefin
     page.fill("#ec_name", p["emergency_contact"]["name"])
     page.fill("#ec_phone", p["emergency_contact"]["phone"])
     page.fill("#ec_relationship", p["emergency_contact"]["relationship"])
+    page.fill("#primary_physician", p["primary_physician"])
     shoot(page, f"{name}-2-details")
     tap(page, "Continue")
 

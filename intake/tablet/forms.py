@@ -69,7 +69,7 @@ class StepForm(FlaskForm):
                 continue
             message = f"{self.error_labels.get(name) or self[name].label.text} {error.message}"
             if message not in self[name].errors:
-                self[name].errors.append(message)
+                self[name].errors = [*self[name].errors, message]
 
     def summary(self) -> list[tuple[str, str]]:
         """Every error as (id of the input to jump to, message), in page order."""
