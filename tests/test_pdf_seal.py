@@ -247,7 +247,7 @@ def test_the_updates_really_change_the_name(sealed: bytes):
 def test_the_added_bytes_are_counted(sealed: bytes, clinic: ClinicSigner):
     changed = append_author_change(sealed)
     (problem,) = check_seal(changed, [clinic.certificate]).problems
-    assert f"{len(changed) - len(sealed)} bytes were added" in problem
+    assert f"{len(changed) - len(sealed)} bytes added after the sealed part" in problem
 
 
 def test_an_unsealed_pdf_fails(demo_pdf: bytes, clinic: ClinicSigner):

@@ -159,10 +159,10 @@ def check_seal(
         elif not status.valid:
             report.problems.append("the seal's signature does not match its certificate")
         if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-            signed_end = signature.byte_range[2] + signature.byte_range[3]
+            added = len(pdf) - (signature.byte_range[2] + signature.byte_range[3])
             report.problems.append(
-                f"the file was changed after sealing: {len(pdf) - signed_end} bytes were added "
-                "after the sealed part (an incremental update)"
+                f"the file was changed after sealing: {added} byte{'s' if added != 1 else ''} "
+                "added after the sealed part (an incremental update, or data appended)"
             )
         if signer.sha256 not in {c.sha256 for c in trusted}:
             report.problems.append(
