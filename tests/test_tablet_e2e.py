@@ -110,21 +110,34 @@ def signature_strokes(left: float, top: float, width: float, height: float) -> l
 
 
 def draw(page: Any, canvas_selector: str) -> None:
-    """Sign on a pad with a finger: touch events through the Chrome DevTools Protocol."""
+    """Sign on a pad with a finger: touch events through the Chrome DevTools Protocol.
+
+    Events carry timestamps a display frame apart, and the finger rests before it lifts, as a
+    real one does; without them the browser reads each stroke as a fling and swallows the next
+    tap to stop it.
+    """
     canvas = page.locator(canvas_selector)
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     cdp = page.context.new_cdp_session(page)
+    clock = time.time()
     for stroke in signature_strokes(box["x"], box["y"], box["width"], box["height"]):
         (x, y), rest = stroke[0], stroke[1:]
-        cdp.send(
-            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]}
-        )
-        for x, y in rest:
+
+        def touch(kind: str, points: list[dict[str, float]]) -> None:
+            nonlocal clock
+            clock += 1 / 60
             cdp.send(
-                "Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]}
+                "Input.dispatchTouchEvent",
+                {"type": kind, "touchPoints": points, "timestamp": clock},
             )
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+        touch("touchStart", [{"x": x, "y": y}])
+        for x, y in rest:
+            touch("touchMove", [{"x": x, "y": y}])
+        for _ in range(6):
+            touch("touchMove", [{"x": x, "y": y}])
+        touch("touchEnd", [])
     cdp.detach()
 
 
@@ -193,7 +206,7 @@ def fill_in(page: Any, base: str, data: dict[str, Any], definition: ConsentDefin
     draw(page, "#signature-pad")
     assert len(strokes_in(page, "signature")) == 2
     draw(page, "#signature-pad")
-    page.locator("[data-pad]").first.get_by_role("button", name="Undo").click()
+    page.locator("[data-pad]").first.get_by_role("button", name="Undo").tap()
     assert len(strokes_in(page, "signature")) == 3
     page.fill("#typed_name", p["legal_name"])
     if data.get("guardian"):
@@ -206,7 +219,7 @@ def fill_in(page: Any, base: str, data: dict[str, Any], definition: ConsentDefin
     shoot(page, f"{name}-5-sign")
     assert strokes_in(page, "signature") == before, "rotating the tablet changed the signature"
     assert page.evaluate("document.querySelector('#signature-pad').width") > 0
-    page.get_by_role("button", name="Continue to review").click()
+    tap(page, "Continue to review")
 
     arrive(page, "review")
     shoot(page, f"{name}-6-review")
