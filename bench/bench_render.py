@@ -8,24 +8,18 @@ this process, interleaved, so the ratio is fair on a noisy machine.
 from __future__ import annotations
 
 import io
-import json
 import statistics
-import time
-from collections.abc import Callable
 
+from measure import ROUNDS, demo_consent, ms_per_call
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from intake.config import PROJECT_ROOT
-from intake.definition import ConsentDefinition, FormCatalog
+from intake.definition import ConsentDefinition
 from intake.pdf import render_consent
 from intake.pdf.fonts import BODY, register_fonts
 from intake.pdf.text import pdf_text
-from intake.submission import Submission, validate_submission
-
-ROUNDS = 15
-PER_ROUND = 10
+from intake.submission import Submission
 
 
 def same_text(definition: ConsentDefinition, submission: Submission) -> list[str]:
@@ -54,18 +48,8 @@ def floor_render(texts: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-def median_ms(fn: Callable[[], object], samples: list[float]) -> None:
-    start = time.perf_counter()
-    for _ in range(PER_ROUND):
-        fn()
-    samples.append((time.perf_counter() - start) * 1000 / PER_ROUND)
-
-
 def main() -> None:
-    catalog = FormCatalog(PROJECT_ROOT / "forms")
-    data = json.loads((PROJECT_ROOT / "intake" / "demo_submission.json").read_text("utf-8"))
-    submission = validate_submission(data, catalog)
-    definition = catalog.get(submission.form_id)
+    definition, submission = demo_consent()
     register_fonts()
     texts = same_text(definition, submission)
     ours: list[float] = []
@@ -73,8 +57,8 @@ def main() -> None:
     render_consent(definition, submission)
     floor_render(texts)
     for _ in range(ROUNDS):
-        median_ms(lambda: render_consent(definition, submission), ours)
-        median_ms(lambda: floor_render(texts), floor)
+        ms_per_call(lambda: render_consent(definition, submission), ours)
+        ms_per_call(lambda: floor_render(texts), floor)
     ours_ms, floor_ms = statistics.median(ours), statistics.median(floor)
     print(f"{'measure':<44}{'median':>12}{'target':>16}")
     print(f"{'render demo consent (ms/PDF)':<44}{ours_ms:>12.1f}{'< 25':>16}")

@@ -6,38 +6,22 @@ fair on a noisy machine. The certificate is a self-signed one made in a temporar
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from measure import ROUNDS, demo_consent, ms_per_call
+
 from intake.certificates import clinic_signer
-from intake.config import PROJECT_ROOT
-from intake.definition import FormCatalog
 from intake.pdf import render_consent
 from intake.pdf.seal import seal_pdf, seal_reason
-from intake.submission import validate_submission
 
-ROUNDS = 15
-PER_ROUND = 10
 DOC_ID = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
 
 
-def ms_per_call(fn: Callable[[], object], samples: list[float]) -> None:
-    start = time.perf_counter()
-    for _ in range(PER_ROUND):
-        fn()
-    samples.append((time.perf_counter() - start) * 1000 / PER_ROUND)
-
-
 def main() -> None:
-    catalog = FormCatalog(PROJECT_ROOT / "forms")
-    data = json.loads((PROJECT_ROOT / "intake" / "demo_submission.json").read_text("utf-8"))
-    submission = validate_submission(data, catalog)
-    definition = catalog.get(submission.form_id)
+    definition, submission = demo_consent()
     reason = seal_reason(definition, DOC_ID)
     # The notice that a self-signed certificate was made is for a clinic, not for the figures.
     logging.getLogger("intake.certificates").setLevel(logging.ERROR)
