@@ -63,3 +63,10 @@ def test_text_from_the_definition_is_escaped(tmp_path: Path) -> None:
     assert "<b>mild" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;mild&lt;/b&gt; diarrhea" in page
+
+
+def test_the_root_leads_into_the_tablet_flow(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/tablet/")
+    assert client.get("/", follow_redirects=True).status_code == 200

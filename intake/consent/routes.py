@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from intake.definition import ConsentDefinition, FormCatalog
 
@@ -18,6 +19,12 @@ def definition_or_404(form_id: str) -> ConsentDefinition:
         return catalog().get(form_id)
     except KeyError:
         abort(404)
+
+
+@bp.get("/")
+def home() -> Response:
+    """The address a tablet is pointed at: straight into the intake flow."""
+    return redirect(url_for("tablet.index"))
 
 
 @bp.get("/healthz")
