@@ -13,8 +13,6 @@ No Flask here: the CLI, the web app and the tests call the same functions.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +26,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from intake.safe_write import write_file
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,9 @@ def keep_certificate(certificates_dir: Path, certificate: x509.Certificate) -> P
     kept = ClinicCertificate.of(certificate)
     path = certificates_dir / f"{kept.sha256}.pem"
     if not path.exists():
-        _write_new(path, kept.pem, mode=0o644)
+        certificates_dir.mkdir(parents=True, exist_ok=True)
+        # Linked into place only if absent: two processes never replace each other's file.
+        write_file(path, kept.pem, mode=0o644, replace=False)
     return path
 
 
@@ -172,7 +174,8 @@ def _self_signed(
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        if _write_new(path, pem, mode=0o600):
+        certificates_dir.mkdir(parents=True, exist_ok=True)
+        if write_file(path, pem, mode=0o600, replace=False):
             made = ClinicCertificate.of(certificate)
             log.warning(
                 "No SIGNING_P12 configured: made a self-signed clinic certificate %s "
@@ -225,29 +228,6 @@ def _make_self_signed(clinic_name: str) -> tuple[ec.EllipticCurvePrivateKey, x50
         .sign(key, hashes.SHA256())
     )
     return key, certificate
-
-
-def _write_new(path: Path, data: bytes, *, mode: int) -> bool:
-    """Write `data` to `path` only if no file is there; False when another process was first.
-
-    Written to a temporary file and hard-linked into place, so a reader never sees half a file
-    and two app processes starting together never replace each other's certificate.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, mode)
-        try:
-            os.link(tmp_name, path)
-        except FileExistsError:
-            return False
-        return True
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
 
 
 def _asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:

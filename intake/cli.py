@@ -8,8 +8,6 @@ stderr and exits with code 2, so scripts can tell it apart from a crash.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,6 +19,7 @@ from intake.config import Config
 from intake.definition import ConsentDefinition, DefinitionError, FormCatalog
 from intake.pdf import RenderSettings, render_consent
 from intake.pdf.seal import check_seal
+from intake.safe_write import write_file
 from intake.submission import SubmissionInvalid, validate_submission
 
 #: Exit code for input the command cannot use; click uses the same code for usage errors.
@@ -80,23 +79,6 @@ def demo_submission() -> Any:
     return json.loads(resources.files("intake").joinpath("demo_submission.json").read_text("utf-8"))
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: never a half-written PDF.
-
-    The file is readable by its owner only (mkstemp's 0600): a consent holds health data.
-    """
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 @main.command()
 @click.option(
     "--input",
@@ -131,7 +113,8 @@ def render(catalog: FormCatalog, input_path: Path | None, demo: bool, out: Path)
         ),
     )
     try:
-        write_atomically(out, pdf)
+        # Owner-only (0600): a consent holds health data.
+        write_file(out, pdf)
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
     click.echo(f"wrote {out} ({len(pdf)} bytes)")

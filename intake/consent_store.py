@@ -7,11 +7,11 @@ its own folder under the instance folder: `<root>/<consent id>/consent.pdf` and
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Protocol
 
+from intake.safe_write import write_file
 from intake.submission import Submission
 
 _CONSENT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -45,8 +45,8 @@ class FileConsentStore:
     def save(self, submission: Submission, pdf: bytes, consent_id: str) -> str:
         folder = self._folder(consent_id)
         folder.mkdir(parents=True, mode=0o700)
-        _write_private(folder / "submission.json", submission.canonical_json())
-        _write_private(folder / "consent.pdf", pdf)
+        write_file(folder / "submission.json", submission.canonical_json())
+        write_file(folder / "consent.pdf", pdf)
         return consent_id
 
     def open_pdf(self, consent_id: str) -> bytes:
@@ -54,12 +54,3 @@ class FileConsentStore:
             return (self._folder(consent_id) / "consent.pdf").read_bytes()
         except FileNotFoundError:
             raise ConsentNotFound(consent_id) from None
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write `data` so that no reader ever sees half a file, with owner-only permissions."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
