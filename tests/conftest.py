@@ -14,6 +14,8 @@ from intake import create_app
 from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition, FormCatalog
 
+pytest_plugins = ["databases"]
+
 FORMS_DIR = PROJECT_ROOT / "forms"
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
 B12 = "b12-methylcobalamin"
