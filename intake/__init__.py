@@ -14,26 +14,37 @@ from intake.definition import FormCatalog
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The application factory: configuration, the form catalog, and the blueprints."""
+    """The application factory: configuration, the form catalog, the archive, the blueprints."""
+    config = Config()
+    overrides = dict(test_config or {})
+    instance_path = Path(overrides.get("INSTANCE_PATH") or config.INSTANCE_PATH)
     app = Flask(
         __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=str(instance_path),
         template_folder=str(PROJECT_ROOT / "templates"),
     )
-    app.config.from_object(Config)
-    if test_config:
-        app.config.from_mapping(test_config)
+    app.config.from_object(config)
+    app.config.update(overrides)
+    app.config["INSTANCE_PATH"] = instance_path
+    instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
+    app.config["ARCHIVE_DIR"] = Path(app.config["ARCHIVE_DIR"] or instance_path / "archive")
+    app.config["CERTIFICATES_DIR"] = Path(
+        app.config["CERTIFICATES_DIR"] or instance_path / "certificates"
+    )
     app.extensions["forms"] = FormCatalog(app.config["FORMS_DIR"])
 
     CSRFProtect(app)
     app.after_request(_no_store)
 
-    from intake import consent, tablet
+    from intake import consent, staff, tablet
+    from intake.archive import web as archive_web
 
+    archive_web.init_app(app)
     consent.init_app(app)
     tablet.init_app(app)
+    staff.init_app(app)
     return app
 
 

@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 
 import click
 
+from intake.archive.db import sqlite_url
+from intake.archive.migrate import head_revision, upgrade
 from intake.certificates import CertificateError, kept_certificates, read_certificate
 from intake.config import Config
 from intake.definition import ConsentDefinition, DefinitionError, FormCatalog
@@ -54,7 +56,7 @@ class IntakeGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, forms_dir: Path | None) -> None:
     """Tablet intake and signed consent PDFs for a clinic."""
-    ctx.obj = FormCatalog(forms_dir or Config.FORMS_DIR)
+    ctx.obj = FormCatalog(forms_dir or Config().FORMS_DIR)
 
 
 # --- intake render -----------------------------------------------------------------------------
@@ -103,13 +105,14 @@ def render(catalog: FormCatalog, input_path: Path | None, demo: bool, out: Path)
         submission = validate_submission(data, catalog)
     except SubmissionInvalid as exc:
         fail(*(str(error) for error in exc.errors))
+    config = Config()
     pdf = render_consent(
         catalog.get(submission.form_id),
         submission,
         settings=RenderSettings(
-            clinic_address=Config.CLINIC_ADDRESS,
-            clinic_phone=Config.CLINIC_PHONE,
-            page_size=Config.PAGE_SIZE,
+            clinic_address=config.CLINIC_ADDRESS,
+            clinic_phone=config.CLINIC_PHONE,
+            page_size=config.PAGE_SIZE,
         ),
     )
     try:
@@ -143,8 +146,9 @@ def verify(pdf_path: Path, trust_paths: tuple[Path, ...], password: str | None) 
         trusted = [read_certificate(path) for path in trust_paths]
     except CertificateError as exc:
         fail(str(exc))
+    certificates_dir = Config().folder("CERTIFICATES_DIR")
     if not trust_paths:
-        trusted = kept_certificates(Config.CERTIFICATES_DIR)
+        trusted = kept_certificates(certificates_dir)
     report = check_seal(pdf_path.read_bytes(), trusted, password=password)
     verdict = "sealed by the clinic, unchanged since" if report.holds else "NOT VERIFIED"
     click.echo(f"{pdf_path}: {verdict}")
@@ -153,9 +157,26 @@ def verify(pdf_path: Path, trust_paths: tuple[Path, ...], password: str | None) 
     for problem in report.problems:
         click.echo(f"  problem: {problem}")
     if not trust_paths and not trusted:
-        click.echo(f"  note: no clinic certificate is kept in {Config.CERTIFICATES_DIR}")
+        click.echo(f"  note: no clinic certificate is kept in {certificates_dir}")
     if not report.holds:
         raise click.exceptions.Exit(1)
+
+
+# --- intake db ... -----------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The archive database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the archive database (DATABASE_URL, or SQLite in the instance folder) up to date."""
+    config = Config()
+    url = config.DATABASE_URL or sqlite_url(config.INSTANCE_PATH / "archive.sqlite3")
+    upgrade(url)
+    click.echo(f"archive database at schema {head_revision()}")
 
 
 # --- intake form ... ---------------------------------------------------------------------------

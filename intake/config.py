@@ -1,55 +1,90 @@
-"""Configuration, read from the environment in one place."""
+"""Configuration, read from the environment in one place.
+
+`Config()` reads the environment when it is made (so a test or a CLI run may set variables
+first). Paths left empty default to folders under the instance folder (`INSTANCE_PATH`, by
+default `instance/` in the project).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _seconds(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
 class Config:
     """Settings with defaults; an environment variable of the same name overrides each."""
 
-    SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
-    FORMS_DIR: Path = Path(os.environ.get("FORMS_DIR", PROJECT_ROOT / "forms"))
-    CLINIC_ADDRESS: str = os.environ.get("CLINIC_ADDRESS", "")
-    CLINIC_PHONE: str = os.environ.get("CLINIC_PHONE", "")
-    #: "letter" (default) or "a4".
-    PAGE_SIZE: str = os.environ.get("PAGE_SIZE", "letter").lower()
-    DATABASE_URL: str | None = os.environ.get("DATABASE_URL")
-    #: IANA time zone of the clinic ("America/Chicago") for the signing time; empty: the server's.
-    CLINIC_TIMEZONE: str = os.environ.get("CLINIC_TIMEZONE", "")
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
 
-    SESSION_COOKIE_SAMESITE: str = "Lax"
-    SESSION_COOKIE_SECURE: bool = os.environ.get("SESSION_COOKIE_SECURE", "") == "1"
+        def text(name: str, default: str = "") -> str:
+            return env.get(name, default)
 
-    #: Kiosk mode: the id of the one form this tablet shows (empty: the tablet offers every form).
-    KIOSK_FORM: str = os.environ.get("KIOSK_FORM", "")
-    #: A tablet draft is deleted this long after the patient's last step.
-    DRAFT_TTL_SECONDS: int = _seconds("DRAFT_TTL_SECONDS", 30 * 60)
-    #: Without a touch for this long, the tablet asks "Are you still there?"...
-    IDLE_TIMEOUT_SECONDS: int = _seconds("IDLE_TIMEOUT_SECONDS", 3 * 60)
-    #: ...and wipes the draft when nobody answers within this long.
-    IDLE_WARNING_SECONDS: int = _seconds("IDLE_WARNING_SECONDS", 30)
-    #: The "thank you" screen clears itself after this long.
-    DONE_CLEAR_SECONDS: int = _seconds("DONE_CLEAR_SECONDS", 90)
-    #: The patient's copy can be downloaded once, within this long after submitting.
-    PATIENT_COPY_TTL_SECONDS: int = _seconds("PATIENT_COPY_TTL_SECONDS", 10 * 60)
+        def seconds(name: str, default: int) -> int:
+            return int(env.get(name, default))
 
-    #: PKCS#12 file (certificate and key) the clinic seals consents with; empty: a self-signed
-    #: certificate is made under CERTIFICATES_DIR on first use.
-    SIGNING_P12: Path | None = (
-        Path(os.environ["SIGNING_P12"]) if os.environ.get("SIGNING_P12") else None
-    )
-    SIGNING_P12_PASSWORD: str = os.environ.get("SIGNING_P12_PASSWORD", "")
-    #: Every certificate ever used to seal is kept here, so old consents stay verifiable.
-    CERTIFICATES_DIR: Path = Path(
-        os.environ.get("CERTIFICATES_DIR", PROJECT_ROOT / "instance" / "certificates")
-    )
-    #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
-    TSA_URL: str = os.environ.get("TSA_URL", "")
+        def path(name: str) -> Path | None:
+            return Path(env[name]) if env.get(name) else None
+
+        self.SECRET_KEY: str | None = env.get("SECRET_KEY")
+        #: Where the app keeps its own files: drafts, the SQLite archive, PDFs, certificates.
+        self.INSTANCE_PATH: Path = path("INSTANCE_PATH") or PROJECT_ROOT / "instance"
+        self.FORMS_DIR: Path = path("FORMS_DIR") or PROJECT_ROOT / "forms"
+        self.CLINIC_ADDRESS = text("CLINIC_ADDRESS")
+        self.CLINIC_PHONE = text("CLINIC_PHONE")
+        #: "letter" (default) or "a4".
+        self.PAGE_SIZE = text("PAGE_SIZE", "letter").lower()
+        #: IANA time zone of the clinic ("America/Chicago") for the signing time; empty: the
+        #: server's.
+        self.CLINIC_TIMEZONE = text("CLINIC_TIMEZONE")
+
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SECURE = text("SESSION_COOKIE_SECURE") == "1"
+
+        #: Kiosk mode: the id of the one form this tablet shows (empty: every form).
+        self.KIOSK_FORM = text("KIOSK_FORM")
+        #: A tablet draft is deleted this long after the patient's last step.
+        self.DRAFT_TTL_SECONDS = seconds("DRAFT_TTL_SECONDS", 30 * 60)
+        #: Without a touch for this long, the tablet asks "Are you still there?"...
+        self.IDLE_TIMEOUT_SECONDS = seconds("IDLE_TIMEOUT_SECONDS", 3 * 60)
+        #: ...and wipes the draft when nobody answers within this long.
+        self.IDLE_WARNING_SECONDS = seconds("IDLE_WARNING_SECONDS", 30)
+        #: The "thank you" screen clears itself after this long.
+        self.DONE_CLEAR_SECONDS = seconds("DONE_CLEAR_SECONDS", 90)
+        #: The patient's copy can be downloaded once, within this long after submitting.
+        self.PATIENT_COPY_TTL_SECONDS = seconds("PATIENT_COPY_TTL_SECONDS", 10 * 60)
+
+        #: SQLAlchemy URL of the archive database; empty: `archive.sqlite3` in the instance
+        #: folder. PostgreSQL: `postgresql+psycopg://user:password@host/dbname`.
+        self.DATABASE_URL = text("DATABASE_URL")
+        #: "files" (sealed PDFs under ARCHIVE_DIR) or "database" (PDF bytes in the database, so
+        #: several app servers can share one PostgreSQL).
+        self.STORAGE = text("STORAGE", "files").lower()
+        #: Folder of sealed PDFs with STORAGE=files; empty: `archive/` in the instance folder.
+        self.ARCHIVE_DIR: Path | None = path("ARCHIVE_DIR")
+        #: Years a consent is kept after signing (a minor's: until 21, plus these years).
+        self.RETENTION_YEARS = int(text("RETENTION_YEARS", "10"))
+        #: On start, check the schema and finish consents a crash left pending.
+        self.ARCHIVE_START_CHECKS = text("ARCHIVE_START_CHECKS", "1") == "1"
+        #: Stored PDFs that no row names are removed on start once they are this old (another
+        #: app server may be about to commit the row that names a newer one).
+        self.REPAIR_GRACE_SECONDS = seconds("REPAIR_GRACE_SECONDS", 10 * 60)
+
+        #: PKCS#12 file (certificate and key) the clinic seals consents with; empty: a
+        #: self-signed certificate is made under CERTIFICATES_DIR on first use.
+        self.SIGNING_P12: Path | None = path("SIGNING_P12")
+        self.SIGNING_P12_PASSWORD = text("SIGNING_P12_PASSWORD")
+        #: Every certificate ever used to seal is kept here, so old consents stay verifiable;
+        #: empty: `certificates/` in the instance folder.
+        self.CERTIFICATES_DIR: Path | None = path("CERTIFICATES_DIR")
+        #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
+        self.TSA_URL = text("TSA_URL")
+
+    def folder(self, name: str) -> Path:
+        """ARCHIVE_DIR or CERTIFICATES_DIR as set, else its default under the instance folder."""
+        default = {"ARCHIVE_DIR": "archive", "CERTIFICATES_DIR": "certificates"}[name]
+        return getattr(self, name) or self.INSTANCE_PATH / default

@@ -12,7 +12,8 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = Tr
 
     With `replace`, an existing file is replaced (rename). Without, the file is hard-linked into
     place only if none is there yet, and False tells that another writer was first. Readers see
-    the old file, or the whole new one, never a part.
+    the old file, or the whole new one, never a part. The folder is fsynced too, so the new name
+    itself survives a power cut.
     """
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -23,11 +24,22 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = Tr
         os.chmod(tmp_name, mode)
         if replace:
             os.replace(tmp_name, path)
-            return True
-        try:
-            os.link(tmp_name, path)
-        except FileExistsError:
-            return False
+        else:
+            try:
+                os.link(tmp_name, path)
+            except FileExistsError:
+                return False
+            Path(tmp_name).unlink()
+        fsync_folder(path.parent)
         return True
     finally:
         Path(tmp_name).unlink(missing_ok=True)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a folder's entries (a new, renamed or removed file) reach the disk."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

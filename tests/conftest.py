@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from intake import create_app
+from intake.archive.migrate import upgrade
+from intake.archive.service import Archive
 from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition, FormCatalog
 
@@ -21,17 +23,42 @@ DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
 B12 = "b12-methylcobalamin"
 
 
+def app_settings(folder: Path, **overrides: Any) -> dict[str, Any]:
+    """Settings for an app of its own: instance folder and SQLite archive under `folder`."""
+    instance = folder / "instance"
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "FORMS_DIR": FORMS_DIR,
+        "INSTANCE_PATH": instance,
+        "DATABASE_URL": f"sqlite:///{instance}/archive.sqlite3",
+        **overrides,
+    }
+
+
+def new_app(config: dict[str, Any]):
+    """The app for `config`, its archive database brought to the newest schema first."""
+    upgrade(config["DATABASE_URL"])
+    return create_app(config)
+
+
 @pytest.fixture
-def app(tmp_path: Path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "FORMS_DIR": FORMS_DIR,
-        }
-    )
-    app.instance_path = str(tmp_path / "instance")
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    """The test app's settings. A module that must run on both databases overrides this
+    fixture to take `database_url`."""
+    return app_settings(tmp_path)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]):
+    app = new_app(app_config)
     yield app
+    app.extensions["archive"].dispose()
+
+
+@pytest.fixture
+def archive(app) -> Archive:
+    return app.extensions["archive"]
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def demo_pdf(catalog: FormCatalog) -> bytes:
 def certificates_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The clinic's certificates folder, as `intake verify` reads it from the settings."""
     folder = tmp_path / "certificates"
-    monkeypatch.setattr(Config, "CERTIFICATES_DIR", folder)
+    monkeypatch.setenv("CERTIFICATES_DIR", str(folder))
     return folder
 
 
@@ -119,7 +119,8 @@ def test_with_no_kept_certificate_it_says_so(tmp_path: Path, demo_pdf: bytes):
     path = sealed_file(tmp_path, demo_pdf, signer)
     result = run("verify", path)
     assert result.exit_code == 1
-    assert f"note: no clinic certificate is kept in {Config.CERTIFICATES_DIR}" in result.output
+    folder = Config().folder("CERTIFICATES_DIR")
+    assert f"note: no clinic certificate is kept in {folder}" in result.output
 
 
 def test_an_encrypted_copy_verifies_with_its_password(

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from conftest import app_settings, new_app
 from flask.testing import FlaskClient
 from markupsafe import escape
 
-from intake import create_app
 from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition
 
@@ -54,7 +54,7 @@ def test_text_from_the_definition_is_escaped(tmp_path: Path) -> None:
         'heading = "What is vitamin B12?"', 'heading = "<script>alert(1)</script>"'
     ).replace('"mild diarrhea"', '"<b>mild</b> diarrhea"')
     toml.write_text(text, encoding="utf-8")
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "FORMS_DIR": forms})
+    app = new_app(app_settings(tmp_path, FORMS_DIR=forms))
 
     response = app.test_client().get(f"/consent/{B12}")
     assert response.status_code == 200

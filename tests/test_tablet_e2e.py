@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import B12, FORMS_DIR
+from conftest import B12, app_settings, new_app
 from pypdf import PdfReader
 from werkzeug.serving import make_server
 
-from intake import create_app
 from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition
 
@@ -62,8 +61,7 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     """The app on a free port of 127.0.0.1, with its own instance folder."""
-    app = create_app({"SECRET_KEY": "e2e-secret", "FORMS_DIR": FORMS_DIR})
-    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    app = new_app(app_settings(tmp_path_factory.mktemp("e2e"), TESTING=False))
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

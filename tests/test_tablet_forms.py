@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from intake import create_app
 from intake.submission import FieldError
 from intake.tablet.forms import DetailsForm, SignForm, consent_form, health_form
 
@@ -97,7 +96,6 @@ def test_the_health_form_reads_yes_and_no_as_booleans(app, definition):
     assert part["screening"][definition.screening[2].id] is None
 
 
-def test_create_app_turns_csrf_on():
-    app = create_app({"TESTING": True, "SECRET_KEY": "x"})
+def test_create_app_turns_csrf_on(app):
     assert "csrf" in app.extensions
     assert app.config.get("WTF_CSRF_ENABLED", True)

@@ -15,6 +15,8 @@ import pytest
 from conftest import B12, csrf_token, step_fields
 from pypdf import PdfReader
 
+from intake.archive.models import ARCHIVED, Consent
+from intake.archive.service import SearchCriteria, submission_of
 from intake.tablet.drafts import DraftStore
 
 
@@ -38,9 +40,8 @@ def drafts_of(app) -> DraftStore:
     return DraftStore(Path(app.instance_path) / "drafts", app.config["DRAFT_TTL_SECONDS"])
 
 
-def stored_consents(app) -> list[Path]:
-    root = Path(app.instance_path) / "consents"
-    return sorted(root.iterdir()) if root.exists() else []
+def stored_consents(app) -> list[Consent]:
+    return app.extensions["archive"].search(SearchCriteria()).consents
 
 
 def session_of(app, client) -> dict[str, Any]:
@@ -374,7 +375,8 @@ def test_submit_stores_one_consent_and_shows_done(app, client, tablet, demo_data
     response = tablet.submit()
     assert response.headers["Location"] == "/tablet/done"
     (consent,) = stored_consents(app)
-    stored = json.loads((consent / "submission.json").read_text(encoding="utf-8"))
+    assert consent.status == ARCHIVED and consent.pdf_sha256
+    stored = submission_of(consent)
     assert stored["patient"]["legal_name"] == "Zoë O'Brien"
     assert stored["screening"] == demo_data["screening"]
     assert stored["device"]["ip"] == "127.0.0.1"
@@ -382,7 +384,7 @@ def test_submit_stores_one_consent_and_shows_done(app, client, tablet, demo_data
     assert "hand the tablet back to the front desk" in page
     assert 'data-idle-seconds="90" data-warning-seconds="0"' in page
     draft = drafts_of(app).get(session_of(app, client)["draft_id"])
-    assert draft.answers == {} and draft.consent_id == consent.name
+    assert draft.answers == {} and draft.consent_id == consent.id
 
 
 def test_submit_twice_makes_exactly_one_consent(app, client, tablet, demo_data):
@@ -468,6 +470,7 @@ def test_a_minor_submission_keeps_the_guardian(app, tablet, minor_data):
     tablet.fill(minor_data)
     assert tablet.submit().headers["Location"] == "/tablet/done"
     (consent,) = stored_consents(app)
-    stored = json.loads((consent / "submission.json").read_text(encoding="utf-8"))
+    stored = submission_of(consent)
+    assert consent.is_minor
     assert stored["guardian"]["name"] == "Ann O'Brien"
     assert stored["guardian"]["relationship"] == "mother"

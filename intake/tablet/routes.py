@@ -25,9 +25,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from intake.consent_store import ConsentNotFound, ConsentStore, FileConsentStore
+from intake.archive.service import ConsentMissing
+from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
-from intake.pdf import RenderSettings
 from intake.submission import SIGNATURE_MIN_EXTENT, SubmissionInvalid, validate_submission
 from intake.tablet import service
 from intake.tablet.drafts import Draft, DraftStore
@@ -64,21 +64,6 @@ def catalog() -> FormCatalog:
 def drafts() -> DraftStore:
     return DraftStore(
         Path(current_app.instance_path) / "drafts", current_app.config["DRAFT_TTL_SECONDS"]
-    )
-
-
-def consent_store() -> ConsentStore:
-    """The store the app was given (the archive sets one), else files under the instance folder."""
-    store = current_app.extensions.get("consent_store")
-    return store or FileConsentStore(Path(current_app.instance_path) / "consents")
-
-
-def render_settings() -> RenderSettings:
-    config = current_app.config
-    return RenderSettings(
-        clinic_address=config["CLINIC_ADDRESS"],
-        clinic_phone=config["CLINIC_PHONE"],
-        page_size=config["PAGE_SIZE"],
     )
 
 
@@ -280,8 +265,8 @@ def submit() -> ResponseReturnValue:
             session.get("draft_id"),
             form.submit_token.data or "",
             catalog=catalog(),
-            store=consent_store(),
-            settings=render_settings(),
+            archive=get_archive(),
+            actor=request_actor(),
             device=device(),
             copy_ttl=current_app.config["PATIENT_COPY_TTL_SECONDS"],
         )
@@ -316,8 +301,10 @@ def done() -> ResponseReturnValue:
 @bp.get("/copy/<token>")
 def patient_copy(token: str) -> ResponseReturnValue:
     try:
-        pdf = service.take_patient_copy(drafts(), session.get("draft_id"), token, consent_store())
-    except (service.CopyUnavailable, ConsentNotFound):
+        pdf = service.take_patient_copy(
+            drafts(), session.get("draft_id"), token, get_archive(), request_actor()
+        )
+    except (service.CopyUnavailable, ConsentMissing):
         return render_template("tablet/copy_gone.html", page_title="Link expired"), 410
     return send_file(
         BytesIO(pdf),

@@ -5,15 +5,15 @@ Nothing here imports Flask: the views pass in the stores, the catalog and the re
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-import uuid
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from intake.consent_store import ConsentStore
+from intake.archive.audit import Actor
+from intake.archive.service import Archive
 from intake.definition import FormCatalog
-from intake.pdf import RenderSettings, render_consent
 from intake.submission import ADULT_AGE, age_on, validate_submission
 from intake.tablet.drafts import Draft, DraftStore
 
@@ -102,12 +102,16 @@ def submit(
     token: str,
     *,
     catalog: FormCatalog,
-    store: ConsentStore,
-    settings: RenderSettings,
+    archive: Archive,
+    actor: Actor,
     device: dict[str, str],
     copy_ttl: float,
 ) -> Draft:
-    """Validate, render and store the consent once; a repeated submit returns the same receipt.
+    """Validate and archive the consent once; a repeated submit returns the same receipt.
+
+    The consent is committed to the archive before the answers leave the draft, under a key
+    made from the draft and its submit token: if the process dies in between, the same submit
+    sent again finds that consent instead of archiving a second one.
 
     Raises `SubmitRefused` for a stale or foreign token and `SubmissionInvalid` for bad answers.
     """
@@ -121,10 +125,8 @@ def submit(
         if draft.submitted:
             return draft
         submission = validate_submission(submission_data(draft, device), catalog)
-        definition = catalog.get(submission.form_id)
-        consent_id = uuid.uuid4().hex
-        pdf = render_consent(definition, submission, settings=settings, document_id=consent_id)
-        store.save(submission, pdf, consent_id)
+        key = hashlib.sha256(f"{draft.id}:{draft.submit_token}".encode()).hexdigest()
+        consent_id = archive.submit(submission, actor, key=key)
         draft.answers = {}
         draft.done_steps = []
         draft.consent_id = consent_id
@@ -143,7 +145,7 @@ def patient_copy_available(drafts: DraftStore, draft: Draft) -> bool:
 
 
 def take_patient_copy(
-    drafts: DraftStore, draft_id: str | None, token: str, store: ConsentStore
+    drafts: DraftStore, draft_id: str | None, token: str, archive: Archive, actor: Actor
 ) -> bytes:
     """The PDF for a one-time patient-copy link; the link stops working once used."""
     if drafts.get(draft_id) is None:
@@ -157,7 +159,9 @@ def take_patient_copy(
             or not secrets.compare_digest(token.encode(), str(draft.copy_token).encode())
         ):
             raise CopyUnavailable
+        assert draft.consent_id is not None
+        pdf = archive.pdf(draft.consent_id)
         draft.copy_token = None
         drafts.save(draft)
-        assert draft.consent_id is not None
-        return store.open_pdf(draft.consent_id)
+        archive.record("consent downloaded", actor, draft.consent_id)
+        return pdf

@@ -1,0 +1,6 @@
+"""The archive: every signed consent, the staff who may see it, and the audit trail of who did.
+
+Plain Python on SQLAlchemy 2; the web app, the CLI and the tests share it. `Archive` (in
+`service`) is the one entry point; `models` holds the tables, `blobs` where PDF bytes live,
+`audit` the hash-chained event log, `staff` accounts, logins and sessions.
+"""

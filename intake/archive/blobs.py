@@ -1,0 +1,122 @@
+"""Where sealed PDF bytes live: files named by their SHA-256, or rows in the database.
+
+`FileBlobs` keeps `<root>/ab/<sha256>.pdf`: written to a temporary file in the same folder,
+fsynced, renamed into place, and the folder fsynced, all before the row that names the file is
+committed. A crash at any point leaves either no file, or a whole file that no row names yet,
+which `Archive.repair` removes. `DatabaseBlobs` (`STORAGE=database`) keeps the bytes in the
+`pdf_blobs` table, written in the same transaction as the row, so several app servers can share
+one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from intake.archive.models import PdfBlob
+from intake.safe_write import fsync_folder, write_file
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BlobMissing(KeyError):
+    """No stored PDF has this SHA-256."""
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Blobs(Protocol):
+    def put(self, session: Session, data: bytes) -> str:
+        """Keep `data` (durably, before `session` commits); return its SHA-256."""
+        ...
+
+    def get(self, session: Session, sha256: str) -> bytes: ...
+
+    def discard(self, session: Session, sha256: str) -> None:
+        """Remove one stored PDF (the caller made sure no row names it)."""
+        ...
+
+    def stored(self, session: Session, older_than: float = 0) -> Iterator[str]:
+        """The SHA-256 of every stored PDF (files: last written more than `older_than` s ago)."""
+        ...
+
+
+class FileBlobs:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, sha256: str) -> Path:
+        if not _SHA256.match(sha256):
+            raise BlobMissing(sha256)
+        return self.root / sha256[:2] / f"{sha256}.pdf"
+
+    def put(self, session: Session, data: bytes) -> str:
+        sha256 = sha256_of(data)
+        path = self.path(sha256)
+        folder_is_new = not path.parent.exists()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if folder_is_new:
+            fsync_folder(self.root)
+        write_file(path, data, replace=False)
+        return sha256
+
+    def get(self, session: Session, sha256: str) -> bytes:
+        try:
+            return self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise BlobMissing(sha256) from None
+
+    def discard(self, session: Session, sha256: str) -> None:
+        path = self.path(sha256)
+        path.unlink(missing_ok=True)
+        fsync_folder(path.parent)
+
+    def stored(self, session: Session, older_than: float = 0) -> Iterator[str]:
+        cutoff = time.time() - older_than
+        if not self.root.is_dir():
+            return
+        for folder in sorted(self.root.iterdir()):
+            if not folder.is_dir() or len(folder.name) != 2:
+                continue
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    name = entry.name
+                    if name.startswith(".") and name.endswith(".tmp"):
+                        # A temporary file a crash left behind: never named by any row.
+                        if entry.stat().st_mtime < cutoff:
+                            Path(entry.path).unlink(missing_ok=True)
+                        continue
+                    sha256 = name.removesuffix(".pdf")
+                    if _SHA256.match(sha256) and entry.stat().st_mtime < cutoff:
+                        yield sha256
+
+
+class DatabaseBlobs:
+    def put(self, session: Session, data: bytes) -> str:
+        sha256 = sha256_of(data)
+        if session.get(PdfBlob, sha256) is None:
+            session.add(PdfBlob(sha256=sha256, data=data))
+        return sha256
+
+    def get(self, session: Session, sha256: str) -> bytes:
+        blob = session.get(PdfBlob, sha256)
+        if blob is None:
+            raise BlobMissing(sha256)
+        return blob.data
+
+    def discard(self, session: Session, sha256: str) -> None:
+        session.execute(delete(PdfBlob).where(PdfBlob.sha256 == sha256))
+
+    def stored(self, session: Session, older_than: float = 0) -> Iterator[str]:
+        # Rows are written in the transaction that names them: none is ever in flight.
+        yield from session.scalars(select(PdfBlob.sha256))

@@ -1,0 +1,214 @@
+"""The archive's tables. Alembic migrations in `intake/migrations` create exactly these.
+
+Ids are random UUIDs (32 lowercase hex digits), so a URL never says how many consents there are
+or which came before. Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Consent states: the submission is committed first ("pending"), the sealed PDF after
+#: ("archived"); a consent past retention that an admin deleted keeps only its id ("deleted").
+PENDING, ARCHIVED, DELETED = "pending", "archived", "deleted"
+
+#: Staff roles, each allowed what the one before it may do, and more.
+ROLES = ("front-desk", "clinician", "admin")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("archive times must carry a time zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Consent(Base):
+    """One signed consent: the submission exactly as signed, and where its sealed PDF is."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    status: Mapped[str] = mapped_column(String(10))
+    form_id: Mapped[str] = mapped_column(String(100))
+    form_version: Mapped[str] = mapped_column(String(40))
+    form_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The signing time as the tablet recorded it (ISO 8601 with the clinic's UTC offset)...
+    signed_at: Mapped[str] = mapped_column(String(40))
+    #: ...and its calendar date there, for date-range searches and retention.
+    signed_on: Mapped[date] = mapped_column(Date)
+    legal_name: Mapped[str] = mapped_column(String(300))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    is_minor: Mapped[bool] = mapped_column(Boolean)
+    #: A screening answer needs a clinician's eye...
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    #: ...and none has reviewed it yet.
+    needs_review: Mapped[bool] = mapped_column(Boolean)
+    #: The canonical submission JSON (answers and signature strokes), byte for byte.
+    submission_json: Mapped[bytes | None] = mapped_column(LargeBinary)
+    submission_sha256: Mapped[str] = mapped_column(String(64))
+    #: Set once the sealed PDF is stored: its SHA-256 names the file (or the blob row).
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_size: Mapped[int | None] = mapped_column(Integer)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set by the sender (the tablet: its draft and submit token), so a submit repeated after a
+    #: crash finds the consent it made instead of making a second one.
+    submit_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: Why the last attempt to make the PDF failed (an exception's class, never patient data).
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_consents_newest", "created_at", "id"),
+        Index("ix_consents_review", "needs_review", "created_at", "id"),
+        Index("ix_consents_status", "status", "created_at"),
+        Index("ix_consents_date_of_birth", "date_of_birth", "created_at"),
+        Index("ix_consents_signed_on", "signed_on", "created_at"),
+        Index("ix_consents_pdf_sha256", "pdf_sha256"),
+    )
+
+
+class ConsentName(Base):
+    """One word of a patient's name, folded for search ("Zoë O'Brien" → "zoe", "obrien")."""
+
+    __tablename__ = "consent_names"
+
+    #: Byte order on PostgreSQL too, so a prefix search is a range scan on the index.
+    word: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql"), primary_key=True
+    )
+    consent_id: Mapped[str] = mapped_column(
+        ForeignKey("consents.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    __table_args__ = (Index("ix_consent_names_consent_id", "consent_id"),)
+
+
+class PdfBlob(Base):
+    """A sealed PDF kept in the database itself (`STORAGE=database`), named by its SHA-256."""
+
+    __tablename__ = "pdf_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Staff(Base):
+    """A person who works at the clinic: one account each, never shared."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StaffSession(Base):
+    """A staff login: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The consent search in progress (JSON), kept here so names never appear in a URL.
+    search: Mapped[str | None] = mapped_column(Text)
+
+
+class Review(Base):
+    """A clinician's review of a consent's screening answers, beside the untouched signed PDF."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    #: The reviewer's name as it was at the time of the review.
+    staff_name: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """One row of the append-only audit trail, chained to the one before by its SHA-256."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    staff_id: Mapped[str | None] = mapped_column(String(32))
+    ip: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(500))
+    event: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of the previous row (64 zeros for the first).
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_audit_events_event_target", "event", "target", "at"),
+        Index("ix_audit_events_event_ip", "event", "ip", "at"),
+    )
+
+
+class AuditHead(Base):
+    """The newest audit row's number and SHA-256: one row, locked by every append."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,549 @@
+"""`Archive`: accept a signed submission, make its sealed PDF, find it again, review, retain.
+
+The order of writes is what keeps a consent from being lost or half-written:
+
+1. `accept` commits the submission (answers and signature strokes) as a `pending` row, with its
+   audit event. From here on the consent exists, whatever happens next.
+2. `finish` renders and seals the PDF outside any transaction, stores it durably (`blobs`), then
+   commits the row as `archived` with the PDF's SHA-256.
+3. `repair` finishes every pending row and removes stored PDFs that no row names (left by a
+   crash between 2's store and commit). Finishing twice is harmless: only the first commit wins,
+   the loser removes its own PDF.
+
+No Flask here; the tablet, the staff pages, the CLI and the tests all call these methods.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.archive import audit
+from intake.archive.audit import Actor
+from intake.archive.blobs import Blobs, DatabaseBlobs, FileBlobs
+from intake.archive.db import make_engine, session_factory
+from intake.archive.models import (
+    ARCHIVED,
+    DELETED,
+    PENDING,
+    Consent,
+    ConsentName,
+    Review,
+    Staff,
+    utcnow,
+)
+from intake.certificates import ClinicSigner, clinic_signer, kept_certificates
+from intake.definition import FormCatalog
+from intake.pdf import RenderSettings, render_consent
+from intake.pdf.seal import SealReport, check_seal, seal_pdf, seal_reason
+from intake.submission import Submission, validate_submission
+
+log = logging.getLogger(__name__)
+
+#: A minor's consent is kept until they turn this old, plus the retention setting.
+MINOR_RETAINED_UNTIL_AGE = 21
+PAGE_SIZE = 25
+NOTE_MAX = 5000
+
+
+class ArchiveError(Exception):
+    """An archive action that cannot be done, with a reason fit to show to staff."""
+
+
+class ConsentMissing(ArchiveError, KeyError):
+    """No consent has this id (or it was deleted)."""
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    database_url: str
+    #: "files" (PDFs under `files_dir`) or "database" (PDF bytes in the database).
+    storage: str = "files"
+    files_dir: Path = Path("instance/archive")
+    retention_years: int = 10
+    certificates_dir: Path = Path("instance/certificates")
+    signing_p12: Path | None = None
+    signing_p12_password: str = ""
+    tsa_url: str = ""
+    render: RenderSettings = field(default_factory=RenderSettings)
+
+
+@dataclass(frozen=True)
+class SearchCriteria:
+    """What staff search by; every part optional."""
+
+    name: str = ""
+    date_of_birth: date | None = None
+    signed_from: date | None = None
+    signed_to: date | None = None
+    needs_review: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "name": self.name,
+                "date_of_birth": self.date_of_birth and self.date_of_birth.isoformat(),
+                "signed_from": self.signed_from and self.signed_from.isoformat(),
+                "signed_to": self.signed_to and self.signed_to.isoformat(),
+                "needs_review": self.needs_review,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> SearchCriteria:
+        if not text:
+            return cls()
+        data = json.loads(text)
+
+        def day(key: str) -> date | None:
+            return date.fromisoformat(data[key]) if data.get(key) else None
+
+        return cls(
+            name=data.get("name", ""),
+            date_of_birth=day("date_of_birth"),
+            signed_from=day("signed_from"),
+            signed_to=day("signed_to"),
+            needs_review=bool(data.get("needs_review")),
+        )
+
+    @property
+    def empty(self) -> bool:
+        return self == SearchCriteria()
+
+
+@dataclass(frozen=True)
+class Page:
+    consents: list[Consent]
+    #: Where the next (older) page starts, or None on the last page.
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    finished: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def name_words(name: str) -> list[str]:
+    """A name as search words, accents and case folded: "Zoë O'Brien" → ["zoe", "obrien"]."""
+    text = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = re.sub(r"['\u2019\u02bc`]", "", text)
+    words: list[str] = []
+    for word in re.split(r"[\W_]+", text):
+        if word and word[:100] not in words:
+            words.append(word[:100])
+    return words[:20]
+
+
+def _prefix_upper(word: str) -> str:
+    """The smallest string after every string that starts with `word`."""
+    return word[:-1] + chr(ord(word[-1]) + 1)
+
+
+def add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
+def encode_cursor(consent: Consent) -> str:
+    return f"{consent.created_at.strftime('%Y%m%dT%H%M%S%f')}.{consent.id}"
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str] | None:
+    match = re.fullmatch(r"(\d{8}T\d{12})\.([0-9a-f]{32})", cursor or "")
+    if not match:
+        return None
+    moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%f").replace(tzinfo=utcnow().tzinfo)
+    return moment, match.group(2)
+
+
+class Archive:
+    def __init__(
+        self,
+        settings: ArchiveSettings,
+        catalog: FormCatalog,
+        *,
+        engine: Engine | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.engine = engine or make_engine(settings.database_url)
+        self.sessions: sessionmaker[Session] = session_factory(self.engine)
+        self.blobs: Blobs = (
+            DatabaseBlobs() if settings.storage == "database" else FileBlobs(settings.files_dir)
+        )
+        self.clock = clock
+        self._signer: ClinicSigner | None = None
+        self._signer_lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work commits at the end of the block, or rolls back on an error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- sealing ---------------------------------------------------------------------------
+
+    def signer(self) -> ClinicSigner:
+        """The clinic's sealing certificate, loaded (or made) once per process."""
+        with self._signer_lock:
+            if self._signer is None:
+                s = self.settings
+                self._signer = clinic_signer(
+                    s.certificates_dir, p12=s.signing_p12, p12_password=s.signing_p12_password
+                )
+            return self._signer
+
+    @property
+    def self_signed(self) -> bool:
+        """Whether consents are sealed with the certificate the app made for itself."""
+        return self.settings.signing_p12 is None
+
+    def check(self, pdf: bytes) -> SealReport:
+        """The seal verdict, against every certificate the clinic has sealed with."""
+        return check_seal(pdf, kept_certificates(self.settings.certificates_dir))
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def accept(self, submission: Submission, actor: Actor, *, key: str | None = None) -> str:
+        """Commit a validated submission as a pending consent; its id from now on.
+
+        With `key`, a consent already accepted under the same key is returned instead.
+        """
+        if key is not None:
+            with self.sessions() as session:
+                known = session.scalar(select(Consent.id).where(Consent.submit_key == key))
+            if known is not None:
+                return known
+        definition = self.catalog.get(submission.form_id)
+        flagged = bool(submission.flags(definition))
+        consent = Consent(
+            status=PENDING,
+            form_id=definition.id,
+            form_version=definition.version,
+            form_sha256=definition.sha256,
+            created_at=self.clock(),
+            signed_at=submission.signed_at.isoformat(),
+            signed_on=submission.signed_at.date(),
+            legal_name=submission.patient.legal_name,
+            date_of_birth=submission.patient.date_of_birth,
+            is_minor=submission.is_minor,
+            flagged=flagged,
+            needs_review=flagged,
+            submission_json=submission.canonical_json(),
+            submission_sha256=submission.sha256,
+            submit_key=key,
+        )
+        with self.transaction() as session:
+            session.add(consent)
+            session.flush()
+            session.add_all(
+                ConsentName(word=word, consent_id=consent.id)
+                for word in name_words(submission.patient.legal_name)
+            )
+            audit.record(session, "consent created", actor, consent.id)
+        return consent.id
+
+    def finish(self, consent_id: str, actor: Actor) -> bool:
+        """Render, seal and store a pending consent's PDF. True once it is archived.
+
+        A failure leaves the consent pending, with the reason (an exception's class) recorded.
+        """
+        with self.sessions() as session:
+            consent = session.get(Consent, consent_id)
+        if consent is None:
+            raise ConsentMissing(consent_id)
+        if consent.status != PENDING:
+            return consent.status == ARCHIVED
+        try:
+            pdf = self._sealed_pdf(consent)
+        except Exception as exc:  # noqa: BLE001 - any failure keeps the submission pending
+            reason = type(exc).__name__
+            log.exception("consent %s: making the PDF failed (%s); it stays pending", consent_id,
+                          reason)
+            with self.transaction() as session:
+                session.execute(
+                    update(Consent).where(Consent.id == consent_id).values(last_error=reason)
+                )
+            return False
+        with self.transaction() as session:
+            sha256 = self.blobs.put(session, pdf)
+            won = session.execute(
+                update(Consent)
+                .where(Consent.id == consent_id, Consent.status == PENDING)
+                .values(
+                    status=ARCHIVED,
+                    pdf_sha256=sha256,
+                    pdf_size=len(pdf),
+                    archived_at=self.clock(),
+                    last_error=None,
+                )
+            ).rowcount
+            if won:
+                audit.record(session, "consent archived", actor, consent_id)
+            elif not self._named(session, sha256):
+                self.blobs.discard(session, sha256)
+        return True
+
+    def _sealed_pdf(self, consent: Consent) -> bytes:
+        assert consent.submission_json is not None
+        data = json.loads(consent.submission_json)
+        definition = self.catalog.get(consent.form_id)
+        if definition.sha256 != consent.form_sha256:
+            raise ArchiveError(
+                f"form {consent.form_id} changed since version {consent.form_version} was signed"
+            )
+        submission = validate_submission(data, self.catalog)
+        signer = self.signer()
+        pdf = render_consent(
+            definition,
+            submission,
+            settings=self.settings.render,
+            document_id=consent.id,
+            seal=signer.certificate,
+        )
+        return seal_pdf(
+            pdf,
+            signer,
+            reason=seal_reason(definition, consent.id),
+            timestamper_url=self.settings.tsa_url or None,
+        )
+
+    def submit(self, submission: Submission, actor: Actor, *, key: str | None = None) -> str:
+        """Accept, then finish: the consent is safe once this returns, even if the PDF failed."""
+        consent_id = self.accept(submission, actor, key=key)
+        self.finish(consent_id, actor)
+        return consent_id
+
+    def _named(self, session: Session, sha256: str) -> bool:
+        return session.scalar(select(exists().where(Consent.pdf_sha256 == sha256))) or False
+
+    def repair(self, actor: Actor, *, grace_seconds: float = 0) -> RepairReport:
+        """Finish every pending consent; remove stored PDFs no row names.
+
+        PDFs stored less than `grace_seconds` ago are left alone: another process may be about
+        to commit the row that names one. Run with no grace only while the app is stopped.
+        """
+        report = RepairReport()
+        with self.sessions() as session:
+            pending = list(
+                session.scalars(
+                    select(Consent.id).where(Consent.status == PENDING).order_by(Consent.created_at)
+                )
+            )
+        for consent_id in pending:
+            if self.finish(consent_id, actor):
+                report.finished.append(consent_id)
+            else:
+                with self.sessions() as session:
+                    reason = session.get(Consent, consent_id).last_error or "unknown"
+                report.failed.append((consent_id, reason))
+        with self.sessions() as session:
+            named = set(
+                session.scalars(select(Consent.pdf_sha256).where(Consent.pdf_sha256.is_not(None)))
+            )
+            orphans = [
+                sha for sha in self.blobs.stored(session, grace_seconds) if sha not in named
+            ]
+        for sha256 in orphans:
+            with self.transaction() as session:
+                if not self._named(session, sha256):
+                    self.blobs.discard(session, sha256)
+                    report.removed.append(sha256)
+        if report.finished or report.failed or report.removed:
+            log.info(
+                "archive repair: %d finished, %d still failing, %d unnamed PDFs removed",
+                len(report.finished),
+                len(report.failed),
+                len(report.removed),
+            )
+        return report
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get(self, consent_id: str) -> Consent:
+        with self.sessions() as session:
+            consent = session.get(Consent, consent_id) if re.fullmatch(
+                r"[0-9a-f]{32}", consent_id or ""
+            ) else None
+        if consent is None or consent.status == DELETED:
+            raise ConsentMissing(consent_id)
+        return consent
+
+    def pdf(self, consent_id: str) -> bytes:
+        """The sealed PDF, exactly as stored; `ConsentMissing` while it is still pending."""
+        consent = self.get(consent_id)
+        if consent.pdf_sha256 is None:
+            raise ConsentMissing(consent_id)
+        with self.sessions() as session:
+            return self.blobs.get(session, consent.pdf_sha256)
+
+    def reviews(self, consent_id: str) -> list[Review]:
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Review).where(Review.consent_id == consent_id).order_by(
+                        Review.reviewed_at
+                    )
+                )
+            )
+
+    def search(
+        self, criteria: SearchCriteria, *, cursor: str | None = None, limit: int = PAGE_SIZE
+    ) -> Page:
+        """Consents matching `criteria`, newest first, `limit` at a time."""
+        query = select(Consent).where(Consent.status != DELETED)
+        for word in name_words(criteria.name):
+            query = query.where(
+                Consent.id.in_(
+                    select(ConsentName.consent_id).where(
+                        ConsentName.word >= word, ConsentName.word < _prefix_upper(word)
+                    )
+                )
+            )
+        if criteria.date_of_birth:
+            query = query.where(Consent.date_of_birth == criteria.date_of_birth)
+        if criteria.signed_from:
+            query = query.where(Consent.signed_on >= criteria.signed_from)
+        if criteria.signed_to:
+            query = query.where(Consent.signed_on <= criteria.signed_to)
+        if criteria.needs_review:
+            query = query.where(Consent.needs_review.is_(True))
+        after = decode_cursor(cursor) if cursor else None
+        if after:
+            moment, last_id = after
+            query = query.where(
+                or_(
+                    Consent.created_at < moment,
+                    and_(Consent.created_at == moment, Consent.id < last_id),
+                )
+            )
+        query = query.order_by(Consent.created_at.desc(), Consent.id.desc()).limit(limit + 1)
+        with self.sessions() as session:
+            rows = list(session.scalars(query))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(rows, encode_cursor(rows[-1]) if more and rows else None)
+
+    # --- staff actions ---------------------------------------------------------------------
+
+    def record(self, event: str, actor: Actor, target: str = "") -> None:
+        """An audit event on its own (a view, a download)."""
+        with self.transaction() as session:
+            audit.record(session, event, actor, target)
+
+    def review(self, consent_id: str, staff: Staff, note: str, actor: Actor) -> Review:
+        """Keep a clinician's review beside the consent; the signed PDF is not touched."""
+        note = note.strip()
+        if not note:
+            raise ArchiveError("Write a review note.")
+        if len(note) > NOTE_MAX:
+            raise ArchiveError(f"A review note can be at most {NOTE_MAX} characters.")
+        self.get(consent_id)
+        with self.transaction() as session:
+            review = Review(
+                consent_id=consent_id,
+                staff_id=staff.id,
+                staff_name=staff.name,
+                note=note,
+                reviewed_at=self.clock(),
+            )
+            session.add(review)
+            session.execute(
+                update(Consent).where(Consent.id == consent_id).values(needs_review=False)
+            )
+            audit.record(session, "consent reviewed", actor, consent_id)
+        return review
+
+    # --- retention -------------------------------------------------------------------------
+
+    def retained_until(self, consent: Consent) -> date:
+        years = self.settings.retention_years
+        if consent.is_minor and consent.date_of_birth:
+            return add_years(consent.date_of_birth, MINOR_RETAINED_UNTIL_AGE + years)
+        return add_years(consent.signed_on, years)
+
+    def due(self, today: date | None = None, *, limit: int | None = None) -> list[Consent]:
+        """Consents past retention on `today`, oldest first."""
+        today = today or self.clock().date()
+        years = self.settings.retention_years
+        adult_cutoff = add_years(today, -years)
+        minor_cutoff = add_years(today, -(MINOR_RETAINED_UNTIL_AGE + years))
+        query = (
+            select(Consent)
+            .where(
+                Consent.status != DELETED,
+                or_(
+                    and_(Consent.is_minor.is_(False), Consent.signed_on < adult_cutoff),
+                    and_(Consent.is_minor.is_(True), Consent.date_of_birth < minor_cutoff),
+                ),
+            )
+            .order_by(Consent.signed_on, Consent.id)
+            .limit(limit)
+        )
+        with self.sessions() as session:
+            return list(session.scalars(query))
+
+    def delete(self, consent_id: str, actor: Actor, today: date | None = None) -> None:
+        """Delete a consent past retention: its data, PDF and reviews; the id and audit stay."""
+        consent = self.get(consent_id)
+        today = today or self.clock().date()
+        until = self.retained_until(consent)
+        if until >= today:
+            raise ArchiveError(f"This consent must be kept until {until.isoformat()}.")
+        with self.transaction() as session:
+            session.execute(delete(Review).where(Review.consent_id == consent_id))
+            session.execute(delete(ConsentName).where(ConsentName.consent_id == consent_id))
+            session.execute(
+                update(Consent)
+                .where(Consent.id == consent_id)
+                .values(
+                    status=DELETED,
+                    legal_name="",
+                    date_of_birth=None,
+                    submission_json=None,
+                    pdf_sha256=None,
+                    pdf_size=None,
+                    needs_review=False,
+                    deleted_at=self.clock(),
+                )
+            )
+            audit.record(session, "consent deleted", actor, consent_id)
+            if consent.pdf_sha256 and isinstance(self.blobs, DatabaseBlobs):
+                self.blobs.discard(session, consent.pdf_sha256)
+        if consent.pdf_sha256 and isinstance(self.blobs, FileBlobs):
+            with self.sessions() as session:
+                if not self._named(session, consent.pdf_sha256):
+                    self.blobs.discard(session, consent.pdf_sha256)
+
+    def counts(self) -> dict[str, int]:
+        with self.sessions() as session:
+            rows = session.execute(select(Consent.status, func.count()).group_by(Consent.status))
+            return {status: count for status, count in rows}
+
+
+def submission_of(consent: Consent) -> dict[str, Any]:
+    """The stored submission as data (the answers and strokes exactly as signed)."""
+    if consent.submission_json is None:
+        raise ConsentMissing(consent.id)
+    return json.loads(consent.submission_json)

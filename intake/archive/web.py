@@ -1,0 +1,72 @@
+"""The archive inside the Flask app: made from the settings once, checked and repaired on start."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, current_app, request
+
+from intake.archive.audit import Actor
+from intake.archive.db import sqlite_url
+from intake.archive.migrate import require_current
+from intake.archive.service import Archive, ArchiveSettings
+from intake.pdf import RenderSettings
+
+log = logging.getLogger(__name__)
+
+STORAGES = ("files", "database")
+
+
+def settings_of(config: dict, instance_path: Path) -> ArchiveSettings:
+    if config["STORAGE"] not in STORAGES:
+        raise ValueError(f"STORAGE must be one of {', '.join(STORAGES)}, not {config['STORAGE']!r}")
+    return ArchiveSettings(
+        database_url=config["DATABASE_URL"] or sqlite_url(instance_path / "archive.sqlite3"),
+        storage=config["STORAGE"],
+        files_dir=Path(config["ARCHIVE_DIR"]),
+        retention_years=int(config["RETENTION_YEARS"]),
+        certificates_dir=Path(config["CERTIFICATES_DIR"]),
+        signing_p12=config["SIGNING_P12"],
+        signing_p12_password=config["SIGNING_P12_PASSWORD"],
+        tsa_url=config["TSA_URL"],
+        render=RenderSettings(
+            clinic_address=config["CLINIC_ADDRESS"],
+            clinic_phone=config["CLINIC_PHONE"],
+            page_size=config["PAGE_SIZE"],
+        ),
+    )
+
+
+def init_app(app: Flask) -> None:
+    archive = Archive(
+        settings_of(app.config, Path(app.instance_path)), app.extensions["forms"]
+    )
+    app.extensions["archive"] = archive
+    if not app.config["ARCHIVE_START_CHECKS"]:
+        return
+    require_current(archive.engine)
+    archive.repair(
+        Actor(user_agent="app start"), grace_seconds=app.config["REPAIR_GRACE_SECONDS"]
+    )
+    if archive.self_signed:
+        certificate = archive.signer().certificate
+        log.warning(
+            "Consents are sealed with a self-signed certificate the app made (%s, SHA-256 %s). "
+            "Set SIGNING_P12 to seal with the clinic's own certificate.",
+            certificate.subject,
+            certificate.sha256,
+        )
+
+
+def get_archive() -> Archive:
+    return current_app.extensions["archive"]
+
+
+def request_actor(staff_id: str | None = None) -> Actor:
+    """Who is asking: the staff member (if any), the client's IP address and user agent."""
+    return Actor(
+        staff_id=staff_id,
+        ip=request.remote_addr or "",
+        user_agent=request.user_agent.string[:500],
+    )
