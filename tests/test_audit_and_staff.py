@@ -1,0 +1,226 @@
+"""The audit trail's hash chain, and staff accounts, logins and sessions, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from intake.archive import audit
+from intake.archive.audit import Actor
+from intake.archive.models import AuditEvent, Staff
+from intake.archive.service import Archive
+from intake.archive.staff import (
+    LoginRefused,
+    StaffError,
+    change_staff,
+    check_session,
+    create_staff,
+    login,
+    logout,
+    role_allows,
+)
+
+DESK = Actor(ip="198.51.100.4", user_agent="Front desk")
+T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
+    return {**app_config, "DATABASE_URL": database_url}
+
+
+def unlock_audit(archive: Archive, session) -> None:  # noqa: ANN001
+    """What someone with write access to the database could do: switch the guard off."""
+    if archive.engine.dialect.name == "sqlite":
+        session.execute(text("DROP TRIGGER audit_events_no_update"))
+        session.execute(text("DROP TRIGGER audit_events_no_delete"))
+    else:
+        session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+
+
+def write_events(archive: Archive, count: int) -> None:
+    with archive.transaction() as session:
+        for i in range(count):
+            audit.record(session, "consent viewed", DESK, f"{i:032x}")
+
+
+def test_an_untouched_trail_holds(archive: Archive):
+    write_events(archive, 5)
+    with archive.sessions() as session:
+        report = audit.verify(session)
+    assert report.holds and report.rows == 5
+
+
+def test_an_empty_trail_holds(archive: Archive):
+    with archive.sessions() as session:
+        assert audit.verify(session).holds
+
+
+@pytest.mark.parametrize(
+    ("change", "broken", "why"),
+    [
+        ("UPDATE audit_events SET ip = '10.0.0.1' WHERE seq = 3", 3, "row 3 was changed"),
+        ("UPDATE audit_events SET event = 'consent downloaded' WHERE seq = 1", 1, "row 1 was"),
+        ("DELETE FROM audit_events WHERE seq = 2", 2, "row 2 is missing"),
+        ("UPDATE audit_events SET target = 'x' WHERE seq = 5", 5, "row 5 (the newest) was"),
+        ("DELETE FROM audit_events WHERE seq = 5", 5, "newest rows were removed"),
+    ],
+)
+def test_a_changed_or_removed_row_is_named(archive: Archive, change: str, broken: int, why: str):
+    write_events(archive, 5)
+    with archive.transaction() as session:
+        unlock_audit(archive, session)
+        session.execute(text(change))
+    with archive.sessions() as session:
+        report = audit.verify(session)
+    assert not report.holds
+    assert report.broken_seq == broken
+    assert why in report.reason
+
+
+def test_audit_rows_name_ids_not_patients(archive: Archive):
+    with pytest.raises(ValueError, match="unknown audit event"):
+        with archive.transaction() as session:
+            audit.record(session, "patient name was Zoë", DESK)
+
+
+# Staff accounts.
+
+
+def make_staff(archive: Archive, email: str = "desk@clinic.test", role: str = "front-desk"):
+    with archive.transaction() as session:
+        return create_staff(
+            session, email=email, name="Dana Desk", role=role, password=PASSWORD, actor=DESK
+        )
+
+
+def try_login(archive: Archive, email: str, password: str, *, at: datetime, actor: Actor = DESK):
+    with archive.transaction() as session:
+        try:
+            return login(session, email, password, actor, at)
+        except LoginRefused as refused:
+            return refused
+
+
+def test_passwords_are_stored_as_argon2id(archive: Archive):
+    staff = make_staff(archive)
+    assert staff.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in staff.password_hash
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"name": "   "}, "name"),
+        ({"role": "owner"}, "role"),
+        ({"password": "short"}, "password"),
+    ],
+)
+def test_bad_staff_input_names_the_field(archive: Archive, fields: dict[str, str], field: str):
+    values = {"email": "a@clinic.test", "name": "A B", "role": "admin", "password": PASSWORD}
+    with pytest.raises(StaffError) as raised:
+        with archive.transaction() as session:
+            create_staff(session, **(values | fields), actor=DESK)
+    assert raised.value.field == field
+
+
+def test_one_account_per_email(archive: Archive):
+    make_staff(archive, "Dana@Clinic.test")
+    with pytest.raises(StaffError, match="already has an account"):
+        make_staff(archive, "dana@clinic.test ")
+
+
+def test_roles_are_ordered():
+    assert role_allows("admin", "clinician") and role_allows("clinician", "front-desk")
+    assert not role_allows("front-desk", "clinician") and not role_allows("clinician", "admin")
+    assert not role_allows("owner", "front-desk")
+
+
+def test_login_and_a_live_session(archive: Archive):
+    staff = make_staff(archive)
+    token = try_login(archive, "DESK@clinic.test", PASSWORD, at=T0)
+    assert isinstance(token, str)
+    with archive.transaction() as session:
+        check = check_session(session, token, DESK, T0 + timedelta(minutes=14))
+    assert check.staff is not None and check.staff.id == staff.id
+    with archive.transaction() as session:  # activity moved the idle clock on
+        assert check_session(session, token, DESK, T0 + timedelta(minutes=28)).staff is not None
+
+
+def test_fifteen_idle_minutes_log_off(archive: Archive):
+    make_staff(archive)
+    token = try_login(archive, "desk@clinic.test", PASSWORD, at=T0)
+    with archive.transaction() as session:
+        check = check_session(session, token, DESK, T0 + timedelta(minutes=15, seconds=1))
+    assert check.staff is None and check.idled_out
+    with archive.transaction() as session:
+        again = check_session(session, token, DESK, T0 + timedelta(minutes=16))
+    assert again.staff is None and not again.idled_out
+    with archive.sessions() as session:
+        assert "logoff idle" in session.scalars(select(AuditEvent.event)).all()
+
+
+def test_logout_ends_the_session_for_good(archive: Archive):
+    make_staff(archive)
+    token = try_login(archive, "desk@clinic.test", PASSWORD, at=T0)
+    with archive.transaction() as session:
+        logout(session, token, DESK, T0 + timedelta(minutes=1))
+    with archive.transaction() as session:
+        assert check_session(session, token, DESK, T0 + timedelta(minutes=2)).staff is None
+
+
+def test_five_failures_for_an_account_make_the_next_login_wait(archive: Archive):
+    make_staff(archive)
+    for i in range(5):
+        other_ip = Actor(ip=f"203.0.113.{i}", user_agent="x")
+        refused = try_login(archive, "desk@clinic.test", "wrong", at=T0, actor=other_ip)
+        assert "do not match" in refused.message
+    refused = try_login(archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(minutes=1))
+    assert isinstance(refused, LoginRefused)
+    assert refused.message == "Too many failed logins. Wait 14 minutes, then try again."
+    token = try_login(
+        archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(minutes=15, seconds=1)
+    )
+    assert isinstance(token, str)
+
+
+def test_five_failures_from_one_address_make_it_wait(archive: Archive):
+    make_staff(archive)
+    for i in range(5):
+        try_login(archive, f"nobody{i}@clinic.test", "wrong", at=T0)
+    refused = try_login(archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(seconds=30))
+    assert isinstance(refused, LoginRefused) and "Wait 15 minutes" in refused.message
+    elsewhere = Actor(ip="198.51.100.99", user_agent="y")
+    assert isinstance(try_login(archive, "desk@clinic.test", PASSWORD, at=T0, actor=elsewhere), str)
+
+
+def test_an_unknown_email_and_a_wrong_password_read_the_same(archive: Archive):
+    make_staff(archive)
+    unknown = try_login(archive, "who@clinic.test", PASSWORD, at=T0)
+    wrong = try_login(archive, "desk@clinic.test", "not it at all", at=T0)
+    assert unknown.message == wrong.message
+    with archive.sessions() as session:
+        failures = session.scalars(
+            select(AuditEvent).where(AuditEvent.event == "login failed")
+        ).all()
+    assert len(failures) == 2
+    assert all("who@" not in row.target and PASSWORD not in row.target for row in failures)
+
+
+def test_a_switched_off_account_cannot_log_in_and_its_sessions_end(archive: Archive):
+    staff = make_staff(archive)
+    token = try_login(archive, "desk@clinic.test", PASSWORD, at=T0)
+    with archive.transaction() as session:
+        change_staff(session, session.get(Staff, staff.id), DESK, active=False)
+    with archive.transaction() as session:
+        assert check_session(session, token, DESK, T0).staff is None
+    assert isinstance(try_login(archive, "desk@clinic.test", PASSWORD, at=T0), LoginRefused)
+    with archive.sessions() as session:
+        events = session.scalars(select(AuditEvent.event).order_by(AuditEvent.seq)).all()
+        assert audit.verify(session).holds
+    assert events == ["staff created", "login", "staff changed", "login failed"]
