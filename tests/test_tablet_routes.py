@@ -474,3 +474,19 @@ def test_a_minor_submission_keeps_the_guardian(app, tablet, minor_data):
     assert consent.is_minor
     assert stored["guardian"]["name"] == "Ann O'Brien"
     assert stored["guardian"]["relationship"] == "mother"
+
+
+def test_when_the_pdf_fails_the_consent_is_kept_and_no_copy_is_offered(
+    app, client, tablet, demo_data, monkeypatch
+):
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr("intake.archive.service.render_consent", broken)
+    tablet.fill(demo_data)
+    assert tablet.submit().headers["Location"] == "/tablet/done"
+    page = client.get("/tablet/done").text
+    assert "Your consent has been received." in page
+    assert "/tablet/copy/" not in page and "Ask the front desk" in page
+    (consent,) = stored_consents(app)
+    assert consent.status == "pending" and submission_of(consent)["screening"]

@@ -284,7 +284,9 @@ def done() -> ResponseReturnValue:
     if draft is None or not draft.submitted:
         return redirect(url_for(".index"))
     copy_url = None
-    if service.patient_copy_available(drafts(), draft):
+    if service.patient_copy_available(drafts(), draft) and service.copy_ready(
+        get_archive(), draft
+    ):
         copy_url = url_for(".patient_copy", token=draft.copy_token)
     return render_template(
         "tablet/done.html",

@@ -12,7 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake.archive.audit import Actor
-from intake.archive.service import Archive
+from intake.archive.models import ARCHIVED
+from intake.archive.service import Archive, ConsentMissing
 from intake.definition import FormCatalog
 from intake.submission import ADULT_AGE, age_on, validate_submission
 from intake.tablet.drafts import Draft, DraftStore
@@ -142,6 +143,14 @@ def patient_copy_available(drafts: DraftStore, draft: Draft) -> bool:
         and draft.copy_expires_at is not None
         and drafts.clock() <= draft.copy_expires_at
     )
+
+
+def copy_ready(archive: Archive, draft: Draft) -> bool:
+    """Whether the sealed PDF exists (making it may have failed; staff then see it pending)."""
+    try:
+        return draft.consent_id is not None and archive.get(draft.consent_id).status == ARCHIVED
+    except ConsentMissing:
+        return False
 
 
 def take_patient_copy(
