@@ -267,8 +267,7 @@ class Archive:
     def finish(self, consent_id: str, actor: Actor) -> bool:
         """Render, seal and store a pending consent's PDF. True once it is archived.
 
-        A failure leaves the consent pending, with the reason recorded: an `ArchiveError`'s
-        message (written for staff, no patient data), or any other exception's class.
+        A failure leaves the consent pending, with the reason (an exception's class) recorded.
         """
         with self.sessions() as session:
             consent = session.get(Consent, consent_id)
@@ -279,7 +278,7 @@ class Archive:
         try:
             pdf = self._sealed_pdf(consent)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the submission pending
-            reason = str(exc)[:200] if isinstance(exc, ArchiveError) else type(exc).__name__
+            reason = type(exc).__name__
             log.exception("consent %s: making the PDF failed (%s); it stays pending", consent_id,
                           reason)
             with self.transaction() as session:
