@@ -1,0 +1,158 @@
+"""The staff pages' forms. Each carries its fields and CSRF token; the account rules (password
+length, one account per email, the roles) live in `intake.archive.staff`, whose `StaffError`
+names the field to show its message at (`show_error`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import DateInput, EmailInput
+
+from intake.archive.models import ROLES
+from intake.archive.service import NOTE_MAX, SearchCriteria
+from intake.archive.staff import StaffError
+
+
+class Day(DateField):
+    """A calendar date typed or picked as YYYY-MM-DD; an impossible one is named as such."""
+
+    widget = DateInput()
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+            raise ValueError(f"{self.label.text} must be a real date, written YYYY-MM-DD") from None
+
+
+def show_error(form: FlaskForm, error: StaffError) -> None:
+    """Put an account rule's message at the field it names (or at the top of the form)."""
+    field: Field | None = form._fields.get(error.field)
+    if field is None:
+        form.form_errors.append(error.message)
+    else:
+        field.errors = [*field.errors, f"{field.label.text} {error.message}"]
+
+
+class LoginForm(FlaskForm):
+    email = StringField(
+        "Email",
+        widget=EmailInput(),
+        validators=[DataRequired("Enter your email."), Length(max=254)],
+        render_kw={"autocomplete": "username", "autocapitalize": "off", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=1000)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class SearchForm(FlaskForm):
+    """The consent search; `needs_review` is removed for staff below clinician."""
+
+    name = StringField(
+        "Name",
+        validators=[Length(max=200)],
+        description="Any part of the first or last name; accents and case don't matter.",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    date_of_birth = Day("Date of birth", validators=[Optional()])
+    signed_from = Day("Signed from", validators=[Optional()])
+    signed_to = Day("Signed to", validators=[Optional()])
+    needs_review = BooleanField("Flagged, not yet reviewed")
+
+    @classmethod
+    def initial(cls, criteria: SearchCriteria) -> dict[str, Any]:
+        return {
+            "name": criteria.name,
+            "date_of_birth": criteria.date_of_birth,
+            "signed_from": criteria.signed_from,
+            "signed_to": criteria.signed_to,
+            "needs_review": criteria.needs_review,
+        }
+
+    def validate_signed_to(self, field: Day) -> None:
+        start: date | None = self.signed_from.data
+        if field.data and start and field.data < start:
+            raise ValidationError(f"{field.label.text} must be on or after the “Signed from” date")
+
+    def criteria(self) -> SearchCriteria:
+        return SearchCriteria(
+            name=" ".join((self.name.data or "").split()),
+            date_of_birth=self.date_of_birth.data,
+            signed_from=self.signed_from.data,
+            signed_to=self.signed_to.data,
+            needs_review="needs_review" in self and bool(self.needs_review.data),
+        )
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors)
+
+
+class ReviewForm(FlaskForm):
+    note = TextAreaField(
+        "Review note",
+        validators=[
+            DataRequired("Write a review note."),
+            Length(max=NOTE_MAX, message=f"A review note can be at most {NOTE_MAX} characters."),
+        ],
+        description="What you checked and decided. It is kept beside the signed PDF, which is "
+        "never changed.",
+    )
+
+
+class StartSessionForm(FlaskForm):
+    #: The consent form for the patient; the choices are the forms the tablet offers.
+    form_id = SelectField("Form", validate_choice=True)
+
+
+class NewStaffForm(FlaskForm):
+    name = StringField("Name", render_kw={"autocomplete": "off"})
+    email = StringField(
+        "Email", widget=EmailInput(), render_kw={"autocomplete": "off", "autocapitalize": "off"}
+    )
+    role = SelectField("Role", choices=list(ROLES), default="front-desk")
+    password = PasswordField(
+        "Initial password",
+        description="At least 12 characters. Tell it to them in person; they can be given a new "
+        "one here at any time.",
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=list(ROLES))
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        description="At least 12 characters. Every login of this account ends.",
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ActiveForm(FlaskForm):
+    #: "on" to let the account log in again, "off" to switch it off.
+    state = HiddenField(validators=[AnyOf(("on", "off"))])
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token: the button is the decision."""

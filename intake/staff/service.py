@@ -1,0 +1,148 @@
+"""What the staff pages read and keep beyond `Archive`: accounts, the search in progress, the audit
+page, and a consent's answers laid out for reading. No Flask here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.archive import audit
+from intake.archive.audit import ChainReport
+from intake.archive.models import AuditEvent, Consent, Staff, StaffSession
+from intake.archive.service import Archive, SearchCriteria, submission_of
+from intake.archive.staff import token_sha256
+from intake.definition import ConsentDefinition, FormCatalog
+from intake.submission import ScreeningFlag, SubmissionInvalid, validate_submission
+
+AUDIT_PAGE_SIZE = 50
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def all_staff(archive: Archive) -> list[Staff]:
+    with archive.sessions() as session:
+        return list(session.scalars(select(Staff).order_by(Staff.name, Staff.email)))
+
+
+def staff_member(session: Session, staff_id: str) -> Staff | None:
+    return session.get(Staff, staff_id) if _is_id(staff_id) else None
+
+
+def _is_id(value: str) -> bool:
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+# --- the search in progress ------------------------------------------------------------------
+
+
+def remember_search(archive: Archive, token: str, criteria: SearchCriteria | None) -> None:
+    """Keep the search on the login's own row, so no name or birth date goes into a URL."""
+    with archive.transaction() as session:
+        row = session.get(StaffSession, token_sha256(token))
+        if row is not None:
+            row.search = None if criteria is None or criteria.empty else criteria.to_json()
+
+
+# --- the audit trail -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    chain: ChainReport
+    events: list[AuditEvent]
+    #: Staff names by id, for every staff member the page names.
+    names: dict[str, str]
+    #: Where the next (older) page starts, or None on the last page.
+    before: int | None
+
+
+def audit_page(archive: Archive, before: int | None = None) -> AuditPage:
+    with archive.sessions() as session:
+        chain = audit.verify(session)
+        events = audit.page(session, before=before, limit=AUDIT_PAGE_SIZE + 1)
+        more = len(events) > AUDIT_PAGE_SIZE
+        events = events[:AUDIT_PAGE_SIZE]
+        ids = {e.staff_id for e in events if e.staff_id} | {e.target for e in events}
+        names = dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).all())
+    return AuditPage(chain, events, names, events[-1].seq if more and events else None)
+
+
+# --- a consent as staff read it --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreeningAnswer:
+    question: str
+    #: True for "yes", False for "no", None when the patient's answer is missing.
+    answer: bool | None
+    #: The clinician flag for a "yes": its level and the reason (for staff only).
+    flag: ScreeningFlag | None = None
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    consent: Consent
+    definition: ConsentDefinition | None
+    #: The submission exactly as signed (answers, signature strokes, device).
+    data: dict[str, Any]
+    screening: list[ScreeningAnswer]
+    acknowledgments: list[tuple[str, bool]]
+    #: The form's text changed since this consent was signed (the PDF holds what was signed).
+    form_changed: bool
+
+
+def consent_record(consent: Consent, catalog: FormCatalog) -> ConsentRecord:
+    """The stored answers with each screening flag, in the order of the form's questions."""
+    data = submission_of(consent)
+    try:
+        definition = catalog.get(consent.form_id)
+    except KeyError:
+        definition = None
+    answers = data.get("screening") or {}
+    ticks = data.get("acknowledgments") or {}
+    screening: list[ScreeningAnswer] = []
+    acknowledgments: list[tuple[str, bool]] = []
+    if definition is not None:
+        flags = {flag.question_id: flag for flag in _flags(data, catalog, definition)}
+        screening = [
+            ScreeningAnswer(q.question, _yes_no(answers.get(q.id)), flags.get(q.id))
+            for q in definition.screening
+        ]
+        acknowledgments = [(a.text, ticks.get(a.id) is True) for a in definition.acknowledgments]
+        asked = {q.id for q in definition.screening} | {a.id for a in definition.acknowledgments}
+        answers = {k: v for k, v in answers.items() if k not in asked}
+        ticks = {k: v for k, v in ticks.items() if k not in asked}
+    # Answers to questions the form no longer asks, under their ids.
+    screening += [ScreeningAnswer(qid, _yes_no(value)) for qid, value in answers.items()]
+    acknowledgments += [(aid, value is True) for aid, value in ticks.items()]
+    return ConsentRecord(
+        consent=consent,
+        definition=definition,
+        data=data,
+        screening=screening,
+        acknowledgments=acknowledgments,
+        form_changed=definition is None or definition.sha256 != consent.form_sha256,
+    )
+
+
+def _flags(
+    data: dict[str, Any], catalog: FormCatalog, definition: ConsentDefinition
+) -> list[ScreeningFlag]:
+    try:
+        return validate_submission(data, catalog).flags(definition)
+    except SubmissionInvalid:
+        # Signed on an older version of the form: still flag every "yes" the form knows.
+        return [
+            ScreeningFlag(q.id, q.question, q.level, q.reason)
+            for q in definition.screening
+            if (data.get("screening") or {}).get(q.id) is True
+        ]
+
+
+def _yes_no(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None

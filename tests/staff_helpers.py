@@ -1,0 +1,133 @@
+"""Helpers for the staff page tests: accounts, consents, and a browser that logs in.
+
+Argon2id with its recommended parameters takes about 0.3 s a hash; `FAST_HASHER` is argon2id at
+its cheapest, so the tests that log in dozens of times stay quick (the module's own hasher is
+swapped in by each staff test module).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from argon2 import PasswordHasher
+from conftest import csrf_token
+
+from intake.archive.audit import Actor
+from intake.archive.models import AuditEvent, Staff
+from intake.archive.service import Archive
+from intake.archive.staff import create_staff
+from intake.submission import validate_submission
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+PASSWORD = "correct horse battery staple"
+EMAILS = {
+    "front-desk": "frank@clinic.example",
+    "clinician": "clara@clinic.example",
+    "admin": "ada@clinic.example",
+}
+NAMES = {"front-desk": "Frank Desk", "clinician": "Clara Clinician", "admin": "Ada Admin"}
+
+
+def make_staff(archive: Archive, role: str, email: str | None = None, name: str | None = None):
+    with archive.transaction() as db:
+        staff = create_staff(
+            db,
+            email=email or EMAILS[role],
+            name=name or NAMES[role],
+            role=role,
+            password=PASSWORD,
+            actor=Actor(),
+        )
+    return staff
+
+
+def patient(
+    demo_data: dict[str, Any],
+    name: str,
+    *,
+    born: str | None = None,
+    signed_at: str | None = None,
+    flagged: bool = True,
+) -> dict[str, Any]:
+    """The demo submission for another patient (flagged: the demo's two "yes" answers)."""
+    data = copy.deepcopy(demo_data)
+    data["patient"]["legal_name"] = name
+    data["patient"]["preferred_name"] = ""
+    data["signature"]["typed_name"] = name
+    if born:
+        data["patient"]["date_of_birth"] = born
+    if signed_at:
+        data["signed_at"] = signed_at
+    if not flagged:
+        data["screening"] = {key: False for key in data["screening"]}
+    return data
+
+
+def add_consent(archive: Archive, data: dict[str, Any], *, seal: bool = True) -> str:
+    """A consent in the archive: sealed (`submit`), or left pending (`accept`, much quicker)."""
+    submission = validate_submission(data, archive.catalog)
+    if seal:
+        return archive.submit(submission, Actor())
+    return archive.accept(submission, Actor())
+
+
+def events(archive: Archive, event: str) -> list[AuditEvent]:
+    with archive.sessions() as db:
+        return list(
+            db.query(AuditEvent).filter(AuditEvent.event == event).order_by(AuditEvent.seq)
+        )
+
+
+def staff_row(archive: Archive, email: str) -> Staff:
+    with archive.sessions() as db:
+        return db.query(Staff).filter(Staff.email == email).one()
+
+
+def session_of(app, client) -> dict[str, Any]:
+    """What the Flask session cookie holds, decoded."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        return {}
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+
+def links(html: str) -> list[str]:
+    """Every address a page points at: links, form actions, frames, scripts, styles."""
+    return re.findall(r'(?:href|action|src|data)="([^"]*)"', html)
+
+
+class StaffActions:
+    """A browser at the front desk: logs in and posts forms with the page's CSRF token."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        page = self.client.get("/staff/login")
+        fields = {"csrf_token": csrf_token(page.text), "email": email, "password": password}
+        return self.client.post("/staff/login", data=fields)
+
+    def login_as(self, role: str):
+        response = self.login(EMAILS[role])
+        assert response.status_code == 302 and response.headers["Location"] == "/staff/", (
+            response.text
+        )
+        return response
+
+    def token(self) -> str:
+        """A CSRF token for this browser's session (from the login page, or the page it
+        forwards a logged-in browser to)."""
+        return csrf_token(self.client.get("/staff/login", follow_redirects=True).text)
+
+    def post(self, path: str, fields: dict[str, Any] | None = None, **kwargs: Any):
+        return self.client.post(
+            path, data={"csrf_token": self.token(), **(fields or {})}, **kwargs
+        )
+
+    def search(self, **fields: Any):
+        return self.post("/staff/search", fields)
+
+    def logout(self):
+        return self.post("/staff/logout")
