@@ -1,13 +1,21 @@
-"""`intake verify`: a plain-language verdict on a seal; exit 0 when it holds, 1 when not."""
+"""`intake verify`: a plain-language verdict on a seal, and with --archive on the archive's record;
+exit 0 when all holds, 1 when not."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from flask import Flask
+from sqlalchemy import update
 
+from intake.archive.audit import Actor
+from intake.archive.models import Consent
+from intake.archive.service import Archive
 from intake.certificates import ClinicSigner, clinic_signer
 from intake.cli import main
 from intake.config import PROJECT_ROOT, Config
@@ -142,3 +150,136 @@ def test_a_trust_file_that_is_no_certificate_is_bad_input(
     result = run("verify", path, "--trust", junk)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: {junk}: not a certificate")
+
+
+# --- intake verify --archive -------------------------------------------------------------------
+
+#: The settings `intake` reads from the environment, copied from the test app's.
+CLI_SETTINGS = (
+    "DATABASE_URL",
+    "INSTANCE_PATH",
+    "FORMS_DIR",
+    "STORAGE",
+    "ARCHIVE_DIR",
+    "CERTIFICATES_DIR",
+    "RETENTION_YEARS",
+)
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
+    """The archive tests run on both databases; the tests above need no app."""
+    return {**app_config, "DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def archived(
+    app: Flask,
+    archive: Archive,
+    catalog: FormCatalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Path, str]:
+    """A consent's PDF as the archive stored it, saved to a file; its id. `intake` reads the
+    test app's settings."""
+    for name in CLI_SETTINGS:
+        monkeypatch.setenv(name, str(app.config[name]))
+    data = json.loads(DEMO_PATH.read_text("utf-8"))
+    consent_id = archive.submit(validate_submission(data, catalog), Actor())
+    path = tmp_path / "from-the-archive.pdf"
+    path.write_bytes(archive.pdf(consent_id))
+    return path, consent_id
+
+
+def test_a_consent_from_the_archive_matches_its_record(archived: tuple[Path, str], archive):
+    path, consent_id = archived
+    result = run("verify", path, "--archive")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"{path}: sealed by the clinic, unchanged since"
+    stored = archive.get(consent_id).archived_at.date()
+    assert f"  archive: matches consent {consent_id} (stored {stored})" in lines
+
+
+def test_without_archive_the_archive_is_not_consulted(archived: tuple[Path, str]):
+    path, _ = archived
+    result = run("verify", path)
+    assert result.exit_code == 0, result.output
+    assert "archive" not in result.output.replace(str(path), "")
+
+
+def test_a_changed_byte_also_fails_the_archive_check(archived: tuple[Path, str], archive):
+    path, consent_id = archived
+    data = bytearray(path.read_bytes())
+    at = data.index(b"stream", data.index(b"/Contents")) + 40
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+    result = run("verify", path, "--archive")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == f"{path}: NOT VERIFIED"
+    assert "  problem: the content was changed after sealing" in result.output
+    recorded = archive.get(consent_id).pdf_sha256
+    assert (
+        f"  problem: the file's SHA-256 {hashlib.sha256(data).hexdigest()} does not match the "
+        f"archive's record for consent {consent_id} ({recorded})"
+    ) in lines
+
+
+def test_a_record_that_no_longer_matches_fails(archived: tuple[Path, str], archive):
+    path, consent_id = archived
+    with archive.transaction() as session:
+        session.execute(update(Consent).where(Consent.id == consent_id).values(pdf_sha256="f" * 64))
+    result = run("verify", path, "--archive")
+    assert result.exit_code == 1
+    problems = [line for line in result.output.splitlines() if "problem:" in line]
+    assert problems == [
+        f"  problem: the file's SHA-256 {hashlib.sha256(path.read_bytes()).hexdigest()} does "
+        f"not match the archive's record for consent {consent_id} ({'f' * 64})"
+    ]
+
+
+def test_a_document_id_the_archive_does_not_know_fails(
+    archived: tuple[Path, str], archive: Archive, demo_pdf: bytes, tmp_path: Path
+):
+    path = tmp_path / "elsewhere.pdf"
+    path.write_bytes(seal_pdf(demo_pdf, archive.signer(), reason=f"document {DOC_ID}"))
+    result = run("verify", path, "--archive")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert "  covers: the whole file, unchanged since sealing" in lines
+    assert [line for line in lines if "problem:" in line] == [
+        f"  problem: no consent in the archive has this document id ({DOC_ID})"
+    ]
+
+
+def test_an_unsealed_pdf_is_found_by_its_metadata(
+    archived: tuple[Path, str], archive: Archive, catalog: FormCatalog, tmp_path: Path
+):
+    _, consent_id = archived
+    consent = archive.get(consent_id)
+    pdf = render_consent(
+        catalog.get(consent.form_id),
+        validate_submission(json.loads(consent.submission_json), catalog),
+        document_id=consent_id,
+    )
+    path = tmp_path / "unsealed.pdf"
+    path.write_bytes(pdf)
+    result = run("verify", path, "--archive")
+    assert result.exit_code == 1
+    assert "problem: the file carries no seal" in result.output
+    assert (
+        f"  problem: the file's SHA-256 {hashlib.sha256(pdf).hexdigest()} does not match the "
+        f"archive's record for consent {consent_id} ({consent.pdf_sha256})"
+    ) in result.output.splitlines()
+
+
+def test_the_archive_must_be_at_the_newest_schema(
+    tmp_path: Path, demo_pdf: bytes, clinic: ClinicSigner, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/empty.sqlite3")
+    path = sealed_file(tmp_path, demo_pdf, clinic)
+    result = run("verify", path, "--archive")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: the archive database is at schema none")
