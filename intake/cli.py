@@ -83,16 +83,18 @@ def open_archive(catalog: FormCatalog) -> Archive:
     Refuses (exit 2) a database whose schema is not the newest, with the command to run.
     """
     config = Config()
-    settings = {
+    values = {
         **vars(config),
         "ARCHIVE_DIR": config.folder("ARCHIVE_DIR"),
         "CERTIFICATES_DIR": config.folder("CERTIFICATES_DIR"),
     }
     try:
-        archive = Archive(settings_of(settings, config.INSTANCE_PATH), catalog)
+        settings = settings_of(values, config.INSTANCE_PATH)
     except ValueError as exc:  # a STORAGE it does not know
         fail(str(exc))
-    except ArgumentError as exc:
+    try:
+        archive = Archive(settings, catalog)
+    except (ArgumentError, ValueError) as exc:  # SQLAlchemy's words, without the URL
         fail(f"DATABASE_URL: {exc}")
     click.get_current_context().call_on_close(archive.dispose)
     try:
@@ -232,18 +234,18 @@ _DOCUMENT_ID = re.compile(r"(?:document |; )([0-9A-Fa-f-]{32,36})$")
 
 def document_id(pdf: bytes, report: SealReport, password: str | None) -> str | None:
     """The consent id a PDF names: in its seal's reason, else in its document information."""
-    reasons = [value for label, value in report.facts if label == "reason"]
+    for label, value in report.facts:
+        if label == "reason" and (match := _DOCUMENT_ID.search(value.strip())):
+            return match.group(1)
     try:
         reader = PdfReader(io.BytesIO(pdf))
         if reader.is_encrypted and password is not None:
             reader.decrypt(password)
         keywords = str((reader.metadata or {}).get("/Keywords", ""))
     except (PyPdfError, ValueError, OSError):
-        keywords = ""
-    for text in (*reasons, keywords):
-        if match := _DOCUMENT_ID.search(text.strip()):
-            return match.group(1)
-    return None
+        return None
+    match = _DOCUMENT_ID.search(keywords.strip())
+    return match.group(1) if match else None
 
 
 def compare_with_archive(

@@ -105,6 +105,15 @@ def test_an_unknown_storage_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyP
     ]
 
 
+def test_a_database_url_it_cannot_use_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("DATABASE_URL", "postgres://clinic:s3cret@db.example/archive")
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: DATABASE_URL: ")
+    assert "s3cret" not in result.output
+
+
 # --- intake archive repair ---------------------------------------------------------------------
 
 
