@@ -202,7 +202,8 @@ def verify(
 ) -> None:
     """Check a consent's seal: intact, covering the whole file, made by the clinic.
 
-    Exits 0 when every check holds and 1, with the reasons, when one does not.
+    With --archive, also that it is the very file the archive stored for its consent. Exits 0
+    when every check holds and 1, with the reasons, when one does not.
     """
     try:
         trusted = [read_certificate(path) for path in trust_paths]

@@ -274,6 +274,34 @@ def test_an_unsealed_pdf_is_found_by_its_metadata(
     ) in result.output.splitlines()
 
 
+def test_a_pending_consent_has_no_pdf_to_match(
+    archived: tuple[Path, str], archive: Archive, catalog: FormCatalog, tmp_path: Path
+):
+    submission = validate_submission(json.loads(DEMO_PATH.read_text("utf-8")), catalog)
+    consent_id = archive.accept(submission, Actor())
+    path = tmp_path / "pending.pdf"
+    path.write_bytes(
+        render_consent(catalog.get(submission.form_id), submission, document_id=consent_id)
+    )
+    result = run("verify", path, "--archive")
+    assert result.exit_code == 1
+    assert (
+        f"  problem: consent {consent_id} is pending: the archive has no PDF of it yet"
+        in result.output.splitlines()
+    )
+
+
+def test_a_file_that_names_no_document_id(archived: tuple[Path, str], tmp_path: Path):
+    path = tmp_path / "junk.pdf"
+    path.write_bytes(b"%PDF-1.7 nothing here")
+    result = run("verify", path, "--archive")
+    assert result.exit_code == 1
+    assert (
+        "  problem: the file names no document id: no consent in the archive to match"
+        in result.output.splitlines()
+    )
+
+
 def test_the_archive_must_be_at_the_newest_schema(
     tmp_path: Path, demo_pdf: bytes, clinic: ClinicSigner, monkeypatch: pytest.MonkeyPatch
 ):
