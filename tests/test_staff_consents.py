@@ -87,7 +87,7 @@ def test_the_list_shows_each_consent_newest_first(desk, three):
     assert page.status_code == 200
     assert names_listed(page.text) == ["Ana García", "Liam Smith", ZOE]
     assert "Apr 12, 1985" in page.text and "Nov 29, 2026" in page.text
-    assert "Informed Consent: Vitamin B12" in page.text
+    assert "Vitamin B12 (methylcobalamin) intramuscular injection" in page.text
     assert "PDF being made" in page.text and "Needs review" in page.text
 
 
@@ -230,13 +230,20 @@ def test_the_consent_page_shows_answers_flags_and_the_seal(archive, desk, demo_d
     assert page.status_code == 200
     text = page.text.replace("&#39;", "'")
     for shown in (ZOE, "Apr 12, 1985", "+1 555 010 2000", "Ann O'Brien", "Warfarin 5 mg daily",
-                  "Atrial fibrillation", "Dr. Maria Nowak", "Nov 29, 2026, 10:15 AM (UTC-0500)",
+                  "Atrial fibrillation", "Dr. Maria Nowak", "Nov 29, 2026, 10:15 AM (UTC-05:00)",
                   "203.0.113.5", "iPad; CPU OS 18_1"):
         assert shown in text, shown
     assert "2 screening answers for a clinician: not yet reviewed" in text
     assert "Do you have heart disease?" in text
-    flagged = re.findall(r'<li class="flagged level-(\w+)">\s*<span class="question">([^<]+)', text)
-    assert [level for level, _ in flagged] == ["caution", "caution"]
+    flagged = re.findall(
+        r'<li class="flagged level-(\w+)">\s*<div class="screening-row">\s*'
+        r'<span class="screening-question">([^<]+)</span>\s*<span class="answer">Yes</span>',
+        text,
+    )
+    assert flagged == [
+        ("caution", "Do you have a bleeding or clotting disorder, or do you take a blood thinner?"),
+        ("caution", "Do you have heart disease?"),
+    ]
     assert "Bleeding risk with intramuscular injection." in text
     for acknowledgment in definition.acknowledgments:
         assert f"✓ {acknowledgment.text}".replace("'", "&#39;") in page.text

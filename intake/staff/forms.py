@@ -69,7 +69,7 @@ class SearchForm(FlaskForm):
     name = StringField(
         "Name",
         validators=[Length(max=200)],
-        description="Any part of the first or last name; accents and case don't matter.",
+        description="Accents and case don't matter.",
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
     date_of_birth = Day("Date of birth", validators=[Optional()])

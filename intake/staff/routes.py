@@ -89,6 +89,19 @@ def form_title(form_id: str) -> str:
         return form_id
 
 
+def treatment(form_id: str) -> str:
+    """What a form is for, short enough for a column of the list."""
+    try:
+        return catalog().get(form_id).treatment
+    except KeyError:
+        return form_id
+
+
+def clinic_name() -> str:
+    ids = catalog().ids()
+    return catalog().get(ids[0]).clinic_name if ids else ""
+
+
 def tablet_forms() -> list[ConsentDefinition]:
     """The forms the tablet offers (just one in kiosk mode)."""
     kiosk = current_app.config["KIOSK_FORM"]
@@ -108,7 +121,9 @@ def local_time(moment: datetime | str | None) -> str:
         moment = datetime.fromisoformat(moment)
     else:
         moment = moment.astimezone(clinic_zone())
-    return moment.strftime("%b %-d, %Y, %-I:%M %p (UTC%z)").replace("(UTC+0000)", "(UTC)")
+    offset = moment.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else "UTC"
+    return f"{moment.strftime('%b %-d, %Y, %-I:%M %p')} ({zone})"
 
 
 def day(value: date | None) -> str:
@@ -128,6 +143,8 @@ def staff_context() -> dict[str, object]:
         "local_time": local_time,
         "day": day,
         "form_title": form_title,
+        "treatment": treatment,
+        "clinic_name": clinic_name(),
     }
 
 
