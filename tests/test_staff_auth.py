@@ -243,6 +243,7 @@ def test_every_url_refuses_a_role_below_its_own(app, archive, url_args):
         assert actions.client.get("/staff/").status_code == 200, "still logged in"
     assert events(archive, "staff changed") == []
     assert events(archive, "consent reviewed") == []
+    assert archive.get(url_args["consent_id"]), "nothing was deleted"
 
 
 def test_every_page_opens_for_its_role(app, archive, url_args):
