@@ -464,8 +464,8 @@ def archive_due(catalog: FormCatalog) -> None:
     """List consents past retention, oldest first.
 
     One line each, separated by tabs: id, signed on, kept until, adult or minor. No patient
-    names: to see whose a consent is, open it by its id on the staff pages (Retention). Then
-    `intake archive delete ID`.
+    names: to see whose a consent is, log in to the staff pages and open /staff/consents/ID.
+    Then `intake archive delete ID`.
     """
     archive = open_archive(catalog)
     due = archive.due()
