@@ -106,7 +106,9 @@ def test_repair_reports_a_consent_it_cannot_finish(archive: Archive, catalog, de
         session.execute(update(Consent).values(form_sha256="0" * 64))
     report = archive.repair(TABLET)
     assert report.finished == []
-    assert report.failed == [(consent_id, "ArchiveError")]
+    assert report.failed == [
+        (consent_id, "form b12-methylcobalamin changed since version 1.0 was signed")
+    ]
     assert archive.get(consent_id).status == PENDING
 
 

@@ -146,7 +146,8 @@ def test_repair_reports_a_consent_it_cannot_finish(
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         "archive repair: 0 finished, 1 still failing, 0 unnamed PDFs removed",
-        f"  still failing: consent {consent_id}: ArchiveError",
+        f"  still failing: consent {consent_id}: "
+        "form b12-methylcobalamin changed since version 1.0 was signed",
     ]
     assert archive.get(consent_id).status == PENDING
 

@@ -103,7 +103,8 @@ class Consent(Base):
     #: Set by the sender (the tablet: its draft and submit token), so a submit repeated after a
     #: crash finds the consent it made instead of making a second one.
     submit_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    #: Why the last attempt to make the PDF failed (an exception's class, never patient data).
+    #: Why the last attempt to make the PDF failed: an archive error's message (written for staff)
+    #: or another exception's class name; never patient data.
     last_error: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (

@@ -278,7 +278,9 @@ class Archive:
         try:
             pdf = self._sealed_pdf(consent)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the submission pending
-            reason = type(exc).__name__
+            # An ArchiveError's message is written for staff; any other failure is named by its
+            # class only, since its message might quote the submission.
+            reason = (str(exc) if isinstance(exc, ArchiveError) else type(exc).__name__)[:200]
             log.exception("consent %s: making the PDF failed (%s); it stays pending", consent_id,
                           reason)
             with self.transaction() as session:
