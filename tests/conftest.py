@@ -5,14 +5,17 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
 from intake import create_app
 from intake.archive.migrate import upgrade
 from intake.archive.service import Archive
+from intake.cli import main
 from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition, FormCatalog
 
@@ -59,6 +62,32 @@ def app(app_config: dict[str, Any]):
 @pytest.fixture
 def archive(app) -> Archive:
     return app.extensions["archive"]
+
+
+#: The settings `intake` reads from the environment, copied from the test app's.
+CLI_SETTINGS = (
+    "DATABASE_URL",
+    "INSTANCE_PATH",
+    "FORMS_DIR",
+    "STORAGE",
+    "ARCHIVE_DIR",
+    "CERTIFICATES_DIR",
+    "RETENTION_YEARS",
+)
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def intake(app, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Runs the `intake` command on the test app's archive (its settings in the environment)."""
+    for name in CLI_SETTINGS:
+        monkeypatch.setenv(name, str(app.config[name]))
+
+    def run(*args: str | Path, input: str | None = None) -> Result:
+        return CliRunner().invoke(main, [str(a) for a in args], input=input)
+
+    return run
 
 
 @pytest.fixture

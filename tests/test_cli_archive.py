@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from flask import Flask
+from click.testing import CliRunner
+from conftest import Run
 from sqlalchemy import select, text, update
 
 from intake.archive.audit import CLI, Actor
@@ -25,38 +25,12 @@ from intake.definition import FormCatalog
 from intake.submission import validate_submission
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
-#: The settings `intake` reads from the environment, copied from the test app's.
-CLI_SETTINGS = (
-    "DATABASE_URL",
-    "INSTANCE_PATH",
-    "FORMS_DIR",
-    "STORAGE",
-    "ARCHIVE_DIR",
-    "CERTIFICATES_DIR",
-    "RETENTION_YEARS",
-)
-
-Run = Callable[..., Result]
-
-
 @pytest.fixture
 def app_config(
     app_config: dict[str, Any], database_url: str, request: pytest.FixtureRequest
 ) -> dict[str, Any]:
     """On both databases; a test may add settings with `indirect` parametrization."""
     return {**app_config, "DATABASE_URL": database_url, **getattr(request, "param", {})}
-
-
-@pytest.fixture
-def intake(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Runs the `intake` command on the test app's archive."""
-    for name in CLI_SETTINGS:
-        monkeypatch.setenv(name, str(app.config[name]))
-
-    def run(*args: str | Path, input: str | None = None) -> Result:
-        return CliRunner().invoke(main, [str(a) for a in args], input=input)
-
-    return run
 
 
 def submit(archive: Archive, catalog: FormCatalog, data: dict[str, Any], **changes: Any) -> str:

@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from flask import Flask
+from conftest import Run
 from sqlalchemy import select
 
 from intake.archive.audit import CLI, Actor
 from intake.archive.models import AuditEvent, Staff, utcnow
 from intake.archive.service import Archive
 from intake.archive.staff import LoginRefused, create_staff, login
-from intake.cli import main
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "staple in the margin"
-#: The settings `intake` reads from the environment, copied from the test app's.
-CLI_SETTINGS = (
-    "DATABASE_URL",
-    "INSTANCE_PATH",
-    "FORMS_DIR",
-    "STORAGE",
-    "ARCHIVE_DIR",
-    "CERTIFICATES_DIR",
-    "RETENTION_YEARS",
-)
-
-Run = Callable[..., Result]
-
-
 @pytest.fixture
 def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
     return {**app_config, "DATABASE_URL": database_url}
-
-
-@pytest.fixture
-def intake(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Runs the `intake` command on the test app's archive."""
-    for name in CLI_SETTINGS:
-        monkeypatch.setenv(name, str(app.config[name]))
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return CliRunner().invoke(main, list(args), input=input)
-
-    return run
 
 
 def can_log_in(archive: Archive, email: str, password: str) -> bool:

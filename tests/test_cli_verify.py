@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from flask import Flask
+from conftest import Run
 from sqlalchemy import update
 
 from intake.archive.audit import Actor
@@ -154,18 +154,6 @@ def test_a_trust_file_that_is_no_certificate_is_bad_input(
 
 # --- intake verify --archive -------------------------------------------------------------------
 
-#: The settings `intake` reads from the environment, copied from the test app's.
-CLI_SETTINGS = (
-    "DATABASE_URL",
-    "INSTANCE_PATH",
-    "FORMS_DIR",
-    "STORAGE",
-    "ARCHIVE_DIR",
-    "CERTIFICATES_DIR",
-    "RETENTION_YEARS",
-)
-
-
 @pytest.fixture
 def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
     """The archive tests run on both databases; the tests above need no app."""
@@ -174,16 +162,10 @@ def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
 
 @pytest.fixture
 def archived(
-    app: Flask,
-    archive: Archive,
-    catalog: FormCatalog,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    intake: Run, archive: Archive, catalog: FormCatalog, tmp_path: Path
 ) -> tuple[Path, str]:
     """A consent's PDF as the archive stored it, saved to a file; its id. `intake` reads the
     test app's settings."""
-    for name in CLI_SETTINGS:
-        monkeypatch.setenv(name, str(app.config[name]))
     data = json.loads(DEMO_PATH.read_text("utf-8"))
     consent_id = archive.submit(validate_submission(data, catalog), Actor())
     path = tmp_path / "from-the-archive.pdf"
