@@ -37,7 +37,7 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/pytest
 
 bench: $(STAMP)
-	$(PY) bench/bench_render.py && $(PY) bench/bench_seal.py
+	$(PY) bench/bench_render.py && $(PY) bench/bench_seal.py && $(PY) bench/bench_archive.py
 
 demo: $(STAMP)
 	$(VENV)/bin/intake render --demo --out demo.pdf

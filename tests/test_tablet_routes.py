@@ -41,7 +41,8 @@ def drafts_of(app) -> DraftStore:
 
 
 def stored_consents(app) -> list[Consent]:
-    return app.extensions["archive"].search(SearchCriteria()).consents
+    archive = app.extensions["archive"]
+    return [archive.get(c.id) for c in archive.search(SearchCriteria()).consents]
 
 
 def session_of(app, client) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, defer, sessionmaker
 
 from intake.archive import audit
 from intake.archive.audit import Actor
@@ -413,16 +413,29 @@ class Archive:
     def search(
         self, criteria: SearchCriteria, *, cursor: str | None = None, limit: int = PAGE_SIZE
     ) -> Page:
-        """Consents matching `criteria`, newest first, `limit` at a time."""
-        query = select(Consent).where(Consent.status != DELETED)
-        for word in name_words(criteria.name):
-            query = query.where(
-                Consent.id.in_(
-                    select(ConsentName.consent_id).where(
-                        ConsentName.word >= word, ConsentName.word < _prefix_upper(word)
-                    )
-                )
+        """Consents matching `criteria`, newest first, `limit` at a time.
+
+        The rows come without their submission (`get` loads a consent whole).
+        """
+        query = (
+            select(Consent)
+            .options(defer(Consent.submission_json))
+            .where(Consent.status != DELETED)
+        )
+        matching = None
+        # Each word's subquery inside the next, the longest (usually rarest) innermost: the
+        # words' ids are intersected before `consents` is touched (one IN per word made
+        # PostgreSQL walk the newest consents instead). Aliases keep the subqueries apart.
+        for word in sorted(name_words(criteria.name), key=len, reverse=True):
+            names = aliased(ConsentName)
+            step = select(names.consent_id).where(
+                names.word >= word, names.word < _prefix_upper(word)
             )
+            if matching is not None:
+                step = step.where(names.consent_id.in_(matching))
+            matching = step
+        if matching is not None:
+            query = query.where(Consent.id.in_(matching))
         if criteria.date_of_birth:
             query = query.where(Consent.date_of_birth == criteria.date_of_birth)
         if criteria.signed_from:
@@ -435,6 +448,8 @@ class Archive:
         if after:
             moment, last_id = after
             query = query.where(
+                # The plain bound lets SQLite seek the index to the cursor instead of scanning.
+                Consent.created_at <= moment,
                 or_(
                     Consent.created_at < moment,
                     and_(Consent.created_at == moment, Consent.id < last_id),
