@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 from intake.config import PROJECT_ROOT, Config
@@ -36,7 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["forms"] = FormCatalog(app.config["FORMS_DIR"])
 
     CSRFProtect(app)
-    app.after_request(_no_store)
+    app.after_request(_protective_headers)
 
     from intake import consent, staff, tablet
     from intake.archive import web as archive_web
@@ -48,10 +48,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _no_store(response: Response) -> Response:
-    """Pages may show a patient's answers: no browser or proxy may keep a copy."""
+#: Scripts and styles only from the app's own files (no inline script, no inline handler), no
+#: plugins, forms posting only back to the app, and no other site may frame a page.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+#: A consent PDF is shown inside the staff page that embeds it, and nowhere else.
+PDF_POLICY = "frame-ancestors 'self'"
+
+
+def _protective_headers(response: Response) -> Response:
+    """Pages may show a patient's answers: no browser or proxy may keep a copy, no other site
+    may frame them, and the browser runs only the app's own scripts."""
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.mimetype == "application/pdf":
+        response.headers["Content-Security-Policy"] = PDF_POLICY
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    else:
+        response.headers["Content-Security-Policy"] = PAGE_POLICY
+        response.headers["X-Frame-Options"] = "DENY"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response
 
 

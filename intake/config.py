@@ -41,6 +41,10 @@ class Config:
         #: server's.
         self.CLINIC_TIMEZONE = text("CLINIC_TIMEZONE")
 
+        #: The largest request body accepted (a signature of many strokes fits easily); larger
+        #: ones get 413.
+        self.MAX_CONTENT_LENGTH = int(text("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
+
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SECURE = text("SESSION_COOKIE_SECURE") == "1"
