@@ -27,7 +27,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from intake.archive import audit
 from intake.archive.audit import CLI
-from intake.archive.db import sqlite_url
+from intake.archive.db import archive_url
 from intake.archive.export import ExportError, export_consents, verify_export
 from intake.archive.migrate import SchemaOutOfDate, head_revision, require_current, upgrade
 from intake.archive.models import ROLES, Staff
@@ -289,8 +289,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Bring the archive database (DATABASE_URL, or SQLite in the instance folder) up to date."""
     config = Config()
-    url = config.DATABASE_URL or sqlite_url(config.INSTANCE_PATH / "archive.sqlite3")
-    upgrade(url)
+    upgrade(archive_url(config.DATABASE_URL, config.INSTANCE_PATH))
     click.echo(f"archive database at schema {head_revision()}")
 
 

@@ -158,12 +158,18 @@ class Submission:
 
     def flags(self, definition: ConsentDefinition) -> list[ScreeningFlag]:
         """Every "yes" answer, in the definition's order, for clinician review."""
-        answers = dict(self.screening)
-        return [
-            ScreeningFlag(q.id, q.question, q.level, q.reason)
-            for q in definition.screening
-            if answers.get(q.id)
-        ]
+        return screening_flags(dict(self.screening), definition)
+
+
+def screening_flags(
+    answers: Mapping[str, Any], definition: ConsentDefinition
+) -> list[ScreeningFlag]:
+    """The flag of every question `definition` asks that `answers` (id → answer) says yes to."""
+    return [
+        ScreeningFlag(q.id, q.question, q.level, q.reason)
+        for q in definition.screening
+        if answers.get(q.id) is True
+    ]
 
 
 def canonical_json(data: Any) -> bytes:

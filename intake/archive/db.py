@@ -21,6 +21,11 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
+def archive_url(database_url: str, instance_path: Path) -> str:
+    """The archive database: `DATABASE_URL` when set, else SQLite in the instance folder."""
+    return database_url or sqlite_url(Path(instance_path) / "archive.sqlite3")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; a SQLite file (and its folder) is created on first use."""
     parsed = make_url(url)

@@ -45,6 +45,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def is_id(value: str | None) -> bool:
+    """Whether `value` has the shape of an id `new_id` makes (checked before any lookup)."""
+    return bool(value) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -42,6 +42,7 @@ from intake.archive.models import (
     ConsentName,
     Review,
     Staff,
+    is_id,
     utcnow,
 )
 from intake.certificates import ClinicSigner, clinic_signer, kept_certificates
@@ -385,9 +386,7 @@ class Archive:
 
     def get(self, consent_id: str) -> Consent:
         with self.sessions() as session:
-            consent = session.get(Consent, consent_id) if re.fullmatch(
-                r"[0-9a-f]{32}", consent_id or ""
-            ) else None
+            consent = session.get(Consent, consent_id) if is_id(consent_id) else None
         if consent is None or consent.status == DELETED:
             raise ConsentMissing(consent_id)
         return consent

@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, current_app, request
 
 from intake.archive.audit import Actor
-from intake.archive.db import sqlite_url
+from intake.archive.db import archive_url
 from intake.archive.migrate import require_current
 from intake.archive.service import Archive, ArchiveSettings
 from intake.pdf import RenderSettings
@@ -22,7 +22,7 @@ def settings_of(config: dict, instance_path: Path) -> ArchiveSettings:
     if config["STORAGE"] not in STORAGES:
         raise ValueError(f"STORAGE must be one of {', '.join(STORAGES)}, not {config['STORAGE']!r}")
     return ArchiveSettings(
-        database_url=config["DATABASE_URL"] or sqlite_url(instance_path / "archive.sqlite3"),
+        database_url=archive_url(config["DATABASE_URL"], instance_path),
         storage=config["STORAGE"],
         files_dir=Path(config["ARCHIVE_DIR"]),
         retention_years=int(config["RETENTION_YEARS"]),

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from intake.archive import audit
 from intake.archive.audit import ChainReport
-from intake.archive.models import AuditEvent, Consent, Staff, StaffSession
+from intake.archive.models import AuditEvent, Consent, Staff, StaffSession, is_id
 from intake.archive.service import Archive, SearchCriteria, submission_of
 from intake.archive.staff import token_sha256
 from intake.definition import ConsentDefinition, FormCatalog
-from intake.submission import ScreeningFlag, SubmissionInvalid, validate_submission
+from intake.submission import ScreeningFlag, screening_flags
 
 AUDIT_PAGE_SIZE = 50
 
@@ -30,11 +30,7 @@ def all_staff(archive: Archive) -> list[Staff]:
 
 
 def staff_member(session: Session, staff_id: str) -> Staff | None:
-    return session.get(Staff, staff_id) if _is_id(staff_id) else None
-
-
-def _is_id(value: str) -> bool:
-    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+    return session.get(Staff, staff_id) if is_id(staff_id) else None
 
 
 # --- the search in progress ------------------------------------------------------------------
@@ -108,7 +104,7 @@ def consent_record(consent: Consent, catalog: FormCatalog) -> ConsentRecord:
     screening: list[ScreeningAnswer] = []
     acknowledgments: list[tuple[str, bool]] = []
     if definition is not None:
-        flags = {flag.question_id: flag for flag in _flags(data, catalog, definition)}
+        flags = {flag.question_id: flag for flag in screening_flags(answers, definition)}
         screening = [
             ScreeningAnswer(q.question, _yes_no(answers.get(q.id)), flags.get(q.id))
             for q in definition.screening
@@ -128,20 +124,6 @@ def consent_record(consent: Consent, catalog: FormCatalog) -> ConsentRecord:
         acknowledgments=acknowledgments,
         form_changed=definition is None or definition.sha256 != consent.form_sha256,
     )
-
-
-def _flags(
-    data: dict[str, Any], catalog: FormCatalog, definition: ConsentDefinition
-) -> list[ScreeningFlag]:
-    try:
-        return validate_submission(data, catalog).flags(definition)
-    except SubmissionInvalid:
-        # Signed on an older version of the form: still flag every "yes" the form knows.
-        return [
-            ScreeningFlag(q.id, q.question, q.level, q.reason)
-            for q in definition.screening
-            if (data.get("screening") or {}).get(q.id) is True
-        ]
 
 
 def _yes_no(value: Any) -> bool | None:
