@@ -19,7 +19,7 @@ from intake.cli import main
 from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition, FormCatalog
 
-pytest_plugins = ["databases"]
+pytest_plugins = ["databases", "browser"]
 
 FORMS_DIR = PROJECT_ROOT / "forms"
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"

@@ -7,17 +7,14 @@ Without Chromium the test skips, except under CI=true, where it fails.
 from __future__ import annotations
 
 import json
-import os
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
 from conftest import DEMO_PATH, app_settings, new_app
 from staff_helpers import EMAILS, PASSWORD, add_consent, make_staff, patient
-from test_tablet_e2e import CHROMIUM, CHROMIUM_ARGS, LANDSCAPE, PORTRAIT, SCREENSHOTS
-from werkzeug.serving import make_server
 
 from intake.archive.audit import Actor
 
@@ -31,21 +28,6 @@ PATIENTS = [
     ("Chen Wei", "2001-09-17", "2026-11-20T14:05:00-06:00", False),
     ("Zoë O'Brien", "1985-04-12", "2026-11-29T10:15:00-05:00", True),
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +46,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
         data = patient(demo_data, name, born=born, signed_at=signed_at, flagged=flagged)
         ids[name] = add_consent(archive, data)
     archive.review(ids["Mohammed Al-Sayed"], clinician, "Discussed; cleared to inject.", Actor())
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", ids
-    httpd.shutdown()
-    thread.join()
+    with serving(app) as base_url:
+        yield base_url, ids
     archive.dispose()
 
 

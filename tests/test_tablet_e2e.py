@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -20,54 +18,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
 from conftest import B12, app_settings, new_app
 from pypdf import PdfReader
-from werkzeug.serving import make_server
 
-from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
-PORTRAIT = {"width": 820, "height": 1180}
-LANDSCAPE = {"width": 1180, "height": 820}
 #: The sizes at which no page may scroll sideways.
 NO_SIDEWAYS_SCROLL = [{"width": 768, "height": 1024}, {"width": 1024, "height": 768}]
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     """The app on a free port of 127.0.0.1, with its own instance folder."""
     app = new_app(app_settings(tmp_path_factory.mktemp("e2e"), TESTING=False))
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", app
-    httpd.shutdown()
-    thread.join()
+    with serving(app) as base_url:
+        yield base_url, app
 
 
 @pytest.fixture
