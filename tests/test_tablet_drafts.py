@@ -1,12 +1,20 @@
-"""Drafts on the server: private files, random ids, expiry, and the lock for a single submit."""
+"""Drafts on the server, as private files or database rows: random ids, expiry, and the lock
+for a single submit."""
 
 from __future__ import annotations
 
 import stat
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from intake.tablet.drafts import DraftStore
+import pytest
+
+from intake.archive.db import make_engine, session_factory
+from intake.archive.migrate import upgrade
+from intake.tablet.drafts import DatabaseDrafts, Drafts, DraftStore
+
+MakeStore = Callable[..., Drafts]
 
 
 class Clock:
@@ -17,8 +25,27 @@ class Clock:
         return self.now
 
 
-def test_a_draft_round_trips(tmp_path: Path):
-    store = DraftStore(tmp_path, ttl=60)
+@pytest.fixture(params=["files", "sqlite", "postgresql"])
+def make_store(request, tmp_path: Path) -> Iterator[MakeStore]:
+    """Makes a draft store of each kind: files under tmp_path, or rows of a real database
+    (SQLite and PostgreSQL)."""
+    if request.param == "files":
+        yield lambda **kw: DraftStore(tmp_path, **kw)
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/archive.sqlite3"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(url))
+    upgrade(url)
+    engine = make_engine(url)
+    yield lambda **kw: DatabaseDrafts(session_factory(engine), **kw)
+    engine.dispose()
+
+
+def test_a_draft_round_trips(make_store: MakeStore):
+    store = make_store(ttl=60)
     draft = store.create("b12-methylcobalamin")
     draft.answers["patient"] = {"legal_name": "Zoë"}
     draft.done_steps.append("details")
@@ -38,9 +65,9 @@ def test_draft_files_are_private_and_named_randomly(tmp_path: Path):
     assert stat.S_IMODE(mode) == 0o600
 
 
-def test_a_draft_expires_after_the_ttl_since_its_last_save(tmp_path: Path):
+def test_a_draft_expires_after_the_ttl_since_its_last_save(make_store: MakeStore):
     clock = Clock()
-    store = DraftStore(tmp_path, ttl=1800, clock=clock)
+    store = make_store(ttl=1800, clock=clock)
     draft = store.create("f")
     clock.now += 1700
     store.save(draft)
@@ -48,28 +75,30 @@ def test_a_draft_expires_after_the_ttl_since_its_last_save(tmp_path: Path):
     assert store.get(draft.id) is not None
     clock.now += 1801
     assert store.get(draft.id) is None
-    assert not (tmp_path / f"{draft.id}.json").exists()
+    clock.now -= 1801
+    assert store.get(draft.id) is None, "an expired draft is deleted, not just hidden"
 
 
-def test_creating_a_draft_sweeps_expired_ones(tmp_path: Path):
+def test_creating_a_draft_sweeps_expired_ones(make_store: MakeStore):
     clock = Clock()
-    store = DraftStore(tmp_path, ttl=10, clock=clock)
+    store = make_store(ttl=10, clock=clock)
     old = store.create("f")
     clock.now += 11
     store.create("f")
-    assert not (tmp_path / f"{old.id}.json").exists()
+    clock.now -= 11
+    assert store.get(old.id) is None
 
 
-def test_unknown_or_malformed_ids_are_no_draft(tmp_path: Path):
-    store = DraftStore(tmp_path, ttl=60)
+def test_unknown_or_malformed_ids_are_no_draft(make_store: MakeStore):
+    store = make_store(ttl=60)
     assert store.get(None) is None
     assert store.get("../../etc/passwd") is None
     assert store.get("x" * 43) is None
     store.delete("../secret_key")
 
 
-def test_the_lock_serialises_work_on_one_draft(tmp_path: Path):
-    store = DraftStore(tmp_path, ttl=60)
+def test_the_lock_serialises_work_on_one_draft(make_store: MakeStore):
+    store = make_store(ttl=60)
     draft = store.create("f")
     inside, overlaps = [], []
 
@@ -87,3 +116,20 @@ def test_the_lock_serialises_work_on_one_draft(tmp_path: Path):
     for t in threads:
         t.join()
     assert overlaps == []
+
+
+def test_a_lease_left_by_a_dead_server_runs_out(database_url: str):
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        clock = Clock()
+        store = DatabaseDrafts(session_factory(engine), ttl=600, clock=clock, lease=30)
+        draft = store.create("f")
+        dead = store.locked(draft.id)
+        dead.__enter__()  # a server that took the lease and died: it never lets go
+        clock.now += 31
+        with store.locked(draft.id):
+            store.save(draft)
+        assert store.get(draft.id) is not None
+    finally:
+        engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -145,6 +146,23 @@ class PdfBlob(Base):
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DraftRow(Base):
+    """A tablet draft kept in the database (`STORAGE=database`), so any app server can serve
+    the patient's next step. Dropped on submit (answers) and once expired (the whole row)."""
+
+    __tablename__ = "drafts"
+
+    #: The random id the tablet's session holds.
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    #: Seconds since the epoch of the last save, for expiry.
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
+    #: While a submit works on the draft, no other server may, until this time (seconds since
+    #: the epoch): a lease, so a server that dies mid-submit holds nobody up for long.
+    locked_until: Mapped[float | None] = mapped_column(Float)
+    #: The draft as JSON: form, answers, steps done, submit token, receipt.
+    body: Mapped[str] = mapped_column(Text)
 
 
 class Staff(Base):

@@ -1,12 +1,17 @@
 """Tablet drafts: a patient's answers between steps, kept on the server, never in the cookie.
 
-A draft is one JSON file under the instance folder, named by a random id that the Flask session
-holds. It expires `ttl` seconds after the last step the patient saved. Once submitted, the answers
-are dropped and only a receipt stays (the consent id and the one-time patient-copy link).
+A draft is named by a random id that the Flask session holds. It expires `ttl` seconds after the
+last step the patient saved. Once submitted, the answers are dropped and only a receipt stays (the
+consent id and the one-time patient-copy link).
+
+Two stores, the same behaviour: `DraftStore` keeps each draft as a private JSON file under the
+instance folder (one app server, `STORAGE=files`); `DatabaseDrafts` keeps it as a row of the
+archive database (`STORAGE=database`), so any of several app servers can serve the next step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -18,6 +23,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.archive.models import DraftRow
 
 _DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
@@ -45,7 +55,37 @@ class Draft:
         return self.consent_id is not None
 
 
-class DraftStore:
+class Drafts:
+    """What both stores share: making a draft. Each store adds get, save, delete, sweep and
+    locked."""
+
+    ttl: float
+    clock: Callable[[], float]
+
+    def create(self, form_id: str) -> Draft:
+        """A new, empty draft; expired drafts of earlier patients are deleted on the way."""
+        self.sweep()
+        draft = Draft(id=secrets.token_urlsafe(32), form_id=form_id, updated_at=self.clock())
+        self.save(draft)
+        return draft
+
+    def get(self, draft_id: str | None) -> Draft | None:
+        raise NotImplementedError
+
+    def save(self, draft: Draft) -> None:
+        raise NotImplementedError
+
+    def delete(self, draft_id: str | None) -> None:
+        raise NotImplementedError
+
+    def sweep(self) -> None:
+        raise NotImplementedError
+
+    def locked(self, draft_id: str) -> contextlib.AbstractContextManager[None]:
+        raise NotImplementedError
+
+
+class DraftStore(Drafts):
     """Drafts as private files under `root`, expiring `ttl` seconds after their last save."""
 
     def __init__(self, root: Path, ttl: float, clock: Callable[[], float] = time.time) -> None:
@@ -57,13 +97,6 @@ class DraftStore:
         if not _DRAFT_ID.match(draft_id):
             raise KeyError(draft_id)
         return self.root / f"{draft_id}{suffix}"
-
-    def create(self, form_id: str) -> Draft:
-        """A new, empty draft; expired drafts of earlier patients are deleted on the way."""
-        self.sweep()
-        draft = Draft(id=secrets.token_urlsafe(32), form_id=form_id, updated_at=self.clock())
-        self.save(draft)
-        return draft
 
     def get(self, draft_id: str | None) -> Draft | None:
         """The draft, or None when it never existed, was wiped, or has expired."""
@@ -123,3 +156,86 @@ class DraftStore:
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+
+class DatabaseDrafts(Drafts):
+    """Drafts as rows of the archive database, expiring `ttl` seconds after their last save.
+
+    A submit holds a lease on its draft (`locked_until`) rather than a database lock, so the
+    archive's own transactions run freely meanwhile; a server that dies holding one delays a
+    second submit of that draft by `lease` seconds at most.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        ttl: float,
+        clock: Callable[[], float] = time.time,
+        lease: float = 60,
+    ) -> None:
+        self.sessions = sessions
+        self.ttl = ttl
+        self.clock = clock
+        self.lease = lease
+
+    def get(self, draft_id: str | None) -> Draft | None:
+        if not draft_id or not _DRAFT_ID.match(draft_id):
+            return None
+        with self.sessions() as session:
+            body = session.scalar(select(DraftRow.body).where(DraftRow.id == draft_id))
+        if body is None:
+            return None
+        draft = Draft(**json.loads(body))
+        if self.clock() - draft.updated_at > self.ttl:
+            self.delete(draft_id)
+            return None
+        return draft
+
+    def save(self, draft: Draft) -> None:
+        draft.updated_at = self.clock()
+        body = json.dumps(asdict(draft), ensure_ascii=False)
+        with self.sessions.begin() as session:
+            saved = session.execute(
+                update(DraftRow)
+                .where(DraftRow.id == draft.id)
+                .values(body=body, updated_at=draft.updated_at)
+            ).rowcount
+            if not saved:
+                session.add(DraftRow(id=draft.id, updated_at=draft.updated_at, body=body))
+
+    def delete(self, draft_id: str | None) -> None:
+        if not draft_id or not _DRAFT_ID.match(draft_id):
+            return
+        with self.sessions.begin() as session:
+            session.execute(delete(DraftRow).where(DraftRow.id == draft_id))
+
+    def sweep(self) -> None:
+        with self.sessions.begin() as session:
+            session.execute(delete(DraftRow).where(DraftRow.updated_at < self.clock() - self.ttl))
+
+    @contextmanager
+    def locked(self, draft_id: str, poll: float = 0.05) -> Iterator[None]:
+        """Hold the draft's lease, across threads, processes and app servers."""
+        while True:
+            now = self.clock()
+            with self.sessions.begin() as session:
+                taken = session.execute(
+                    update(DraftRow)
+                    .where(
+                        DraftRow.id == draft_id,
+                        or_(DraftRow.locked_until.is_(None), DraftRow.locked_until < now),
+                    )
+                    .values(locked_until=now + self.lease)
+                ).rowcount
+                gone = not taken and session.get(DraftRow, draft_id) is None
+            if taken or gone:
+                break
+            time.sleep(poll)
+        try:
+            yield
+        finally:
+            if taken:
+                with self.sessions.begin() as session:
+                    session.execute(
+                        update(DraftRow).where(DraftRow.id == draft_id).values(locked_until=None)
+                    )

@@ -30,7 +30,7 @@ from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.submission import SIGNATURE_MIN_EXTENT, SubmissionInvalid, validate_submission
 from intake.tablet import service
-from intake.tablet.drafts import Draft, DraftStore
+from intake.tablet.drafts import DatabaseDrafts, Draft, Drafts, DraftStore
 from intake.tablet.forms import (
     PAD_HEIGHT,
     PAD_WIDTH,
@@ -61,10 +61,13 @@ def catalog() -> FormCatalog:
     return current_app.extensions["forms"]
 
 
-def drafts() -> DraftStore:
-    return DraftStore(
-        Path(current_app.instance_path) / "drafts", current_app.config["DRAFT_TTL_SECONDS"]
-    )
+def drafts() -> Drafts:
+    """Where drafts live: the archive database when PDFs do (several app servers), else files
+    under the instance folder."""
+    ttl = current_app.config["DRAFT_TTL_SECONDS"]
+    if current_app.config["STORAGE"] == "database":
+        return DatabaseDrafts(get_archive().sessions, ttl)
+    return DraftStore(Path(current_app.instance_path) / "drafts", ttl)
 
 
 def device() -> dict[str, str]:

@@ -16,7 +16,7 @@ from intake.archive.models import ARCHIVED
 from intake.archive.service import Archive, ConsentMissing
 from intake.definition import FormCatalog
 from intake.submission import ADULT_AGE, age_on, validate_submission
-from intake.tablet.drafts import Draft, DraftStore
+from intake.tablet.drafts import Draft, Drafts
 
 #: The steps that collect answers, in order; the welcome comes before and the review after.
 STEPS = ("details", "health", "consent", "sign")
@@ -42,7 +42,7 @@ class CopyUnavailable(Exception):
 
 
 def record_step(
-    drafts: DraftStore, draft: Draft, step: str, part: dict[str, Any], ok: bool
+    drafts: Drafts, draft: Draft, step: str, part: dict[str, Any], ok: bool
 ) -> None:
     """Keep what the patient entered on `step` (valid or not), and whether it passed."""
     draft.answers.update(part)
@@ -98,7 +98,7 @@ def submission_data(draft: Draft, device: dict[str, str]) -> dict[str, Any]:
 
 
 def submit(
-    drafts: DraftStore,
+    drafts: Drafts,
     draft_id: str | None,
     token: str,
     *,
@@ -137,7 +137,7 @@ def submit(
         return draft
 
 
-def patient_copy_available(drafts: DraftStore, draft: Draft) -> bool:
+def patient_copy_available(drafts: Drafts, draft: Draft) -> bool:
     return (
         draft.copy_token is not None
         and draft.copy_expires_at is not None
@@ -154,7 +154,7 @@ def copy_ready(archive: Archive, draft: Draft) -> bool:
 
 
 def take_patient_copy(
-    drafts: DraftStore, draft_id: str | None, token: str, archive: Archive, actor: Actor
+    drafts: Drafts, draft_id: str | None, token: str, archive: Archive, actor: Actor
 ) -> bytes:
     """The PDF for a one-time patient-copy link; the link stops working once used."""
     if drafts.get(draft_id) is None:
