@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy.exc
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from intake.archive.db import make_engine
 from intake.archive.migrate import (
@@ -52,5 +53,22 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path):
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_database_errors_never_quote_the_values(database_url: str):
+    """An error that reaches a log must not carry a patient's name from the statement."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as raised:
+            with engine.begin() as connection:
+                connection.execute(
+                    text("INSERT INTO consents_missing (legal_name) VALUES (:name)"),
+                    {"name": "Unique Patientname"},
+                )
+        assert "Unique Patientname" not in str(raised.value)
+        assert "parameters hidden" in str(raised.value)
     finally:
         engine.dispose()

@@ -491,3 +491,26 @@ def test_when_the_pdf_fails_the_consent_is_kept_and_no_copy_is_offered(
     assert "/tablet/copy/" not in page and "Ask the front desk" in page
     (consent,) = stored_consents(app)
     assert consent.status == "pending" and submission_of(consent)["screening"]
+
+
+def test_when_the_archive_cannot_write_the_patient_hands_the_tablet_back(
+    app, client, tablet, demo_data, caplog
+):
+    archive = app.extensions["archive"]
+    tablet.fill(demo_data)
+    with archive.engine.begin() as connection:  # the database refuses every consent from now on
+        connection.exec_driver_sql("ALTER TABLE consents RENAME TO consents_away")
+    response = tablet.submit()
+    assert response.status_code == 503
+    assert "Please hand the tablet back to the front desk" in response.text
+    assert "Nothing you entered has been lost" in response.text
+    assert "Zoë" not in caplog.text and "O'Brien" not in caplog.text
+    assert "could not be saved (OperationalError)" in caplog.text
+    with archive.engine.begin() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM consents_away").scalar() == 0
+        connection.exec_driver_sql("ALTER TABLE consents_away RENAME TO consents")
+    review = client.get("/tablet/review")
+    assert review.status_code == 200 and "Zoë O&#39;Brien" in review.text, "the draft is kept"
+    assert tablet.submit().headers["Location"] == "/tablet/done"
+    (consent,) = stored_consents(app)
+    assert consent.status == ARCHIVED

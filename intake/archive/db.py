@@ -27,13 +27,19 @@ def archive_url(database_url: str, instance_path: Path) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; a SQLite file (and its folder) is created on first use."""
+    """An engine for `url`; a SQLite file (and its folder) is created on first use.
+
+    Database errors never quote the statement's parameters (patient names, answers), so an
+    error that reaches a log carries no patient data.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001

@@ -7,6 +7,7 @@ or a log line: the session holds only the draft's random id.
 
 from __future__ import annotations
 
+import logging
 from io import BytesIO
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
 
-from intake.archive.service import ConsentMissing
+from intake.archive.service import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.submission import SIGNATURE_MIN_EXTENT, SubmissionInvalid, validate_submission
@@ -45,6 +47,7 @@ from intake.tablet.forms import (
 )
 
 bp = Blueprint("tablet", __name__, url_prefix="/tablet")
+log = logging.getLogger(__name__)
 
 #: Step numbers shown as "Step N of 6".
 STEP_NUMBERS = {"welcome": 1, "details": 2, "health": 3, "consent": 4, "sign": 5, "review": 6}
@@ -144,6 +147,20 @@ def flow_settings() -> dict[str, object]:
         "idle_warning_seconds": config["IDLE_WARNING_SECONDS"],
         "kiosk": bool(config["KIOSK_FORM"]),
     }
+
+
+@bp.errorhandler(ArchiveError)
+@bp.errorhandler(SQLAlchemyError)
+@bp.errorhandler(OSError)
+def could_not_save(error: Exception) -> ResponseReturnValue:
+    """The archive or the draft store cannot write (disk full, read-only, database down).
+
+    Nothing the patient entered is dropped: the draft and the session stay as they were, and
+    the patient is asked to hand the tablet back so staff can fix it and submit again. The log
+    names the failure's class only: its message might quote the answers.
+    """
+    log.error("tablet: %s could not be saved (%s)", request.path, type(error).__name__)
+    return render_template("tablet/hand_back.html", page_title="Please hand the tablet back"), 503
 
 
 @bp.get("/")
