@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.config import PROJECT_ROOT, Config
 from intake.definition import FormCatalog
@@ -34,6 +35,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["CERTIFICATES_DIR"] or instance_path / "certificates"
     )
     app.extensions["forms"] = FormCatalog(app.config["FORMS_DIR"])
+
+    if hops := int(app.config["PROXY_HOPS"]):
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     CSRFProtect(app)
     app.after_request(_protective_headers)

@@ -45,9 +45,28 @@ class Config:
         #: ones get 413.
         self.MAX_CONTENT_LENGTH = int(text("MAX_CONTENT_LENGTH", str(2 * 1024 * 1024)))
 
+        #: "https" behind a TLS proxy: links the app makes use it, and the cookie is Secure.
+        self.PREFERRED_URL_SCHEME = text("PREFERRED_URL_SCHEME", "http").lower()
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_HTTPONLY = True
-        self.SESSION_COOKIE_SECURE = text("SESSION_COOKIE_SECURE") == "1"
+        #: Send the session cookie over HTTPS only (the default with PREFERRED_URL_SCHEME=https).
+        self.SESSION_COOKIE_SECURE = (
+            text("SESSION_COOKIE_SECURE", "1" if self.PREFERRED_URL_SCHEME == "https" else "0")
+            == "1"
+        )
+        #: Every form carries its CSRF token and the cookie is SameSite. Flask-WTF's extra HTTPS
+        #: check wants a Referer header, which `Referrer-Policy: no-referrer` keeps browsers from
+        #: sending: without this every HTTPS post would be refused.
+        self.WTF_CSRF_SSL_STRICT = False
+        #: Host names the app answers to, comma-separated ("consent.example.clinic"); any other
+        #: Host header gets 400. Empty: any host (fine on loopback behind a proxy that checks).
+        self.TRUSTED_HOSTS: list[str] | None = [
+            host.strip() for host in text("TRUSTED_HOSTS").split(",") if host.strip()
+        ] or None
+        #: How many reverse proxies stand in front of the app: their X-Forwarded-For, -Proto and
+        #: -Host headers are believed (for the client's address in the audit trail, HTTPS, and
+        #: the host). 0 (default): none are, as when the app is reached directly.
+        self.PROXY_HOPS = int(text("PROXY_HOPS", "0"))
 
         #: Kiosk mode: the id of the one form this tablet shows (empty: every form).
         self.KIOSK_FORM = text("KIOSK_FORM")
