@@ -8,7 +8,10 @@ import json
 import logging
 import re
 import secrets
+import subprocess
+import sys
 import zlib
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +176,15 @@ def test_passwords_are_never_logged(app, client, archive, intake, caplog):
         assert password not in made.output + changed.output
         assert password not in json.dumps([list(map(str, r)) for r in rows])
         assert all(password not in hash_ for (hash_,) in accounts)
+
+
+def test_reportlab_is_new_enough_and_trusts_no_host_for_images():
+    """reportlab 5.0.1 closed the hole of 5.0.0; no host is trusted even if the environment
+    says otherwise, so no `<img>` can make the renderer fetch a URL or a file."""
+    assert tuple(int(p) for p in version("reportlab").split(".")[:3]) >= (5, 0, 1)
+    code = "import intake.pdf; from reportlab import rl_config; print(rl_config.trustedHosts)"
+    env = {"RL_trustedHosts": "localhost,*.example", "PATH": "/usr/bin:/bin"}
+    shown = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == "None"
