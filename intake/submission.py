@@ -12,8 +12,8 @@ import copy
 import hashlib
 import ipaddress
 import json
-import math
 import re
+import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -328,7 +328,13 @@ class _Checker:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A JSON number a float can hold: not a bool, NaN, an infinity, or an integer so long
+    that converting it raises (`abs()` compares an int with a float exactly, without one)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= sys.float_info.max
+    )
 
 
 def check_patient(data: Any, c: _Checker | None = None) -> tuple[Patient | None, list[FieldError]]:

@@ -1,0 +1,223 @@
+"""Hostile input through the real tablet app and through `intake render --input`.
+
+Every field of every tablet step gets empty, blank, overlong, control-character, markup,
+right-to-left, emoji, combining-mark and SQL-looking values; the signature pads get missing,
+empty, tiny, huge, NaN, out-of-range and malformed JSON; bodies over the size limits get 413.
+The same values go through the command, field by field, in the submission JSON.
+
+What each must do (issue 6, "Bad input"): never a 5xx or a traceback; either accepted (the draft
+keeps it exactly as typed; the consent has it trimmed and NFC-normalised, as the README says) or
+refused with a message at that very field (422 on the tablet; `error: <field>: ...` and exit 2
+from the command); the patient's other answers kept; nothing archived before submit, and after a
+refused submit no consent row and no PDF file. `test_report` prints how many bad inputs the module
+tries (`pytest -rA tests/test_bad_input.py` shows it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import DEMO_PATH, FORMS_DIR, app_settings, csrf_token, new_app, step_fields
+from sqlalchemy import func, select
+
+from intake.archive.models import Consent
+from intake.cli import main
+
+#: Leave the field out of the post (or the key out of the JSON) altogether.
+MISSING = object()
+
+
+def demo() -> dict[str, Any]:
+    return json.loads(DEMO_PATH.read_text(encoding="utf-8"))
+
+
+# --- The tablet, through the test client --------------------------------------------------------
+
+
+class Page(HTMLParser):
+    """What a step page shows: each input's value, the ticked boxes, each field's error."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.values: dict[str, str] = {}
+        self.checked: set[str] = set()
+        #: Field id -> the error shown next to it.
+        self.errors: dict[str, str] = {}
+        #: (anchor, message) of each line of the error summary at the top.
+        self.summary: list[tuple[str, str]] = []
+        self._textarea: str | None = None
+        self._error: str | None = None
+        self._in_summary = False
+        self._link: str | None = None
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            name = str(a["name"])
+            if a.get("type") == "radio":
+                if "checked" in a:
+                    self.checked.add(f"{name}={a.get('value')}")
+            elif a.get("type") == "checkbox":
+                if "checked" in a:
+                    self.checked.add(name)
+            else:
+                self.values[name] = a.get("value") or ""
+        elif tag == "textarea":
+            self._textarea = str(a["name"])
+            self.values[self._textarea] = ""
+        elif tag == "p" and a.get("class") == "error":
+            self._error = str(a["id"]).removesuffix("-error")
+            self.errors[self._error] = ""
+        elif tag == "div" and a.get("id") == "error-summary":
+            self._in_summary = True
+        elif tag == "a" and self._in_summary:
+            self._link = str(a.get("href", "")).removeprefix("#")
+            self.summary.append((self._link, ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.values[self._textarea] += data
+        if self._error is not None:
+            self.errors[self._error] += data
+        if self._link is not None:
+            anchor, text = self.summary[-1]
+            self.summary[-1] = (anchor, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self._textarea is not None:
+            # The first line break after <textarea> is markup (HTML drops it), not the value.
+            value = self.values[self._textarea]
+            self.values[self._textarea] = value.removeprefix("\r\n").removeprefix("\n")
+            self._textarea = None
+        elif tag == "p":
+            self._error = None
+        elif tag == "a":
+            self._link = None
+        elif tag == "div":
+            self._in_summary = False
+
+
+class Tablet:
+    """One tablet session: its own cookie and draft; the CSRF token read once from a page."""
+
+    def __init__(self, app) -> None:
+        self.client = app.test_client()
+        self.token: str | None = None
+
+    def get(self, path: str):
+        page = self.client.get(path)
+        assert page.status_code == 200, (path, page.status_code, page.headers.get("Location"))
+        if self.token is None:
+            self.token = csrf_token(page.text)
+        return page
+
+    def post(self, path: str, fields: dict[str, Any], **kwargs: Any):
+        if self.token is None:
+            self.get(path)
+        data = {k: v for k, v in fields.items() if v is not MISSING}
+        response = self.client.post(path, data={"csrf_token": self.token, **data}, **kwargs)
+        assert response.status_code < 500, (path, response.status_code)
+        return response
+
+    def fill(self, data: dict[str, Any], until: str) -> None:
+        """Start a draft, then fill every step before `until` with `data`."""
+        self.post("/tablet/form/b12-methylcobalamin", {})
+        for step, fields in step_fields(data).items():
+            if step == until:
+                return
+            response = self.post(f"/tablet/{step}", fields)
+            assert response.status_code == 302, (step, Page(response.text).errors)
+
+    def submit(self):
+        page = self.get("/tablet/review")
+        token = Page(page.text).values.get("submit_token")
+        assert token, "the review page offers no submit"
+        return self.post("/tablet/submit", {"submit_token": token})
+
+
+def archived(app) -> tuple[int, int]:
+    """(consent rows, files under the PDF folder): what a refused input must leave unchanged."""
+    archive = app.extensions["archive"]
+    with archive.engine.connect() as connection:
+        rows = connection.scalar(select(func.count()).select_from(Consent))
+    folder = Path(archive.settings.files_dir)
+    files = sum(1 for p in folder.rglob("*") if p.is_file()) if folder.exists() else 0
+    return rows, files
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One app for the module: each test makes its own tablet session (its own draft)."""
+    app = new_app(app_settings(tmp_path_factory.mktemp("bad-input")))
+    yield app
+    app.extensions["archive"].dispose()
+
+
+# --- The command --------------------------------------------------------------------------------
+
+
+def render_cli(tmp_path: Path, data: Any) -> tuple[Result, Path]:
+    """`intake render --input <data as JSON> --out <pdf>`: the result and where the PDF goes."""
+    source = tmp_path / "submission.json"
+    source.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
+    out = tmp_path / "consent.pdf"
+    result = CliRunner().invoke(
+        main, ["--forms-dir", str(FORMS_DIR), "render", "--input", str(source), "--out", str(out)]
+    )
+    return result, out
+
+
+def assert_refused_by_cli(result: Result, out: Path, field: str, message: str) -> None:
+    """Exit 2, one `error: <field>: <message>` line naming the field, no PDF, no traceback."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code == 2, result.output
+    assert f"error: {field}: {message}" in result.stderr.splitlines(), result.stderr
+    assert not out.exists()
+
+
+# --- Numbers no float can hold (an integer of 400 digits) ---------------------------------------
+
+HUGE_INT = "1" + "0" * 400
+
+
+def test_a_coordinate_of_400_digits_is_refused_at_the_pad(shared_app):
+    tablet = Tablet(shared_app)
+    data = demo()
+    tablet.fill(data, until="sign")
+    before = archived(shared_app)
+    pad = json.dumps({"width": 600, "height": 200, "strokes": [[[10, 10], [300, 100]]]})
+    pad = pad.replace("300", HUGE_INT)
+    response = tablet.post("/tablet/sign", {**step_fields(data)["sign"], "signature": pad})
+    assert response.status_code == 422
+    assert Page(response.text).errors == {
+        "signature": "Your signature must be a point [x, y] of two numbers"
+    }
+    assert archived(shared_app) == before
+
+
+@pytest.mark.parametrize("where", ["width", "x", "y"])
+def test_a_number_of_400_digits_is_one_error_line_from_the_command(tmp_path, where):
+    data = demo()
+    text = json.dumps(data)
+    marker = {"width": '"width": 600', "x": "[40, 150]", "y": "[40, 150]"}[where]
+    replacement = {
+        "width": f'"width": {HUGE_INT}',
+        "x": f"[{HUGE_INT}, 150]",
+        "y": f"[40, {HUGE_INT}]",
+    }[where]
+    assert marker in text
+    result, out = render_cli(tmp_path, text.replace(marker, replacement, 1))
+    field, message = {
+        "width": ("signature.width", "must be a number from 1 to 5000"),
+        "x": ("signature.strokes[0][0]", "must be a point [x, y] of two numbers"),
+        "y": ("signature.strokes[0][0]", "must be a point [x, y] of two numbers"),
+    }[where]
+    assert_refused_by_cli(result, out, field, message)
