@@ -15,8 +15,10 @@ tries (`pytest -rA tests/test_bad_input.py` shows it).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,21 @@ MISSING = object()
 
 def demo() -> dict[str, Any]:
     return json.loads(DEMO_PATH.read_text(encoding="utf-8"))
+
+
+def minor_of(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` for a patient who is 15 today, with her mother's block and signature."""
+    data = copy.deepcopy(data)
+    today = date.today()
+    data["patient"]["date_of_birth"] = today.replace(year=today.year - 15).isoformat()
+    pad = {k: v for k, v in data["signature"].items() if k != "typed_name"}
+    data["guardian"] = {"name": "Ann O'Brien", "relationship": "mother", "signature": pad}
+    return data
+
+
+@pytest.fixture
+def minor() -> dict[str, Any]:
+    return minor_of(demo())
 
 
 # --- The tablet, through the test client --------------------------------------------------------
@@ -221,3 +238,22 @@ def test_a_number_of_400_digits_is_one_error_line_from_the_command(tmp_path, whe
         "y": ("signature.strokes[0][0]", "must be a point [x, y] of two numbers"),
     }[where]
     assert_refused_by_cli(result, out, field, message)
+
+
+# --- JSON nested deeper than Python's parser goes -----------------------------------------------
+
+DEEP_LIST = "[" * 100_000 + "]" * 100_000
+DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000
+
+
+@pytest.mark.parametrize("pad", [DEEP_LIST, DEEP_OBJECT], ids=["list", "object"])
+@pytest.mark.parametrize("field", ["signature", "guardian_signature"])
+def test_a_pad_nested_100000_deep_is_an_empty_pad(shared_app, minor, pad, field):
+    tablet = Tablet(shared_app)
+    tablet.fill(minor, until="sign")
+    before = archived(shared_app)
+    response = tablet.post("/tablet/sign", {**step_fields(minor)["sign"], field: pad})
+    assert response.status_code == 422
+    label = {"signature": "Your signature", "guardian_signature": "The guardian's signature"}
+    assert Page(response.text).errors == {field: f"{label[field]} is empty: please sign on the pad"}
+    assert archived(shared_app) == before

@@ -310,10 +310,13 @@ def consent_form(definition: ConsentDefinition) -> type[ConsentForm]:
 
 
 def _pad(value: Any) -> dict[str, Any]:
-    """The pad's hidden field as data; anything unreadable counts as an empty pad."""
+    """The pad's hidden field as data; anything unreadable counts as an empty pad.
+
+    Unreadable includes JSON nested deeper than the parser goes (RecursionError).
+    """
     try:
         pad = json.loads(value) if isinstance(value, str) and value else None
-    except ValueError:
+    except (ValueError, RecursionError):
         pad = None
     return pad if isinstance(pad, dict) else json.loads(EMPTY_PAD)
 
