@@ -272,9 +272,17 @@ class _Checker:
             return None
 
     def pad(self, data: Any, name: str) -> SignaturePad | None:
-        """Signature strokes: a list of strokes, each a list of [x, y] points inside the pad."""
-        data = self.mapping(data, name)
-        if not data:
+        """Signature strokes: a list of strokes, each a list of [x, y] points inside the pad.
+
+        A pad without strokes, `{}` included, is an empty pad: refused like one, never taken for
+        "no signature given".
+        """
+        if not isinstance(data, Mapping):
+            self.mapping(data, name)
+            return None
+        raw_strokes = data.get("strokes")
+        if not isinstance(raw_strokes, list) or not raw_strokes:
+            self.error(f"{name}.strokes", "is empty: please sign on the pad")
             return None
         size = []
         for key in ("width", "height"):
@@ -284,10 +292,6 @@ class _Checker:
                 return None
             size.append(float(value))
         width, height = size
-        raw_strokes = data.get("strokes")
-        if not isinstance(raw_strokes, list) or not raw_strokes:
-            self.error(f"{name}.strokes", "is empty: please sign on the pad")
-            return None
         if len(raw_strokes) > STROKES_MAX:
             self.error(f"{name}.strokes", f"has too many strokes (at most {STROKES_MAX})")
             return None

@@ -257,3 +257,43 @@ def test_a_pad_nested_100000_deep_is_an_empty_pad(shared_app, minor, pad, field)
     label = {"signature": "Your signature", "guardian_signature": "The guardian's signature"}
     assert Page(response.text).errors == {field: f"{label[field]} is empty: please sign on the pad"}
     assert archived(shared_app) == before
+
+
+# --- An empty pad object: {} -------------------------------------------------------------------
+
+
+def test_a_guardian_pad_of_an_empty_object_is_no_signature(shared_app, minor):
+    """`{}` in the guardian's pad made the minor's consent valid without the guardian's block."""
+    tablet = Tablet(shared_app)
+    tablet.fill(minor, until="sign")
+    before = archived(shared_app)
+    fields = {**step_fields(minor)["sign"], "guardian_signature": "{}"}
+    response = tablet.post("/tablet/sign", fields)
+    assert response.status_code == 422
+    assert Page(response.text).errors == {
+        "guardian_signature": "The guardian's signature is empty: please sign on the pad"
+    }
+    # Straight to submit (a stale review page): refused, nothing archived.
+    response = tablet.client.post("/tablet/submit", data={"csrf_token": tablet.token})
+    assert response.status_code == 302
+    assert archived(shared_app) == before
+
+
+def test_a_patient_pad_of_an_empty_object_is_an_empty_pad(shared_app):
+    tablet = Tablet(shared_app)
+    data = demo()
+    tablet.fill(data, until="sign")
+    response = tablet.post("/tablet/sign", {**step_fields(data)["sign"], "signature": "{}"})
+    assert response.status_code == 422
+    assert Page(response.text).errors == {
+        "signature": "Your signature is empty: please sign on the pad"
+    }
+
+
+@pytest.mark.parametrize("pad", [{}, {"width": 600, "height": 200}, {"strokes": []}])
+def test_a_guardian_pad_without_strokes_is_refused_by_the_command(tmp_path, minor, pad):
+    minor["guardian"]["signature"] = pad
+    result, out = render_cli(tmp_path, minor)
+    assert_refused_by_cli(
+        result, out, "guardian.signature.strokes", "is empty: please sign on the pad"
+    )
