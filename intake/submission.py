@@ -43,6 +43,19 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE_CHARS = re.compile(r"^[0-9+()\-. ]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LINE_BREAKS = {"\n", "\r", "\t"}
+#: Characters that show nothing besides white space and format characters (zero-width space,
+#: joiners, the byte-order mark): combining grapheme joiner, Hangul fillers, Braille blank,
+#: variation selectors. A value of only these is empty.
+_SHOWS_NOTHING = {
+    "\u034f",
+    "\u115f",
+    "\u1160",
+    "\u2800",
+    "\u3164",
+    "\uffa0",
+    *map(chr, range(0xFE00, 0xFE10)),
+    *map(chr, range(0xE0100, 0xE01F0)),
+}
 
 
 @dataclass(frozen=True)
@@ -228,7 +241,7 @@ class _Checker:
             self.error(full, "must be text")
             return ""
         value = unicodedata.normalize("NFC", value).strip()
-        if not value:
+        if not value or all(_shows_nothing(ch) for ch in value):
             if required:
                 self.error(full, "is required")
             return ""
@@ -329,6 +342,10 @@ class _Checker:
             self.error(f"{name}.strokes", "is too small to be a signature: please sign again")
             return None
         return SignaturePad(width, height, tuple(strokes))
+
+
+def _shows_nothing(ch: str) -> bool:
+    return ch.isspace() or ch in _SHOWS_NOTHING or unicodedata.category(ch) == "Cf"
 
 
 def _is_number(value: Any) -> bool:

@@ -297,3 +297,37 @@ def test_a_guardian_pad_without_strokes_is_refused_by_the_command(tmp_path, mino
     assert_refused_by_cli(
         result, out, "guardian.signature.strokes", "is empty: please sign on the pad"
     )
+
+
+# --- Values that show nothing -------------------------------------------------------------------
+
+#: Zero-width space, word joiner, byte-order mark, Hangul filler, a variation selector: each
+#: shows nothing, so a name of them only is no name.
+INVISIBLE = {
+    "zero-width-spaces": "\u200b\u200b",
+    "word-joiner": "\u2060",
+    "byte-order-mark": "\ufeff",
+    "hangul-filler": "\u3164",
+    "joiner-and-selector": "\u200b \ufe0f \u200d",
+}
+
+
+@pytest.mark.parametrize("value", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_a_name_that_shows_nothing_is_required_on_the_tablet(shared_app, value):
+    tablet = Tablet(shared_app)
+    tablet.fill(demo(), until="details")
+    fields = {**step_fields(demo())["details"], "legal_name": value}
+    response = tablet.post("/tablet/details", fields)
+    assert response.status_code == 422
+    assert Page(response.text).errors == {"legal_name": "Legal name is required"}
+
+
+@pytest.mark.parametrize("value", INVISIBLE.values(), ids=INVISIBLE.keys())
+def test_a_name_that_shows_nothing_is_required_by_the_command(tmp_path, value):
+    data = demo()
+    data["patient"]["legal_name"] = value
+    data["signature"]["typed_name"] = value
+    data["health"]["allergies"] = value
+    result, out = render_cli(tmp_path, data)
+    assert_refused_by_cli(result, out, "patient.legal_name", "is required")
+    assert_refused_by_cli(result, out, "health.allergies", "is required")
