@@ -43,6 +43,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE_CHARS = re.compile(r"^[0-9+()\-. ]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LINE_BREAKS = {"\n", "\r", "\t"}
+#: The bidirectional embeddings, overrides and isolates: with them a value shows in another
+#: order than it is stored (the PDF prints stored order, a browser reorders), so a name could
+#: read as someone else's on the staff pages. The marks (LRM, RLM, ALM) reorder nothing.
+_DIRECTION_CONTROLS = {*map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
 #: Characters that show nothing besides white space and format characters (zero-width space,
 #: joiners, the byte-order mark): combining grapheme joiner, Hangul fillers, Braille blank,
 #: variation selectors. A value of only these is empty.
@@ -250,7 +254,11 @@ class _Checker:
             return ""
         for ch in value:
             category = unicodedata.category(ch)
-            if category == "Cs" or (category == "Cc" and not (multiline and ch in _LINE_BREAKS)):
+            if (
+                category == "Cs"
+                or (category == "Cc" and not (multiline and ch in _LINE_BREAKS))
+                or ch in _DIRECTION_CONTROLS
+            ):
                 self.error(full, "contains a control character; please retype it")
                 return ""
         return value

@@ -331,3 +331,51 @@ def test_a_name_that_shows_nothing_is_required_by_the_command(tmp_path, value):
     result, out = render_cli(tmp_path, data)
     assert_refused_by_cli(result, out, "patient.legal_name", "is required")
     assert_refused_by_cli(result, out, "health.allergies", "is required")
+
+
+# --- Direction overrides: text that reads one way and shows another ----------------------------
+
+#: "Zoë O'Brien" as a browser shows it, stored backwards behind a right-to-left override; and
+#: the other embedding, override and isolate controls. The PDF prints characters in stored
+#: order, the staff pages as the browser reorders them: the two would disagree.
+OVERRIDES = {
+    "RLO": "\u202eneirB'O ëoZ",
+    "LRO": "\u202dZoë O'Brien",
+    "RLE": "\u202bZoë\u202c O'Brien",
+    "LRE": "\u202aZoë O'Brien",
+    "RLI": "Zoë \u2067O'Brien\u2069",
+    "FSI": "\u2068Zoë O'Brien\u2069",
+    "LRI": "\u2066Zoë O'Brien",
+}
+
+
+@pytest.mark.parametrize("value", OVERRIDES.values(), ids=OVERRIDES.keys())
+def test_direction_overrides_are_control_characters_on_the_tablet(shared_app, value):
+    tablet = Tablet(shared_app)
+    tablet.fill(demo(), until="details")
+    fields = {**step_fields(demo())["details"], "legal_name": value}
+    response = tablet.post("/tablet/details", fields)
+    assert response.status_code == 422
+    assert Page(response.text).errors == {
+        "legal_name": "Legal name contains a control character; please retype it"
+    }
+
+
+@pytest.mark.parametrize("value", OVERRIDES.values(), ids=OVERRIDES.keys())
+def test_direction_overrides_are_control_characters_for_the_command(tmp_path, value):
+    data = demo()
+    data["patient"]["address"] = value
+    result, out = render_cli(tmp_path, data)
+    assert_refused_by_cli(
+        result, out, "patient.address", "contains a control character; please retype it"
+    )
+
+
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c"], ids=["LRM", "RLM", "ALM"])
+def test_direction_marks_are_text(tmp_path, mark):
+    """The marks that reorder nothing around them stay allowed: right-to-left writers use them."""
+    data = demo()
+    data["patient"]["address"] = f"12 Elm St{mark}, شارع النيل"
+    result, out = render_cli(tmp_path, data)
+    assert result.exit_code == 0, result.output
+    assert out.exists()
