@@ -379,3 +379,22 @@ def test_direction_marks_are_text(tmp_path, mark):
     result, out = render_cli(tmp_path, data)
     assert result.exit_code == 0, result.output
     assert out.exists()
+
+
+# --- Extra fields nested deep -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [400, 600, 800])
+def test_an_extra_field_nested_deep_is_kept_or_refused_in_one_line(tmp_path, depth):
+    """Extra fields are allowed and kept; one nested as deep as the JSON parser reads is either
+    rendered or refused as too deep, never a traceback (copy.deepcopy recursed out at ~330)."""
+    text = json.dumps(demo())
+    text = text[:-1] + ', "kiosk": ' + "[" * depth + "]" * depth + "}"
+    result, out = render_cli(tmp_path, text)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    if result.exit_code == 0:
+        assert out.exists()
+    else:
+        assert_refused_by_cli(result, out, "submission", "is nested too deeply")
+    if depth <= 600:
+        assert result.exit_code == 0, result.output
