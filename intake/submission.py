@@ -351,6 +351,14 @@ class _Checker:
         return SignaturePad(width, height, tuple(strokes))
 
 
+def _shown_key(key: Any, limit: int = 60) -> str:
+    """A key the submission made up, as an error may name it: on one line, control characters
+    escaped (`\\n`, `\\x1b`), at most `limit` characters and an ellipsis."""
+    key = str(key)
+    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in key[:limit])
+    return shown + ("…" if len(key) > limit else "")
+
+
 def _shows_nothing(ch: str) -> bool:
     return ch.isspace() or ch in _SHOWS_NOTHING or unicodedata.category(ch) == "Cf"
 
@@ -417,7 +425,7 @@ def check_screening(
     known = {q.id for q in definition.screening}
     for key in answers:
         if key not in known:
-            c.error(f"screening.{key}", "is not a question of this form")
+            c.error(f"screening.{_shown_key(key)}", "is not a question of this form")
     result = []
     for q in definition.screening:
         value = answers.get(q.id)

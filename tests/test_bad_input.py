@@ -398,3 +398,28 @@ def test_an_extra_field_nested_deep_is_kept_or_refused_in_one_line(tmp_path, dep
         assert_refused_by_cli(result, out, "submission", "is nested too deeply")
     if depth <= 600:
         assert result.exit_code == 0, result.output
+
+
+# --- Keys of the submission named in error lines ------------------------------------------------
+
+FORGED_KEYS = {
+    "line-break": "x\nerror: patient.legal_name: forged line",
+    "terminal-escape": "\x1b]0;pwned\x07\x1b[2J",
+    "10000-characters": "q" * 10_000,
+}
+
+
+@pytest.mark.parametrize("key", FORGED_KEYS.values(), ids=FORGED_KEYS.keys())
+def test_an_unknown_screening_key_is_named_on_one_safe_line(tmp_path, key):
+    """One line per problem, naming the field: a key that is not a question of the form is
+    named with its control characters escaped and cut short, so it cannot add lines, drive the
+    terminal, or fill the screen."""
+    data = demo()
+    data["screening"][key] = False
+    result, out = render_cli(tmp_path, data)
+    assert result.exit_code == 2 and not out.exists()
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: screening.")
+    assert lines[0].endswith(": is not a question of this form")
+    assert lines[0].isprintable() and len(lines[0]) < 200
