@@ -16,8 +16,12 @@ tries (`pytest -rA tests/test_bad_input.py` shows it).
 from __future__ import annotations
 
 import copy
+import io
 import json
+import re
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -25,11 +29,21 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import DEMO_PATH, FORMS_DIR, app_settings, csrf_token, new_app, step_fields
+from conftest import B12, DEMO_PATH, FORMS_DIR, app_settings, csrf_token, new_app, step_fields
+from markupsafe import escape
+from pypdf import PdfReader
+from reportlab.platypus import KeepTogether, Paragraph
 from sqlalchemy import func, select
 
 from intake.archive.models import Consent
+from intake.archive.service import SearchCriteria, submission_of
 from intake.cli import main
+from intake.definition import FormCatalog
+from intake.pdf import RenderSettings
+from intake.pdf.fonts import register_fonts
+from intake.pdf.render import build_story
+from intake.pdf.text import visual_order
+from intake.submission import validate_submission
 
 #: Leave the field out of the post (or the key out of the JSON) altogether.
 MISSING = object()
@@ -62,6 +76,13 @@ class Page(HTMLParser):
 
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
+        # Only the error summary and the step's form: the consent text between them is long.
+        summary = html.find('<div class="error-summary"')
+        start = html.find('<form method="post" novalidate')
+        end = html.find("</form>", start)
+        if start >= 0 and end >= 0:
+            head = html[summary : html.find("</div>", summary) + 6] if summary >= 0 else ""
+            html = head + html[start : end + 7]
         self.values: dict[str, str] = {}
         self.checked: set[str] = set()
         #: Field id -> the error shown next to it.
@@ -85,7 +106,7 @@ class Page(HTMLParser):
             elif a.get("type") == "checkbox":
                 if "checked" in a:
                     self.checked.add(name)
-            else:
+            elif name != "csrf_token":  # signed with the time: differs from page to page
                 self.values[name] = a.get("value") or ""
         elif tag == "textarea":
             self._textarea = str(a["name"])
@@ -423,3 +444,480 @@ def test_an_unknown_screening_key_is_named_on_one_safe_line(tmp_path, key):
     assert lines[0].startswith("error: screening.")
     assert lines[0].endswith(": is not a question of this form")
     assert lines[0].isprintable() and len(lines[0]) < 200
+
+
+# === The matrix: every field of every step, every kind of bad value ============================
+
+DEFINITION = FormCatalog(FORMS_DIR).get(B12)
+
+#: 10,000 characters: the longest health answer; longer than any other field takes.
+TEN_THOUSAND = ("abcdefghi " * 1000)[:9_999] + "z"
+
+#: id -> (value, what kind of bad it is). MISSING leaves the field out of the post.
+VALUES: dict[str, tuple[Any, str]] = {
+    "missing": (MISSING, "blank"),
+    "empty": ("", "blank"),
+    "spaces": ("   ", "blank"),
+    "unicode-spaces": ("\u00a0\u3000\u2003", "blank"),
+    "zero-width": ("\u200b\u2060", "blank"),
+    "10000-chars": (TEN_THOUSAND, "long"),
+    "10001-chars": (TEN_THOUSAND + "z", "long"),
+    "nul": ("Zoë\x00O'Brien", "control"),
+    "escape-codes": ("a\x07b\x1b[2Jc\x7f", "control"),
+    "c1-control": ("a\x85b", "control"),
+    "rtl-override": ("\u202eevil", "control"),
+    "newline": ("line one\nline two", "lines"),
+    "crlf-tab": ("line one\r\n\tline two", "lines"),
+    "script": ("<script>alert(1)</script>", "text"),
+    "para": ("<para>a</para>", "text"),
+    "img": ('<img src="file:///etc/passwd"/>', "text"),
+    "font": ('<font color="[[[...]]]">x</font>', "text"),
+    "amp-unbalanced-b": ("Tom &amp; Jerry <b>bold", "text"),
+    "arabic": ("محمد العلي", "text"),
+    "hebrew": ("דוד לוי", "text"),
+    "diaeresis": ("Zoë", "text"),
+    "combining": ("Ze\u0301", "text"),
+    "emoji": ("👩🏽\u200d⚕️", "text"),
+    "sql": ("Robert'); DROP TABLE consents;--", "text"),
+    "cjk": ("山田 太郎", "text"),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A tablet field: its step, name, kind of check, the words its errors start with."""
+
+    step: str
+    name: str
+    kind: str  # text, lines, date, phone, email, typed, radio, tick
+    label: str
+    max_len: int = 0
+    required: bool = True
+
+    @property
+    def anchor(self) -> str:
+        """Where the error summary's link for this field jumps to."""
+        return f"{self.name}-0" if self.kind == "radio" else self.name
+
+
+def tablet_fields() -> list[Field]:
+    statements = [a for a in DEFINITION.acknowledgments if not a.esign]
+    esign = next(a for a in DEFINITION.acknowledgments if a.esign)
+    return [
+        Field("details", "legal_name", "text", "Legal name", 200),
+        Field("details", "preferred_name", "text", "Preferred name", 200, required=False),
+        Field("details", "date_of_birth", "date", "Date of birth", 10),
+        Field("details", "phone", "phone", "Phone", 40),
+        Field("details", "email", "email", "Email", 254, required=False),
+        Field("details", "address", "lines", "Home address", 500),
+        Field("details", "ec_name", "text", "Emergency contact name", 200),
+        Field("details", "ec_phone", "phone", "Emergency contact phone", 40),
+        Field("details", "ec_relationship", "text", "Emergency contact relationship", 100),
+        Field("details", "primary_physician", "text", "Primary physician", 300, required=False),
+        Field("health", "allergies", "lines", "Allergies", 10_000),
+        Field("health", "medications", "lines", "Medications and supplements", 10_000),
+        Field("health", "conditions", "lines", "Medical conditions", 10_000),
+        *(
+            Field("health", f"q_{q.id}", "radio", f"Question {n}")
+            for n, q in enumerate(DEFINITION.screening, start=1)
+        ),
+        *(
+            Field("consent", f"a_{a.id}", "tick", f"Statement {n}")
+            for n, a in enumerate(statements, start=1)
+        ),
+        Field("consent", f"a_{esign.id}", "tick", "The consent to sign electronically"),
+        Field("sign", "typed_name", "typed", "Your typed name", 200),
+        Field("sign", "guardian_name", "text", "The guardian's name", 200),
+        Field("sign", "guardian_relationship", "text", "The guardian's relationship", 100),
+    ]
+
+
+FIELDS = tablet_fields()
+
+
+def expected_error(field: Field, value: Any, kind: str) -> str | None:
+    """The message the patient must see at `field` for `value`, or None: accepted.
+
+    The README's rules, in the order the checks run: required, length, control characters,
+    then the field's own format.
+    """
+    if field.kind == "radio":
+        return f"{field.label} must be answered yes or no"
+    if field.kind == "tick":
+        # A checkbox posts any value when ticked; unticked, it posts nothing.
+        return None if value not in (MISSING, "") else f"{field.label} must be ticked to go on"
+    if kind == "blank":
+        return f"{field.label} is required" if field.required else None
+    text = unicodedata.normalize("NFC", value).strip()
+    if len(text) > field.max_len:
+        return f"{field.label} is too long ({len(text):,} characters; at most {field.max_len:,})"
+    if kind == "control" or (kind == "lines" and field.kind != "lines"):
+        return f"{field.label} contains a control character; please retype it"
+    return {
+        "date": f"{field.label} must be a date written YYYY-MM-DD",
+        "phone": f"{field.label} is not a phone number (7 to 15 digits)",
+        "email": f"{field.label} is not an email address (name@example.org)",
+        "typed": f"{field.label} must match your legal name exactly",
+    }.get(field.kind)
+
+
+def assert_shows(page: Page, fields: dict[str, Any]) -> None:
+    """The page shows every posted answer as it was posted (radios and ticks as chosen)."""
+    for name, value in fields.items():
+        posted = "" if value is MISSING else value
+        if name.startswith("q_"):
+            chosen = {c for c in page.checked if c.startswith(f"{name}=")}
+            assert chosen == ({f"{name}={posted}"} if posted in ("yes", "no") else set()), name
+        elif name.startswith("a_"):
+            assert (name in page.checked) == (posted != ""), name
+        else:
+            assert page.values.get(name) == posted, (name, page.values.get(name), posted)
+
+
+@pytest.fixture(scope="module")
+def tablets(shared_app) -> dict[str, Tablet]:
+    """A tablet session per step with every step before it filled in (a minor's, so the sign
+    step asks for the guardian too). Each post replaces its whole step, so tests can share."""
+    sessions = {}
+    for step in ("details", "health", "consent", "sign"):
+        sessions[step] = Tablet(shared_app)
+        sessions[step].fill(minor_of(demo()), until=step)
+    return sessions
+
+
+@pytest.mark.parametrize("value_id", VALUES)
+@pytest.mark.parametrize("field", FIELDS, ids=[f"{f.step}.{f.name}" for f in FIELDS])
+def test_tablet_field(shared_app, tablets, field: Field, value_id: str):
+    value, kind = VALUES[value_id]
+    tablet = tablets[field.step]
+    fields = {**step_fields(minor_of(demo()))[field.step], field.name: value}
+    path = f"/tablet/{field.step}"
+    before = archived(shared_app)
+
+    response = tablet.post(path, fields)
+
+    error = expected_error(field, value, kind)
+    if error is None:
+        assert response.status_code == 302, Page(response.text).errors
+    else:
+        assert response.status_code == 422
+        page = Page(response.text)
+        assert page.errors == {field.name: error}
+        assert page.summary == [(field.anchor, error)]
+        # Shown again as typed, this field and every other one...
+        assert_shows(page, fields)
+    # ...and kept in the draft, valid or not: the step shows them when opened again.
+    assert_shows(Page(tablet.get(path).text), fields)
+    assert archived(shared_app) == before
+
+
+# --- The signature pads -------------------------------------------------------------------------
+
+
+def pad(strokes: Any, width: Any = 600, height: Any = 200, **dumps: Any) -> str:
+    """A pad field as the tablet's script posts it (NaN and Infinity written as JSON allows)."""
+    return json.dumps({"width": width, "height": height, "strokes": strokes}, **dumps)
+
+
+LINE = [[300, 100], [420, 120]]
+NAN, INF = float("nan"), float("inf")
+EMPTY = "is empty: please sign on the pad"
+SMALL = "is too small to be a signature: please sign again"
+NOT_NUMBERS = "must be a point [x, y] of two numbers"
+OUTSIDE = "lies outside the signature pad"
+SIZE = "must be a number from 1 to 5000"
+COMPACT = {"separators": (",", ":")}
+
+#: id -> (the pad field as posted, the message at the pad; 413 for a body over the limit).
+PADS: dict[str, tuple[Any, str | int]] = {
+    "missing": (MISSING, EMPTY),
+    "empty": ("", EMPTY),
+    "spaces": ("   ", EMPTY),
+    "not-json": ("not json", EMPTY),
+    "json-null": ("null", EMPTY),
+    "json-list": ("[]", EMPTY),
+    "json-text": ('"strokes"', EMPTY),
+    "empty-object": ("{}", EMPTY),
+    "no-strokes": (pad([]), EMPTY),
+    "strokes-as-text": (pad("M 0 0 L 100 100"), EMPTY),
+    "deep-list": (DEEP_LIST, EMPTY),
+    "one-point": (pad([[[300, 100]]]), SMALL),
+    "a-dot": (pad([[[300, 100], [303, 101]]]), SMALL),
+    "nan": (pad([[[NAN, 50], *LINE]]), NOT_NUMBERS),
+    "infinity": (pad([[*LINE, [INF, 50]]]), NOT_NUMBERS),
+    "minus-infinity": (pad([[*LINE, [50, -INF]]]), NOT_NUMBERS),
+    "1e309": (pad([[*LINE]]).replace("420", "1e309"), NOT_NUMBERS),
+    "400-digits": (pad([[*LINE]]).replace("420", HUGE_INT), NOT_NUMBERS),
+    "text-coordinate": (pad([[["40", 50], *LINE]]), NOT_NUMBERS),
+    "three-numbers": (pad([[[40, 50, 1], *LINE]]), NOT_NUMBERS),
+    "true-coordinate": (pad([[[True, 50], *LINE]]), NOT_NUMBERS),
+    "point-object": (pad([[{"x": 40, "y": 50}, *LINE]]), NOT_NUMBERS),
+    "negative": (pad([[[-5, 50], *LINE]]), OUTSIDE),
+    "1e308": (pad([[[1e308, 50], *LINE]]), OUTSIDE),
+    "minus-1e308": (pad([[*LINE, [40, -1e308]]]), OUTSIDE),
+    "empty-stroke": (pad([LINE, []]), "must be a non-empty list of points"),
+    "stroke-not-list": (pad([LINE, "x"]), "must be a non-empty list of points"),
+    "width-nan": (pad([LINE], width=NAN), SIZE),
+    "width-zero": (pad([LINE], width=0), SIZE),
+    "width-1e6": (pad([LINE], width=1e6), SIZE),
+    "width-text": (pad([LINE], width="600"), SIZE),
+    "height-negative": (pad([LINE], height=-200), SIZE),
+    "101-strokes": (pad([LINE] * 101), "has too many strokes (at most 100)"),
+    "5001-point-stroke": (
+        pad([[[n % 600, 100] for n in range(5001)]], **COMPACT),
+        "has too many points (at most 5,000)",
+    ),
+    "20001-points": (
+        pad([[[n % 600, 100] for n in range(5000)]] * 4 + [[[1, 1]]], **COMPACT),
+        "has too many points (at most 20,000)",
+    ),
+    # 100,000 points as the script writes them (one decimal): 2.0 MB posted, just under the
+    # 2 MiB limit, so the field's own limit refuses them; 150,000 points (3.0 MB) are over it.
+    "100000-points": (
+        pad([[[599.9, 199.9]] * 5000] * 20),
+        "has too many points (at most 20,000)",
+    ),
+    "150000-points": (pad([[[599.9, 199.9]] * 5000] * 30), 413),
+    "5MB": ("x" * 5_000_000, 413),
+}
+
+PAD_LABELS = {"signature": "Your signature", "guardian_signature": "The guardian's signature"}
+
+
+def draft_pad(value: Any) -> str:
+    """How the sign step shows a posted pad when opened again: as the draft parsed it."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) and value else None
+    except (ValueError, RecursionError):
+        parsed = None
+    if not isinstance(parsed, dict) or not parsed:
+        parsed = {"width": 600, "height": 200, "strokes": []}
+    return json.dumps(parsed)
+
+
+@pytest.mark.parametrize("pad_id", PADS)
+@pytest.mark.parametrize("field", PAD_LABELS)
+def test_signature_pad(shared_app, tablets, field: str, pad_id: str):
+    value, error = PADS[pad_id]
+    tablet = tablets["sign"]
+    fields = {**step_fields(minor_of(demo()))["sign"], field: value}
+    before = archived(shared_app)
+    shown_before = Page(tablet.get("/tablet/sign").text).values
+
+    response = tablet.post("/tablet/sign", fields)
+
+    again = Page(tablet.get("/tablet/sign").text)
+    if error == 413:
+        assert response.status_code == 413
+        assert again.values == shown_before  # the draft did not change
+    else:
+        assert response.status_code == 422
+        page = Page(response.text)
+        message = f"{PAD_LABELS[field]} {error}"
+        assert page.errors == {field: message}
+        assert page.summary == [(f"{field}-pad", message)]
+        # The other answers shown again and kept; the pad as posted (an empty pad when the
+        # field was left out), then as the draft parsed it.
+        others = {k: v for k, v in fields.items() if k != field}
+        assert_shows(page, others)
+        assert page.values[field] == (draft_pad(value) if value is MISSING else value)
+        assert_shows(again, others)
+        assert again.values[field] == draft_pad(value)
+    assert archived(shared_app) == before
+
+
+# --- Submit: hostile but valid answers make exactly one sealed consent that reads them back -----
+
+
+def consent_ids(app) -> set[str]:
+    archive = app.extensions["archive"]
+    with archive.engine.connect() as connection:
+        return set(connection.scalars(select(Consent.id)))
+
+
+def hostile(value: str, minor: bool = False, **health: str) -> dict[str, Any]:
+    """The demo submission with `value` in every free-text answer that takes it."""
+    data = minor_of(demo()) if minor else demo()
+    p = data["patient"]
+    for key in ("legal_name", "preferred_name", "address", "primary_physician"):
+        p[key] = value
+    p["emergency_contact"]["name"] = p["emergency_contact"]["relationship"] = value
+    data["signature"]["typed_name"] = value
+    data["health"] = {"allergies": value, "medications": value, "conditions": value, **health}
+    if minor:
+        data["guardian"]["name"] = data["guardian"]["relationship"] = value
+    return data
+
+
+def pdf_words(pdf: bytes) -> str:
+    """The PDF's text, footers out, white space folded, compatibility forms (the joined Arabic
+    letters the PDF stores) back to plain letters."""
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    text = " ".join(FOOTER.sub("", page.extract_text()) for page in pages)
+    return words(text)
+
+
+def words(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+FOOTER = re.compile(r"^Page \d+ of \d+ · .*$", re.MULTILINE)
+
+#: Values whose every character the PDF's fonts have: the PDF gives them back as text.
+READ_BACK = [
+    "script",
+    "para",
+    "img",
+    "font",
+    "amp-unbalanced-b",
+    "arabic",
+    "hebrew",
+    "diaeresis",
+    "combining",
+    "sql",
+    "cjk",
+]
+
+
+@pytest.mark.parametrize(
+    ("value_id", "minor"),
+    [*((v, False) for v in READ_BACK), ("emoji", False), ("sql", True), ("arabic", True)],
+    ids=[*READ_BACK, "emoji", "sql-minor", "arabic-minor"],
+)
+def test_hostile_but_valid_answers_are_archived_once_sealed_and_read_back(
+    shared_app, value_id, minor
+):
+    value = VALUES[value_id][0]
+    data = hostile(value, minor=minor)
+    archive = shared_app.extensions["archive"]
+    tablet = Tablet(shared_app)
+    tablet.fill(data, until="review")
+    before, ids = archived(shared_app), consent_ids(shared_app)
+    review = tablet.get("/tablet/review").text
+    assert str(escape(value)) in review
+    assert "<script>alert" not in review and "<img src" not in review
+
+    assert tablet.submit().headers["Location"] == "/tablet/done"
+
+    rows, files = archived(shared_app)
+    assert (rows, files) == (before[0] + 1, before[1] + 1)
+    (consent_id,) = consent_ids(shared_app) - ids
+    stored = submission_of(archive.get(consent_id))
+    assert stored["patient"]["legal_name"] == value  # exactly as typed
+    assert stored["health"]["allergies"] == value
+    pdf = archive.pdf(consent_id)
+    report = archive.check(pdf)
+    assert report.holds, report.problems
+    (attached,) = PdfReader(io.BytesIO(pdf)).attachments["submission.json"]
+    assert json.loads(attached)["signature"]["typed_name"] == value
+    # The SQL-looking name is a name: found by the staff search, the table still there.
+    if value_id == "sql":
+        assert consent_id in {c.id for c in archive.search(SearchCriteria(name=value)).consents}
+    text = pdf_words(pdf)
+    shown = words(unicodedata.normalize("NFC", value))
+    if value_id == "emoji":
+        # DejaVu has the staff of Aesculapius, not the woman or the skin tone: those print as
+        # the missing-glyph box. The exact value is in the attached submission.json.
+        assert "Legal name" in text and "⚕" in text
+        return
+    for row in ("Legal name", "Preferred name", "Printed name", "Signed by", "Allergies"):
+        assert f"{row} {shown}" in text, row
+    if value_id in ("arabic", "hebrew"):
+        # pypdf reads a line that mixes directions back in its own order: see
+        # test_right_to_left_names_are_isolated_in_the_forms_sentences for those lines.
+        return
+    assert f"Emergency contact {shown} ({shown})" in text
+    if minor:
+        assert f"Signed for {shown}, a minor, as {shown}" in text
+
+
+def test_ten_thousand_characters_and_line_breaks_are_archived_and_read_back(shared_app):
+    lines = "12 Elm St\r\n\tSpringfield, IL 62701\nUSA"
+    data = hostile("Zoë O'Brien", allergies=TEN_THOUSAND, conditions=lines)
+    data["patient"]["address"] = lines
+    archive = shared_app.extensions["archive"]
+    tablet = Tablet(shared_app)
+    tablet.fill(data, until="review")
+    ids = consent_ids(shared_app)
+    assert tablet.submit().headers["Location"] == "/tablet/done"
+    (consent_id,) = consent_ids(shared_app) - ids
+    assert submission_of(archive.get(consent_id))["health"]["allergies"] == TEN_THOUSAND
+    pdf = archive.pdf(consent_id)
+    assert archive.check(pdf).holds
+    text = pdf_words(pdf)
+    assert words(TEN_THOUSAND) in text
+    assert "Address 12 Elm St Springfield, IL 62701 USA" in text
+
+
+# --- Submit: a refused submit leaves no row and no file ----------------------------------------
+
+#: What the patient changes after the review page was shown: (step, field, value).
+REFUSED_AT_SUBMIT = {
+    "nul-in-legal-name": ("details", "legal_name", "Zoë\x00O'Brien"),
+    "born-in-2099": ("details", "date_of_birth", "2099-01-01"),
+    "legal-name-no-longer-typed": ("details", "legal_name", "Ann O'Brien"),
+    "screening-unanswered": ("health", "q_heart_disease", MISSING),
+    "allergies-too-long": ("health", "allergies", TEN_THOUSAND + "z"),
+    "tick-removed": ("consent", "a_electronic_signature", MISSING),
+    "empty-pad": ("sign", "signature", "{}"),
+    "pad-outside": ("sign", "signature", pad([[[5, 5], [900, 6]]])),
+    "guardian-pad-empty": ("sign", "guardian_signature", "{}"),
+}
+
+
+@pytest.mark.parametrize("change", REFUSED_AT_SUBMIT)
+def test_a_submit_refused_for_bad_answers_leaves_no_row_and_no_file(shared_app, change):
+    step, name, value = REFUSED_AT_SUBMIT[change]
+    data = minor_of(demo())
+    tablet = Tablet(shared_app)
+    tablet.fill(data, until="review")
+    token = Page(tablet.get("/tablet/review").text).values["submit_token"]
+    before = archived(shared_app)
+    tablet.post(f"/tablet/{step}", {**step_fields(data)[step], name: value})
+
+    # The review page the patient still has open sends its submit.
+    response = tablet.post("/tablet/submit", {"submit_token": token})
+
+    assert response.headers["Location"] == "/tablet/review"
+    assert archived(shared_app) == before
+    assert tablet.client.get("/tablet/done").headers["Location"] == "/tablet/"
+
+
+# --- Right-to-left names inside the form's own sentences ----------------------------------------
+
+
+def paragraphs(story: list[Any]) -> Iterator[Paragraph]:
+    for flowable in story:
+        if isinstance(flowable, KeepTogether):
+            yield from paragraphs(flowable._content)
+        elif isinstance(flowable, Paragraph):
+            yield flowable
+
+
+def test_right_to_left_names_are_isolated_in_the_forms_sentences(tmp_path):
+    """A sentence of the form's with an Arabic name in it reads left to right, the name right
+    to left within itself. Reordered as one right-to-left line, the emergency contact's phone
+    printed as "2001 010 555 1+" and "Signed for <name>, a minor, as <mother>" as
+    "<mother> a minor, as ,<name>"."""
+    data = minor_of(demo())
+    name, brother, guardian, mother = "محمد العلي", "أخ", "سارة", "أم"
+    ec = data["patient"]["emergency_contact"]
+    ec["name"], ec["relationship"] = name, brother
+    data["patient"]["legal_name"] = data["signature"]["typed_name"] = name
+    data["guardian"]["name"], data["guardian"]["relationship"] = guardian, mother
+
+    result, out = render_cli(tmp_path, data)
+    assert result.exit_code == 0, result.output
+    text = pdf_words(out.read_bytes())
+    assert f"· {ec['phone']}" in text and "2001 010 555 1+" not in text
+    assert f"a minor, as {mother}" in text
+
+    # What is drawn, left to right: each name in its own visual order, the sentence around it.
+    register_fonts()
+    submission = validate_submission(data, FormCatalog(FORMS_DIR))
+    story = build_story(DEFINITION, submission, RenderSettings(), "doc", 400)
+    rows = {p.bulletText: p.text for p in paragraphs(story) if p.bulletText}
+    v = visual_order
+    assert rows["Emergency contact"] == f"{v(name)} ({v(brother)}) · {ec['phone']}"
+    assert rows["Signed for"] == f"{v(name)}, a minor, as {v(mother)}"
+    assert rows["Guardian"] == f"{v(guardian)} ({v(mother)}) for a minor"

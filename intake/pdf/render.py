@@ -30,7 +30,7 @@ from intake.definition import ConsentDefinition
 from intake.pdf.fonts import BODY, BOLD, register_fonts
 from intake.pdf.metadata import finish_pdf
 from intake.pdf.signature import SignatureDrawing
-from intake.pdf.text import pdf_text
+from intake.pdf.text import pdf_template, pdf_text
 from intake.submission import SignaturePad, Submission
 
 PAGE_SIZES = {"letter": LETTER, "a4": A4}
@@ -145,9 +145,21 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
-def _p(text: str, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
+@dataclass(frozen=True)
+class _Template:
+    """A line of the app's own words with patient values in it, each isolated (`pdf_template`)."""
+
+    template: str
+    values: dict[str, str]
+
+    def markup(self) -> str:
+        return pdf_template(self.template, **self.values)
+
+
+def _p(text: str | _Template, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
     """A paragraph of plain text: escaped, never markup."""
-    return Paragraph(pdf_text(text), style, bulletText=bullet)
+    markup = text.markup() if isinstance(text, _Template) else pdf_text(text)
+    return Paragraph(markup, style, bulletText=bullet)
 
 
 def _heading(text: str, style: ParagraphStyle) -> list[Any]:
@@ -161,7 +173,7 @@ def _label_value(label: str, value: str, s: dict[str, ParagraphStyle]) -> list[P
 
 
 def _rows(
-    rows: list[tuple[str, str]], s: dict[str, ParagraphStyle], style: str = "row"
+    rows: list[tuple[str, str | _Template]], s: dict[str, ParagraphStyle], style: str = "row"
 ) -> list[Paragraph]:
     return [_p(value or "—", s[style], bullet=label) for label, value in rows]
 
@@ -182,7 +194,7 @@ def _signed_time(moment: datetime) -> str:
 def _signature_block(
     heading: str,
     pad: SignaturePad,
-    rows: list[tuple[str, str]],
+    rows: list[tuple[str, str | _Template]],
     meaning: str,
     width: float,
     s: dict[str, ParagraphStyle],
@@ -259,7 +271,13 @@ def build_story(
                 ("Phone", patient.phone),
                 ("Email", patient.email),
                 ("Address", patient.address),
-                ("Emergency contact", f"{ec.name} ({ec.relationship}) · {ec.phone}"),
+                (
+                    "Emergency contact",
+                    _Template(
+                        "{name} ({relationship}) · {phone}",
+                        {"name": ec.name, "relationship": ec.relationship, "phone": ec.phone},
+                    ),
+                ),
                 ("Primary physician", patient.primary_physician),
             ],
             s,
@@ -315,7 +333,13 @@ def build_story(
                 guardian.signature,
                 [
                     ("Printed name", guardian.name),
-                    ("Signed for", f"{patient.legal_name}, a minor, as {guardian.relationship}"),
+                    (
+                        "Signed for",
+                        _Template(
+                            "{patient}, a minor, as {relationship}",
+                            {"patient": patient.legal_name, "relationship": guardian.relationship},
+                        ),
+                    ),
                     ("Signed", signed),
                 ],
                 definition.signature.guardian_meaning,
@@ -350,7 +374,12 @@ def build_story(
                 ("Signed by", submission.typed_name),
                 (
                     "Guardian",
-                    f"{guardian.name} ({guardian.relationship}) for a minor" if guardian else "",
+                    _Template(
+                        "{name} ({relationship}) for a minor",
+                        {"name": guardian.name, "relationship": guardian.relationship},
+                    )
+                    if guardian
+                    else "",
                 ),
                 ("Device", device.user_agent),
                 ("IP address", device.ip),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from string import Formatter
 from xml.sax.saxutils import escape
 
 import arabic_reshaper
@@ -51,3 +52,20 @@ def pdf_text(value: str) -> str:
             lambda m: f'<font name="{_cjk_font(m.group(), value)}">{m.group()}</font>', escaped
         )
     return escaped.replace("\n", "<br/>")
+
+
+def pdf_template(template: str, **values: str) -> str:
+    """Markup for `template`, the app's own words read left to right, with each value in it
+    made by `pdf_text` on its own, as HTML's `<bdi>` isolates a value.
+
+    A right-to-left value is reordered within itself and cannot reorder the words and numbers
+    around it: reordered as one line, an Arabic emergency contact's name turned the phone
+    number after it into "2001 010 555 1+", and "Signed for <name>, a minor, as <mother>" into
+    "<mother> a minor, as ,<name>".
+    """
+    parts = []
+    for literal, name, _spec, _conversion in Formatter().parse(template):
+        parts.append(pdf_text(literal))
+        if name is not None:
+            parts.append(pdf_text(values[name]))
+    return "".join(parts)
