@@ -29,6 +29,8 @@ EVENTS = (
     "consent reviewed",
     "consent deleted",
     "consents exported",
+    "backup made",
+    "backup restored",
     "patient session started",
     "login",
     "login failed",
