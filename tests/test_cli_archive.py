@@ -18,6 +18,7 @@ from conftest import Run
 from sqlalchemy import select, text, update
 
 from intake.archive.audit import CLI, Actor
+from intake.archive.migrate import head_revision
 from intake.archive.models import ARCHIVED, DELETED, PENDING, AuditEvent, Consent
 from intake.archive.service import Archive, ConsentMissing
 from intake.cli import main
@@ -65,7 +66,8 @@ def test_an_out_of_date_database_is_refused_with_the_command_to_run(
     result = CliRunner().invoke(main, ["archive", "due"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: the archive database is at schema none, the app needs 0001: run `intake db upgrade`"
+        f"error: the archive database is at schema none, the app needs {head_revision()}: "
+        "run `intake db upgrade`"
     ]
 
 
