@@ -1,4 +1,8 @@
-"""The one way the project writes a file that must never be seen half-written."""
+"""The one way the project writes a file that must never be seen half-written.
+
+Every step is a plain `os` call (open, write, fsync, chmod, link or rename, unlink), so the crash
+tests (`tests/test_crash_injection.py`) can stop the process at each one.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,20 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = Tr
     With `replace`, an existing file is replaced (rename). Without, the file is hard-linked into
     place only if none is there yet, and False tells that another writer was first. Readers see
     the old file, or the whole new one, never a part. The folder is fsynced too, so the new name
-    itself survives a power cut.
+    itself survives a power cut. Any failure (a full or read-only disk) raises its `OSError` and
+    leaves no temporary file behind when it can be removed.
     """
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    placed = False
     try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         if replace:
             os.replace(tmp_name, path)
         else:
@@ -29,11 +38,31 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = Tr
                 os.link(tmp_name, path)
             except FileExistsError:
                 return False
-            Path(tmp_name).unlink()
+            os.unlink(tmp_name)
+        placed = True
         fsync_folder(path.parent)
         return True
     finally:
-        Path(tmp_name).unlink(missing_ok=True)
+        if not placed:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                # Gone already, or a read-only disk: `Archive.repair` removes a temporary file
+                # left behind; the error that matters is the one already on its way out.
+                pass
+
+
+def make_folders(folder: Path, mode: int = 0o700) -> None:
+    """Make `folder` and any missing parents, each new name fsynced into the folder above it."""
+    folder = Path(folder)
+    if folder.is_dir():
+        return
+    make_folders(folder.parent, mode)
+    try:
+        os.mkdir(folder, mode)
+    except FileExistsError:
+        return  # another writer made it (and fsyncs it)
+    fsync_folder(folder.parent)
 
 
 def fsync_folder(folder: Path) -> None:

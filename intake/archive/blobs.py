@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from intake.archive.models import PdfBlob
-from intake.safe_write import fsync_folder, write_file
+from intake.safe_write import fsync_folder, make_folders, write_file
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -61,12 +61,10 @@ class FileBlobs:
         return self.root / sha256[:2] / f"{sha256}.pdf"
 
     def put(self, session: Session, data: bytes) -> str:
+        """Store `data` durably; an `OSError` (a full or read-only disk) stores nothing."""
         sha256 = sha256_of(data)
         path = self.path(sha256)
-        folder_is_new = not path.parent.exists()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if folder_is_new:
-            fsync_folder(self.root)
+        make_folders(path.parent)
         write_file(path, data, replace=False)
         return sha256
 
@@ -82,7 +80,8 @@ class FileBlobs:
         fsync_folder(path.parent)
 
     def stored(self, session: Session, older_than: float = 0) -> Iterator[str]:
-        cutoff = time.time() - older_than
+        # With no grace, every file counts, however close its time stamp is to now.
+        cutoff = time.time() - older_than if older_than > 0 else float("inf")
         if not self.root.is_dir():
             return
         for folder in sorted(self.root.iterdir()):
@@ -94,7 +93,10 @@ class FileBlobs:
                     if name.startswith(".") and name.endswith(".tmp"):
                         # A temporary file a crash left behind: never named by any row.
                         if entry.stat().st_mtime < cutoff:
-                            Path(entry.path).unlink(missing_ok=True)
+                            try:
+                                Path(entry.path).unlink(missing_ok=True)
+                            except OSError:
+                                pass  # a read-only disk: removed by a later repair
                         continue
                     sha256 = name.removesuffix(".pdf")
                     if _SHA256.match(sha256) and entry.stat().st_mtime < cutoff:
