@@ -10,15 +10,26 @@ The order of writes is what keeps a consent from being lost or half-written:
    crash between 2's store and commit). Finishing twice is harmless: only the first commit wins,
    the loser removes its own PDF.
 
+When storage fails (the archive folder or database is full, read-only or out of reach), `accept`
+raises `ArchiveUnavailable` and nothing is kept; `finish` keeps the consent pending with the
+reason in `last_error`, written for staff (`waiting` counts them for the staff pages' banner).
+Such consents are finished by `repair` (the app's start and `intake archive repair`), and by
+`retry_waiting` in a background thread (`retry_waiting_soon`): after the next consent is stored,
+which shows storage works again, and at most once a minute while staff pages show them waiting.
+
 No Flask here; the tablet, the staff pages, the CLI and the tests all call these methods.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
 import re
 import threading
+import time
+import traceback
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, defer, sessionmaker
 
 from intake.archive import audit
@@ -65,6 +77,78 @@ class ArchiveError(Exception):
 
 class ConsentMissing(ArchiveError, KeyError):
     """No consent has this id (or it was deleted)."""
+
+
+class ArchiveUnavailable(ArchiveError):
+    """The archive cannot be written now: its database (or folder) is full, read-only or out of
+    reach. Nothing was kept. The message is for staff and never quotes a patient's data."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The consent could not be saved: {reason}.")
+        #: What fails, for staff: "the archive database is full".
+        self.reason = reason
+
+
+#: Every reason a storage failure gives starts with the place that fails.
+FOLDER, DATABASE = "the archive folder", "the archive database"
+#: Consents `retry_waiting` finishes per call (each is rendered and sealed: about 50 ms); the
+#: next trigger takes the next ones, and `repair` takes them all.
+RETRY_LIMIT = 25
+
+_OS_ERRORS = {
+    errno.ENOSPC: "is full",
+    errno.EDQUOT: "is full (over its disk quota)",
+    errno.EROFS: "is read-only",
+    errno.EACCES: "is not writable by the app (permissions)",
+    errno.EPERM: "is not writable by the app (permissions)",
+    errno.EIO: "reports disk read or write errors",
+    errno.ENOENT: "is missing",
+}
+_SQLITE_ERRORS = {
+    "SQLITE_FULL": "is full",
+    "SQLITE_READONLY": "is read-only",
+    "SQLITE_PERM": "is not writable by the app (permissions)",
+    "SQLITE_CANTOPEN": "cannot be opened",
+    "SQLITE_IOERR": "reports disk read or write errors",
+    "SQLITE_BUSY": "is busy: another writer held it too long",
+    "SQLITE_LOCKED": "is busy: another writer held it too long",
+    "SQLITE_CORRUPT": "is damaged",
+    "SQLITE_NOTADB": "is damaged",
+}
+_POSTGRES_ERRORS = {"53100": "is full", "25006": "is read-only", "53300": "cannot be reached"}
+
+
+def storage_reason(error: BaseException, place: str = FOLDER) -> str | None:
+    """Why storing failed, for staff ("the archive folder is full"), or None when `error` is not
+    a storage failure. Built from error codes only: never from a message that might quote data.
+    `place` names what an `OSError` came from."""
+    if isinstance(error, OSError):
+        code = error.errno or 0
+        what = _OS_ERRORS.get(code) or f"cannot be written ({errno.errorcode.get(code, 'OSError')})"
+        return f"{place} {what}"
+    if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
+        orig = error.orig
+        name = getattr(orig, "sqlite_errorname", None)
+        if isinstance(name, str):
+            what = _SQLITE_ERRORS.get("_".join(name.split("_")[:2]))
+            return f"{DATABASE} {what}" if what else None
+        state = getattr(orig, "sqlstate", None)
+        if isinstance(state, str) and state in _POSTGRES_ERRORS:
+            return f"{DATABASE} {_POSTGRES_ERRORS[state]}"
+        if error.connection_invalidated or (
+            isinstance(error, OperationalError) and (not state or state[:2] in ("08", "57"))
+        ):
+            return f"{DATABASE} cannot be reached"
+    return None
+
+
+def is_storage_reason(reason: str | None) -> bool:
+    return bool(reason) and reason.startswith((FOLDER, DATABASE))
+
+
+def _waits_for_storage() -> Any:
+    """A consent's last failure was storage's (with `status == PENDING`: the status index)."""
+    return or_(Consent.last_error.startswith(FOLDER), Consent.last_error.startswith(DATABASE))
 
 
 @dataclass(frozen=True)
@@ -136,6 +220,8 @@ class RepairReport:
     finished: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    #: What kept the repair from removing unnamed PDFs (a later repair removes them).
+    problems: list[str] = field(default_factory=list)
 
 
 def name_words(name: str) -> list[str]:
@@ -193,6 +279,9 @@ class Archive:
         self.clock = clock
         self._signer: ClinicSigner | None = None
         self._signer_lock = threading.Lock()
+        self._retry_lock = threading.Lock()
+        self._retry_thread: threading.Thread | None = None
+        self._retry_started: float | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -201,6 +290,7 @@ class Archive:
             yield session
 
     def dispose(self) -> None:
+        self.wait_for_retry()
         self.engine.dispose()
 
     # --- sealing ---------------------------------------------------------------------------
@@ -230,12 +320,47 @@ class Archive:
         """Commit a validated submission as a pending consent; its id from now on.
 
         With `key`, a consent already accepted under the same key is returned instead.
+        Raises `ArchiveUnavailable` when the database cannot be written (full, read-only, out of
+        reach): nothing is kept, and the same submit may be sent again later.
         """
-        if key is not None:
-            with self.sessions() as session:
-                known = session.scalar(select(Consent.id).where(Consent.submit_key == key))
-            if known is not None:
+        try:
+            if key is not None and (known := self._known(key)) is not None:
                 return known
+            return self._accept(submission, actor, key)
+        except IntegrityError:
+            # Another submit with the same key committed first: that consent is this one.
+            if key is not None and (known := self._known(key)) is not None:
+                return known
+            raise
+        except (DBAPIError, OSError) as error:
+            reason = self._database_reason(error)
+            if reason is None:
+                raise
+            log.error("a consent could not be saved: %s; nothing was kept", reason)
+            # `from None`: the database error's text quotes the statement's values.
+            raise ArchiveUnavailable(reason) from None
+
+    def _database_reason(self, error: BaseException) -> str | None:
+        """`storage_reason` for a database error; a SQLite file that "cannot be opened" (its
+        journal cannot be made) is told apart when its disk is read-only or full."""
+        reason = storage_reason(error, DATABASE)
+        path = self.engine.url.database if self.engine.url.get_backend_name() == "sqlite" else ""
+        if reason == f"{DATABASE} cannot be opened" and path and path != ":memory:":
+            try:
+                disk = os.statvfs(Path(path).parent)
+            except OSError:
+                return reason
+            if disk.f_flag & os.ST_RDONLY:
+                return f"{DATABASE} is read-only"
+            if disk.f_bavail == 0:
+                return f"{DATABASE} is full"
+        return reason
+
+    def _known(self, key: str) -> str | None:
+        with self.sessions() as session:
+            return session.scalar(select(Consent.id).where(Consent.submit_key == key))
+
+    def _accept(self, submission: Submission, actor: Actor, key: str | None) -> str:
         definition = self.catalog.get(submission.form_id)
         flagged = bool(submission.flags(definition))
         consent = Consent(
@@ -268,27 +393,46 @@ class Archive:
     def finish(self, consent_id: str, actor: Actor) -> bool:
         """Render, seal and store a pending consent's PDF. True once it is archived.
 
-        A failure leaves the consent pending, with the reason (an exception's class) recorded.
+        A failure leaves the consent pending, with the reason recorded (`last_error`): a storage
+        failure as `storage_reason` words it, an archive error's own message, or else the
+        exception's class. Raises `ConsentMissing`, and a database error only when the row
+        cannot be read for another reason than storage (a missing table, say).
         """
-        with self.sessions() as session:
-            consent = session.get(Consent, consent_id)
+        return self._finish(consent_id, actor) is None
+
+    def _finish(self, consent_id: str, actor: Actor) -> str | None:
+        """None once the consent is archived; else why not, for staff."""
+        try:
+            with self.sessions() as session:
+                consent = session.get(Consent, consent_id)
+        except DBAPIError as error:
+            reason = self._database_reason(error)
+            if reason is None:
+                raise
+            log.error("consent %s stays pending: %s", consent_id, reason)
+            return reason
         if consent is None:
             raise ConsentMissing(consent_id)
         if consent.status != PENDING:
-            return consent.status == ARCHIVED
+            return None if consent.status == ARCHIVED else f"the consent is {consent.status}"
         try:
             pdf = self._sealed_pdf(consent)
-        except Exception as exc:  # noqa: BLE001 - any failure keeps the submission pending
+        except Exception as error:  # noqa: BLE001 - any failure keeps the submission pending
             # An ArchiveError's message is written for staff; any other failure is named by its
             # class only, since its message might quote the submission.
-            reason = (str(exc) if isinstance(exc, ArchiveError) else type(exc).__name__)[:200]
-            log.exception("consent %s: making the PDF failed (%s); it stays pending", consent_id,
-                          reason)
-            with self.transaction() as session:
-                session.execute(
-                    update(Consent).where(Consent.id == consent_id).values(last_error=reason)
-                )
-            return False
+            reason = str(error) if isinstance(error, ArchiveError) else type(error).__name__
+            return self._keep_pending(consent_id, "making the PDF failed", reason, error)
+        try:
+            self._store(consent_id, pdf, actor)
+        except Exception as error:  # noqa: BLE001 - the PDF is made again next time
+            if isinstance(error, OSError):
+                reason = storage_reason(error, FOLDER) or type(error).__name__
+            else:
+                reason = self._database_reason(error) or type(error).__name__
+            return self._keep_pending(consent_id, "storing the PDF failed", reason, error)
+        return None
+
+    def _store(self, consent_id: str, pdf: bytes, actor: Actor) -> None:
         with self.transaction() as session:
             sha256 = self.blobs.put(session, pdf)
             won = session.execute(
@@ -306,7 +450,33 @@ class Archive:
                 audit.record(session, "consent archived", actor, consent_id)
             elif not self._named(session, sha256):
                 self.blobs.discard(session, sha256)
-        return True
+
+    def _keep_pending(self, consent_id: str, what: str, reason: str, error: Exception) -> str:
+        """Log why a consent stays pending and record it on the row; the reason, cut to fit."""
+        reason = reason[:200]
+        if is_storage_reason(reason):
+            log.error("consent %s stays pending: %s: %s", consent_id, what, reason)
+        else:
+            # The frames show where it failed; the exception's message is left out, since it
+            # might quote the submission.
+            frames = "".join(traceback.format_tb(error.__traceback__))
+            log.error(
+                "consent %s stays pending: %s (%s)\n%s", consent_id, what, reason, frames.rstrip()
+            )
+        try:
+            with self.transaction() as session:
+                session.execute(
+                    update(Consent)
+                    .where(Consent.id == consent_id, Consent.status == PENDING)
+                    .values(last_error=reason)
+                )
+        except Exception as failure:  # noqa: BLE001 - the database may be what fails
+            log.error(
+                "consent %s: its reason could not be recorded either (%s)",
+                consent_id,
+                self._database_reason(failure) or type(failure).__name__,
+            )
+        return reason
 
     def _sealed_pdf(self, consent: Consent) -> bytes:
         assert consent.submission_json is not None
@@ -333,9 +503,14 @@ class Archive:
         )
 
     def submit(self, submission: Submission, actor: Actor, *, key: str | None = None) -> str:
-        """Accept, then finish: the consent is safe once this returns, even if the PDF failed."""
+        """Accept, then finish: the consent is safe once this returns, even if the PDF failed.
+
+        Raises `ArchiveUnavailable` only when the consent could not be accepted at all.
+        """
         consent_id = self.accept(submission, actor, key=key)
-        self.finish(consent_id, actor)
+        if self.finish(consent_id, actor) and self._storage_waiting():
+            # This store just showed storage works again: finish those that waited for it.
+            self.retry_waiting_soon()
         return consent_id
 
     def _named(self, session: Session, sha256: str) -> bool:
@@ -346,21 +521,54 @@ class Archive:
 
         PDFs stored less than `grace_seconds` ago are left alone: another process may be about
         to commit the row that names one. Run with no grace only while the app is stopped.
+        Once storing fails (a full or read-only disk), the other pending consents are not tried:
+        they keep that reason, so a start-up with a full disk stays quick. Raises
+        `ArchiveUnavailable` when the database cannot be read at all.
         """
         report = RepairReport()
-        with self.sessions() as session:
-            pending = list(
-                session.scalars(
-                    select(Consent.id).where(Consent.status == PENDING).order_by(Consent.created_at)
+        try:
+            with self.sessions() as session:
+                pending = list(
+                    session.scalars(
+                        select(Consent.id)
+                        .where(Consent.status == PENDING)
+                        .order_by(Consent.created_at)
+                    )
                 )
-            )
+        except DBAPIError as error:
+            reason = self._database_reason(error)
+            if reason is None:
+                raise
+            raise ArchiveUnavailable(reason) from None
+        stopped: str | None = None
         for consent_id in pending:
-            if self.finish(consent_id, actor):
+            reason = stopped or self._finish(consent_id, actor)
+            if reason is None:
                 report.finished.append(consent_id)
-            else:
-                with self.sessions() as session:
-                    reason = session.get(Consent, consent_id).last_error or "unknown"
-                report.failed.append((consent_id, reason))
+                continue
+            report.failed.append((consent_id, reason))
+            if stopped is None and is_storage_reason(reason):
+                stopped = reason
+        if stopped is not None:
+            self._mark_waiting(
+                [consent_id for consent_id, reason in report.failed if reason == stopped], stopped
+            )
+        try:
+            self._remove_unnamed(grace_seconds, report)
+        except OSError as error:
+            problem = f"unnamed PDFs could not be removed: {storage_reason(error)}"
+            log.warning("archive repair: %s; a later repair removes them", problem)
+            report.problems.append(problem)
+        if report.finished or report.failed or report.removed:
+            log.info(
+                "archive repair: %d finished, %d still failing, %d unnamed PDFs removed",
+                len(report.finished),
+                len(report.failed),
+                len(report.removed),
+            )
+        return report
+
+    def _remove_unnamed(self, grace_seconds: float, report: RepairReport) -> None:
         with self.sessions() as session:
             named = set(
                 session.scalars(select(Consent.pdf_sha256).where(Consent.pdf_sha256.is_not(None)))
@@ -373,14 +581,109 @@ class Archive:
                 if not self._named(session, sha256):
                     self.blobs.discard(session, sha256)
                     report.removed.append(sha256)
-        if report.finished or report.failed or report.removed:
+
+    def _mark_waiting(self, consent_ids: list[str], reason: str) -> None:
+        """Give pending consents that were not tried the reason the last one failed."""
+        try:
+            for start in range(0, len(consent_ids), 500):
+                with self.transaction() as session:
+                    session.execute(
+                        update(Consent)
+                        .where(
+                            Consent.id.in_(consent_ids[start : start + 500]),
+                            Consent.status == PENDING,
+                        )
+                        .values(last_error=reason)
+                    )
+        except DBAPIError:
+            pass  # the database is what fails: the log has said so already
+
+    # --- consents waiting for storage ------------------------------------------------------
+
+    def waiting(self) -> list[tuple[str, int]]:
+        """Pending consents that failed to finish, counted by reason, most first (the staff
+        pages' banner). One query on the status index: only pending rows are read."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Consent.last_error, func.count())
+                .where(Consent.status == PENDING, Consent.last_error.is_not(None))
+                .group_by(Consent.last_error)
+                .order_by(func.count().desc(), Consent.last_error)
+            ).all()
+        return [(reason, count) for reason, count in rows]
+
+    def retry_waiting(self, actor: Actor, *, limit: int = RETRY_LIMIT) -> RepairReport:
+        """Finish up to `limit` consents waiting for storage, oldest first; stop at the first
+        that still cannot be stored. Touches nothing else, so it is safe while other app
+        servers run (finishing one twice is harmless)."""
+        with self.sessions() as session:
+            pending = list(
+                session.scalars(
+                    select(Consent.id)
+                    .where(Consent.status == PENDING, _waits_for_storage())
+                    .order_by(Consent.created_at)
+                    .limit(limit)
+                )
+            )
+        report = RepairReport()
+        for consent_id in pending:
+            reason = self._finish(consent_id, actor)
+            if reason is None:
+                report.finished.append(consent_id)
+                continue
+            report.failed.append((consent_id, reason))
+            if is_storage_reason(reason):
+                break
+        if report.finished or report.failed:
             log.info(
-                "archive repair: %d finished, %d still failing, %d unnamed PDFs removed",
+                "archive retry: %d finished, %d still failing",
                 len(report.finished),
                 len(report.failed),
-                len(report.removed),
             )
         return report
+
+    def _storage_waiting(self) -> bool:
+        """Whether a pending consent waits for storage (one indexed count)."""
+        try:
+            with self.sessions() as session:
+                return bool(
+                    session.scalar(
+                        select(func.count())
+                        .select_from(Consent)
+                        .where(Consent.status == PENDING, _waits_for_storage())
+                    )
+                )
+        except DBAPIError:
+            return False
+
+    def retry_waiting_soon(self, *, min_interval: float = 0) -> bool:
+        """Start `retry_waiting` for the consents waiting for storage in a background thread,
+        unless one runs already or one started less than `min_interval` seconds ago. True when
+        one was started. The caller waits for nothing (see `wait_for_retry`)."""
+        with self._retry_lock:
+            if self._retry_thread is not None and self._retry_thread.is_alive():
+                return False
+            now = time.monotonic()
+            if self._retry_started is not None and now - self._retry_started < min_interval:
+                return False
+            self._retry_started = now
+            self._retry_thread = threading.Thread(
+                target=self._retry_in_background, name="archive-retry", daemon=True
+            )
+            self._retry_thread.start()
+            return True
+
+    def _retry_in_background(self) -> None:
+        try:
+            self.retry_waiting(Actor(user_agent="archive: retry once storage works"))
+        except Exception as error:  # noqa: BLE001 - a thread has nobody to raise to
+            log.error("archive retry failed (%s)", type(error).__name__)
+
+    def wait_for_retry(self, timeout: float | None = 60) -> None:
+        """Wait for a background retry to end (tests; `dispose`)."""
+        thread = self._retry_thread
+        if thread is not None:
+            thread.join(timeout)
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from flask import Flask, current_app, request
 from intake.archive.audit import Actor
 from intake.archive.db import archive_url
 from intake.archive.migrate import require_current
-from intake.archive.service import Archive, ArchiveSettings
+from intake.archive.service import Archive, ArchiveError, ArchiveSettings
 from intake.pdf import RenderSettings
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,22 @@ def init_app(app: Flask) -> None:
     if not app.config["ARCHIVE_START_CHECKS"]:
         return
     require_current(archive.engine)
-    archive.repair(
-        Actor(user_agent="app start"), grace_seconds=app.config["REPAIR_GRACE_SECONDS"]
-    )
+    try:
+        report = archive.repair(
+            Actor(user_agent="app start"), grace_seconds=app.config["REPAIR_GRACE_SECONDS"]
+        )
+    except ArchiveError as error:
+        # The database cannot be read: start anyway, so staff pages and the tablet can say so.
+        log.error("start-up repair could not run: %s", error)
+    else:
+        if report.failed:
+            # A full or read-only archive does not stop the app: staff pages show the reason,
+            # and the consents are finished once storage works (see `Archive.retry_waiting`).
+            log.warning(
+                "start-up repair: %d consents still pending (%s)",
+                len(report.failed),
+                "; ".join(sorted({reason for _, reason in report.failed})),
+            )
     if archive.self_signed:
         certificate = archive.signer().certificate
         log.warning(

@@ -29,12 +29,18 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 
 from intake.archive import audit
 from intake.archive import staff as logins
 from intake.archive.audit import Actor
 from intake.archive.models import Consent, Staff
-from intake.archive.service import ArchiveError, ConsentMissing, SearchCriteria
+from intake.archive.service import (
+    ArchiveError,
+    ConsentMissing,
+    SearchCriteria,
+    is_storage_reason,
+)
 from intake.archive.staff import IDLE_LIMIT, LoginRefused, StaffError, change_staff, create_staff
 from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
@@ -58,6 +64,8 @@ bp.before_request(load_staff)
 
 #: How many consents are past retention that the retention page lists at once (oldest first).
 RETENTION_PAGE = 100
+#: Seconds between two background retries of consents waiting for storage, from staff pages.
+RETRY_EVERY = 60.0
 
 
 def catalog() -> FormCatalog:
@@ -130,6 +138,41 @@ def day(value: date | None) -> str:
     return value.strftime("%b %-d, %Y") if value else ""
 
 
+def why_waiting(reason: str | None) -> str:
+    """Why a consent's PDF is not made yet, for staff: the archive's own words, or the class of
+    an unexpected failure (its message is never kept: it might quote the patient's answers)."""
+    if not reason:
+        return ""
+    if is_storage_reason(reason) or " " in reason:
+        return reason
+    return f"the app failed while making it ({reason})"
+
+
+def as_sentence(text: str) -> str:
+    """`text` with its first letter upper case (Jinja's `capitalize` lowers all the others)."""
+    return text[:1].upper() + text[1:]
+
+
+def waiting_consents() -> list[tuple[str, int]]:
+    """Pending consents that failed to finish, by reason: the banner on every staff page.
+    One query on the status index, and only for a logged-in staff member.
+
+    While some wait because storage failed, the page also asks the archive to try them again
+    in the background, at most once a minute (`RETRY_EVERY`): the page itself does nothing
+    heavy, and the banner is gone on a later page once the disk has room again.
+    """
+    if current_staff() is None:
+        return []
+    archive = get_archive()
+    try:
+        waiting = archive.waiting()
+    except SQLAlchemyError:
+        return []
+    if any(is_storage_reason(reason) for reason, _ in waiting):
+        archive.retry_waiting_soon(min_interval=RETRY_EVERY)
+    return [(why_waiting(reason), count) for reason, count in waiting]
+
+
 @bp.context_processor
 def staff_context() -> dict[str, object]:
     archive = get_archive()
@@ -145,6 +188,9 @@ def staff_context() -> dict[str, object]:
         "form_title": form_title,
         "treatment": treatment,
         "clinic_name": clinic_name(),
+        "why_waiting": why_waiting,
+        "as_sentence": as_sentence,
+        "waiting": waiting_consents(),
     }
 
 
