@@ -49,8 +49,12 @@ from intake.submission import validate_submission
 MISSING = object()
 
 
+DEMO_TEXT = DEMO_PATH.read_text(encoding="utf-8")
+
+
 def demo() -> dict[str, Any]:
-    return json.loads(DEMO_PATH.read_text(encoding="utf-8"))
+    """The demo submission: complete and valid (a fresh copy each call)."""
+    return json.loads(DEMO_TEXT)
 
 
 def minor_of(data: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +178,11 @@ class Tablet:
             response = self.post(f"/tablet/{step}", fields)
             assert response.status_code == 302, (step, Page(response.text).errors)
 
+    def wipe(self) -> None:
+        """Tap "Start over": the draft goes (so later drafts' sweeps need not read it)."""
+        if self.token is not None:
+            self.client.post("/tablet/wipe", data={"csrf_token": self.token})
+
     def submit(self):
         page = self.get("/tablet/review")
         token = Page(page.text).values.get("submit_token")
@@ -199,14 +208,34 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     app.extensions["archive"].dispose()
 
 
+@pytest.fixture
+def tablet(shared_app) -> Iterator[Tablet]:
+    """A tablet session of its own, wiped afterwards."""
+    session = Tablet(shared_app)
+    yield session
+    session.wipe()
+
+
+@pytest.fixture(scope="module")
+def cli_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture
+def cli_dir(cli_folder: Path) -> Path:
+    """Where `render_cli` writes: one folder for the module, no PDF in it yet."""
+    (cli_folder / "consent.pdf").unlink(missing_ok=True)
+    return cli_folder
+
+
 # --- The command --------------------------------------------------------------------------------
 
 
-def render_cli(tmp_path: Path, data: Any) -> tuple[Result, Path]:
+def render_cli(folder: Path, data: Any) -> tuple[Result, Path]:
     """`intake render --input <data as JSON> --out <pdf>`: the result and where the PDF goes."""
-    source = tmp_path / "submission.json"
+    source = folder / "submission.json"
     source.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
-    out = tmp_path / "consent.pdf"
+    out = folder / "consent.pdf"
     result = CliRunner().invoke(
         main, ["--forms-dir", str(FORMS_DIR), "render", "--input", str(source), "--out", str(out)]
     )
@@ -226,8 +255,7 @@ def assert_refused_by_cli(result: Result, out: Path, field: str, message: str) -
 HUGE_INT = "1" + "0" * 400
 
 
-def test_a_coordinate_of_400_digits_is_refused_at_the_pad(shared_app):
-    tablet = Tablet(shared_app)
+def test_a_coordinate_of_400_digits_is_refused_at_the_pad(shared_app, tablet):
     data = demo()
     tablet.fill(data, until="sign")
     before = archived(shared_app)
@@ -242,7 +270,7 @@ def test_a_coordinate_of_400_digits_is_refused_at_the_pad(shared_app):
 
 
 @pytest.mark.parametrize("where", ["width", "x", "y"])
-def test_a_number_of_400_digits_is_one_error_line_from_the_command(tmp_path, where):
+def test_a_number_of_400_digits_is_one_error_line_from_the_command(cli_dir, where):
     data = demo()
     text = json.dumps(data)
     marker = {"width": '"width": 600', "x": "[40, 150]", "y": "[40, 150]"}[where]
@@ -252,7 +280,7 @@ def test_a_number_of_400_digits_is_one_error_line_from_the_command(tmp_path, whe
         "y": f"[40, {HUGE_INT}]",
     }[where]
     assert marker in text
-    result, out = render_cli(tmp_path, text.replace(marker, replacement, 1))
+    result, out = render_cli(cli_dir, text.replace(marker, replacement, 1))
     field, message = {
         "width": ("signature.width", "must be a number from 1 to 5000"),
         "x": ("signature.strokes[0][0]", "must be a point [x, y] of two numbers"),
@@ -269,8 +297,7 @@ DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000
 
 @pytest.mark.parametrize("pad", [DEEP_LIST, DEEP_OBJECT], ids=["list", "object"])
 @pytest.mark.parametrize("field", ["signature", "guardian_signature"])
-def test_a_pad_nested_100000_deep_is_an_empty_pad(shared_app, minor, pad, field):
-    tablet = Tablet(shared_app)
+def test_a_pad_nested_100000_deep_is_an_empty_pad(shared_app, tablet, minor, pad, field):
     tablet.fill(minor, until="sign")
     before = archived(shared_app)
     response = tablet.post("/tablet/sign", {**step_fields(minor)["sign"], field: pad})
@@ -283,9 +310,8 @@ def test_a_pad_nested_100000_deep_is_an_empty_pad(shared_app, minor, pad, field)
 # --- An empty pad object: {} -------------------------------------------------------------------
 
 
-def test_a_guardian_pad_of_an_empty_object_is_no_signature(shared_app, minor):
+def test_a_guardian_pad_of_an_empty_object_is_no_signature(shared_app, tablet, minor):
     """`{}` in the guardian's pad made the minor's consent valid without the guardian's block."""
-    tablet = Tablet(shared_app)
     tablet.fill(minor, until="sign")
     before = archived(shared_app)
     fields = {**step_fields(minor)["sign"], "guardian_signature": "{}"}
@@ -300,8 +326,7 @@ def test_a_guardian_pad_of_an_empty_object_is_no_signature(shared_app, minor):
     assert archived(shared_app) == before
 
 
-def test_a_patient_pad_of_an_empty_object_is_an_empty_pad(shared_app):
-    tablet = Tablet(shared_app)
+def test_a_patient_pad_of_an_empty_object_is_an_empty_pad(shared_app, tablet):
     data = demo()
     tablet.fill(data, until="sign")
     response = tablet.post("/tablet/sign", {**step_fields(data)["sign"], "signature": "{}"})
@@ -312,9 +337,9 @@ def test_a_patient_pad_of_an_empty_object_is_an_empty_pad(shared_app):
 
 
 @pytest.mark.parametrize("pad", [{}, {"width": 600, "height": 200}, {"strokes": []}])
-def test_a_guardian_pad_without_strokes_is_refused_by_the_command(tmp_path, minor, pad):
+def test_a_guardian_pad_without_strokes_is_refused_by_the_command(cli_dir, minor, pad):
     minor["guardian"]["signature"] = pad
-    result, out = render_cli(tmp_path, minor)
+    result, out = render_cli(cli_dir, minor)
     assert_refused_by_cli(
         result, out, "guardian.signature.strokes", "is empty: please sign on the pad"
     )
@@ -334,8 +359,7 @@ INVISIBLE = {
 
 
 @pytest.mark.parametrize("value", INVISIBLE.values(), ids=INVISIBLE.keys())
-def test_a_name_that_shows_nothing_is_required_on_the_tablet(shared_app, value):
-    tablet = Tablet(shared_app)
+def test_a_name_that_shows_nothing_is_required_on_the_tablet(shared_app, tablet, value):
     tablet.fill(demo(), until="details")
     fields = {**step_fields(demo())["details"], "legal_name": value}
     response = tablet.post("/tablet/details", fields)
@@ -344,12 +368,12 @@ def test_a_name_that_shows_nothing_is_required_on_the_tablet(shared_app, value):
 
 
 @pytest.mark.parametrize("value", INVISIBLE.values(), ids=INVISIBLE.keys())
-def test_a_name_that_shows_nothing_is_required_by_the_command(tmp_path, value):
+def test_a_name_that_shows_nothing_is_required_by_the_command(cli_dir, value):
     data = demo()
     data["patient"]["legal_name"] = value
     data["signature"]["typed_name"] = value
     data["health"]["allergies"] = value
-    result, out = render_cli(tmp_path, data)
+    result, out = render_cli(cli_dir, data)
     assert_refused_by_cli(result, out, "patient.legal_name", "is required")
     assert_refused_by_cli(result, out, "health.allergies", "is required")
 
@@ -371,8 +395,7 @@ OVERRIDES = {
 
 
 @pytest.mark.parametrize("value", OVERRIDES.values(), ids=OVERRIDES.keys())
-def test_direction_overrides_are_control_characters_on_the_tablet(shared_app, value):
-    tablet = Tablet(shared_app)
+def test_direction_overrides_are_control_characters_on_the_tablet(shared_app, tablet, value):
     tablet.fill(demo(), until="details")
     fields = {**step_fields(demo())["details"], "legal_name": value}
     response = tablet.post("/tablet/details", fields)
@@ -383,21 +406,21 @@ def test_direction_overrides_are_control_characters_on_the_tablet(shared_app, va
 
 
 @pytest.mark.parametrize("value", OVERRIDES.values(), ids=OVERRIDES.keys())
-def test_direction_overrides_are_control_characters_for_the_command(tmp_path, value):
+def test_direction_overrides_are_control_characters_for_the_command(cli_dir, value):
     data = demo()
     data["patient"]["address"] = value
-    result, out = render_cli(tmp_path, data)
+    result, out = render_cli(cli_dir, data)
     assert_refused_by_cli(
         result, out, "patient.address", "contains a control character; please retype it"
     )
 
 
 @pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c"], ids=["LRM", "RLM", "ALM"])
-def test_direction_marks_are_text(tmp_path, mark):
+def test_direction_marks_are_text(cli_dir, mark):
     """The marks that reorder nothing around them stay allowed: right-to-left writers use them."""
     data = demo()
     data["patient"]["address"] = f"12 Elm St{mark}, شارع النيل"
-    result, out = render_cli(tmp_path, data)
+    result, out = render_cli(cli_dir, data)
     assert result.exit_code == 0, result.output
     assert out.exists()
 
@@ -406,12 +429,12 @@ def test_direction_marks_are_text(tmp_path, mark):
 
 
 @pytest.mark.parametrize("depth", [400, 600, 800])
-def test_an_extra_field_nested_deep_is_kept_or_refused_in_one_line(tmp_path, depth):
+def test_an_extra_field_nested_deep_is_kept_or_refused_in_one_line(cli_dir, depth):
     """Extra fields are allowed and kept; one nested as deep as the JSON parser reads is either
     rendered or refused as too deep, never a traceback (copy.deepcopy recursed out at ~330)."""
     text = json.dumps(demo())
     text = text[:-1] + ', "kiosk": ' + "[" * depth + "]" * depth + "}"
-    result, out = render_cli(tmp_path, text)
+    result, out = render_cli(cli_dir, text)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     if result.exit_code == 0:
         assert out.exists()
@@ -431,13 +454,13 @@ FORGED_KEYS = {
 
 
 @pytest.mark.parametrize("key", FORGED_KEYS.values(), ids=FORGED_KEYS.keys())
-def test_an_unknown_screening_key_is_named_on_one_safe_line(tmp_path, key):
+def test_an_unknown_screening_key_is_named_on_one_safe_line(cli_dir, key):
     """One line per problem, naming the field: a key that is not a question of the form is
     named with its control characters escaped and cut short, so it cannot add lines, drive the
     terminal, or fill the screen."""
     data = demo()
     data["screening"][key] = False
-    result, out = render_cli(tmp_path, data)
+    result, out = render_cli(cli_dir, data)
     assert result.exit_code == 2 and not out.exists()
     lines = result.stderr.splitlines()
     assert len(lines) == 1, lines
@@ -480,6 +503,9 @@ VALUES: dict[str, tuple[Any, str]] = {
     "emoji": ("👩🏽\u200d⚕️", "text"),
     "sql": ("Robert'); DROP TABLE consents;--", "text"),
     "cjk": ("山田 太郎", "text"),
+    # For a yes/no question or a tick only: almost a choice.
+    "capital-yes": ("Yes", "text"),
+    "text-false": ("false", "text"),
 }
 
 
@@ -489,6 +515,8 @@ class Field:
 
     step: str
     name: str
+    #: Where the submission JSON has it, as errors name it.
+    path: str
     kind: str  # text, lines, date, phone, email, typed, radio, tick
     label: str
     max_len: int = 0
@@ -503,62 +531,116 @@ class Field:
 def tablet_fields() -> list[Field]:
     statements = [a for a in DEFINITION.acknowledgments if not a.esign]
     esign = next(a for a in DEFINITION.acknowledgments if a.esign)
+    p, ec = "patient", "patient.emergency_contact"
     return [
-        Field("details", "legal_name", "text", "Legal name", 200),
-        Field("details", "preferred_name", "text", "Preferred name", 200, required=False),
-        Field("details", "date_of_birth", "date", "Date of birth", 10),
-        Field("details", "phone", "phone", "Phone", 40),
-        Field("details", "email", "email", "Email", 254, required=False),
-        Field("details", "address", "lines", "Home address", 500),
-        Field("details", "ec_name", "text", "Emergency contact name", 200),
-        Field("details", "ec_phone", "phone", "Emergency contact phone", 40),
-        Field("details", "ec_relationship", "text", "Emergency contact relationship", 100),
-        Field("details", "primary_physician", "text", "Primary physician", 300, required=False),
-        Field("health", "allergies", "lines", "Allergies", 10_000),
-        Field("health", "medications", "lines", "Medications and supplements", 10_000),
-        Field("health", "conditions", "lines", "Medical conditions", 10_000),
+        Field("details", "legal_name", f"{p}.legal_name", "text", "Legal name", 200),
+        Field(
+            "details",
+            "preferred_name",
+            f"{p}.preferred_name",
+            "text",
+            "Preferred name",
+            200,
+            required=False,
+        ),
+        Field("details", "date_of_birth", f"{p}.date_of_birth", "date", "Date of birth", 10),
+        Field("details", "phone", f"{p}.phone", "phone", "Phone", 40),
+        Field("details", "email", f"{p}.email", "email", "Email", 254, required=False),
+        Field("details", "address", f"{p}.address", "lines", "Home address", 500),
+        Field("details", "ec_name", f"{ec}.name", "text", "Emergency contact name", 200),
+        Field("details", "ec_phone", f"{ec}.phone", "phone", "Emergency contact phone", 40),
+        Field(
+            "details",
+            "ec_relationship",
+            f"{ec}.relationship",
+            "text",
+            "Emergency contact relationship",
+            100,
+        ),
+        Field(
+            "details",
+            "primary_physician",
+            f"{p}.primary_physician",
+            "text",
+            "Primary physician",
+            300,
+            required=False,
+        ),
+        Field("health", "allergies", "health.allergies", "lines", "Allergies", 10_000),
+        Field(
+            "health",
+            "medications",
+            "health.medications",
+            "lines",
+            "Medications and supplements",
+            10_000,
+        ),
+        Field("health", "conditions", "health.conditions", "lines", "Medical conditions", 10_000),
         *(
-            Field("health", f"q_{q.id}", "radio", f"Question {n}")
+            Field("health", f"q_{q.id}", f"screening.{q.id}", "radio", f"Question {n}")
             for n, q in enumerate(DEFINITION.screening, start=1)
         ),
         *(
-            Field("consent", f"a_{a.id}", "tick", f"Statement {n}")
+            Field("consent", f"a_{a.id}", f"acknowledgments.{a.id}", "tick", f"Statement {n}")
             for n, a in enumerate(statements, start=1)
         ),
-        Field("consent", f"a_{esign.id}", "tick", "The consent to sign electronically"),
-        Field("sign", "typed_name", "typed", "Your typed name", 200),
-        Field("sign", "guardian_name", "text", "The guardian's name", 200),
-        Field("sign", "guardian_relationship", "text", "The guardian's relationship", 100),
+        Field(
+            "consent",
+            f"a_{esign.id}",
+            f"acknowledgments.{esign.id}",
+            "tick",
+            "The consent to sign electronically",
+        ),
+        Field("sign", "typed_name", "signature.typed_name", "typed", "Your typed name", 200),
+        Field("sign", "guardian_name", "guardian.name", "text", "The guardian's name", 200),
+        Field(
+            "sign",
+            "guardian_relationship",
+            "guardian.relationship",
+            "text",
+            "The guardian's relationship",
+            100,
+        ),
     ]
 
 
 FIELDS = tablet_fields()
 
 
-def expected_error(field: Field, value: Any, kind: str) -> str | None:
-    """The message the patient must see at `field` for `value`, or None: accepted.
+def expected_message(field: Field, value: Any, kind: str, *, web: bool = True) -> str | None:
+    """What must be said about `value` in `field` (without the field's name), or None: accepted.
 
     The README's rules, in the order the checks run: required, length, control characters,
-    then the field's own format.
+    then the field's own format. `web`: as the tablet posts it (a radio or a tick is a string
+    there; a ticked box posts any value), else as JSON given to the command.
     """
     if field.kind == "radio":
-        return f"{field.label} must be answered yes or no"
+        return None if value is True or value is False else "must be answered yes or no"
     if field.kind == "tick":
-        # A checkbox posts any value when ticked; unticked, it posts nothing.
-        return None if value not in (MISSING, "") else f"{field.label} must be ticked to go on"
-    if kind == "blank":
-        return f"{field.label} is required" if field.required else None
+        # WTForms reads an absent box, "" or "false" as unticked, anything else as ticked.
+        ticked = value not in (MISSING, "", "false") if web else value is True
+        return None if ticked else "must be ticked to go on"
+    if kind == "blank" or value is None:
+        return "is required" if field.required else None
+    if not isinstance(value, str):
+        return "must be text"
     text = unicodedata.normalize("NFC", value).strip()
     if len(text) > field.max_len:
-        return f"{field.label} is too long ({len(text):,} characters; at most {field.max_len:,})"
+        return f"is too long ({len(text):,} characters; at most {field.max_len:,})"
     if kind == "control" or (kind == "lines" and field.kind != "lines"):
-        return f"{field.label} contains a control character; please retype it"
+        return "contains a control character; please retype it"
     return {
-        "date": f"{field.label} must be a date written YYYY-MM-DD",
-        "phone": f"{field.label} is not a phone number (7 to 15 digits)",
-        "email": f"{field.label} is not an email address (name@example.org)",
-        "typed": f"{field.label} must match your legal name exactly",
+        "date": "must be a date written YYYY-MM-DD",
+        "phone": "is not a phone number (7 to 15 digits)",
+        "email": "is not an email address (name@example.org)",
+        "typed": "must match your legal name exactly",
     }.get(field.kind)
+
+
+def expected_error(field: Field, value: Any, kind: str) -> str | None:
+    """The message the patient must see next to `field` on the tablet, or None: accepted."""
+    message = expected_message(field, value, kind)
+    return None if message is None else f"{field.label} {message}"
 
 
 def assert_shows(page: Page, fields: dict[str, Any]) -> None:
@@ -569,24 +651,60 @@ def assert_shows(page: Page, fields: dict[str, Any]) -> None:
             chosen = {c for c in page.checked if c.startswith(f"{name}=")}
             assert chosen == ({f"{name}={posted}"} if posted in ("yes", "no") else set()), name
         elif name.startswith("a_"):
-            assert (name in page.checked) == (posted != ""), name
+            assert (name in page.checked) == (posted not in ("", "false")), name
         else:
             assert page.values.get(name) == posted, (name, page.values.get(name), posted)
 
 
 @pytest.fixture(scope="module")
-def tablets(shared_app) -> dict[str, Tablet]:
+def tablets(shared_app) -> Iterator[dict[str, Tablet]]:
     """A tablet session per step with every step before it filled in (a minor's, so the sign
     step asks for the guardian too). Each post replaces its whole step, so tests can share."""
     sessions = {}
     for step in ("details", "health", "consent", "sign"):
         sessions[step] = Tablet(shared_app)
         sessions[step].fill(minor_of(demo()), until=step)
-    return sessions
+    yield sessions
+    for session in sessions.values():
+        session.wipe()
 
 
-@pytest.mark.parametrize("value_id", VALUES)
-@pytest.mark.parametrize("field", FIELDS, ids=[f"{f.step}.{f.name}" for f in FIELDS])
+#: A yes/no question or a tick takes no text, so one value of each kind is enough there, and
+#: what a choice may be instead of "yes", "no" or "y".
+CHOICE_VALUES = [
+    "missing",
+    "empty",
+    "spaces",
+    "10000-chars",
+    "nul",
+    "escape-codes",
+    "rtl-override",
+    "script",
+    "img",
+    "arabic",
+    "combining",
+    "emoji",
+    "sql",
+    "capital-yes",
+    "text-false",
+]
+
+
+def values_for(field: Field, values: dict[str, Any]) -> list[str]:
+    if field.kind in ("radio", "tick"):
+        return [v for v in values if v in CHOICE_VALUES or v.startswith("json-")]
+    return [v for v in values if v not in ("capital-yes", "text-false")]
+
+
+def tablet_cases() -> list[Any]:
+    return [
+        pytest.param(field, value_id, id=f"{field.step}.{field.name}-{value_id}")
+        for field in FIELDS
+        for value_id in values_for(field, VALUES)
+    ]
+
+
+@pytest.mark.parametrize(("field", "value_id"), tablet_cases())
 def test_tablet_field(shared_app, tablets, field: Field, value_id: str):
     value, kind = VALUES[value_id]
     tablet = tablets[field.step]
@@ -663,22 +781,23 @@ PADS: dict[str, tuple[Any, str | int]] = {
     "width-text": (pad([LINE], width="600"), SIZE),
     "height-negative": (pad([LINE], height=-200), SIZE),
     "101-strokes": (pad([LINE] * 101), "has too many strokes (at most 100)"),
+    # The big ones are made when their test runs (a function), not at collection.
     "5001-point-stroke": (
-        pad([[[n % 600, 100] for n in range(5001)]], **COMPACT),
+        lambda: pad([[[n % 600, 100] for n in range(5001)]], **COMPACT),
         "has too many points (at most 5,000)",
     ),
     "20001-points": (
-        pad([[[n % 600, 100] for n in range(5000)]] * 4 + [[[1, 1]]], **COMPACT),
+        lambda: pad([[[n % 600, 100] for n in range(5000)]] * 4 + [[[1, 1]]], **COMPACT),
         "has too many points (at most 20,000)",
     ),
     # 100,000 points as the script writes them (one decimal): 2.0 MB posted, just under the
     # 2 MiB limit, so the field's own limit refuses them; 150,000 points (3.0 MB) are over it.
     "100000-points": (
-        pad([[[599.9, 199.9]] * 5000] * 20),
+        lambda: pad([[[599.9, 199.9]] * 5000] * 20),
         "has too many points (at most 20,000)",
     ),
-    "150000-points": (pad([[[599.9, 199.9]] * 5000] * 30), 413),
-    "5MB": ("x" * 5_000_000, 413),
+    "150000-points": (lambda: pad([[[599.9, 199.9]] * 5000] * 30), 413),
+    "5MB": (lambda: "x" * 5_000_000, 413),
 }
 
 PAD_LABELS = {"signature": "Your signature", "guardian_signature": "The guardian's signature"}
@@ -699,8 +818,10 @@ def draft_pad(value: Any) -> str:
 @pytest.mark.parametrize("field", PAD_LABELS)
 def test_signature_pad(shared_app, tablets, field: str, pad_id: str):
     value, error = PADS[pad_id]
+    value = value() if callable(value) else value
     tablet = tablets["sign"]
-    fields = {**step_fields(minor_of(demo()))["sign"], field: value}
+    valid = step_fields(minor_of(demo()))["sign"]
+    fields = {**valid, field: value}
     before = archived(shared_app)
     shown_before = Page(tablet.get("/tablet/sign").text).values
 
@@ -723,6 +844,9 @@ def test_signature_pad(shared_app, tablets, field: str, pad_id: str):
         assert page.values[field] == (draft_pad(value) if value is MISSING else value)
         assert_shows(again, others)
         assert again.values[field] == draft_pad(value)
+        # A draft of megabytes: put the valid pad back, or every later sweep would read it.
+        if isinstance(value, str) and len(value) > 100_000:
+            assert tablet.post("/tablet/sign", valid).status_code == 302
     assert archived(shared_app) == before
 
 
@@ -785,12 +909,11 @@ READ_BACK = [
     ids=[*READ_BACK, "emoji", "sql-minor", "arabic-minor"],
 )
 def test_hostile_but_valid_answers_are_archived_once_sealed_and_read_back(
-    shared_app, value_id, minor
+    shared_app, tablet, value_id, minor
 ):
     value = VALUES[value_id][0]
     data = hostile(value, minor=minor)
     archive = shared_app.extensions["archive"]
-    tablet = Tablet(shared_app)
     tablet.fill(data, until="review")
     before, ids = archived(shared_app), consent_ids(shared_app)
     review = tablet.get("/tablet/review").text
@@ -831,12 +954,11 @@ def test_hostile_but_valid_answers_are_archived_once_sealed_and_read_back(
         assert f"Signed for {shown}, a minor, as {shown}" in text
 
 
-def test_ten_thousand_characters_and_line_breaks_are_archived_and_read_back(shared_app):
+def test_ten_thousand_characters_and_line_breaks_are_archived_and_read_back(shared_app, tablet):
     lines = "12 Elm St\r\n\tSpringfield, IL 62701\nUSA"
     data = hostile("Zoë O'Brien", allergies=TEN_THOUSAND, conditions=lines)
     data["patient"]["address"] = lines
     archive = shared_app.extensions["archive"]
-    tablet = Tablet(shared_app)
     tablet.fill(data, until="review")
     ids = consent_ids(shared_app)
     assert tablet.submit().headers["Location"] == "/tablet/done"
@@ -866,10 +988,9 @@ REFUSED_AT_SUBMIT = {
 
 
 @pytest.mark.parametrize("change", REFUSED_AT_SUBMIT)
-def test_a_submit_refused_for_bad_answers_leaves_no_row_and_no_file(shared_app, change):
+def test_a_submit_refused_for_bad_answers_leaves_no_row_and_no_file(shared_app, tablet, change):
     step, name, value = REFUSED_AT_SUBMIT[change]
     data = minor_of(demo())
-    tablet = Tablet(shared_app)
     tablet.fill(data, until="review")
     token = Page(tablet.get("/tablet/review").text).values["submit_token"]
     before = archived(shared_app)
@@ -894,7 +1015,7 @@ def paragraphs(story: list[Any]) -> Iterator[Paragraph]:
             yield flowable
 
 
-def test_right_to_left_names_are_isolated_in_the_forms_sentences(tmp_path):
+def test_right_to_left_names_are_isolated_in_the_forms_sentences(cli_dir):
     """A sentence of the form's with an Arabic name in it reads left to right, the name right
     to left within itself. Reordered as one right-to-left line, the emergency contact's phone
     printed as "2001 010 555 1+" and "Signed for <name>, a minor, as <mother>" as
@@ -906,7 +1027,7 @@ def test_right_to_left_names_are_isolated_in_the_forms_sentences(tmp_path):
     data["patient"]["legal_name"] = data["signature"]["typed_name"] = name
     data["guardian"]["name"], data["guardian"]["relationship"] = guardian, mother
 
-    result, out = render_cli(tmp_path, data)
+    result, out = render_cli(cli_dir, data)
     assert result.exit_code == 0, result.output
     text = pdf_words(out.read_bytes())
     assert f"· {ec['phone']}" in text and "2001 010 555 1+" not in text
@@ -921,3 +1042,266 @@ def test_right_to_left_names_are_isolated_in_the_forms_sentences(tmp_path):
     assert rows["Emergency contact"] == f"{v(name)} ({v(brother)}) · {ec['phone']}"
     assert rows["Signed for"] == f"{v(name)}, a minor, as {v(mother)}"
     assert rows["Guardian"] == f"{v(guardian)} ({v(mother)}) for a minor"
+
+
+# === The command: `intake render --input` with the same values, field by field =================
+
+#: The tablet's values, and JSON's other types in a field that wants text, yes/no or a tick.
+CLI_VALUES: dict[str, tuple[Any, str]] = {
+    **VALUES,
+    "json-null": (None, "json"),
+    "json-number": (42, "json"),
+    "json-list": (["Zoë"], "json"),
+    "json-object": ({"name": "Zoë"}, "json"),
+    "json-true": (True, "json"),
+    "json-false": (False, "json"),
+}
+
+
+def put(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set `path` ("patient.emergency_contact.name") in `data`; MISSING removes the key."""
+    *parents, key = path.split(".")
+    for parent in parents:
+        data = data[parent]
+    if value is MISSING:
+        data.pop(key, None)
+    else:
+        data[key] = value
+
+
+def cli_cases() -> Iterator[Any]:
+    for field in FIELDS:
+        for value_id in values_for(field, CLI_VALUES):
+            value = CLI_VALUES[value_id][0]
+            if field.kind in ("radio", "tick") and value is True:
+                continue  # the ordinary answer
+            if field.kind == "radio" and value is False:
+                continue
+            yield pytest.param(field, value_id, id=f"{field.path}-{value_id}")
+
+
+@pytest.mark.parametrize(("field", "value_id"), list(cli_cases()))
+def test_command_field(cli_dir, field: Field, value_id: str):
+    value, kind = CLI_VALUES[value_id]
+    data = minor_of(demo()) if field.path.startswith("guardian.") else demo()
+    put(data, field.path, value)
+    if field.path == "patient.legal_name":
+        put(data, "signature.typed_name", value)  # signed with the name given
+
+    result, out = render_cli(cli_dir, data)
+
+    message = expected_message(field, value, kind, web=False)
+    if message is None:
+        assert result.exit_code == 0, result.output
+        assert out.exists() and result.stdout.startswith(f"wrote {out}")
+    else:
+        assert_refused_by_cli(result, out, field.path, message)
+
+
+def cli_pads() -> Iterator[Any]:
+    """The tablet's pad values that are JSON objects, as the command reads them."""
+    for pad_id, (value, error) in PADS.items():
+        if error == 413:
+            continue  # the command reads files: no body limit
+        if callable(value):  # big: parsed when the test runs
+            for where in ("signature", "guardian.signature"):
+                yield pytest.param(where, value, error, id=f"{where}-{pad_id}")
+            continue
+        try:
+            parsed = json.loads(value) if isinstance(value, str) else None
+        except (ValueError, RecursionError):
+            parsed = None
+        if isinstance(parsed, dict) and parsed:
+            for where in ("signature", "guardian.signature"):
+                yield pytest.param(where, parsed, error, id=f"{where}-{pad_id}")
+    # What only JSON can say.
+    for where in ("signature", "guardian.signature"):
+        yield pytest.param(where, None, "is required", id=f"{where}-null")
+        yield pytest.param(where, "[[10, 10]]", "must be an object", id=f"{where}-text")
+        yield pytest.param(where, [], "must be an object", id=f"{where}-list")
+
+
+@pytest.mark.parametrize(("where", "value", "error"), list(cli_pads()))
+def test_command_pad(cli_dir, where: str, value: Any, error: str):
+    if callable(value):
+        value = json.loads(value())
+    data = minor_of(demo())
+    if where == "signature" and isinstance(value, dict):
+        value = {"typed_name": data["signature"]["typed_name"], **value}
+    put(data, where, value)
+    result, out = render_cli(cli_dir, data)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code == 2 and not out.exists()
+    lines = result.stderr.splitlines()
+    assert any(ln.startswith(f"error: {where}") and ln.endswith(f": {error}") for ln in lines), (
+        lines
+    )
+
+
+#: A whole file the command cannot use: (file bytes, the start of its one error line after
+#: "error: <file>: "; None: the line names the field instead).
+BAD_FILES: dict[str, tuple[bytes, str]] = {
+    "empty-file": (b"", "not valid JSON"),
+    "not-json": (b"consent: yes", "not valid JSON"),
+    "truncated": (json.dumps(demo()).encode()[:-10], "not valid JSON"),
+    "utf-8-bom": (b"\xef\xbb\xbf" + json.dumps(demo()).encode(), "not valid JSON"),
+    "latin-1": ('{"form": "Zoë"}'.encode("latin-1"), "not UTF-8 text"),
+    "binary": (bytes(range(256)) * 20, "not UTF-8 text"),
+    "5MB-garbage": (b"[" + b"1," * 2_500_000 + b"x]", "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILES)
+def test_command_file_that_is_not_a_submission(cli_dir, case):
+    content, error = BAD_FILES[case]
+    source = cli_dir / "submission.json"
+    source.write_bytes(content)
+    out = cli_dir / "consent.pdf"
+    result = CliRunner().invoke(
+        main, ["--forms-dir", str(FORMS_DIR), "render", "--input", str(source), "--out", str(out)]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code == 2 and not out.exists()
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {source}: {error}")
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ([], "submission", "must be an object"),
+        (None, "submission", "is required"),
+        ("consent", "submission", "must be an object"),
+        (
+            {**demo(), "form": "../../etc/passwd"},
+            "form",
+            "is not a known form (known: b12-methylcobalamin)",
+        ),
+        (
+            {**demo(), "form": ["b12-methylcobalamin"]},
+            "form",
+            "is not a known form (known: b12-methylcobalamin)",
+        ),
+        ({**demo(), "signed_at": "yesterday"}, "signed_at", "must be a date and time like"),
+        ({**demo(), "signed_at": "2026-11-29T10:15:00"}, "signed_at", "must include a UTC offset"),
+        ({**demo(), "device": {"ip": "<script>"}}, "device.ip", "is not an IP address"),
+        ({**demo(), "device": {"user_agent": "x\x00"}}, "device.user_agent", "contains a"),
+        ({**demo(), "guardian": {"name": "Ann"}}, "guardian", "is only for a patient under 18"),
+    ],
+    ids=[
+        "top-level-list",
+        "top-level-null",
+        "top-level-text",
+        "form-path",
+        "form-list",
+        "signed-at-words",
+        "signed-at-no-offset",
+        "device-ip-markup",
+        "device-user-agent-nul",
+        "adult-with-guardian",
+    ],
+)
+def test_command_submission_level(cli_dir, data, field, message):
+    result, out = render_cli(cli_dir, json.dumps(data))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code == 2 and not out.exists()
+    assert any(ln.startswith(f"error: {field}: {message}") for ln in result.stderr.splitlines())
+
+
+# --- Bodies over the size limits: 413, and the draft as it was ----------------------------------
+
+#: (step, field) to carry the oversized value.
+OVERSIZED_AT = [
+    ("details", "legal_name"),
+    ("health", "allergies"),
+    ("consent", "a_voluntary"),
+    ("sign", "typed_name"),
+]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "5MB-urlencoded",  # over MAX_CONTENT_LENGTH (2 MiB)
+        "5MB-multipart",  # the same, sent as multipart/form-data
+        "600kB-multipart",  # under 2 MiB, but one text part over Flask's 500 kB per part
+    ],
+)
+@pytest.mark.parametrize(("step", "name"), OVERSIZED_AT, ids=[s for s, _ in OVERSIZED_AT])
+def test_an_oversized_body_is_413_and_changes_nothing(shared_app, tablet, step, name, body):
+    data = demo()
+    tablet.fill(data, until="review")
+    steps = ("details", "health", "consent", "sign")
+    shown = {s: Page(tablet.get(f"/tablet/{s}").text) for s in steps}
+    before = archived(shared_app)
+    size = 600_000 if body.startswith("600kB") else 5_000_000
+    fields = {**step_fields(data)[step], name: "x" * size}
+    kwargs = {"content_type": "multipart/form-data"} if body.endswith("multipart") else {}
+
+    response = tablet.post(f"/tablet/{step}", fields, **kwargs)
+
+    assert response.status_code == 413
+    for s in steps:
+        again = Page(tablet.get(f"/tablet/{s}").text)
+        assert (again.values, again.checked) == (shown[s].values, shown[s].checked), s
+    assert Page(tablet.get("/tablet/review").text).values.get("submit_token")
+    assert archived(shared_app) == before
+
+
+# === Found here, in files this module's author may not change: fixed, these xfails turn into
+# failures (strict) that say to drop the mark. =====================================================
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="intake/cli.py read_json() catches only JSONDecodeError: an integer of over 4,300 "
+    "digits raises ValueError and JSON nested past the parser's depth RecursionError, both "
+    "tracebacks (exit 1). Fix: except (ValueError, RecursionError) -> fail('not valid JSON').",
+)
+@pytest.mark.parametrize(
+    "content",
+    ['{"form": ' + "1" * 5000 + "}", "[" * 100_000 + "]" * 100_000],
+    ids=["5000-digit-integer", "nested-100000-deep"],
+)
+def test_command_json_the_parser_refuses_is_one_error_line(cli_dir, content):
+    result, out = render_cli(cli_dir, content)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert result.exit_code == 2 and not out.exists()
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {cli_dir / 'submission.json'}: not valid JSON")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="intake/tablet/routes.py device() passes the User-Agent header on unfiltered; a tab "
+    "or a C1 control (a legal header byte) fails check_device, so review shows 'Your details: "
+    "User agent contains a control character; please retype it' and submit never succeeds. "
+    "Fix: drop control characters from the header (and cut to 1,000) in device().",
+)
+@pytest.mark.parametrize("agent", ["Mozilla/5.0\t(X11)", "Mozilla/5.0 \x85(X11)"])
+def test_a_user_agent_with_a_control_character_does_not_block_submit(shared_app, tablet, agent):
+    tablet.client.environ_base["HTTP_USER_AGENT"] = agent
+    tablet.fill(demo(), until="review")
+    ids = consent_ids(shared_app)
+    page = Page(tablet.client.get("/tablet/review").text)
+    assert page.values.get("submit_token"), page.summary
+    assert tablet.submit().headers["Location"] == "/tablet/done"
+    assert len(consent_ids(shared_app) - ids) == 1
+
+
+# === The figure ==================================================================================
+
+
+def test_report(request):
+    """How many bad inputs this module tries: one per test case (and per oversized body)."""
+    module = request.module
+    cases = [i for i in request.session.items if i.module is module and i.name != "test_report"]
+    by_test: dict[str, int] = {}
+    for item in cases:
+        by_test[item.originalname] = by_test.get(item.originalname, 0) + 1
+    total = len(cases)
+    print(f"\nbad inputs tried: {total}")
+    for name, count in sorted(by_test.items(), key=lambda kv: -kv[1]):
+        print(f"  {count:5d}  {name}")
