@@ -121,6 +121,8 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         fail(f"{path}: not valid JSON: {exc}")
+    except (ValueError, RecursionError):  # a number of thousands of digits; nesting too deep
+        fail(f"{path}: not valid JSON: a number too long or nesting too deep")
 
 
 def demo_submission() -> Any:

@@ -1248,17 +1248,9 @@ def test_an_oversized_body_is_413_and_changes_nothing(shared_app, tablet, step, 
     assert archived(shared_app) == before
 
 
-# === Found here, in files this module's author may not change: fixed, these xfails turn into
-# failures (strict) that say to drop the mark. =====================================================
+# === Bugs this module found in the command's JSON reading and the tablet's device record ========
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="intake/cli.py read_json() catches only JSONDecodeError: an integer of over 4,300 "
-    "digits raises ValueError and JSON nested past the parser's depth RecursionError, both "
-    "tracebacks (exit 1). Fix: except (ValueError, RecursionError) -> fail('not valid JSON').",
-)
 @pytest.mark.parametrize(
     "content",
     ['{"form": ' + "1" * 5000 + "}", "[" * 100_000 + "]" * 100_000],
@@ -1272,14 +1264,6 @@ def test_command_json_the_parser_refuses_is_one_error_line(cli_dir, content):
     assert line.startswith(f"error: {cli_dir / 'submission.json'}: not valid JSON")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="intake/tablet/routes.py device() passes the User-Agent header on unfiltered; a tab "
-    "or a C1 control (a legal header byte) fails check_device, so review shows 'Your details: "
-    "User agent contains a control character; please retype it' and submit never succeeds. "
-    "Fix: drop control characters from the header (and cut to 1,000) in device().",
-)
 @pytest.mark.parametrize("agent", ["Mozilla/5.0\t(X11)", "Mozilla/5.0 \x85(X11)"])
 def test_a_user_agent_with_a_control_character_does_not_block_submit(shared_app, tablet, agent):
     tablet.client.environ_base["HTTP_USER_AGENT"] = agent

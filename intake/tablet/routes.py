@@ -8,6 +8,7 @@ or a log line: the session holds only the draft's random id.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from io import BytesIO
 from pathlib import Path
 
@@ -30,7 +31,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from intake.archive.service import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
-from intake.submission import SIGNATURE_MIN_EXTENT, SubmissionInvalid, validate_submission
+from intake.submission import (
+    SIGNATURE_MIN_EXTENT,
+    USER_AGENT_MAX,
+    SubmissionInvalid,
+    validate_submission,
+)
 from intake.tablet import service
 from intake.tablet.drafts import DatabaseDrafts, Draft, Drafts, DraftStore
 from intake.tablet.forms import (
@@ -74,7 +80,12 @@ def drafts() -> Drafts:
 
 
 def device() -> dict[str, str]:
-    return {"user_agent": request.user_agent.string[:1000], "ip": request.remote_addr or ""}
+    """The browser and address the consent was signed from. The User-Agent header may carry
+    tabs and other control characters a submission refuses: they become spaces."""
+    agent = "".join(
+        " " if unicodedata.category(ch)[0] == "C" else ch for ch in request.user_agent.string
+    )
+    return {"user_agent": " ".join(agent.split())[:USER_AGENT_MAX], "ip": request.remote_addr or ""}
 
 
 def definition_or_404(form_id: str) -> ConsentDefinition:
@@ -304,9 +315,7 @@ def done() -> ResponseReturnValue:
     if draft is None or not draft.submitted:
         return redirect(url_for(".index"))
     copy_url = None
-    if service.patient_copy_available(drafts(), draft) and service.copy_ready(
-        get_archive(), draft
-    ):
+    if service.patient_copy_available(drafts(), draft) and service.copy_ready(get_archive(), draft):
         copy_url = url_for(".patient_copy", token=draft.copy_token)
     return render_template(
         "tablet/done.html",
