@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from intake.definition import FormCatalog
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory: configuration, the form catalog, the archive, the blueprints."""
+    _log_like_the_server()
     config = Config()
     overrides = dict(test_config or {})
     instance_path = Path(overrides.get("INSTANCE_PATH") or config.INSTANCE_PATH)
@@ -79,6 +81,22 @@ def _protective_headers(response: Response) -> Response:
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response
+
+
+def _log_like_the_server() -> None:
+    """The app's own log lines (repairs, storage failures; never patient data) at INFO: into
+    gunicorn's error log when it runs the app, else to stderr unless logging is set up already."""
+    ours = logging.getLogger("intake")
+    server = logging.getLogger("gunicorn.error")
+    if server.handlers:
+        ours.handlers = list(server.handlers)
+        ours.setLevel(server.level)
+        ours.propagate = False
+    elif not ours.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
 
 
 def _instance_secret(app: Flask) -> str:

@@ -76,6 +76,9 @@ class Config:
         self.IDLE_TIMEOUT_SECONDS = seconds("IDLE_TIMEOUT_SECONDS", 3 * 60)
         #: ...and wipes the draft when nobody answers within this long.
         self.IDLE_WARNING_SECONDS = seconds("IDLE_WARNING_SECONDS", 30)
+        #: With STORAGE=database, a submit holds its draft this long at most: should the server
+        #: die mid-submit, the patient's next tap waits no longer than this.
+        self.DRAFT_LEASE_SECONDS = seconds("DRAFT_LEASE_SECONDS", 15)
         #: The "thank you" screen clears itself after this long.
         self.DONE_CLEAR_SECONDS = seconds("DONE_CLEAR_SECONDS", 90)
         #: The patient's copy can be downloaded once, within this long after submitting.

@@ -242,13 +242,17 @@ def kill_in_the_middle(env: dict[str, str], tmp_path: Path, moment: str, servers
         while pending_count(archive) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert pending_count(archive) == 0, "the start-up repair left consents pending"
+        if left_pending:  # the app's own log lines reach gunicorn's log
+            assert re.search(r"INFO.*archive repair: \d+ finished", server.log_text()), (
+                server.log_tail()
+            )
         phases.done("restart")
         after_restart = archive.counts().get("archived", 0)
         stray_after_restart = stray_pdfs(archive)
 
         # Every patient taps Submit again (same cookie, same submit token), all at once; but
         # not those whose draft the killed server still holds a lease on (database drafts):
-        # that submit waits for the lease to run out (60 s after the kill).
+        # that submit waits for the lease to run out (DRAFT_LEASE_SECONDS after the kill).
         leases = draft_leases(archive, tablets)
         leased = [t for t in tablets if leases.get(t.surname, 0) > time.time()]
         again = [t for t in tablets if t not in leased]

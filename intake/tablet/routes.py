@@ -75,7 +75,8 @@ def drafts() -> Drafts:
     under the instance folder."""
     ttl = current_app.config["DRAFT_TTL_SECONDS"]
     if current_app.config["STORAGE"] == "database":
-        return DatabaseDrafts(get_archive().sessions, ttl)
+        lease = current_app.config["DRAFT_LEASE_SECONDS"]
+        return DatabaseDrafts(get_archive().sessions, ttl, lease=lease)
     return DraftStore(Path(current_app.instance_path) / "drafts", ttl)
 
 
