@@ -19,6 +19,13 @@ _HAS_HANGUL = re.compile(f"[{_HANGUL}]")
 _HAS_KANA = re.compile(f"[{_KANA}]")
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
+#: Arabic shaping as the PDF needs it. The vowel marks (harakat) a patient types are kept: the
+#: shaper's default deletes them ("مُحَمَّد" printed "محمد"). And no ligature the body font has
+#: no glyph for: its default ALLAH ligature (U+FDF2) printed "عبد الله" as "عبد" and a box.
+RESHAPER = arabic_reshaper.ArabicReshaper(
+    configuration={"delete_harakat": False, "arabic ligature allah": False}
+)
+
 
 def _cjk_font(run: str, whole: str) -> str:
     if _HAS_HANGUL.search(run):
@@ -34,7 +41,7 @@ def visual_order(line: str) -> str:
     reportlab writes characters in the order given, so right-to-left text is shaped and
     reordered here; text extraction reads it back in logical order.
     """
-    return get_display(arabic_reshaper.reshape(line))
+    return get_display(RESHAPER.reshape(line))
 
 
 def pdf_text(value: str) -> str:
