@@ -188,7 +188,7 @@ def dejavu() -> frozenset[int]:
 
 def drawn(ch: str) -> bool:
     """Whether a font of the PDF has `ch` (what text extraction can give back)."""
-    return (ord(ch) in dejavu() and ord(ch) <= 0xFFFF) or bool(_CJK_RUN.fullmatch(ch))
+    return ord(ch) in dejavu() or bool(_CJK_RUN.fullmatch(ch))
 
 
 def visible(ch: str) -> bool:
@@ -406,3 +406,19 @@ def test_every_ligature_the_shaper_makes_is_a_glyph_of_the_font():
     ]
     assert made  # lam-alef at least
     assert [(name, form) for name, form in made if ord(form) not in dejavu()] == []
+
+
+# --- Characters past U+FFFF that the font has ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["𝕊𝕠𝕗𝕚𝕒", "😀😸🙃", "𐌀𐌁𐌂", "Zoë 😀 𝔸"],
+    ids=["double-struck", "emoji-in-dejavu", "old-italic", "mixed"],
+)
+def test_characters_past_u_ffff_the_font_has_come_back(value):
+    """reportlab wrote them into the PDF's ToUnicode map as five hex digits ("<1D54A>"), which
+    readers reject: drawn, but lost to text extraction."""
+    assert all(ord(ch) in dejavu() for ch in value if not ch.isspace())
+    text = pdf_text(render(submission_with("health.allergies", value)))
+    assert f"Allergies\n{value}\n" in text or f"Allergies {value} " in words(text)
