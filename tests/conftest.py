@@ -172,7 +172,7 @@ class TabletActions:
 
     def fill(self, data: dict[str, Any], until: str = "review"):
         """Start, then fill each step from `data` up to (not including) `until`."""
-        self.start()
+        response = self.start()
         for step, fields in step_fields(data).items():
             if step == until:
                 break

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from intake.submission import FieldError
+from intake.config import PROJECT_ROOT
+from intake.submission import POINTS_PER_STROKE_MAX, POINTS_TOTAL_MAX, STROKES_MAX, FieldError
 from intake.tablet.forms import DetailsForm, SignForm, consent_form, health_form
 
 
@@ -99,3 +102,16 @@ def test_the_health_form_reads_yes_and_no_as_booleans(app, definition):
 def test_create_app_turns_csrf_on(app):
     assert "csrf" in app.extensions
     assert app.config.get("WTF_CSRF_ENABLED", True)
+
+
+def test_the_signature_pad_stops_where_the_server_does():
+    """The pad's script takes no more strokes or points than a submission may hold, so a long
+    scribble ends at the pad, never in a 413 or a refused signature."""
+    script = (PROJECT_ROOT / "intake" / "static" / "signature-pad.js").read_text()
+    limits = {name: int(value) for name, value in re.findall(r"var (MAX_\w+) = (\d+);", script)}
+    assert limits == {
+        "MAX_POINTS_PER_STROKE": POINTS_PER_STROKE_MAX,
+        "MAX_STROKES": STROKES_MAX,
+        "MAX_POINTS": POINTS_TOTAL_MAX,
+    }
+    assert "this.pointCount() >= MAX_POINTS" in script

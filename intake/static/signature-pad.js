@@ -8,6 +8,7 @@
 
   var MAX_POINTS_PER_STROKE = 5000;
   var MAX_STROKES = 100;
+  var MAX_POINTS = 20000; // in all strokes together, as the server allows
 
   function SignaturePad(root) {
     this.root = root;
@@ -87,9 +88,14 @@
     }
   };
 
+  SignaturePad.prototype.pointCount = function () {
+    return this.strokes.reduce(function (n, s) { return n + s.length; }, 0);
+  };
+
   // A pointer position in pad coordinates, kept inside the pad, one decimal place.
   SignaturePad.prototype.add = function (e) {
     if (this.current.length >= MAX_POINTS_PER_STROKE) return;
+    if (this.pointCount() >= MAX_POINTS) return;
     var box = this.canvas.getBoundingClientRect();
     if (!box.width || !box.height) return;
     var x = ((e.clientX - box.left) / box.width) * this.width;
