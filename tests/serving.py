@@ -35,13 +35,13 @@ import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from conftest import B12, DEMO_PATH, FORMS_DIR, csrf_token, step_fields
+from test_certificates import make_p12 as make_certificate_p12
 
 from intake.config import PROJECT_ROOT
 
@@ -441,52 +441,9 @@ def percentile(values: list[float], fraction: float) -> float:
 
 # --- the clinic's certificate --------------------------------------------------------------------
 
-P12_PASSWORD = "load test p12"
 
-
-def make_p12(path: Path, common_name: str = "Skin Heaven Medical Spa") -> Path:
-    """A PKCS#12 file (EC P-256 key and a document-seal certificate) for every test server."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"clinic",
-            key,
-            certificate,
-            None,
-            serialization.BestAvailableEncryption(P12_PASSWORD.encode()),
-        )
-    )
+def make_p12(path: Path) -> Path:
+    """A PKCS#12 file (certificate and key, `P12_PASSWORD`) for servers that must seal alike."""
+    make_certificate_p12(path)
     path.chmod(0o600)
     return path

@@ -40,7 +40,6 @@ from pathlib import Path
 import pytest
 from conftest import FORMS_DIR
 from serving import (
-    P12_PASSWORD,
     GunicornServer,
     NoAnswer,
     TabletClient,
@@ -52,6 +51,7 @@ from serving import (
     unique_token,
 )
 from sqlalchemy import select
+from test_certificates import P12_PASSWORD
 
 from intake.archive.models import Consent
 from intake.archive.service import Archive, ArchiveSettings
