@@ -43,7 +43,9 @@ from urllib.parse import urlencode
 from conftest import B12, DEMO_PATH, FORMS_DIR, csrf_token, step_fields
 from test_certificates import make_p12 as make_certificate_p12
 
+from intake.archive.service import Archive, ArchiveSettings
 from intake.config import PROJECT_ROOT
+from intake.definition import FormCatalog
 
 VENV_BIN = Path(sys.executable).parent
 GUNICORN = VENV_BIN / "gunicorn"
@@ -440,6 +442,20 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 # --- the clinic's certificate --------------------------------------------------------------------
+
+
+def archive_of(env: dict[str, str]) -> Archive:
+    """The archive a test server with these settings writes, opened from the test."""
+    instance = Path(env["INSTANCE_PATH"])
+    return Archive(
+        ArchiveSettings(
+            database_url=env["DATABASE_URL"],
+            storage=env["STORAGE"],
+            files_dir=instance / "archive",
+            certificates_dir=instance / "certificates",
+        ),
+        FormCatalog(FORMS_DIR),
+    )
 
 
 def make_p12(path: Path) -> Path:

@@ -40,12 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import FORMS_DIR
 from serving import (
     GunicornServer,
     NoAnswer,
     TabletClient,
     app_env,
+    archive_of,
     intake_command,
     live_group_members,
     submission_for,
@@ -56,8 +56,7 @@ from sqlalchemy import func, select
 from intake.archive import audit
 from intake.archive.migrate import upgrade
 from intake.archive.models import PENDING, AuditEvent, Consent, DraftRow, PdfBlob
-from intake.archive.service import Archive, ArchiveSettings
-from intake.definition import FormCatalog
+from intake.archive.service import Archive
 
 BURST = 40
 SENDERS = 8
@@ -79,19 +78,6 @@ class Tablet:
     @property
     def done(self) -> bool:
         return self.status == 302 and (self.location or "").endswith("/tablet/done")
-
-
-def archive_of(env: dict[str, str]) -> Archive:
-    instance = Path(env["INSTANCE_PATH"])
-    return Archive(
-        ArchiveSettings(
-            database_url=env["DATABASE_URL"],
-            storage=env["STORAGE"],
-            files_dir=instance / "archive",
-            certificates_dir=instance / "certificates",
-        ),
-        FormCatalog(FORMS_DIR),
-    )
 
 
 def stray_pdfs(archive: Archive) -> list[str]:

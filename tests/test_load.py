@@ -38,12 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import FORMS_DIR
 from serving import (
     GunicornServer,
     NoAnswer,
     TabletClient,
     app_env,
+    archive_of,
     intake_command,
     make_p12,
     percentile,
@@ -54,8 +54,7 @@ from sqlalchemy import select
 from test_certificates import P12_PASSWORD
 
 from intake.archive.models import Consent
-from intake.archive.service import Archive, ArchiveSettings
-from intake.definition import FormCatalog
+from intake.archive.service import Archive
 
 SUBMISSIONS = 200
 CLIENTS = 20
@@ -130,19 +129,6 @@ def run_load(servers: list[str], *, alternate: bool) -> LoadRun:
             for future in futures:
                 future.cancel()
     return LoadRun(outcomes, time.perf_counter() - started)
-
-
-def archive_of(env: dict[str, str]) -> Archive:
-    instance = Path(env["INSTANCE_PATH"])
-    return Archive(
-        ArchiveSettings(
-            database_url=env["DATABASE_URL"],
-            storage=env["STORAGE"],
-            files_dir=instance / "archive",
-            certificates_dir=instance / "certificates",
-        ),
-        FormCatalog(FORMS_DIR),
-    )
 
 
 def check_run(run: LoadRun, archive: Archive, servers: list[GunicornServer]) -> None:
