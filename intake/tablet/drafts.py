@@ -70,6 +70,21 @@ class Drafts:
         return draft
 
     def get(self, draft_id: str | None) -> Draft | None:
+        """The draft, or None when it never existed, was wiped, or has expired."""
+        text = self._load(draft_id) if draft_id and _DRAFT_ID.match(draft_id) else None
+        if text is None:
+            return None
+        try:
+            draft = Draft(**json.loads(text))
+        except (ValueError, TypeError):
+            return None
+        if self.clock() - draft.updated_at > self.ttl:
+            self.delete(draft_id)
+            return None
+        return draft
+
+    def _load(self, draft_id: str) -> str | None:
+        """The saved draft's JSON, or None."""
         raise NotImplementedError
 
     def save(self, draft: Draft) -> None:
@@ -98,19 +113,11 @@ class DraftStore(Drafts):
             raise KeyError(draft_id)
         return self.root / f"{draft_id}{suffix}"
 
-    def get(self, draft_id: str | None) -> Draft | None:
-        """The draft, or None when it never existed, was wiped, or has expired."""
-        if not draft_id:
-            return None
+    def _load(self, draft_id: str) -> str | None:
         try:
-            data = json.loads(self._path(draft_id).read_text(encoding="utf-8"))
-        except (KeyError, FileNotFoundError, ValueError):
+            return self._path(draft_id).read_text(encoding="utf-8")
+        except (KeyError, FileNotFoundError, UnicodeDecodeError):
             return None
-        draft = Draft(**data)
-        if self.clock() - draft.updated_at > self.ttl:
-            self.delete(draft_id)
-            return None
-        return draft
 
     def save(self, draft: Draft) -> None:
         draft.updated_at = self.clock()
@@ -178,18 +185,9 @@ class DatabaseDrafts(Drafts):
         self.clock = clock
         self.lease = lease
 
-    def get(self, draft_id: str | None) -> Draft | None:
-        if not draft_id or not _DRAFT_ID.match(draft_id):
-            return None
+    def _load(self, draft_id: str) -> str | None:
         with self.sessions() as session:
-            body = session.scalar(select(DraftRow.body).where(DraftRow.id == draft_id))
-        if body is None:
-            return None
-        draft = Draft(**json.loads(body))
-        if self.clock() - draft.updated_at > self.ttl:
-            self.delete(draft_id)
-            return None
-        return draft
+            return session.scalar(select(DraftRow.body).where(DraftRow.id == draft_id))
 
     def save(self, draft: Draft) -> None:
         draft.updated_at = self.clock()
