@@ -271,6 +271,21 @@ def test_long_answers_flow_onto_new_pages(demo_data, catalog):
         assert f"Line {n:03d}: ibuprofen as needed, vitamin D, zinc." in text
 
 
+def test_each_typed_line_prints_on_its_own_line(demo_data, catalog):
+    """Lines are their own paragraphs (a long answer splits across pages in linear time); an
+    empty line still leaves a gap, and the lines come back in order."""
+    demo_data["health"]["allergies"] = "Penicillin: hives\n\nLatex: rash\r\nShellfish"
+    pdf = render(demo_data, catalog)
+    lines = [
+        line.strip()
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for line in page.extract_text(extraction_mode="layout").splitlines()
+    ]
+    first = lines.index("Penicillin: hives")
+    assert lines[first + 1] == ""  # the empty line the patient typed
+    assert lines[first + 2 : first + 4] == ["Latex: rash", "Shellfish"]
+
+
 def test_guardian_block_for_a_minor(demo_data, catalog):
     pad = demo_data["signature"]
     demo_data["patient"]["date_of_birth"] = "2012-06-01"
