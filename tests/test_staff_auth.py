@@ -103,6 +103,18 @@ def test_a_wrong_password_is_refused_and_the_email_kept(archive, client, desk):
     assert len(events(archive, "login failed")) == 1
 
 
+def test_an_unknown_email_is_checked_against_a_hash_made_on_first_use(archive, client, desk):
+    """No argon2id hash (64 MiB while it is made) at import or start: a worker that only takes
+    tablet submissions stays small. An unknown email still costs one password check."""
+    staff_accounts._dummy_hash.cache_clear()
+    assert staff_accounts._dummy_hash.cache_info().currsize == 0
+    response = desk.login("nobody@clinic.example", "not the password at all")
+    assert response.status_code == 422
+    assert "That email and password do not match an active account." in response.text
+    assert staff_accounts._dummy_hash.cache_info().misses == 1
+    assert staff_accounts._dummy_hash().startswith("$argon2id$")
+
+
 def test_five_failures_make_the_next_login_wait_even_with_the_right_password(archive, desk):
     for _ in range(5):
         assert desk.login(EMAILS["front-desk"], "a wrong password!").status_code == 422

@@ -8,6 +8,7 @@ the next attempt wait.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -33,8 +34,14 @@ PASSWORD_MAX = 1000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 hasher = PasswordHasher()  # argon2id, the library's recommended parameters
-#: Checked when the email names no account, so a wrong email takes as long as a wrong password.
-_DUMMY_HASH = hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the email names no account, so a wrong email takes as long as a wrong
+    password. Made on the first such login, not on import: an argon2id hash takes 64 MiB while
+    it is made, and a worker that only takes tablet submissions never needs it."""
+    return hasher.hash(secrets.token_hex(16))
 
 
 class StaffError(ValueError):
@@ -168,7 +175,7 @@ def login(session: Session, email: str, password: str, actor: Actor, now: dateti
             minutes,
         )
     try:
-        hasher.verify(staff.password_hash if staff else _DUMMY_HASH, password)
+        hasher.verify(staff.password_hash if staff else _dummy_hash(), password)
         ok = staff is not None and staff.active
     except (VerificationError, InvalidHashError):
         ok = False
