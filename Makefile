@@ -36,8 +36,23 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check intake tests bench
 	$(VENV)/bin/pytest
 
+# The figures of issue 7, then one table (bench/run.py; BENCHMARKS.md). BENCH_QUICK=1 leaves out the
+# 1M-consent archive. WeasyPrint (the HTML route of part 1) is the `bench` extra, on Debian's
+# pango; PostgreSQL is the second archive backend.
 bench: $(STAMP)
-	$(PY) bench/bench_render.py && $(PY) bench/bench_seal.py && $(PY) bench/bench_archive.py
+	@missing=""; \
+	ls /usr/lib/*/libpango-1.0.so.0 >/dev/null 2>&1 || missing="$$missing libpango-1.0-0"; \
+	ls /usr/lib/*/libpangoft2-1.0.so.0 >/dev/null 2>&1 || missing="$$missing libpangoft2-1.0-0"; \
+	ls /usr/lib/*/libharfbuzz-subset.so.0 >/dev/null 2>&1 || missing="$$missing libharfbuzz-subset0"; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run as root, or apt-get install them)"; fi; \
+	fi
+	$(PY) -c 'import weasyprint' 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/run.py
 
 demo: $(STAMP)
 	$(VENV)/bin/intake render --demo --out demo.pdf

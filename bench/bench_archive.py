@@ -7,14 +7,18 @@ operation is timed call by call (median and p95), round-robin, through `Archive.
 Each result is checked against the same search done in Python over the seeded rows, so a fast
 wrong answer can't pass.
 
-    .venv/bin/python bench/bench_archive.py [--rows 100000] [--backend sqlite|postgresql|both]
+With several `--rows` sizes, each size is measured on each backend in turn, and a last table
+shows how each search's median grows with the archive (part 6 of `make bench`: indexed searches
+should grow logarithmically; searches whose matches grow with the archive may grow with them).
+
+    .venv/bin/python bench/bench_archive.py [--rows 100000 [1000000 ...]]
+        [--backend sqlite|postgresql|both]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import shlex
 import sqlite3
@@ -31,8 +35,9 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from measure import Figure, machine
 from pg import PostgresUnavailable, throwaway_server
-from sqlalchemy import Engine, event, insert, text
+from sqlalchemy import Connection, Engine, Table, event, text
 
 from intake.archive.db import make_engine, sqlite_url
 from intake.archive.migrate import upgrade
@@ -50,7 +55,14 @@ from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
 
 TARGET_MS = 50
-BATCH = 5_000
+BATCH = 20_000
+#: SQLite page cache for the seeding connection, in KiB.
+SEED_CACHE_KIB = 1_000_000
+#: The archive sizes of `make bench`: 100,000 is part 4, all three are part 6 (growth).
+SIZES = (10_000, 100_000, 1_000_000)
+#: Part 6: a search "grows logarithmically" when 100 times the rows cost at most this many times
+#: the time (log(1M) / log(10k) = 1.5, doubled for caches that no longer hold the whole table).
+LOG_GROWTH_TARGET = 3.0
 FORM_ID = "b12-methylcobalamin"
 #: The clinic's offset from UTC, for the signing time the tablet records.
 CLINIC_TZ = timezone(timedelta(hours=-5))
@@ -175,7 +187,18 @@ class Seeded:
 
 
 @dataclass(frozen=True)
+class Seeding:
+    """How one database was seeded: a line for people, and the seconds (ANALYZE included)."""
+
+    line: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Operation:
+    #: What kind of search, the same at every archive size ("surname").
+    kind: str
+    #: The search itself, with the terms drawn from the seeded rows ("name 'Dutta'").
     label: str
     criteria: SearchCriteria
     cursor: str | None = None
@@ -187,6 +210,7 @@ class Result:
 
     rows: int
     matching: int
+    label: str = ""
     samples: list[float] = field(default_factory=list)
 
     @property
@@ -205,6 +229,38 @@ def names(block: str) -> list[str]:
 def skewed_weights(count: int) -> list[float]:
     """A few names are common and most are rare (the k-th ~ 1/sqrt(k)), as in a real register."""
     return [1 / rank**0.5 for rank in range(1, count + 1)]
+
+
+def bulk_insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` with the values SQLAlchemy would store (each column type's own bind
+    processing, the archive's UTC times included), without its per-row statement overhead:
+    COPY on PostgreSQL, one executemany on SQLite. 1M consents: minutes less."""
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [
+        (i, process)
+        for i, name in enumerate(names)
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+    ]
+    values = []
+    for row in rows:
+        value = list(row.values())
+        for i, process in processors:
+            value[i] = process(value[i])
+        values.append(value)
+    cursor = connection.connection.cursor()
+    try:
+        if dialect.name == "postgresql":
+            with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" for _ in names)
+            cursor.executemany(
+                f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", values
+            )
+    finally:
+        cursor.close()
 
 
 def seed(
@@ -231,6 +287,16 @@ def seed(
     submission_json = f'{{"":"{filler}"}}'.encode() if submission_bytes > 2 else b"{}"
     seeded = Seeded()
     started = time.perf_counter()
+    if engine.dialect.name == "sqlite":
+        # The seeding connection only (the searches run on the app's own engine, as the app
+        # sets it up): with SQLite's default 2 MB page cache, each insert into the random-keyed
+        # indexes (ids, name words, hashes) reads pages back from the file (1M rows: 8 minutes
+        # instead of 3), and no fsync per batch: a seed that a power cut stops is run again.
+        @event.listens_for(engine, "connect")
+        def _bulk_load(dbapi_connection, _record) -> None:  # noqa: ANN001
+            dbapi_connection.execute(f"PRAGMA cache_size=-{SEED_CACHE_KIB}")
+            dbapi_connection.execute("PRAGMA synchronous=OFF")
+
     for first in range(0, count, BATCH):
         consents: list[dict[str, object]] = []
         words: list[dict[str, str]] = []
@@ -273,8 +339,8 @@ def seed(
             seeded.family_names[family_name] += 1
             seeded.full_names[given_name, family_name] += 1
         with engine.begin() as connection:
-            connection.execute(insert(Consent), consents)
-            connection.execute(insert(ConsentName), words)
+            bulk_insert(connection, Consent.__table__, consents)
+            bulk_insert(connection, ConsentName.__table__, words)
         seeded.name_words += len(words)
     seeded.seconds = time.perf_counter() - started
     return seeded
@@ -301,24 +367,41 @@ def operations(seeded: Seeded, deep_page: int, deep_cursor: str) -> list[Operati
     month_start = (newest[4] - timedelta(days=5 * 365)).replace(day=1)
     month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return [
-        Operation("newest first, first page", SearchCriteria()),
-        Operation(f"newest first, page {deep_page} (cursor)", SearchCriteria(), deep_cursor),
+        Operation("newest first, first page", "newest first, first page", SearchCriteria()),
         Operation(
+            "newest first, deep page (cursor)",
+            f"newest first, page {deep_page} (cursor)",
+            SearchCriteria(),
+            deep_cursor,
+        ),
+        Operation(
+            "newest first, oldest page (cursor)",
             "newest first, oldest page (cursor)",
             SearchCriteria(),
             cursor_after(seeded.rows[PAGE_SIZE]),
         ),
-        Operation(f"name {surname!r}", SearchCriteria(name=surname)),
-        Operation(f"name {given + ' ' + family!r}", SearchCriteria(name=f"{given} {family}")),
+        Operation("commonest surname", f"name {surname!r}", SearchCriteria(name=surname)),
         Operation(
-            f"name {given[0] + ' ' + surname!r}", SearchCriteria(name=f"{given[0]} {surname}")
+            "commonest full name",
+            f"name {given + ' ' + family!r}",
+            SearchCriteria(name=f"{given} {family}"),
         ),
-        Operation(f"born {newest[3].isoformat()}", SearchCriteria(date_of_birth=newest[3])),
         Operation(
+            "initial and surname",
+            f"name {given[0] + ' ' + surname!r}",
+            SearchCriteria(name=f"{given[0]} {surname}"),
+        ),
+        Operation(
+            "date of birth",
+            f"born {newest[3].isoformat()}",
+            SearchCriteria(date_of_birth=newest[3]),
+        ),
+        Operation(
+            "a month of signings",
             f"signed in {month_start:%Y-%m}",
             SearchCriteria(signed_from=month_start, signed_to=month_end),
         ),
-        Operation("needs review", SearchCriteria(needs_review=True)),
+        Operation("needs review", "needs review", SearchCriteria(needs_review=True)),
     ]
 
 
@@ -390,7 +473,7 @@ def follow_cursors(archive: Archive, page: int) -> str:
 
 def run_backend(
     url: str, folder: Path, args: argparse.Namespace, now: datetime
-) -> tuple[dict[str, Result], str]:
+) -> tuple[dict[str, Result], Seeding]:
     """Migrate, seed, analyze, then time every operation on the database at `url`.
 
     Returns the results by operation, and how long seeding (and ANALYZE) took.
@@ -405,6 +488,7 @@ def run_backend(
             f"{seeded.seconds:.1f} s ({args.rows / seeded.seconds:,.0f} consents/s)"
         )
         print(f"  seeded {seeding}")
+        seed_seconds = seeded.seconds
         for statement in args.sql:
             with engine.begin() as connection:
                 connection.execute(text(statement))
@@ -412,6 +496,7 @@ def run_backend(
         if args.analyze:
             seconds = analyze(engine)
             seeding += f", then ANALYZE {seconds:.1f} s"
+            seed_seconds += seconds
             print(f"  ANALYZE took {seconds:.1f} s")
     finally:
         engine.dispose()
@@ -428,7 +513,7 @@ def run_backend(
             ids, total = expected(seeded, op)
             if [consent.id for consent in page.consents] != ids:
                 raise SystemExit(f"{op.label}: the archive's page is not the expected one")
-            results[op.label] = Result(len(ids), total)
+            results[op.kind] = Result(len(ids), total, op.label)
             if args.plans:
                 statement = next(s for s in statements if "FROM consents" in s[0])
                 print(f"    plan of {op.label}:\n{query_plan(archive.engine, *statement)}")
@@ -437,25 +522,10 @@ def run_backend(
             for op in ops:
                 started = time.perf_counter()
                 archive.search(op.criteria, cursor=op.cursor)
-                results[op.label].samples.append((time.perf_counter() - started) * 1000)
+                results[op.kind].samples.append((time.perf_counter() - started) * 1000)
     finally:
         archive.dispose()
-    return results, seeding
-
-
-def machine() -> str:
-    memory = "unknown"
-    with open("/proc/meminfo", encoding="utf-8") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
-    model = platform.processor() or platform.machine()
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores ({model}), {memory} memory"
+    return results, Seeding(seeding, seed_seconds)
 
 
 def verdict(results: dict[str, dict[str, Result]], label: str) -> str:
@@ -472,15 +542,147 @@ def print_table(results: dict[str, dict[str, Result]]) -> None:
     print(header + f"{'target':>10}  verdict")
     print(f"{'':<38}{'page/match':>12}" + f"{'median / p95':>20}" * len(results))
     for label in first:
-        line = f"{label:<38}{f'{first[label].rows}/{first[label].matching}':>12}"
+        line = f"{first[label].label:<38}{f'{first[label].rows}/{first[label].matching}':>12}"
         for by_op in results.values():
             line += f"{f'{by_op[label].median:.1f} / {by_op[label].p95:.1f}':>20}"
         print(line + f"{'< ' + str(TARGET_MS):>10}  {verdict(results, label)}")
 
 
+Results = dict[int, dict[str, dict[str, Result]]]  # size -> backend -> operation kind
+
+
+def measure_sizes(
+    sizes: list[int], backends: list[str], args: argparse.Namespace
+) -> tuple[Results, dict[tuple[int, str], Seeding]]:
+    """Every size on every backend, one after the other; results and each seeding's line."""
+    results: Results = {}
+    seeding: dict[tuple[int, str], Seeding] = {}
+    # One "now" for every database, so that they hold the same rows.
+    now = datetime.now(UTC).replace(microsecond=0)
+    for size in sizes:
+        sized = argparse.Namespace(**{**vars(args), "rows": size})
+        results[size] = {}
+        for backend in backends:
+            with tempfile.TemporaryDirectory(prefix="intake-bench-archive-") as folder:
+                if backend == "sqlite":
+                    print(
+                        f"SQLite, {size:,} consents (a file in a temp folder; WAL, "
+                        "synchronous=FULL, as the app runs it)"
+                    )
+                    url = sqlite_url(Path(folder) / "archive.sqlite3")
+                    results[size][backend], seeding[size, backend] = run_backend(
+                        url, Path(folder), sized, now
+                    )
+                    continue
+                try:
+                    with throwaway_server() as server:
+                        print(
+                            f"PostgreSQL {server.version}, {size:,} consents (a throwaway "
+                            "server: default settings, durability off)"
+                        )
+                        url = server.create_database("bench")
+                        results[size][backend], seeding[size, backend] = run_backend(
+                            url, Path(folder), sized, now
+                        )
+                except PostgresUnavailable as error:
+                    print(f"PostgreSQL not measured: {error}")
+    return results, seeding
+
+
+def growth(results: Results, backend: str, kind: str) -> tuple[float, float]:
+    """Time and matches at the largest size over the smallest, for one search on one backend."""
+    small, large = min(results), max(results)
+    a, b = results[small][backend][kind], results[large][backend][kind]
+    return b.median / a.median, (b.matching / a.matching if a.matching else float("inf"))
+
+
+def print_growth(results: Results) -> None:
+    sizes = sorted(results)
+    backends = list(results[sizes[0]])
+    heading = " / ".join(f"{size:,}" for size in sizes)
+    print(f"median ms at {heading} consents; x: largest over smallest (time, matches)")
+    for backend in backends:
+        print(BACKENDS[backend])
+        for kind in results[sizes[0]][backend]:
+            times = " / ".join(f"{results[size][backend][kind].median:.1f}" for size in sizes)
+            time_x, match_x = growth(results, backend, kind)
+            print(f"  {kind:<38}{times:>24}   time x{time_x:.1f}, matches x{match_x:.3g}")
+
+
+def short(size: int) -> str:
+    """10k, 100k, 1M."""
+    return f"{size // 1_000_000}M" if size % 1_000_000 == 0 else f"{size // 1000}k"
+
+
+def figures(results: Results, seeding: dict[tuple[int, str], Seeding]) -> list[Figure]:
+    """Part 4 (the 100,000 archive against 50 ms) and part 6 (growth over the sizes)."""
+    out: list[Figure] = []
+    if 100_000 in results and results[100_000]:
+        by_backend = results[100_000]
+        names = " / ".join(BACKENDS[b] for b in by_backend)
+        for kind in next(iter(by_backend.values())):
+            medians = [by_backend[b][kind].median for b in by_backend]
+            out.append(
+                Figure(
+                    "4 archive 100k",
+                    f"{kind}: {names} (ms)",
+                    " / ".join(f"{m:.1f}" for m in medians),
+                    f"< {TARGET_MS}",
+                    max(medians) < TARGET_MS,
+                )
+            )
+    sizes = sorted(results)
+    if len(sizes) > 1 and all(results[size] for size in sizes):
+        heading = " / ".join(short(size) for size in sizes)
+        for backend in results[sizes[0]]:
+            for kind in results[sizes[0]][backend]:
+                time_x, match_x = growth(results, backend, kind)
+                out.append(
+                    Figure(
+                        "6 growth",
+                        f"{BACKENDS[backend]}: {kind}, at {heading} (ms)",
+                        " / ".join(f"{results[s][backend][kind].median:.1f}" for s in sizes),
+                        f"<= {LOG_GROWTH_TARGET:g}x (log)",
+                        time_x <= LOG_GROWTH_TARGET,
+                        f"x{time_x:.1f} for x{sizes[-1] // sizes[0]} rows, matches x{match_x:.3g}",
+                    )
+                )
+        for (size, backend), seeded in seeding.items():
+            if size == sizes[-1]:
+                out.append(
+                    Figure(
+                        "6 growth",
+                        f"{BACKENDS[backend]}: seeding {short(size)} consents (bulk inserts)",
+                        f"{seeded.seconds:.0f} s",
+                    )
+                )
+    return out
+
+
+def default_args(rounds: int = 50) -> argparse.Namespace:
+    return argparse.Namespace(rounds=rounds, submission_bytes=2, plans=False, analyze=True, sql=[])
+
+
+def run(sizes: tuple[int, ...] = SIZES, rounds: int = 50) -> list[Figure]:
+    """For `make bench`: every size on both backends; the figures of parts 4 and 6."""
+    started = time.perf_counter()
+    results, seeding = measure_sizes(list(sizes), ["sqlite", "postgresql"], default_args(rounds))
+    for size, by_backend in results.items():
+        if by_backend:
+            print(f"\narchive, {size:,} consents")
+            print_table(by_backend)
+    if len(results) > 1:
+        print()
+        print_growth(results)
+    print(f"archive: {time.perf_counter() - started:.0f} s in all")
+    return figures(results, seeding)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--rows", type=int, default=100_000, help="consents to seed")
+    parser.add_argument(
+        "--rows", type=int, nargs="+", default=[100_000], help="consents to seed (sizes)"
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--rounds", type=int, default=50, help="timed calls per operation")
     parser.add_argument(
@@ -496,43 +698,27 @@ def main() -> None:
         help="run after seeding, before ANALYZE (to try an index); may be repeated",
     )  # fmt: skip
     args = parser.parse_args()
-    if args.rows < 1000 or args.rounds < 2:
+    if min(args.rows) < 1000 or args.rounds < 2:
         parser.error("seed at least 1000 rows and time at least 2 rounds")
     wanted = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(f"machine: {machine()}; SQLite {sqlite3.sqlite_version}")
     print(f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}")
-    results: dict[str, dict[str, Result]] = {}
-    seeding: dict[str, str] = {}
-    # One "now" for both backends, so that they hold the same rows.
-    now = datetime.now(UTC).replace(microsecond=0)
     started = time.perf_counter()
-    for backend in wanted:
-        with tempfile.TemporaryDirectory(prefix="intake-bench-archive-") as folder:
-            if backend == "sqlite":
-                print("SQLite (a file in a temp folder; WAL, synchronous=FULL, as the app runs it)")
-                url = sqlite_url(Path(folder) / "archive.sqlite3")
-                results[backend], seeding[backend] = run_backend(url, Path(folder), args, now)
-                continue
-            try:
-                with throwaway_server() as server:
-                    print(
-                        f"PostgreSQL {server.version} (a throwaway server: default settings, "
-                        "durability off)"
-                    )
-                    url = server.create_database("bench")
-                    results[backend], seeding[backend] = run_backend(url, Path(folder), args, now)
-            except PostgresUnavailable as error:
-                print(f"PostgreSQL not measured: {error}")
-    if not results:
-        return
-    print()
-    print_table(results)
+    results, seeding = measure_sizes(sorted(args.rows), wanted, args)
+    for size, by_backend in results.items():
+        if not by_backend:
+            continue
+        print(f"\n{size:,} consents")
+        print_table(by_backend)
     print(
         f"\n{args.rounds} timed calls of Archive.search per operation, round-robin, warm caches; "
         "rows: on the first page / matching in all."
     )
-    for backend, line in seeding.items():
-        print(f"seeding {BACKENDS[backend]}: {line}")
+    for (size, backend), seeded in seeding.items():
+        print(f"seeding {BACKENDS[backend]}, {size:,} consents: {seeded.line}")
+    if len(results) > 1:
+        print()
+        print_growth(results)
     print(f"whole run: {time.perf_counter() - started:.0f} s")
 
 

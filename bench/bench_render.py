@@ -1,69 +1,291 @@
-"""Render benchmark: ms per demo consent, against a bare reportlab script (the floor).
+"""Render benchmark: ms per demo consent, against a bare reportlab script (the floor) and HTML.
 
 The floor lays out the same text (every consent paragraph, item and answer) with the same fonts
-as plain Platypus paragraphs: no tables, no signature, no footer, no pypdf pass. Both run in
-this process, interleaved, so the ratio is fair on a noisy machine.
+as plain Platypus paragraphs: no tables, no signature, no footer, no pypdf pass. The HTML route
+is WeasyPrint rendering the same consent from HTML and CSS (`html_consent.py`). All three run in
+this process, interleaved round by round, and each ratio is the median of the rounds' ratios, so
+it is fair on a noisy machine.
+
+    .venv/bin/python bench/bench_render.py [--rounds 15] [--profile N]
+
+`--profile N` renders N demo consents and N floors under pyinstrument instead, and prints where
+the time goes in each.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
-import statistics
+import re
+from collections import Counter
 
-from measure import ROUNDS, demo_consent, ms_per_call
+from html_consent import signed_time
+from measure import (
+    PER_ROUND,
+    ROUNDS,
+    Figure,
+    demo_consent,
+    median,
+    ms_per_call,
+    print_table,
+    ratios,
+)
+from pypdf import PdfReader
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import inch
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from intake.definition import ConsentDefinition
 from intake.pdf import render_consent
-from intake.pdf.fonts import BODY, register_fonts
+from intake.pdf.fonts import BODY, BOLD, register_fonts
+from intake.pdf.render import MARGIN
 from intake.pdf.text import pdf_text
 from intake.submission import Submission
 
+DOC_ID = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
 
-def same_text(definition: ConsentDefinition, submission: Submission) -> list[str]:
-    """Every piece of text the consent carries, in order."""
-    texts = [definition.clinic_name, definition.title, definition.purpose]
+
+def same_text(definition: ConsentDefinition, submission: Submission) -> list[tuple[bool, str]]:
+    """Every piece of text the consent PDF carries, in order, each with whether it is bold:
+    headings, labels, answers, the consent text, the signature rows, the Signing record page.
+
+    Left out: the page footers, the bullets and the check boxes (glyphs, not text), and the
+    seal's rows (the demo render has no seal). `check()` compares the words of both PDFs.
+    """
     p = submission.patient
-    texts += [p.legal_name, p.preferred_name, p.date_of_birth.isoformat(), p.phone, p.email]
-    texts += [p.address, p.emergency_contact.name, p.emergency_contact.phone, p.primary_physician]
-    texts += [submission.health.allergies, submission.health.medications]
-    texts += [submission.health.conditions]
-    texts += [q.question for q in definition.screening]
+    ec = p.emergency_contact
+    document_id = DOC_ID
+    signed = signed_time(submission.signed_at)
+    out: list[tuple[bool, str]] = [
+        (True, definition.clinic_name),
+        (True, definition.title),
+        (False, f"Form {definition.id}, version {definition.version} · Document {document_id}"),
+        (False, definition.purpose),
+    ]
+    flags = submission.flags(definition)
+    if flags:
+        out.append((True, f"Clinician review required: {len(flags)} screening answer(s) below."))
+
+    def rows(pairs: list[tuple[str, str]]) -> None:
+        for label, value in pairs:
+            out.extend([(True, label), (False, value or "—")])
+
+    out.append((True, "Patient details"))
+    rows(
+        [
+            ("Legal name", p.legal_name),
+            ("Preferred name", p.preferred_name),
+            ("Date of birth", p.date_of_birth.isoformat()),
+            ("Phone", p.phone),
+            ("Email", p.email),
+            ("Address", p.address),
+            ("Emergency contact", f"{ec.name} ({ec.relationship}) · {ec.phone}"),
+            ("Primary physician", p.primary_physician),
+        ]
+    )
+    out.append((True, "Health history"))
+    rows(
+        [
+            ("Allergies", submission.health.allergies),
+            ("Medications and supplements", submission.health.medications),
+            ("Conditions", submission.health.conditions),
+        ]
+    )
+    out.append((True, "Screening questions"))
+    answers = dict(submission.screening)
+    for q in definition.screening:
+        if answers.get(q.id):
+            rows([("Yes", f"{q.question}\nClinician review required ({q.level.upper()})")])
+        else:
+            rows([("No", q.question)])
     for section in definition.sections:
-        texts += [section.heading, *section.paragraphs, *section.items]
+        out.append((True, section.heading))
+        out += [(False, text) for text in (*section.paragraphs, *section.items)]
     for tier in definition.side_effects:
-        texts += [tier.heading, tier.intro, *tier.items, tier.action]
-    texts += [a.text for a in definition.acknowledgments]
-    texts += [definition.signature.meaning, definition.signature.clinician_line]
-    return texts
+        out.append((True, tier.heading))
+        out += [(False, text) for text in (tier.intro, *tier.items)]
+        out.append((False, f"What to do: {tier.action}"))
+    out.append((True, "Acknowledgments"))
+    out += [(False, a.text) for a in definition.acknowledgments]
+    out += [(True, "Patient signature"), (False, definition.signature.meaning)]
+    rows([("Printed name", submission.typed_name), ("Signed", signed)])
+    out += [(True, "Clinician"), (False, definition.signature.clinician_line)]
+    out += [(False, "Clinician name"), (False, "Signature"), (False, "Date")]
+    signature = submission.signature
+    out += [
+        (True, "Signing record"),
+        (
+            False,
+            "How and when this consent was signed, and the fingerprints that identify exactly "
+            "which text was shown and what was submitted.",
+        ),
+    ]
+    rows(
+        [
+            ("Document id", document_id),
+            ("Signed at", signed),
+            ("Signed by", submission.typed_name),
+            ("Guardian", ""),
+            ("Device", submission.device.user_agent),
+            ("IP address", submission.device.ip),
+            ("Form", f"{definition.id}, version {definition.version}"),
+            ("Form text SHA-256", definition.sha256),
+            ("Submission SHA-256", submission.sha256),
+            (
+                "Signature strokes",
+                f"patient: {len(signature.strokes)} strokes, {signature.point_count} points",
+            ),
+            ("Submitted data", "attached to this PDF as submission.json"),
+        ]
+    )
+    return out
 
 
-def floor_render(texts: list[str]) -> bytes:
-    """A bare reportlab script: the same text as paragraphs, nothing else."""
+def floor_render(texts: list[tuple[bool, str]]) -> bytes:
+    """A bare reportlab script: the same text as plain paragraphs in the same fonts (bold where
+    ours is bold), the same page size and margins; no table, drawing, footer or pypdf pass."""
     buffer = io.BytesIO()
-    style = ParagraphStyle("body", fontName=BODY, fontSize=9.5, leading=13, spaceAfter=4)
-    SimpleDocTemplate(buffer, pagesize=LETTER).build([Paragraph(pdf_text(t), style) for t in texts])
+    body = ParagraphStyle("body", fontName=BODY, fontSize=9.5, leading=13, spaceAfter=4)
+    bold = ParagraphStyle("bold", body, fontName=BOLD)
+    SimpleDocTemplate(
+        buffer, pagesize=LETTER, leftMargin=MARGIN, rightMargin=MARGIN,
+        topMargin=0.7 * inch, bottomMargin=0.8 * inch,
+    ).build([Paragraph(pdf_text(t), bold if b else body) for b, t in texts])  # fmt: skip
     return buffer.getvalue()
 
 
-def main() -> None:
+def words(pdf: bytes) -> Counter[str]:
+    """The words of a PDF's text, as pypdf extracts them."""
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return Counter(re.findall(r"\w+", text))
+
+
+def pages(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def coverage(ours: bytes, other: bytes, name: str) -> str:
+    """Which words of our PDF the other PDF lacks, and which it has that ours does not."""
+    a, b = words(ours), words(other)
+    missing, extra = a - b, b - a
+    return (
+        f"render: {name} ({pages(other)} pages) carries {1 - missing.total() / a.total():.1%} "
+        f"of our {a.total():,} words ({pages(ours)} pages); lacks: "
+        f"{' '.join(sorted(missing.elements())) or 'none'}; has more: "
+        f"{' '.join(sorted(extra.elements())) or 'none'}"
+    )
+
+
+#: Target: our render at most this many times the floor.
+FLOOR_TARGET = 1.5
+#: Target: the HTML route at least this many times slower than ours.
+HTML_TARGET = 8
+#: WeasyPrint is ~20 times slower: fewer calls per round keep the rounds interleaved and short.
+HTML_PER_ROUND = 2
+
+
+def html_renderer():
+    """WeasyPrint's renderer, or None (and why) when the bench extra is not installed."""
+    try:
+        from html_consent import HtmlRenderer
+
+        return HtmlRenderer(), ""
+    except (ImportError, OSError) as error:
+        return None, f"WeasyPrint unavailable ({type(error).__name__}: {error}); " + (
+            "pip install -e '.[bench]' and Debian's libpango-1.0-0 libpangoft2-1.0-0"
+        )
+
+
+def run(rounds: int = ROUNDS) -> list[Figure]:
+    """Ours, the floor and the HTML route, interleaved; the figures for the summary table."""
     definition, submission = demo_consent()
     register_fonts()
     texts = same_text(definition, submission)
-    ours: list[float] = []
-    floor: list[float] = []
-    render_consent(definition, submission)
+    html, why = html_renderer()
+
+    def ours() -> bytes:
+        return render_consent(definition, submission, document_id=DOC_ID)
+
+    def floor() -> bytes:
+        return floor_render(texts)
+
+    def weasy() -> bytes:
+        assert html is not None
+        return html.render(definition, submission, DOC_ID)
+
+    # Warm: fonts registered and parsed, first-call caches filled, on every route; and the
+    # fairness check: every route prints the same words.
+    print(coverage(ours(), floor(), "the floor"))
+    if html:
+        print(coverage(ours(), weasy(), "the HTML route"))
+    ours_ms: list[float] = []
+    floor_ms: list[float] = []
+    html_ms: list[float] = []
+    for _ in range(rounds):
+        ms_per_call(ours, ours_ms)
+        ms_per_call(floor, floor_ms)
+        if html:
+            ms_per_call(weasy, html_ms, HTML_PER_ROUND)
+    to_floor = ratios(ours_ms, floor_ms)
+    figures = [
+        Figure("1 render", "ours: the demo consent (ms/PDF)", f"{median(ours_ms):.1f}"),
+        Figure("1 render", "floor: bare reportlab, same text (ms/PDF)", f"{median(floor_ms):.1f}"),
+        Figure(
+            "1 render", "ratio ours / floor", f"{to_floor:.2f}", f"<= {FLOOR_TARGET}",
+            to_floor <= FLOOR_TARGET,
+        ),
+    ]  # fmt: skip
+    if html:
+        to_html = ratios(html_ms, ours_ms)
+        figures += [
+            Figure("1 render", "HTML: WeasyPrint, same consent (ms/PDF)", f"{median(html_ms):.1f}"),
+            Figure(
+                "1 render", "ratio HTML / ours (times faster)", f"{to_html:.1f}",
+                f">= {HTML_TARGET}", to_html >= HTML_TARGET,
+            ),
+        ]  # fmt: skip
+    else:
+        figures.append(
+            Figure("1 render", "HTML: WeasyPrint", "n/a", f">= {HTML_TARGET}", None, why)
+        )
+    print(
+        f"render: {rounds} rounds, interleaved: ours and the floor {PER_ROUND} calls a round, "
+        f"WeasyPrint {HTML_PER_ROUND}; ratios are medians of the rounds' ratios"
+    )
+    return figures
+
+
+def profile(count: int) -> None:
+    from pyinstrument import Profiler
+
+    definition, submission = demo_consent()
+    register_fonts()
+    texts = same_text(definition, submission)
+    render_consent(definition, submission, document_id=DOC_ID)
     floor_render(texts)
-    for _ in range(ROUNDS):
-        ms_per_call(lambda: render_consent(definition, submission), ours)
-        ms_per_call(lambda: floor_render(texts), floor)
-    ours_ms, floor_ms = statistics.median(ours), statistics.median(floor)
-    print(f"{'measure':<44}{'median':>12}{'target':>16}")
-    print(f"{'render demo consent (ms/PDF)':<44}{ours_ms:>12.1f}{'< 25':>16}")
-    print(f"{'bare reportlab, same text (ms/PDF)':<44}{floor_ms:>12.1f}{'':>16}")
-    print(f"{'ratio render / floor':<44}{ours_ms / floor_ms:>12.2f}{'<= 1.5':>16}")
+    for name, fn in (
+        ("ours", lambda: render_consent(definition, submission, document_id=DOC_ID)),
+        ("floor", lambda: floor_render(texts)),
+    ):
+        profiler = Profiler(interval=0.0002)
+        profiler.start()
+        for _ in range(count):
+            fn()
+        profiler.stop()
+        print(f"=== {name}: {count} renders")
+        print(profiler.output_text(unicode=False, color=False, time="percent_of_total"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--profile", type=int, metavar="N", help="profile N renders instead")
+    args = parser.parse_args()
+    if args.profile:
+        profile(args.profile)
+    else:
+        print_table(run(args.rounds))
 
 
 if __name__ == "__main__":
