@@ -19,6 +19,9 @@ The run is 10 rounds of 100 submissions (1,000 in all, on the same server):
   same user), it is also reset once the workers have started, to tell a peak of the
   submissions from one of the start-up.
 
+Then 30 more from one tablet at a time: the submit's own time, with no queue in front of it
+(with 20 tablets walking flat out, a submit waits behind the other tablets' requests).
+
 Every submit must answer 302 to /tablet/done and the archive must hold exactly the consents
 submitted, all archived: a fast run that lost consents does not count.
 
@@ -58,6 +61,8 @@ CLIENTS = 20
 ROUNDS = 10
 PER_ROUND = 100
 REQUESTS_PER_CONSENT = 13
+#: Consents from a single tablet after the rounds: the submit's own time, with no queue.
+ALONE = 30
 RATE_TARGET = 40
 P95_TARGET_MS = 300
 HWM_TARGET_MB = 150
@@ -89,6 +94,8 @@ class Run:
     #: ...and since it was reset once the workers had started (empty when it cannot be reset).
     load_hwm_kb: dict[int, int] = field(default_factory=dict)
     archived: dict[str, int] = field(default_factory=dict)
+    #: The same walks from one tablet at a time, after the rounds: the submit without a queue.
+    alone: Round | None = None
 
 
 def children(pid: int) -> list[int]:
@@ -225,10 +232,18 @@ def measure(rounds: int, per_round: int, clients: int, threads: int) -> Run:
                         else ""
                     )
                 )
+            if reset:
+                load_hwm = {pid: status_kb(pid, "VmHWM") for pid in workers}
+            run.alone = one_round(server, workers, ALONE, 1)
+            lat = sorted(run.alone.latencies)
+            print(
+                f"e2e: then {ALONE} consents from one tablet at a time: submit p50 "
+                f"{percentile(lat, 0.5) * 1000:.0f} ms, p95 {percentile(lat, 0.95) * 1000:.0f} ms"
+            )
             if children(server.process.pid) != workers:
                 raise SystemExit("a worker was replaced during the run (crash or timeout)")
             if reset:
-                run.load_hwm_kb = {pid: status_kb(pid, "VmHWM") for pid in workers}
+                run.load_hwm_kb = load_hwm
                 run.hwm_kb = {pid: max(start_hwm[pid], run.load_hwm_kb[pid]) for pid in workers}
             else:
                 run.hwm_kb = {pid: status_kb(pid, "VmHWM") for pid in workers}
@@ -241,6 +256,9 @@ def measure(rounds: int, per_round: int, clients: int, threads: int) -> Run:
 def figures(run: Run, per_round: int, clients: int, threads: int) -> list[Figure]:
     total = per_round * len(run.rounds)
     errors = sum(len(r.errors) for r in run.rounds)
+    alone = run.alone
+    assert alone is not None
+    errors += len(alone.errors)
     rate = median(r.rate for r in run.rounds)
     p50 = median(percentile(r.latencies, 0.5) for r in run.rounds) * 1000
     p95 = median(percentile(r.latencies, 0.95) for r in run.rounds) * 1000
@@ -248,7 +266,7 @@ def figures(run: Run, per_round: int, clients: int, threads: int) -> list[Figure
     client_cpu = sum(r.client_cpu for r in run.rounds) / total * 1000
     cores = os.cpu_count() or 1
     ceiling = cores * 1000 / (server_cpu + client_cpu)
-    complete = errors == 0 and run.archived == {"archived": total}
+    complete = errors == 0 and run.archived == {"archived": total + ALONE}
     where = (
         f"gunicorn {WORKERS} {WORKER_CLASS} workers x {threads} threads, {clients} clients, "
         f"{len(run.rounds)} rounds of {per_round}"
@@ -268,8 +286,14 @@ def figures(run: Run, per_round: int, clients: int, threads: int) -> list[Figure
             f"< {P95_TARGET_MS}", p95 < P95_TARGET_MS,
         ),
         Figure(
+            "3 end to end", "submit p50 / p95 ms, one tablet at a time (no queue)",
+            f"{percentile(alone.latencies, 0.5) * 1000:.0f} / "
+            f"{percentile(alone.latencies, 0.95) * 1000:.0f}",
+            note=f"{ALONE} consents after the rounds",
+        ),
+        Figure(
             "3 end to end", "consents archived / submitted, errors",
-            f"{run.archived.get('archived', 0)}/{total}, {errors}", "all, 0", complete,
+            f"{run.archived.get('archived', 0)}/{total + ALONE}, {errors}", "all, 0", complete,
         ),
         Figure(
             "3 end to end", "CPU ms per consent: server workers / load generator",
