@@ -16,9 +16,9 @@ Each run, on loopback only and bounded by timeouts:
 5. Every submit is sent again with its own cookie and submit token, as a patient tapping Submit
    again would: those that were answered must not make a second consent, those that were not
    must now make their one. With drafts in the database (`STORAGE=database`), a submit the kill
-   cut off leaves its draft leased to the dead server for `DRAFT_LEASE_SECONDS` (15 s): sending it again would wait that
-   long, so those are not sent again (their consent, if the kill came after it was committed,
-   must still be there exactly once) and the lease left is printed.
+   cut off leaves its draft leased to the dead server for `DRAFT_LEASE_SECONDS` (15 s): sending
+   it again would wait that long, so those are not sent again (their consent, if the kill came
+   after it was committed, must still be there exactly once) and the lease left is printed.
 6. The server is stopped and the operator's `intake archive repair` (no grace, app stopped)
    removes what the kill left unnamed. The audit trail's chain must hold, with each consent's
    "created" and "archived" events once.
