@@ -1,6 +1,6 @@
 """End to end and memory: complete tablet submissions through the app under gunicorn on loopback.
 
-One `gunicorn app:app` (2 gthread workers of 4 threads, as `tests/test_load.py` runs it) on
+One `gunicorn app:app` (2 gthread workers of 2 threads, as README "Deploying" runs it) on
 127.0.0.1 with a fresh instance folder (SQLite archive, `STORAGE=files`, the self-signed clinic
 certificate the app makes on first use); 20 tablets at a time, each a stdlib HTTP client
 (`tests/serving.py`) walking one whole submission from a fresh session: the welcome page, the
@@ -56,7 +56,7 @@ from serving import (  # noqa: E402  (tests/ is on the path only now)
 
 WORKERS = 2
 WORKER_CLASS = "gthread"
-THREADS = 4
+THREADS = 2
 CLIENTS = 20
 ROUNDS = 10
 PER_ROUND = 100
