@@ -3,6 +3,7 @@ for a single submit."""
 
 from __future__ import annotations
 
+import os
 import stat
 import threading
 from collections.abc import Callable, Iterator
@@ -87,6 +88,26 @@ def test_creating_a_draft_sweeps_expired_ones(make_store: MakeStore):
     store.create("f")
     clock.now -= 11
     assert store.get(old.id) is None
+
+
+def test_a_draft_file_carries_its_last_save_as_its_time(tmp_path: Path):
+    """The sweep goes by each file's time and reads none of them (it ran on every new patient's
+    start, and reading a thousand kept drafts took longer than sealing a consent)."""
+    clock = Clock()
+    store = DraftStore(tmp_path, ttl=10, clock=clock)
+    draft = store.create("f")
+    path = tmp_path / f"{draft.id}.json"
+    clock.now += 5
+    store.save(draft)
+    assert path.stat().st_mtime == draft.updated_at == clock.now
+    unreadable = store.create("f")
+    (tmp_path / f"{unreadable.id}.json").write_bytes(b"\xff not json")
+    os.utime(tmp_path / f"{unreadable.id}.json", (clock.now, clock.now))
+    store.sweep()
+    assert path.exists() and (tmp_path / f"{unreadable.id}.json").exists()
+    clock.now += 11
+    store.sweep()
+    assert list(tmp_path.glob("*.json")) == []
 
 
 def test_unknown_or_malformed_ids_are_no_draft(make_store: MakeStore):
