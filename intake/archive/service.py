@@ -38,7 +38,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Engine, Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased, defer, sessionmaker
 
@@ -234,6 +234,26 @@ def name_words(name: str) -> list[str]:
         if word and word[:100] not in words:
             words.append(word[:100])
     return words[:20]
+
+
+#: A signing-date range up to this long is searched through its own index first on PostgreSQL.
+FOUND_FIRST_DAYS = 92
+
+
+def _found_first(ids: Select, name: str) -> Select:
+    """`ids` computed on their own, before any consent row is read (PostgreSQL only).
+
+    With a LIMIT, PostgreSQL's planner walks the consents newest first and checks each against
+    the search, betting the matches are spread evenly through time; at a million consents a
+    full name meant 90,000 checks (290 ms, 37 found first) and a month five years back half the
+    table (150 ms, 84 found first). A materialized CTE makes it read the matches from their own
+    index, then sort only those. Used where matches are few by nature: two name words or more
+    (the longest of two letters or more), a signing range of up to `FOUND_FIRST_DAYS`. One word
+    keeps the planner's choice, which it estimates well: a common surname (16,400 of a million)
+    is a short walk (6 ms), and found first it was 229 ms of reading every match.
+    """
+    found = ids.cte(name).prefix_with("MATERIALIZED")
+    return select(found.c[0])
 
 
 def _prefix_upper(word: str) -> str:
@@ -728,7 +748,8 @@ class Archive:
         # Each word's subquery inside the next, the longest (usually rarest) innermost: the
         # words' ids are intersected before `consents` is touched (one IN per word made
         # PostgreSQL walk the newest consents instead). Aliases keep the subqueries apart.
-        for word in sorted(name_words(criteria.name), key=len, reverse=True):
+        words = sorted(name_words(criteria.name), key=len, reverse=True)
+        for word in words:
             names = aliased(ConsentName)
             step = select(names.consent_id).where(
                 names.word >= word, names.word < _prefix_upper(word)
@@ -736,14 +757,28 @@ class Archive:
             if matching is not None:
                 step = step.where(names.consent_id.in_(matching))
             matching = step
+        postgresql = self.engine.dialect.name == "postgresql"
         if matching is not None:
+            if postgresql and len(words) >= 2 and len(words[0]) >= 2:
+                matching = _found_first(matching, "name_matches")
             query = query.where(Consent.id.in_(matching))
         if criteria.date_of_birth:
             query = query.where(Consent.date_of_birth == criteria.date_of_birth)
-        if criteria.signed_from:
-            query = query.where(Consent.signed_on >= criteria.signed_from)
-        if criteria.signed_to:
-            query = query.where(Consent.signed_on <= criteria.signed_to)
+        if (
+            postgresql
+            and criteria.signed_from
+            and criteria.signed_to
+            and (criteria.signed_to - criteria.signed_from).days <= FOUND_FIRST_DAYS
+        ):
+            signed = select(Consent.id).where(
+                Consent.signed_on >= criteria.signed_from, Consent.signed_on <= criteria.signed_to
+            )
+            query = query.where(Consent.id.in_(_found_first(signed, "signed_matches")))
+        else:
+            if criteria.signed_from:
+                query = query.where(Consent.signed_on >= criteria.signed_from)
+            if criteria.signed_to:
+                query = query.where(Consent.signed_on <= criteria.signed_to)
         if criteria.needs_review:
             query = query.where(Consent.needs_review.is_(True))
         after = decode_cursor(cursor) if cursor else None
