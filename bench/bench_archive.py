@@ -604,6 +604,15 @@ def growth(results: Results, backend: str, kind: str) -> tuple[float, float]:
     return b.median / a.median, (b.matching / a.matching if a.matching else float("inf"))
 
 
+def page_growth(results: Results, backend: str, kind: str) -> float:
+    """Rows on the page at the largest size over the smallest (a date of birth has 1 match in
+    10,000 consents and a full page in 1,000,000): rows a page-only search reads besides its
+    log(n) index descent."""
+    small, large = min(results), max(results)
+    a, b = results[small][backend][kind], results[large][backend][kind]
+    return max(1, min(b.matching, PAGE_SIZE)) / max(1, min(a.matching, PAGE_SIZE))
+
+
 def print_growth(results: Results) -> None:
     sizes = sorted(results)
     backends = list(results[sizes[0]])
@@ -649,7 +658,8 @@ def figures(results: Results, seeding: dict[tuple[int, str], Seeding]) -> list[F
                     target = f"<= {LOG_GROWTH_TARGET:g}x or matches' x (log n + k)"
                     met = time_x <= max(LOG_GROWTH_TARGET, match_x)
                 else:
-                    target, met = f"<= {LOG_GROWTH_TARGET:g}x (log n)", time_x <= LOG_GROWTH_TARGET
+                    target = f"<= {LOG_GROWTH_TARGET:g}x the page rows' x (log n + page)"
+                    met = time_x <= LOG_GROWTH_TARGET * page_growth(results, backend, kind)
                 out.append(
                     Figure(
                         "6 growth",
