@@ -65,12 +65,17 @@ SIZES = (10_000, 100_000, 1_000_000)
 LOG_GROWTH_TARGET = 3.0
 #: Searches whose index order is not newest-first: a surname's or a month's matches are read
 #: from their index, then sorted by time to give the newest page, so their cost is
-#: log(rows) + matches, and their matches grow with the archive. Their target: time grows no
-#: faster than the matches do. Every other search reads one page from an index in newest-first
-#: order (or none), whatever the archive's size: log(rows).
-READS_EVERY_MATCH = frozenset(
-    {"commonest surname", "commonest full name", "initial and surname", "a month of signings"}
-)
+#: log(rows) + the rows read, which grow with the archive. Their target: time grows no faster
+#: than the rows read do. Every other search reads one page from an index in newest-first
+#: order, whatever the archive's size: log(rows) + the page. Each with the search whose
+#: matches are the rows it reads: an initial and a surname reads every consent with the
+#: surname (the longest word, innermost) and keeps those with the initial.
+READS_EVERY_MATCH = {
+    "commonest surname": "commonest surname",
+    "commonest full name": "commonest full name",
+    "initial and surname": "commonest surname",
+    "a month of signings": "a month of signings",
+}
 FORM_ID = "b12-methylcobalamin"
 #: The clinic's offset from UTC, for the signing time the tablet records.
 CLINIC_TZ = timezone(timedelta(hours=-5))
@@ -655,9 +660,12 @@ def figures(results: Results, seeding: dict[tuple[int, str], Seeding]) -> list[F
             for kind in results[sizes[0]][backend]:
                 time_x, match_x = growth(results, backend, kind)
                 if kind in READS_EVERY_MATCH:
-                    target = f"<= {LOG_GROWTH_TARGET:g}x or matches' x (log n + k)"
-                    met = time_x <= max(LOG_GROWTH_TARGET, match_x)
+                    read_x = growth(results, backend, READS_EVERY_MATCH[kind])[1]
+                    target = f"<= {LOG_GROWTH_TARGET:g}x or rows read's x (log n + k)"
+                    met = time_x <= max(LOG_GROWTH_TARGET, read_x)
+                    read = f", rows read x{read_x:.3g}" if read_x != match_x else ""
                 else:
+                    read = ""
                     target = f"<= {LOG_GROWTH_TARGET:g}x the page rows' x (log n + page)"
                     met = time_x <= LOG_GROWTH_TARGET * page_growth(results, backend, kind)
                 out.append(
@@ -667,7 +675,8 @@ def figures(results: Results, seeding: dict[tuple[int, str], Seeding]) -> list[F
                         " / ".join(f"{results[s][backend][kind].median:.1f}" for s in sizes),
                         target,
                         met,
-                        f"x{time_x:.1f} for x{sizes[-1] // sizes[0]} rows, matches x{match_x:.3g}",
+                        f"x{time_x:.1f} for x{sizes[-1] // sizes[0]} rows, matches x{match_x:.3g}"
+                        + read,
                     )
                 )
         for (size, backend), seeded in seeding.items():
