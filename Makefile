@@ -8,6 +8,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench lint clean system-deps demo
 
+# The end of a recipe that has put the Debian packages it lacks in $$missing: installs them when
+# run as root (apt-get update first), else names them.
+INSTALL_MISSING = if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run as root, or apt-get install them)"; fi; \
+	fi
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -25,18 +34,13 @@ system-deps:
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "missing Debian packages:$$missing (run as root, or apt-get install them)"; fi; \
-	fi
+	$(INSTALL_MISSING)
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check intake tests bench
 	$(VENV)/bin/pytest
 
-# The figures of issue 7, then one table (bench/run.py; BENCHMARKS.md). BENCH_QUICK=1 leaves out the
+# The performance figures, then one table (bench/run.py; BENCHMARKS.md). BENCH_QUICK=1 leaves out the
 # 1M-consent archive. WeasyPrint (the HTML route of part 1) is the `bench` extra, on Debian's
 # pango; PostgreSQL is the second archive backend.
 bench: $(STAMP)
@@ -45,12 +49,7 @@ bench: $(STAMP)
 	ls /usr/lib/*/libpangoft2-1.0.so.0 >/dev/null 2>&1 || missing="$$missing libpangoft2-1.0-0"; \
 	ls /usr/lib/*/libharfbuzz-subset.so.0 >/dev/null 2>&1 || missing="$$missing libharfbuzz-subset0"; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	  else echo "missing Debian packages:$$missing (run as root, or apt-get install them)"; fi; \
-	fi
+	$(INSTALL_MISSING)
 	$(PY) -c 'import weasyprint' 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/run.py
 

@@ -19,7 +19,6 @@ import io
 import re
 from collections import Counter
 
-from html_consent import signed_time
 from measure import (
     PER_ROUND,
     ROUNDS,
@@ -39,7 +38,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate
 from intake.definition import ConsentDefinition
 from intake.pdf import render_consent
 from intake.pdf.fonts import BODY, BOLD, register_fonts
-from intake.pdf.render import MARGIN
+from intake.pdf.render import MARGIN, signed_time
 from intake.pdf.text import pdf_text
 from intake.submission import Submission
 

@@ -15,13 +15,14 @@ Bench-only: WeasyPrint is the `bench` extra (`pip install -e '.[bench]'`), with 
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 from typing import Any
 
 from intake.definition import ConsentDefinition
 from intake.pdf.fonts import FONT_DIR
 from intake.pdf.metadata import ATTACHMENT_NAME
+from intake.pdf.render import signed_time, strokes_summary
+from intake.pdf.signature import catmull_rom
 from intake.submission import SignaturePad, Submission
 
 LEVEL_WORDS = {"stop": "STOP", "caution": "CAUTION"}
@@ -80,12 +81,6 @@ def _rows(rows: list[tuple[str, str]], cls: str = "rows") -> str:
     return f'<table class="{cls}">{cells}</table>'
 
 
-def signed_time(moment: datetime) -> str:
-    offset = moment.strftime("%z")
-    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
-    return f"{moment.strftime('%-d %B %Y, %H:%M:%S')} ({offset}) · {moment.isoformat()}"
-
-
 def signature_svg(pad: SignaturePad) -> str:
     """The strokes as SVG paths: Catmull-Rom splines as cubic Béziers, as the PDF draws them."""
     paths = []
@@ -96,15 +91,10 @@ def signature_svg(pad: SignaturePad) -> str:
         elif len(stroke) == 2:
             d.append(f"L{stroke[1][0]:.1f} {stroke[1][1]:.1f}")
         else:
-            for i in range(len(stroke) - 1):
-                p0 = stroke[i - 1] if i > 0 else stroke[i]
-                p1, p2 = stroke[i], stroke[i + 1]
-                p3 = stroke[i + 2] if i + 2 < len(stroke) else p2
-                c1 = (p1[0] + (p2[0] - p0[0]) / 6, p1[1] + (p2[1] - p0[1]) / 6)
-                c2 = (p2[0] - (p3[0] - p1[0]) / 6, p2[1] - (p3[1] - p1[1]) / 6)
-                d.append(
-                    f"C{c1[0]:.1f} {c1[1]:.1f} {c2[0]:.1f} {c2[1]:.1f} {p2[0]:.1f} {p2[1]:.1f}"
-                )
+            d += [
+                f"C{c1[0]:.1f} {c1[1]:.1f} {c2[0]:.1f} {c2[1]:.1f} {end[0]:.1f} {end[1]:.1f}"
+                for c1, c2, end in catmull_rom(stroke)
+            ]
         paths.append(f'<path d="{" ".join(d)}"/>')
     return (
         f'<svg class="signature" xmlns="http://www.w3.org/2000/svg" '
@@ -221,15 +211,7 @@ def consent_html(definition: ConsentDefinition, submission: Submission, document
         "<td></td></tr><tr><th>Clinician name</th><th>Signature</th><th>Date</th></tr></table>"
         "</div>"
     )
-    strokes = (
-        f"patient: {len(submission.signature.strokes)} strokes, "
-        f"{submission.signature.point_count} points"
-    )
-    if guardian:
-        strokes += (
-            f"; guardian: {len(guardian.signature.strokes)} strokes, "
-            f"{guardian.signature.point_count} points"
-        )
+    strokes = strokes_summary(submission)
     device = submission.device
     out += [
         "<div class='record-page'><h1>Signing record</h1>",

@@ -197,7 +197,9 @@ def _items(items: tuple[str, ...], s: dict[str, ParagraphStyle], numbered: bool 
     ]
 
 
-def _signed_time(moment: datetime) -> str:
+def signed_time(moment: datetime) -> str:
+    """When the patient signed, for people and exactly: "29 November 2026, 10:15:00
+    (UTC-05:00) · 2026-11-29T10:15:00-05:00"."""
     offset = moment.strftime("%z")
     offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
     return f"{moment.strftime('%-d %B %Y, %H:%M:%S')} ({offset}) · {moment.isoformat()}"
@@ -220,6 +222,18 @@ def _signature_block(
             *_rows(rows, s),
         ]
     )
+
+
+def strokes_summary(submission: Submission) -> str:
+    """The signing record's count of what was drawn: "patient: 3 strokes, 120 points"."""
+    pad, guardian = submission.signature, submission.guardian
+    summary = f"patient: {len(pad.strokes)} strokes, {pad.point_count} points"
+    if guardian:
+        summary += (
+            f"; guardian: {len(guardian.signature.strokes)} strokes, "
+            f"{guardian.signature.point_count} points"
+        )
+    return summary
 
 
 def _clinician_block(line: str, width: float, s: dict[str, ParagraphStyle]) -> KeepTogether:
@@ -326,7 +340,7 @@ def build_story(
     for ack in definition.acknowledgments:
         story.append(_p(ack.text, s["ack"], bullet="☑" if ack.id in ticked else "☐"))
 
-    signed = _signed_time(submission.signed_at)
+    signed = signed_time(submission.signed_at)
     story.append(
         _signature_block(
             "Patient signature",
@@ -362,15 +376,7 @@ def build_story(
     story.append(_clinician_block(definition.signature.clinician_line, width, s))
 
     device = submission.device
-    strokes = (
-        f"patient: {len(submission.signature.strokes)} strokes, "
-        f"{submission.signature.point_count} points"
-    )
-    if guardian:
-        strokes += (
-            f"; guardian: {len(guardian.signature.strokes)} strokes, "
-            f"{guardian.signature.point_count} points"
-        )
+    strokes = strokes_summary(submission)
     story += [
         PageBreak(),
         _p("Signing record", s["title"]),

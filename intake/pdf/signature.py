@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 from reportlab.lib import colors
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
@@ -9,6 +11,21 @@ from reportlab.platypus import Flowable
 from intake.submission import SignaturePad
 
 INK = colors.HexColor("#0b2a5b")
+
+
+Point = tuple[float, float]
+
+
+def catmull_rom(points: Sequence[Point]) -> Iterator[tuple[Point, Point, Point]]:
+    """The cubic Béziers of a Catmull-Rom spline through `points`, from the first point on:
+    each segment's two control points and its end."""
+    for i in range(len(points) - 1):
+        p0 = points[i - 1] if i > 0 else points[i]
+        p1, p2 = points[i], points[i + 1]
+        p3 = points[i + 2] if i + 2 < len(points) else p2
+        c1 = (p1[0] + (p2[0] - p0[0]) / 6, p1[1] + (p2[1] - p0[1]) / 6)
+        c2 = (p2[0] - (p3[0] - p1[0]) / 6, p2[1] - (p3[1] - p1[1]) / 6)
+        yield c1, c2, p2
 
 
 def smooth_path(canvas: Canvas, points: tuple[tuple[float, float], ...], to_page) -> None:
@@ -22,13 +39,8 @@ def smooth_path(canvas: Canvas, points: tuple[tuple[float, float], ...], to_page
     elif len(page) == 2:
         path.lineTo(*page[1])
     else:
-        for i in range(len(page) - 1):
-            p0 = page[i - 1] if i > 0 else page[i]
-            p1, p2 = page[i], page[i + 1]
-            p3 = page[i + 2] if i + 2 < len(page) else p2
-            c1 = (p1[0] + (p2[0] - p0[0]) / 6, p1[1] + (p2[1] - p0[1]) / 6)
-            c2 = (p2[0] - (p3[0] - p1[0]) / 6, p2[1] - (p3[1] - p1[1]) / 6)
-            path.curveTo(*c1, *c2, *p2)
+        for c1, c2, end in catmull_rom(page):
+            path.curveTo(*c1, *c2, *end)
     canvas.drawPath(path, stroke=1, fill=0)
 
 
