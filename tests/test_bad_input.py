@@ -5,7 +5,7 @@ right-to-left, emoji, combining-mark and SQL-looking values; the signature pads 
 empty, tiny, huge, NaN, out-of-range and malformed JSON; bodies over the size limits get 413.
 The same values go through the command, field by field, in the submission JSON.
 
-What each must do (issue 6, "Bad input"): never a 5xx or a traceback; either accepted (the draft
+What each must do: never a 5xx or a traceback; either accepted (the draft
 keeps it exactly as typed; the consent has it trimmed and NFC-normalised, as the README says) or
 refused with a message at that very field (422 on the tablet; `error: <field>: ...` and exit 2
 from the command); the patient's other answers kept; nothing archived before submit, and after a
