@@ -385,3 +385,35 @@ def test_postgresql_refusing_writes_keeps_the_consent_pending_or_refuses_it(
         assert archive.check(archive.pdf(accepted)).holds
     finally:
         archive.dispose()
+
+
+@pytest.mark.parametrize("how", ["full", "read-only"])
+def test_the_app_starts_when_its_first_certificate_cannot_be_made(
+    tmp_path: Path, disk: Disk, data: dict[str, Any], how: str, caplog: pytest.LogCaptureFixture
+):
+    """The certificates folder on a failing disk before the app has made its self-signed
+    certificate: the app starts and says so, a consent waits with the reason, and it is sealed
+    once the disk works."""
+    config = app_settings(tmp_path, CERTIFICATES_DIR=disk.mountpoint / "certificates")
+    disk.fail(how)
+    with caplog.at_level(logging.ERROR, logger="intake"):
+        app = new_app(config)
+    archive: Archive = app.extensions["archive"]
+    try:
+        assert any(
+            "sealing certificate" in r.getMessage() and "certificates folder" in r.getMessage()
+            for r in caplog.records
+        ), [r.getMessage() for r in caplog.records]
+        consent_id = archive.accept(signed(archive, data), Actor())
+        assert not archive.finish(consent_id, Actor())
+        consent = archive.get(consent_id)
+        assert consent.status == PENDING
+        assert consent.last_error == (
+            "the clinic's sealing certificate cannot be made: the certificates folder "
+            + REASONS[how].removeprefix("the archive folder ")
+        )
+        disk.recover(how)
+        assert archive.finish(consent_id, Actor())
+        assert_archived_and_sealed(archive, consent_id)
+    finally:
+        archive.dispose()

@@ -507,7 +507,13 @@ class Archive:
                 f"form {consent.form_id} changed since version {consent.form_version} was signed"
             )
         submission = validate_submission(data, self.catalog)
-        signer = self.signer()
+        try:
+            signer = self.signer()
+        except OSError as error:
+            raise ArchiveError(
+                "the clinic's sealing certificate cannot be made: "
+                + (storage_reason(error, "the certificates folder") or type(error).__name__)
+            ) from error
         pdf = render_consent(
             definition,
             submission,

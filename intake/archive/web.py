@@ -10,7 +10,7 @@ from flask import Flask, current_app, request
 from intake.archive.audit import Actor
 from intake.archive.db import archive_url
 from intake.archive.migrate import require_current
-from intake.archive.service import Archive, ArchiveError, ArchiveSettings
+from intake.archive.service import Archive, ArchiveError, ArchiveSettings, storage_reason
 from intake.pdf import RenderSettings
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,16 @@ def init_app(app: Flask) -> None:
                 "; ".join(sorted({reason for _, reason in report.failed})),
             )
     if archive.self_signed:
-        certificate = archive.signer().certificate
+        try:
+            certificate = archive.signer().certificate
+        except OSError as error:
+            # Its folder is full or read-only before the app has made its certificate: start
+            # anyway. Consents wait, pending with the reason, and are sealed once it works.
+            log.error(
+                "the clinic's sealing certificate cannot be made: %s",
+                storage_reason(error, "the certificates folder"),
+            )
+            return
         log.warning(
             "Consents are sealed with a self-signed certificate the app made (%s, SHA-256 %s). "
             "Set SIGNING_P12 to seal with the clinic's own certificate.",
