@@ -590,10 +590,10 @@ def measure_sizes(
                 try:
                     with throwaway_server() as server:
                         print(
-                            f"PostgreSQL {server.version}, {size:,} consents (a throwaway "
-                            "server: default settings, durability off)"
+                            f"PostgreSQL {server.bin_dir.parent.name}, {size:,} consents (a "
+                            "throwaway server: default settings, durability off)"
                         )
-                        url = server.create_database("bench")
+                        url = server.create_database()
                         results[size][backend], seeding[size, backend] = run_backend(
                             url, Path(folder), sized, now
                         )
