@@ -38,7 +38,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate
 from intake.definition import ConsentDefinition
 from intake.pdf import render_consent
 from intake.pdf.fonts import BODY, BOLD, register_fonts
-from intake.pdf.render import MARGIN, signed_time
+from intake.pdf.render import MARGIN, patient_rows, signed_time
 from intake.pdf.text import pdf_text
 from intake.submission import Submission
 
@@ -53,7 +53,6 @@ def same_text(definition: ConsentDefinition, submission: Submission) -> list[tup
     seal's rows (the demo render has no seal). `check()` compares the words of both PDFs.
     """
     p = submission.patient
-    ec = p.emergency_contact
     document_id = DOC_ID
     signed = signed_time(submission.signed_at)
     out: list[tuple[bool, str]] = [
@@ -71,18 +70,7 @@ def same_text(definition: ConsentDefinition, submission: Submission) -> list[tup
             out.extend([(True, label), (False, value or "—")])
 
     out.append((True, "Patient details"))
-    rows(
-        [
-            ("Legal name", p.legal_name),
-            ("Preferred name", p.preferred_name),
-            ("Date of birth", p.date_of_birth.isoformat()),
-            ("Phone", p.phone),
-            ("Email", p.email),
-            ("Address", p.address),
-            ("Emergency contact", f"{ec.name} ({ec.relationship}) · {ec.phone}"),
-            ("Primary physician", p.primary_physician),
-        ]
-    )
+    rows([(label, str(value)) for label, value in patient_rows(p)])
     out.append((True, "Health history"))
     rows(
         [

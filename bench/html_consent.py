@@ -21,7 +21,7 @@ from typing import Any
 from intake.definition import ConsentDefinition
 from intake.pdf.fonts import FONT_DIR
 from intake.pdf.metadata import ATTACHMENT_NAME
-from intake.pdf.render import signed_time, strokes_summary
+from intake.pdf.render import patient_rows, signed_time, strokes_summary
 from intake.pdf.signature import catmull_rom
 from intake.submission import SignaturePad, Submission
 
@@ -109,7 +109,6 @@ def signature_svg(pad: SignaturePad) -> str:
 def consent_html(definition: ConsentDefinition, submission: Submission, document_id: str) -> str:
     """The whole consent as one HTML document."""
     patient = submission.patient
-    ec = patient.emergency_contact
     out: list[str] = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{_e(definition.title)}</title>",
@@ -130,18 +129,7 @@ def consent_html(definition: ConsentDefinition, submission: Submission, document
         )
     out += [
         "<h2>Patient details</h2>",
-        _rows(
-            [
-                ("Legal name", patient.legal_name),
-                ("Preferred name", patient.preferred_name),
-                ("Date of birth", patient.date_of_birth.isoformat()),
-                ("Phone", patient.phone),
-                ("Email", patient.email),
-                ("Address", patient.address),
-                ("Emergency contact", f"{ec.name} ({ec.relationship}) · {ec.phone}"),
-                ("Primary physician", patient.primary_physician),
-            ]
-        ),
+        _rows([(label, str(value)) for label, value in patient_rows(patient)]),
         "<h2>Health history</h2>",
     ]
     for label, value in (

@@ -31,7 +31,7 @@ from intake.pdf.fonts import BODY, BOLD, register_fonts
 from intake.pdf.metadata import finish_pdf
 from intake.pdf.signature import SignatureDrawing
 from intake.pdf.text import pdf_template, pdf_text
-from intake.submission import SignaturePad, Submission
+from intake.submission import Patient, SignaturePad, Submission
 
 PAGE_SIZES = {"letter": LETTER, "a4": A4}
 MARGIN = 0.75 * inch
@@ -155,6 +155,31 @@ class _Template:
 
     def markup(self) -> str:
         return pdf_template(self.template, **self.values)
+
+    def __str__(self) -> str:
+        """The line as plain text, the values in place."""
+        return self.template.format(**self.values)
+
+
+def patient_rows(patient: Patient) -> list[tuple[str, str | _Template]]:
+    """The "Patient details" rows: each label with its value."""
+    ec = patient.emergency_contact
+    return [
+        ("Legal name", patient.legal_name),
+        ("Preferred name", patient.preferred_name),
+        ("Date of birth", patient.date_of_birth.isoformat()),
+        ("Phone", patient.phone),
+        ("Email", patient.email),
+        ("Address", patient.address),
+        (
+            "Emergency contact",
+            _Template(
+                "{name} ({relationship}) · {phone}",
+                {"name": ec.name, "relationship": ec.relationship, "phone": ec.phone},
+            ),
+        ),
+        ("Primary physician", patient.primary_physician),
+    ]
 
 
 def _p(text: str | _Template, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
@@ -286,28 +311,9 @@ def build_story(
             _p(f"Clinician review required: {len(flags)} screening answer(s) below.", s["flag-box"])
         )
 
-    ec = patient.emergency_contact
     story += [
         *_heading("Patient details", s["h2"]),
-        *_rows(
-            [
-                ("Legal name", patient.legal_name),
-                ("Preferred name", patient.preferred_name),
-                ("Date of birth", patient.date_of_birth.isoformat()),
-                ("Phone", patient.phone),
-                ("Email", patient.email),
-                ("Address", patient.address),
-                (
-                    "Emergency contact",
-                    _Template(
-                        "{name} ({relationship}) · {phone}",
-                        {"name": ec.name, "relationship": ec.relationship, "phone": ec.phone},
-                    ),
-                ),
-                ("Primary physician", patient.primary_physician),
-            ],
-            s,
-        ),
+        *_rows(patient_rows(patient), s),
         *_heading("Health history", s["h2"]),
         *_label_value("Allergies", submission.health.allergies, s),
         *_label_value("Medications and supplements", submission.health.medications, s),
