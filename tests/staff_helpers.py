@@ -75,9 +75,7 @@ def add_consent(archive: Archive, data: dict[str, Any], *, seal: bool = True) ->
 
 def events(archive: Archive, event: str) -> list[AuditEvent]:
     with archive.sessions() as db:
-        return list(
-            db.query(AuditEvent).filter(AuditEvent.event == event).order_by(AuditEvent.seq)
-        )
+        return list(db.query(AuditEvent).filter(AuditEvent.event == event).order_by(AuditEvent.seq))
 
 
 def staff_row(archive: Archive, email: str) -> Staff:
@@ -122,9 +120,7 @@ class StaffActions:
         return csrf_token(self.client.get("/staff/login", follow_redirects=True).text)
 
     def post(self, path: str, fields: dict[str, Any] | None = None, **kwargs: Any):
-        return self.client.post(
-            path, data={"csrf_token": self.token(), **(fields or {})}, **kwargs
-        )
+        return self.client.post(path, data={"csrf_token": self.token(), **(fields or {})}, **kwargs)
 
     def search(self, **fields: Any):
         return self.post("/staff/search", fields)

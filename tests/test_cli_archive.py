@@ -26,6 +26,8 @@ from intake.definition import FormCatalog
 from intake.submission import validate_submission
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
+
+
 @pytest.fixture
 def app_config(
     app_config: dict[str, Any], database_url: str, request: pytest.FixtureRequest

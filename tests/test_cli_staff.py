@@ -15,6 +15,8 @@ from intake.archive.staff import LoginRefused, create_staff, login
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "staple in the margin"
+
+
 @pytest.fixture
 def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
     return {**app_config, "DATABASE_URL": database_url}

@@ -154,6 +154,7 @@ def test_a_trust_file_that_is_no_certificate_is_bad_input(
 
 # --- intake verify --archive -------------------------------------------------------------------
 
+
 @pytest.fixture
 def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
     """The archive tests run on both databases; the tests above need no app."""

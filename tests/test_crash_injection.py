@@ -267,9 +267,7 @@ def check_after_crash(
 
     mine = stored_state("after repair")
     if len(mine) != (1 if committed else 0):
-        problems.append(
-            f"the consent is there {len(mine)} times; expected {1 if committed else 0}"
-        )
+        problems.append(f"the consent is there {len(mine)} times; expected {1 if committed else 0}")
     if committed and mine and mine[0].status != ARCHIVED:
         problems.append("the consent is not archived")
     again = archive.submit(submission, TABLET, key=run.key)

@@ -157,16 +157,38 @@ def test_no_patient_data_in_logs_or_cookies(app, client, archive, demo_data, cap
 def test_passwords_are_never_logged(app, client, archive, intake, caplog):
     caplog.set_level(logging.DEBUG)
     first, second = "plum-orchard-" + secrets.token_hex(4), "fig-harbour-" + secrets.token_hex(4)
-    made = intake("staff", "create", "--email", "nia@clinic.example", "--name", "Nia",
-                  "--role", "admin", "--password-stdin", input=first + "\n")
+    made = intake(
+        "staff",
+        "create",
+        "--email",
+        "nia@clinic.example",
+        "--name",
+        "Nia",
+        "--role",
+        "admin",
+        "--password-stdin",
+        input=first + "\n",
+    )
     assert made.exit_code == 0, made.output
-    changed = intake("staff", "set-password", "--email", "nia@clinic.example", "--password-stdin",
-                     input=second + "\n")
+    changed = intake(
+        "staff",
+        "set-password",
+        "--email",
+        "nia@clinic.example",
+        "--password-stdin",
+        input=second + "\n",
+    )
     assert changed.exit_code == 0, changed.output
     for attempt in (first, second):
         page = client.get("/staff/login")
-        client.post("/staff/login", data={"csrf_token": csrf_token(page.text),
-                                          "email": "nia@clinic.example", "password": attempt})
+        client.post(
+            "/staff/login",
+            data={
+                "csrf_token": csrf_token(page.text),
+                "email": "nia@clinic.example",
+                "password": attempt,
+            },
+        )
     with archive.engine.connect() as connection:
         rows = connection.exec_driver_sql("SELECT * FROM audit_events").fetchall()
         accounts = connection.exec_driver_sql("SELECT password_hash FROM staff").fetchall()

@@ -24,8 +24,12 @@ from intake.archive import staff as staff_accounts
 from intake.archive.models import AuditEvent
 from intake.archive.service import ConsentMissing
 
-NEW = {"name": "Nina  Nurse", "email": "Nina@Clinic.example", "role": "clinician",
-       "password": "a long initial password"}
+NEW = {
+    "name": "Nina  Nurse",
+    "email": "Nina@Clinic.example",
+    "role": "clinician",
+    "password": "a long initial password",
+}
 #: Signed in January 2010 by an adult: past the ten years' retention.
 LONG_AGO = {"born": "1970-05-06", "signed_at": "2010-01-05T10:00:00-06:00"}
 
@@ -78,8 +82,11 @@ def test_an_admin_adds_a_staff_member_who_can_then_log_in(app, archive, admin):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"email": EMAILS["admin"].upper()}, "email",
-         "Email already has an account (one account per person)"),
+        (
+            {"email": EMAILS["admin"].upper()},
+            "email",
+            "Email already has an account (one account per person)",
+        ),
         ({"email": "not an email"}, "email", "Email is not an email address"),
         ({"name": "  "}, "name", "Name is required (at most 200 characters)"),
         ({"password": "too short"}, "password", "Initial password must be at least 12 characters"),
@@ -210,8 +217,16 @@ def test_the_audit_trail_names_staff_and_holds(app, archive, admin, demo_data):
     assert "The trail holds" in page
     rows = re.findall(r"<tr>\s*<td data-label=\"#\">(\d+)</td>.*?</tr>", page, re.S)
     assert [int(seq) for seq in rows] == sorted((int(seq) for seq in rows), reverse=True)
-    for event in ("login", "consent viewed", "consent downloaded", "consent reviewed", "logout",
-                  "staff created", "consent created", "consent archived"):
+    for event in (
+        "login",
+        "consent viewed",
+        "consent downloaded",
+        "consent reviewed",
+        "logout",
+        "staff created",
+        "consent created",
+        "consent archived",
+    ):
         assert f'<td data-label="What">{event}</td>' in page, event
     assert NAMES["clinician"] in page and NAMES["admin"] in page
     assert "O&#39;Brien" not in page and "Zoë" not in page
@@ -219,8 +234,11 @@ def test_the_audit_trail_names_staff_and_holds(app, archive, admin, demo_data):
 
 def test_the_audit_trail_goes_50_at_a_time(archive, admin, demo_data):
     for i in range(55):
-        add_consent(archive, patient(demo_data, f"Patient {chr(65 + i // 26)}{chr(65 + i % 26)}"),
-                    seal=False)
+        add_consent(
+            archive,
+            patient(demo_data, f"Patient {chr(65 + i // 26)}{chr(65 + i % 26)}"),
+            seal=False,
+        )
     first = admin.client.get("/staff/audit").text
     seqs = [int(s) for s in re.findall(r'<td data-label="#">(\d+)</td>', first)]
     assert len(seqs) == 50

@@ -60,14 +60,24 @@ def three(archive, demo_data) -> dict[str, str]:
         "zoe": add_consent(archive, demo_data, seal=False),
         "liam": add_consent(
             archive,
-            patient(demo_data, "Liam Smith", born="1990-01-02",
-                    signed_at="2026-11-01T09:00:00-06:00", flagged=False),
+            patient(
+                demo_data,
+                "Liam Smith",
+                born="1990-01-02",
+                signed_at="2026-11-01T09:00:00-06:00",
+                flagged=False,
+            ),
             seal=False,
         ),
         "ana": add_consent(
             archive,
-            patient(demo_data, "Ana García", born="1972-07-30",
-                    signed_at="2026-10-15T16:45:00-05:00", flagged=False),
+            patient(
+                demo_data,
+                "Ana García",
+                born="1972-07-30",
+                signed_at="2026-10-15T16:45:00-05:00",
+                flagged=False,
+            ),
             seal=False,
         ),
     }
@@ -194,8 +204,11 @@ def test_bad_search_input_is_named_at_its_field_and_the_rest_kept(
 
 def test_the_list_goes_25_at_a_time_with_older_links(archive, desk, demo_data):
     made = [
-        add_consent(archive, patient(demo_data, f"Patient {chr(65 + i // 26)}{chr(65 + i % 26)}"),
-                    seal=False)
+        add_consent(
+            archive,
+            patient(demo_data, f"Patient {chr(65 + i // 26)}{chr(65 + i % 26)}"),
+            seal=False,
+        )
         for i in range(30)
     ]
     first = desk.client.get("/staff/").text
@@ -232,9 +245,18 @@ def test_the_consent_page_shows_answers_flags_and_the_seal(archive, desk, demo_d
     page = desk.client.get(f"/staff/consents/{consent_id}")
     assert page.status_code == 200
     text = page.text.replace("&#39;", "'")
-    for shown in (ZOE, "Apr 12, 1985", "+1 555 010 2000", "Ann O'Brien", "Warfarin 5 mg daily",
-                  "Atrial fibrillation", "Dr. Maria Nowak", "Nov 29, 2026, 10:15 AM (UTC-05:00)",
-                  "203.0.113.5", "iPad; CPU OS 18_1"):
+    for shown in (
+        ZOE,
+        "Apr 12, 1985",
+        "+1 555 010 2000",
+        "Ann O'Brien",
+        "Warfarin 5 mg daily",
+        "Atrial fibrillation",
+        "Dr. Maria Nowak",
+        "Nov 29, 2026, 10:15 AM (UTC-05:00)",
+        "203.0.113.5",
+        "iPad; CPU OS 18_1",
+    ):
         assert shown in text, shown
     assert "2 screening answers for a clinician: not yet reviewed" in text
     assert "Do you have heart disease?" in text

@@ -294,8 +294,7 @@ def test_a_start_with_many_waiting_tries_the_folder_once(
     archive: Archive, disk: Disk, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ):
     ids = [
-        archive.accept(signed(archive, patient(data, f"Pat Ient{i}")), Actor())
-        for i in range(4)
+        archive.accept(signed(archive, patient(data, f"Pat Ient{i}")), Actor()) for i in range(4)
     ]
     disk.fill()
     made = []

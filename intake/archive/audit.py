@@ -106,9 +106,9 @@ class ChainReport:
 
 
 def _rows(session: Session) -> Iterator[AuditEvent]:
-    yield from session.scalars(select(AuditEvent).order_by(AuditEvent.seq).execution_options(
-        yield_per=1000
-    ))
+    yield from session.scalars(
+        select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000)
+    )
 
 
 def verify(session: Session) -> ChainReport:
@@ -131,9 +131,12 @@ def verify(session: Session) -> ChainReport:
         previous = row
     head = session.get(AuditHead, 1)
     if head is None or head.seq != count:
-        return ChainReport(count, count + 1 if head is None else head.seq,
-                           f"the trail ends at row {count} but {head.seq if head else '?'} "
-                           "rows were written: the newest rows were removed")
+        return ChainReport(
+            count,
+            count + 1 if head is None else head.seq,
+            f"the trail ends at row {count} but {head.seq if head else '?'} "
+            "rows were written: the newest rows were removed",
+        )
     if head.sha256 != expected_prev:
         return ChainReport(
             count, count, f"row {count} (the newest) was changed after it was written"

@@ -599,9 +599,7 @@ class Archive:
             named = set(
                 session.scalars(select(Consent.pdf_sha256).where(Consent.pdf_sha256.is_not(None)))
             )
-            orphans = [
-                sha for sha in self.blobs.stored(session, grace_seconds) if sha not in named
-            ]
+            orphans = [sha for sha in self.blobs.stored(session, grace_seconds) if sha not in named]
         for sha256 in orphans:
             with self.transaction() as session:
                 if not self._named(session, sha256):
@@ -732,9 +730,9 @@ class Archive:
         with self.sessions() as session:
             return list(
                 session.scalars(
-                    select(Review).where(Review.consent_id == consent_id).order_by(
-                        Review.reviewed_at
-                    )
+                    select(Review)
+                    .where(Review.consent_id == consent_id)
+                    .order_by(Review.reviewed_at)
                 )
             )
 
@@ -746,9 +744,7 @@ class Archive:
         The rows come without their submission (`get` loads a consent whole).
         """
         query = (
-            select(Consent)
-            .options(defer(Consent.submission_json))
-            .where(Consent.status != DELETED)
+            select(Consent).options(defer(Consent.submission_json)).where(Consent.status != DELETED)
         )
         matching = None
         # Each word's subquery inside the next, the longest (usually rarest) innermost: the
@@ -796,7 +792,7 @@ class Archive:
                 or_(
                     Consent.created_at < moment,
                     and_(Consent.created_at == moment, Consent.id < last_id),
-                )
+                ),
             )
         query = query.order_by(Consent.created_at.desc(), Consent.id.desc()).limit(limit + 1)
         with self.sessions() as session:

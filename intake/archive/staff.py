@@ -203,9 +203,7 @@ class SessionCheck:
     session: StaffSession | None = None
 
 
-def check_session(
-    session: Session, token: str | None, actor: Actor, now: datetime
-) -> SessionCheck:
+def check_session(session: Session, token: str | None, actor: Actor, now: datetime) -> SessionCheck:
     """The staff member a session token belongs to, if it is live; marks it used."""
     if not token:
         return SessionCheck(None)

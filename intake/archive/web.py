@@ -39,9 +39,7 @@ def settings_of(config: dict, instance_path: Path) -> ArchiveSettings:
 
 
 def init_app(app: Flask) -> None:
-    archive = Archive(
-        settings_of(app.config, Path(app.instance_path)), app.extensions["forms"]
-    )
+    archive = Archive(settings_of(app.config, Path(app.instance_path)), app.extensions["forms"])
     app.extensions["archive"] = archive
     if not app.config["ARCHIVE_START_CHECKS"]:
         return

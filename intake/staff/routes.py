@@ -482,8 +482,10 @@ def change_account(
     if form.validate_on_submit():
         if own and ("role" in change or "active" in change):
             # An admin cannot lock themselves out; another admin must do it.
-            form.form_errors.append("You cannot change the role of your own account or switch "
-                                    "it off. Ask another admin.")
+            form.form_errors.append(
+                "You cannot change the role of your own account or switch "
+                "it off. Ask another admin."
+            )
             return show_account(staff, **{form_name: form})
         try:
             with get_archive().transaction() as db:
@@ -558,8 +560,10 @@ def delete_consent(consent_id: str) -> ResponseReturnValue:
         except ArchiveError as error:
             refused = str(error)
         else:
-            flash("The consent was deleted: its answers, signature and PDF are gone; its id and "
-                  "audit trail are kept.")
+            flash(
+                "The consent was deleted: its answers, signature and PDF are gone; its id and "
+                "audit trail are kept."
+            )
             return redirect(url_for(".retention"))
     return render_template(
         "staff/delete.html",

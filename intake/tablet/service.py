@@ -41,9 +41,7 @@ class CopyUnavailable(Exception):
     """The patient-copy link was used already, has expired, or is not this tablet's."""
 
 
-def record_step(
-    drafts: Drafts, draft: Draft, step: str, part: dict[str, Any], ok: bool
-) -> None:
+def record_step(drafts: Drafts, draft: Draft, step: str, part: dict[str, Any], ok: bool) -> None:
     """Keep what the patient entered on `step` (valid or not), and whether it passed."""
     draft.answers.update(part)
     if ok and step not in draft.done_steps:
