@@ -38,6 +38,7 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check intake tests bench
+	$(VENV)/bin/ruff format --check intake tests bench
 	$(VENV)/bin/pytest
 
 # The performance figures, then one table (bench/run.py; BENCHMARKS.md). BENCH_QUICK=1 leaves out the
