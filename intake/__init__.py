@@ -11,32 +11,26 @@ from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from intake.config import PROJECT_ROOT, Config
+from intake.config import Config, bundled
 from intake.definition import FormCatalog
+from intake.safe_write import make_folders
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory: configuration, the form catalog, the archive, the blueprints."""
     _log_like_the_server()
-    config = Config()
-    overrides = dict(test_config or {})
-    instance_path = Path(overrides.get("INSTANCE_PATH") or config.INSTANCE_PATH)
+    config = Config(overrides=test_config)
     app = Flask(
         __name__,
-        instance_path=str(instance_path),
-        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(config.INSTANCE_PATH),
+        template_folder=str(bundled("templates")),
     )
-    app.config.from_object(config)
-    app.config.update(overrides)
-    app.config["INSTANCE_PATH"] = instance_path
-    instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    app.config.update(config.as_dict())
+    make_folders(config.INSTANCE_PATH)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
-    app.config["ARCHIVE_DIR"] = Path(app.config["ARCHIVE_DIR"] or instance_path / "archive")
-    app.config["CERTIFICATES_DIR"] = Path(
-        app.config["CERTIFICATES_DIR"] or instance_path / "certificates"
-    )
-    app.extensions["forms"] = FormCatalog(app.config["FORMS_DIR"])
+    app.extensions["config"] = config
+    app.extensions["forms"] = FormCatalog(config.FORMS_DIR)
 
     if hops := int(app.config["PROXY_HOPS"]):
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -1,8 +1,10 @@
-"""Configuration, read from the environment in one place.
+"""Configuration, read from the environment in one place, for the app and the CLI alike.
 
 `Config()` reads the environment when it is made (so a test or a CLI run may set variables
-first). Paths left empty default to folders under the instance folder (`INSTANCE_PATH`, by
-default `instance/` in the project).
+first); `overrides` (the app factory's `test_config`) win over it. Folders left empty default to
+folders under the instance folder (`INSTANCE_PATH`, by default `instance/` under the working
+directory, never inside the installed package). `archive_settings()` and `render_settings()`
+are what the archive and the renderer are made from.
 """
 
 from __future__ import annotations
@@ -10,14 +12,38 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from intake.archive.db import archive_url
+from intake.archive.service import ArchiveSettings
+from intake.pdf import RenderSettings
+
+#: The package itself; in a source checkout its parent holds `forms/` and `templates/`.
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+
+#: Where PDFs go: in files under ARCHIVE_DIR, or in the archive database.
+STORAGES = ("files", "database")
+
+
+class SettingError(ValueError):
+    """A setting whose value cannot be used; the message names the setting."""
+
+
+def bundled(name: str) -> Path:
+    """A folder the wheel carries inside the package (`forms`, `templates`), or in a source
+    checkout the repository's own folder of that name."""
+    inside = PACKAGE_ROOT / name
+    return inside if inside.is_dir() else PROJECT_ROOT / name
 
 
 class Config:
-    """Settings with defaults; an environment variable of the same name overrides each."""
+    """Settings with defaults; an environment variable of the same name overrides each, and an
+    entry of `overrides` overrides both."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+    ) -> None:
         env = os.environ if environ is None else environ
 
         def text(name: str, default: str = "") -> str:
@@ -31,8 +57,9 @@ class Config:
 
         self.SECRET_KEY: str | None = env.get("SECRET_KEY")
         #: Where the app keeps its own files: drafts, the SQLite archive, PDFs, certificates.
-        self.INSTANCE_PATH: Path = path("INSTANCE_PATH") or PROJECT_ROOT / "instance"
-        self.FORMS_DIR: Path = path("FORMS_DIR") or PROJECT_ROOT / "forms"
+        self.INSTANCE_PATH: Path = path("INSTANCE_PATH") or Path("instance")
+        #: The clinic's consent definitions; empty: the forms the package carries.
+        self.FORMS_DIR: Path = path("FORMS_DIR") or bundled("forms")
         self.CLINIC_ADDRESS = text("CLINIC_ADDRESS")
         self.CLINIC_PHONE = text("CLINIC_PHONE")
         #: "letter" (default) or "a4".
@@ -110,7 +137,43 @@ class Config:
         #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
         self.TSA_URL = text("TSA_URL")
 
-    def folder(self, name: str) -> Path:
-        """ARCHIVE_DIR or CERTIFICATES_DIR as set, else its default under the instance folder."""
-        default = {"ARCHIVE_DIR": "archive", "CERTIFICATES_DIR": "certificates"}[name]
-        return getattr(self, name) or self.INSTANCE_PATH / default
+        for name, value in (overrides or {}).items():
+            setattr(self, name, value)
+        self.INSTANCE_PATH = Path(self.INSTANCE_PATH).absolute()
+        self.FORMS_DIR = Path(self.FORMS_DIR)
+        self.ARCHIVE_DIR = Path(self.ARCHIVE_DIR or self.INSTANCE_PATH / "archive")
+        self.CERTIFICATES_DIR = Path(self.CERTIFICATES_DIR or self.INSTANCE_PATH / "certificates")
+
+    @property
+    def database_url(self) -> str:
+        """DATABASE_URL, else the SQLite file `archive.sqlite3` in the instance folder."""
+        return archive_url(self.DATABASE_URL, self.INSTANCE_PATH)
+
+    def render_settings(self) -> RenderSettings:
+        return RenderSettings(
+            clinic_address=self.CLINIC_ADDRESS,
+            clinic_phone=self.CLINIC_PHONE,
+            page_size=self.PAGE_SIZE,
+        )
+
+    def archive_settings(self) -> ArchiveSettings:
+        """What the archive is made from; `SettingError` names a setting it cannot use."""
+        if self.STORAGE not in STORAGES:
+            raise SettingError(
+                f"STORAGE must be one of {', '.join(STORAGES)}, not {self.STORAGE!r}"
+            )
+        return ArchiveSettings(
+            database_url=self.database_url,
+            storage=self.STORAGE,
+            files_dir=self.ARCHIVE_DIR,
+            retention_years=int(self.RETENTION_YEARS),
+            certificates_dir=self.CERTIFICATES_DIR,
+            signing_p12=Path(self.SIGNING_P12) if self.SIGNING_P12 else None,
+            signing_p12_password=self.SIGNING_P12_PASSWORD,
+            tsa_url=self.TSA_URL,
+            render=self.render_settings(),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every setting by name, for Flask's `app.config`."""
+        return {name: value for name, value in vars(self).items() if name.isupper()}

@@ -127,7 +127,7 @@ def test_with_no_kept_certificate_it_says_so(tmp_path: Path, demo_pdf: bytes):
     path = sealed_file(tmp_path, demo_pdf, signer)
     result = run("verify", path)
     assert result.exit_code == 1
-    folder = Config().folder("CERTIFICATES_DIR")
+    folder = Config().CERTIFICATES_DIR
     assert f"note: no clinic certificate is kept in {folder}" in result.output
 
 

@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flask import Flask, current_app, request
 
 from intake.archive.audit import Actor
-from intake.archive.db import archive_url
 from intake.archive.migrate import require_current
-from intake.archive.service import Archive, ArchiveError, ArchiveSettings, storage_reason
-from intake.pdf import RenderSettings
+from intake.archive.service import Archive, ArchiveError, storage_reason
 
 log = logging.getLogger(__name__)
 
-STORAGES = ("files", "database")
-
-
-def settings_of(config: dict, instance_path: Path) -> ArchiveSettings:
-    if config["STORAGE"] not in STORAGES:
-        raise ValueError(f"STORAGE must be one of {', '.join(STORAGES)}, not {config['STORAGE']!r}")
-    return ArchiveSettings(
-        database_url=archive_url(config["DATABASE_URL"], instance_path),
-        storage=config["STORAGE"],
-        files_dir=Path(config["ARCHIVE_DIR"]),
-        retention_years=int(config["RETENTION_YEARS"]),
-        certificates_dir=Path(config["CERTIFICATES_DIR"]),
-        signing_p12=config["SIGNING_P12"],
-        signing_p12_password=config["SIGNING_P12_PASSWORD"],
-        tsa_url=config["TSA_URL"],
-        render=RenderSettings(
-            clinic_address=config["CLINIC_ADDRESS"],
-            clinic_phone=config["CLINIC_PHONE"],
-            page_size=config["PAGE_SIZE"],
-        ),
-    )
-
-
 def init_app(app: Flask) -> None:
-    archive = Archive(settings_of(app.config, Path(app.instance_path)), app.extensions["forms"])
+    archive = Archive(app.extensions["config"].archive_settings(), app.extensions["forms"])
     app.extensions["archive"] = archive
     if not app.config["ARCHIVE_START_CHECKS"]:
         return

@@ -27,8 +27,9 @@ from reportlab.platypus import (
 
 from intake.certificates import ClinicCertificate
 from intake.definition import ConsentDefinition
-from intake.pdf.fonts import BODY, BOLD, register_fonts
+from intake.pdf.fonts import BODY, BOLD, FONT_DIR, register_fonts
 from intake.pdf.metadata import finish_pdf
+from intake.pdf.outline import draw_outlined_centred
 from intake.pdf.signature import SignatureDrawing
 from intake.pdf.text import pdf_template, pdf_text
 from intake.submission import Patient, SignaturePad, Submission
@@ -121,12 +122,24 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-class _NumberedCanvas(Canvas):
-    """A canvas that waits for the last page, then writes "Page X of Y · <document id>"."""
+#: Printed across every page of a consent rendered without the clinic's seal, so nothing
+#: unsealed can pass for a signed record.
+PREVIEW_MARK = "PREVIEW — not a signed consent"
+BOLD_FILE = FONT_DIR / "DejaVuSans-Bold.ttf"
+PREVIEW_RED = colors.HexColor("#b00020")
+PREVIEW_PALE = colors.HexColor("#f7dde1")
 
-    def __init__(self, *args: Any, footer: str, **kwargs: Any) -> None:
+
+class _NumberedCanvas(Canvas):
+    """A canvas that waits for the last page, then writes "Page X of Y · <document id>" and, on
+    a preview, `PREVIEW_MARK` after it (as text). `mark_preview` puts the same words at the top
+    of the page and across it, as outlines, so that a paragraph running on to the next page
+    still reads whole."""
+
+    def __init__(self, *args: Any, footer: str, preview: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._footer = footer
+        self._preview = preview
         self._pages: list[dict[str, Any]] = []
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
@@ -141,9 +154,29 @@ class _NumberedCanvas(Canvas):
             self.setFont(BODY, 7.5)
             self.setFillColor(colors.HexColor("#555555"))
             footer = f"Page {number} of {total} · {self._footer}"
+            if self._preview:
+                footer += f" · {PREVIEW_MARK}"
             self.drawCentredString(width / 2, 0.45 * inch, footer)
             super().showPage()
         super().save()
+
+    def mark_preview(self) -> None:
+        """Draw the preview mark beneath the page's content."""
+        width, height = self._pagesize
+        self.saveState()
+        self.setFillColor(PREVIEW_RED)
+        self.rect(0, height - 0.42 * inch, width, 0.42 * inch, stroke=0, fill=1)
+        self.setFillColor(colors.white)
+        draw_outlined_centred(self, PREVIEW_MARK, BOLD_FILE, 12, width / 2, height - 0.28 * inch)
+        self.setFillColor(PREVIEW_PALE)
+        self.translate(width / 2, height / 2)
+        self.rotate(40)
+        draw_outlined_centred(self, PREVIEW_MARK, BOLD_FILE, 40, 0, 0)
+        self.restoreState()
+
+
+def _preview_page(canvas: _NumberedCanvas, _doc: Any) -> None:
+    canvas.mark_preview()
 
 
 @dataclass(frozen=True)
@@ -436,6 +469,7 @@ def render_consent(
     """The consent PDF for one submission, as bytes, with metadata and `submission.json`.
 
     `seal` is the certificate the PDF will be sealed with, named on the Signing record page.
+    Without it the PDF is a preview: every page says so (`PREVIEW_MARK`).
     """
     register_fonts()
     settings = settings or RenderSettings()
@@ -455,5 +489,12 @@ def render_consent(
         creator="intake",
     )
     story = build_story(definition, submission, settings, document_id, doc.width, seal)
-    doc.build(story, canvasmaker=lambda *a, **kw: _NumberedCanvas(*a, footer=document_id, **kw))
+    preview = seal is None
+    on_page = _preview_page if preview else (lambda _canvas, _doc: None)
+    doc.build(
+        story,
+        onFirstPage=on_page,
+        onLaterPages=on_page,
+        canvasmaker=lambda *a, **kw: _NumberedCanvas(*a, footer=document_id, preview=preview, **kw),
+    )
     return finish_pdf(buffer.getvalue(), definition, submission, document_id)

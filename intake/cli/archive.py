@@ -1,0 +1,96 @@
+"""`intake archive ...`: repair the archive; retention."""
+
+from __future__ import annotations
+
+import click
+
+from intake.archive.audit import CLI
+from intake.archive.service import ArchiveError, ConsentMissing
+from intake.cli.runtime import fail, open_archive, pass_catalog
+from intake.definition import FormCatalog
+
+
+def register(main: click.Group) -> None:
+    main.add_command(archive_group)
+
+
+@click.group("archive")
+def archive_group() -> None:
+    """The consent archive: repair it; retention."""
+
+
+@archive_group.command("repair")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Leave stored PDFs younger than this alone: a running app may be about to commit the "
+    "consent that names one. Run with 0 only while the app is stopped; with the app running, "
+    "give a grace (the app itself uses REPAIR_GRACE_SECONDS, 600).",
+)
+@pass_catalog
+def archive_repair(catalog: FormCatalog, grace: float) -> None:
+    """Finish consents left pending, and remove stored PDFs that no consent names.
+
+    Prints what it did, and each consent it still cannot finish with the reason; exits 1 if any.
+    """
+    report = open_archive(catalog).repair(CLI, grace_seconds=grace)
+    click.echo(
+        f"archive repair: {len(report.finished)} finished, {len(report.failed)} still failing, "
+        f"{len(report.removed)} unnamed PDFs removed"
+    )
+    for consent_id in report.finished:
+        click.echo(f"  finished: consent {consent_id}")
+    for sha256 in report.removed:
+        click.echo(f"  removed: PDF {sha256}")
+    for consent_id, reason in report.failed:
+        click.echo(f"  still failing: consent {consent_id}: {reason}")
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
+@archive_group.command("due")
+@pass_catalog
+def archive_due(catalog: FormCatalog) -> None:
+    """List consents past retention, oldest first.
+
+    One line each, separated by tabs: id, signed on, kept until, adult or minor. No patient
+    names: to see whose a consent is, log in to the staff pages and open /staff/consents/ID.
+    Then `intake archive delete ID`.
+    """
+    archive = open_archive(catalog)
+    due = archive.due()
+    for consent in due:
+        age = "minor" if consent.is_minor else "adult"
+        click.echo(f"{consent.id}\t{consent.signed_on}\t{archive.retained_until(consent)}\t{age}")
+    if not due:
+        click.echo("no consent is past retention", err=True)
+
+
+@archive_group.command("delete")
+@click.argument("consent_id", metavar="ID")
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+@pass_catalog
+def archive_delete(catalog: FormCatalog, consent_id: str, yes: bool) -> None:
+    """Delete a consent past retention; asks first, unless --yes.
+
+    Its answers, PDF and reviews go; its id, dates and the audit trail stay.
+    """
+    archive = open_archive(catalog)
+    try:
+        consent = archive.get(consent_id)
+    except ConsentMissing:
+        fail(f"{consent_id}: no consent in the archive has this id")
+    if not yes:
+        click.confirm(
+            f"Delete consent {consent.id} (signed {consent.signed_on}, kept until "
+            f"{archive.retained_until(consent)})? This cannot be undone",
+            abort=True,
+        )
+    try:
+        archive.delete(consent.id, CLI)
+    except ArchiveError as exc:
+        fail(f"{consent.id}: {exc}")
+    click.echo(f"deleted consent {consent.id}")

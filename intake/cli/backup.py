@@ -1,0 +1,121 @@
+"""`intake backup ...`: back up the whole archive, check a backup, restore one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from intake.archive.audit import CLI
+from intake.archive.backup import make_backup, restore_backup, summary, verify_backup
+from intake.archive.migrate import upgrade
+from intake.cli.runtime import fail, open_archive, pass_catalog, settings
+from intake.definition import FormCatalog
+from intake.safe_write import make_folders
+
+
+def register(main: click.Group) -> None:
+    main.add_command(backup_group)
+
+
+pg_bin_option = click.option(
+    "--pg-bin",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="PostgreSQL only: the folder holding pg_dump and pg_restore (default: found on PATH), "
+    "such as /usr/lib/postgresql/15/bin.",
+)
+
+
+@click.group("backup")
+def backup_group() -> None:
+    """Back up the whole archive (database, sealed PDFs, certificates), check a backup, restore."""
+
+
+@backup_group.command("create")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A new folder for the backup, or an existing one to make it in as "
+    "intake-backup-<UTC time>.",
+)
+@pg_bin_option
+@pass_catalog
+def backup_create(catalog: FormCatalog, out: Path, pg_bin: Path | None) -> None:
+    """Back up the archive while the app runs.
+
+    A consistent copy of the database (SQLite's online backup, or pg_dump -Fc), then the PDFs
+    its consents name (STORAGE=files) and every certificate, with manifest.json recording each
+    file's SHA-256. The folder is owner-only: it holds health data.
+    """
+    archive = open_archive(catalog)
+    try:
+        report = make_backup(archive, out, CLI, pg_bin=pg_bin)
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror or exc}")
+    click.echo(f"wrote {report.path}: {summary(report.manifest)}")
+    click.echo(f"  manifest SHA-256 {report.manifest_sha256}")
+
+
+@backup_group.command("verify")
+@click.argument("backup", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@pg_bin_option
+def backup_verify(backup: Path, pg_bin: Path | None) -> None:
+    """Check a backup: every file against the manifest, and the database copy against both.
+
+    Exits 0 when all holds and 1, naming each problem, when not.
+    """
+    check = verify_backup(backup, pg_bin=pg_bin)
+    if not check.holds:
+        click.echo(f"{backup}: NOT VERIFIED")
+        for problem in check.problems:
+            click.echo(f"  problem: {problem}")
+        raise click.exceptions.Exit(1)
+    manifest = check.manifest
+    click.echo(
+        f"{backup}: {summary(manifest)}; made {manifest['made_at']} "
+        f"({manifest['database']}, STORAGE={manifest['storage']}); every file as the manifest "
+        "records"
+    )
+    for note in check.notes:
+        click.echo(f"  note: {note}")
+
+
+@backup_group.command("restore")
+@click.argument("backup", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an archive that already holds consents, staff or audit rows (back it up first).",
+)
+@pg_bin_option
+@pass_catalog
+def backup_restore(catalog: FormCatalog, backup: Path, force: bool, pg_bin: Path | None) -> None:
+    """Restore a backup into this instance's archive; run it with the app stopped.
+
+    The backup is checked first; an archive that is not empty is refused without --force. The
+    restored archive is checked against the manifest: exits 1, naming each difference, if it
+    does not match.
+    """
+    config = settings()
+    make_folders(config.INSTANCE_PATH)
+    try:
+        # An empty database gets the schema first, as `intake db upgrade` would.
+        upgrade(config.database_url)
+    except (ArgumentError, ValueError) as exc:
+        fail(f"DATABASE_URL: {exc}")
+    except OperationalError as exc:
+        fail(f"cannot open the archive database: {exc.orig or exc}")
+    report = restore_backup(open_archive(catalog), backup, CLI, force=force, pg_bin=pg_bin)
+    if report.problems:
+        click.echo(f"{backup}: restored, but the archive does not match the manifest")
+        for problem in report.problems:
+            click.echo(f"  problem: {problem}")
+        raise click.exceptions.Exit(1)
+    click.echo(f"restored {backup}: {summary(report.manifest)}")
+    if pending := report.manifest["consents"].get("pending"):
+        click.echo(
+            f"  {pending} consents are pending: the app finishes them when it starts "
+            "(or run `intake archive repair`)"
+        )

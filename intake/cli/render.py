@@ -1,0 +1,183 @@
+"""`intake render` (a submission's consent PDF, as a preview) and `intake verify` (a seal)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from intake.archive.service import Archive, ConsentMissing
+from intake.certificates import kept_certificates, read_certificate
+from intake.cli.runtime import fail, open_archive, pass_catalog, settings
+from intake.definition import FormCatalog
+from intake.pdf import render_consent
+from intake.pdf.seal import SealReport, check_seal
+from intake.safe_write import write_file
+from intake.submission import validate_submission
+
+
+def register(main: click.Group) -> None:
+    main.add_command(render)
+    main.add_command(verify)
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in `path`; exit with an error naming the file when it is unreadable or invalid."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot read: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        fail(f"{path}: not UTF-8 text")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: not valid JSON: {exc}")
+    except (ValueError, RecursionError):  # a number of thousands of digits; nesting too deep
+        fail(f"{path}: not valid JSON: a number too long or nesting too deep")
+
+
+def demo_submission() -> Any:
+    """The demo submission shipped with the package."""
+    return json.loads(resources.files("intake").joinpath("demo_submission.json").read_text("utf-8"))
+
+
+@click.command()
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Submission JSON file.",
+)
+@click.option("--demo", is_flag=True, help="Render the bundled demo submission.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the PDF.",
+)
+@pass_catalog
+def render(catalog: FormCatalog, input_path: Path | None, demo: bool, out: Path) -> None:
+    """Validate a submission and write its consent PDF: a preview, marked so on every page."""
+    if demo == (input_path is not None):
+        raise click.UsageError("give either --input FILE or --demo")
+    data = demo_submission() if demo else read_json(input_path)  # type: ignore[arg-type]
+    submission = validate_submission(data, catalog)
+    pdf = render_consent(
+        catalog.get(submission.form_id), submission, settings=settings().render_settings()
+    )
+    try:
+        # Owner-only (0600): a consent holds health data.
+        write_file(out, pdf)
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror or exc}")
+    click.echo(f"wrote {out} ({len(pdf)} bytes)")
+
+
+@click.command()
+@click.argument("pdf_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--trust",
+    "trust_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Accept seals made with this certificate (PEM or DER; repeatable) instead of the "
+    "certificates kept in CERTIFICATES_DIR.",
+)
+@click.option("--password", help="Password of an encrypted copy.")
+@click.option(
+    "--archive",
+    "against_archive",
+    is_flag=True,
+    help="Also check that the file is the one the archive stored for the consent its document "
+    "id names (same SHA-256). A patient's encrypted copy never is: the archive keeps the "
+    "clinic's.",
+)
+@pass_catalog
+def verify(
+    catalog: FormCatalog,
+    pdf_path: Path,
+    trust_paths: tuple[Path, ...],
+    password: str | None,
+    against_archive: bool,
+) -> None:
+    """Check a consent's seal: intact, covering the whole file, made by the clinic.
+
+    With --archive, also that it is the very file the archive stored for its consent. Exits 0
+    when every check holds and 1, with the reasons, when one does not.
+    """
+    trusted = [read_certificate(path) for path in trust_paths]
+    certificates_dir = settings().CERTIFICATES_DIR
+    if not trust_paths:
+        trusted = kept_certificates(certificates_dir)
+    pdf = pdf_path.read_bytes()
+    report = check_seal(pdf, trusted, password=password)
+    if against_archive:
+        compare_with_archive(open_archive(catalog), pdf, report, password=password)
+    verdict = "sealed by the clinic, unchanged since" if report.holds else "NOT VERIFIED"
+    click.echo(f"{pdf_path}: {verdict}")
+    for label, value in report.facts:
+        click.echo(f"  {label}: {value}")
+    for problem in report.problems:
+        click.echo(f"  problem: {problem}")
+    if not trust_paths and not trusted:
+        click.echo(f"  note: no clinic certificate is kept in {certificates_dir}")
+    if not report.holds:
+        raise click.exceptions.Exit(1)
+
+
+#: The consent id in a seal's reason ("Consent <form> version <v>, document <id>") or at the end
+#: of the PDF's keywords ("consent; <form>; version <v>; <id>").
+_DOCUMENT_ID = re.compile(r"(?:document |; )([0-9A-Fa-f-]{32,36})$")
+
+
+def document_id(pdf: bytes, report: SealReport, password: str | None) -> str | None:
+    """The consent id a PDF names: in its seal's reason, else in its document information."""
+    for label, value in report.facts:
+        if label == "reason" and (match := _DOCUMENT_ID.search(value.strip())):
+            return match.group(1)
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        if reader.is_encrypted and password is not None:
+            reader.decrypt(password)
+        keywords = str((reader.metadata or {}).get("/Keywords", ""))
+    except (PyPdfError, ValueError, OSError):
+        return None
+    match = _DOCUMENT_ID.search(keywords.strip())
+    return match.group(1) if match else None
+
+
+def compare_with_archive(
+    archive: Archive, pdf: bytes, report: SealReport, *, password: str | None
+) -> None:
+    """Add to `report` whether the file is the PDF the archive stored for its consent."""
+    consent_id = document_id(pdf, report, password)
+    if consent_id is None:
+        report.problems.append("the file names no document id: no consent in the archive to match")
+        return
+    try:
+        consent = archive.get(consent_id)
+    except ConsentMissing:
+        report.problems.append(f"no consent in the archive has this document id ({consent_id})")
+        return
+    if consent.pdf_sha256 is None or consent.archived_at is None:
+        report.problems.append(f"consent {consent.id} is pending: the archive has no PDF of it yet")
+        return
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    if sha256 != consent.pdf_sha256:
+        report.problems.append(
+            f"the file's SHA-256 {sha256} does not match the archive's record for consent "
+            f"{consent.id} ({consent.pdf_sha256})"
+        )
+        return
+    report.facts.append(
+        ("archive", f"matches consent {consent.id} (stored {consent.archived_at.date()})")
+    )

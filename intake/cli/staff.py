@@ -1,0 +1,141 @@
+"""`intake staff ...`: staff accounts, one per person, for the staff pages."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from intake.archive.audit import CLI
+from intake.archive.models import ROLES, Staff
+from intake.archive.service import Archive
+from intake.archive.staff import StaffError, change_staff, create_staff, normal_email
+from intake.cli.runtime import fail, open_archive, pass_catalog
+from intake.definition import FormCatalog
+
+
+def register(main: click.Group) -> None:
+    main.add_command(staff)
+
+
+def check_role(_ctx: click.Context, _param: click.Parameter, role: str | None) -> str | None:
+    """Refuse an unknown role before a password is asked for (same words as `StaffError`)."""
+    if role is not None and role not in ROLES:
+        fail(f"role: must be one of {', '.join(ROLES)}")
+    return role
+
+
+role_option = click.option(
+    "--role",
+    required=True,
+    metavar="|".join(ROLES),
+    callback=check_role,
+    help="What the account may do; each role may do what the ones before it may.",
+)
+
+
+def new_password(from_stdin: bool) -> str:
+    """A new password, asked for twice without echo, or the first line of stdin for scripts."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+password_stdin_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of asking for it.",
+)
+
+
+@click.group()
+def staff() -> None:
+    """Staff accounts: one per person, for the staff pages."""
+
+
+@staff.command("create")
+@click.option("--email", required=True, help="The person's email address: their login.")
+@click.option("--name", required=True, help="Their name, as shown on reviews.")
+@role_option
+@password_stdin_option
+@pass_catalog
+def staff_create(
+    catalog: FormCatalog, email: str, name: str, role: str, password_stdin: bool
+) -> None:
+    """Create an account; the password is asked for twice (at least 12 characters)."""
+    archive = open_archive(catalog)
+    password = new_password(password_stdin)
+    try:
+        with archive.transaction() as session:
+            member = create_staff(
+                session, email=email, name=name, role=role, password=password, actor=CLI
+            )
+    except StaffError as exc:
+        fail(str(exc))
+    click.echo(f"created {member.email} ({member.role})")
+
+
+@staff.command("list")
+@pass_catalog
+def staff_list(catalog: FormCatalog) -> None:
+    """One line per account: email, name, role, active or disabled, separated by tabs."""
+    archive = open_archive(catalog)
+    with archive.sessions() as session:
+        for member in session.scalars(select(Staff).order_by(Staff.email)):
+            state = "active" if member.active else "disabled"
+            click.echo(f"{member.email}\t{member.name}\t{member.role}\t{state}")
+
+
+def change_account(archive: Archive, email: str, done: str, **change: Any) -> None:
+    """Apply `change` (see `change_staff`) to the account with `email`, and say what was done."""
+    try:
+        with archive.transaction() as session:
+            member = session.scalar(select(Staff).where(Staff.email == normal_email(email)))
+            if member is None:
+                fail(f"email: no staff account has the email {email}")
+            change_staff(session, member, CLI, **change)
+    except StaffError as exc:
+        fail(str(exc))
+    click.echo(f"{member.email}: {done}")
+
+
+@staff.command("set-role")
+@click.option("--email", required=True)
+@role_option
+@pass_catalog
+def staff_set_role(catalog: FormCatalog, email: str, role: str) -> None:
+    """Change an account's role; its open sessions end."""
+    change_account(open_archive(catalog), email, f"role {role}", role=role)
+
+
+@staff.command("disable")
+@click.option("--email", required=True)
+@pass_catalog
+def staff_disable(catalog: FormCatalog, email: str) -> None:
+    """Switch an account off: it can no longer log in, and its open sessions end."""
+    change_account(open_archive(catalog), email, "disabled", active=False)
+
+
+@staff.command("enable")
+@click.option("--email", required=True)
+@pass_catalog
+def staff_enable(catalog: FormCatalog, email: str) -> None:
+    """Switch an account back on."""
+    change_account(open_archive(catalog), email, "enabled", active=True)
+
+
+@staff.command("set-password")
+@click.option("--email", required=True)
+@password_stdin_option
+@pass_catalog
+def staff_set_password(catalog: FormCatalog, email: str, password_stdin: bool) -> None:
+    """Set a new password (asked for twice); the account's open sessions end."""
+    archive = open_archive(catalog)
+    with archive.sessions() as session:
+        known = session.scalar(select(Staff.id).where(Staff.email == normal_email(email)))
+    if known is None:
+        fail(f"email: no staff account has the email {email}")
+    # Asked for before the change's transaction begins: nobody types inside a write lock.
+    change_account(archive, email, "password changed", password=new_password(password_stdin))
