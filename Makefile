@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/intake db upgrade
 	-$(VENV)/bin/intake archive repair
-	$(VENV)/bin/flask --app app run --host 127.0.0.1 --port $(PORT)
+	$(VENV)/bin/intake serve --host 127.0.0.1 --port $(PORT)
 
 # Debian packages the tests drive for real: pdftoppm (README page image), Chromium, PostgreSQL.
 system-deps:

@@ -7,11 +7,14 @@ failing half-way when another writer got there first.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from intake.safe_write import fsync_folder, make_folders
 
 #: How long a SQLite writer waits for another writer's transaction, in seconds.
 SQLITE_BUSY_SECONDS = 30
@@ -36,7 +39,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _owner_only_file(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
@@ -54,6 +57,19 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _owner_only_file(path: Path) -> None:
+    """Make the SQLite file (and its folders) owner-only before SQLite first opens it: it holds
+    patient data, and SQLite gives its journal files the database file's permissions."""
+    make_folders(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a read-only or full disk: SQLite's own error says so when it opens the file
+    fsync_folder(path.parent)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -231,8 +231,8 @@ def _label_value(label: str, value: str, s: dict[str, ParagraphStyle]) -> list[P
 
     Each line the patient typed is a paragraph of its own (an empty line keeps its height):
     reportlab wraps a paragraph again from its start each time it splits one across a page,
-    so one paragraph of many pages cost time with the square of its length (100 pages of
-    answers took 39 s to render; as lines, half a second).
+    so one paragraph of many pages would cost time with the square of its length; lines keep
+    it linear.
     """
     lines = (value or "—").replace("\r\n", "\n").split("\n")
     return [
