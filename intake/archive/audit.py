@@ -38,6 +38,8 @@ EVENTS = (
     "logoff idle",
     "staff created",
     "staff changed",
+    "setup link issued",
+    "setup link used",
 )
 
 

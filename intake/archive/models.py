@@ -236,3 +236,15 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+class SetupToken(Base):
+    """A one-time link that lets the first admin make their account: the link holds a random
+    token, the table only its SHA-256. Every unused one stops working once any staff account
+    exists."""
+
+    __tablename__ = "setup_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

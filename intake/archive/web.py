@@ -12,6 +12,7 @@ from intake.archive.service import Archive, ArchiveError, storage_reason
 
 log = logging.getLogger(__name__)
 
+
 def init_app(app: Flask) -> None:
     archive = Archive(app.extensions["config"].archive_settings(), app.extensions["forms"])
     app.extensions["archive"] = archive

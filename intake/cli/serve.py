@@ -8,6 +8,11 @@ from typing import Any
 import click
 from gunicorn.app.base import BaseApplication
 
+from intake.archive.audit import Actor
+from intake.archive.setup import SETUP_PATH, issue_setup_token
+from intake.cli.runtime import open_archive, pass_catalog
+from intake.definition import FormCatalog
+
 #: One worker process per core, two threads each (README, Deploying).
 WORKERS = 2
 THREADS = 2
@@ -51,12 +56,25 @@ def register(main: click.Group) -> None:
     type=click.IntRange(1, 64),
     help="Threads per worker.",
 )
-def serve(host: str, port: int, workers: int, threads: int) -> None:
+@pass_catalog
+def serve(catalog: FormCatalog, host: str, port: int, workers: int, threads: int) -> None:
     """Serve the tablet and staff pages with gunicorn (behind a TLS proxy in production).
 
     The settings come from the environment, as for every command; the archive database must be
-    at the newest schema (`intake db upgrade`).
+    at the newest schema (`intake db upgrade`). While no staff account exists, prints a one-time
+    link that makes the first admin.
     """
+    archive = open_archive(catalog)
+    token = issue_setup_token(archive, Actor(user_agent="intake serve"))
+    # The workers open the archive for themselves: nothing of this one may cross the fork.
+    archive.dispose()
+    if token is not None:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        click.echo(
+            "No staff account exists yet. Make the first admin with this one-time link "
+            f"(it works until an admin exists): http://{shown}:{port}{SETUP_PATH}{token}",
+            err=True,
+        )
     IntakeServer(
         {
             "bind": f"{host}:{port}",
