@@ -16,7 +16,8 @@ from conftest import B12, csrf_token, step_fields
 from pypdf import PdfReader
 
 from intake.archive.models import ARCHIVED, Consent
-from intake.archive.service import SearchCriteria, submission_of
+from intake.archive.search import SearchCriteria
+from intake.archive.service import submission_of
 from intake.tablet.drafts import DraftStore
 
 
@@ -483,7 +484,7 @@ def test_when_the_pdf_fails_the_consent_is_kept_and_no_copy_is_offered(
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr("intake.archive.service.render_consent", broken)
+    monkeypatch.setattr("intake.archive.sealing.render_consent", broken)
     tablet.fill(demo_data)
     assert tablet.submit().headers["Location"] == "/tablet/done"
     page = client.get("/tablet/done").text

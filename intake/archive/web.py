@@ -9,8 +9,9 @@ from flask import Flask, current_app, request
 
 from intake.archive.audit import Actor
 from intake.archive.db import archive_url
+from intake.archive.errors import ArchiveError, storage_reason
 from intake.archive.migrate import require_current
-from intake.archive.service import Archive, ArchiveError, ArchiveSettings, storage_reason
+from intake.archive.service import Archive, ArchiveSettings
 from intake.pdf import RenderSettings
 
 log = logging.getLogger(__name__)

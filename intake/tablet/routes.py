@@ -28,7 +28,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake.archive.service import ArchiveError, ConsentMissing
+from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.submission import (
