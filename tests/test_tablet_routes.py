@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from intake.archive.models import ARCHIVED, Consent
 from intake.archive.search import SearchCriteria
 from intake.archive.service import submission_of
-from intake.tablet.drafts import DraftStore
+from intake.tablet.drafts import FileDrafts
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def minor_data(demo_data: dict[str, Any]) -> dict[str, Any]:
 OUTSIDE_PAD = {"width": 600, "height": 200, "strokes": [[[5, 5], [900, 6]]]}
 
 
-def drafts_of(app) -> DraftStore:
-    return DraftStore(Path(app.instance_path) / "drafts", app.config["DRAFT_TTL_SECONDS"])
+def drafts_of(app) -> FileDrafts:
+    return FileDrafts(Path(app.instance_path) / "drafts", app.config["DRAFT_TTL_SECONDS"])
 
 
 def stored_consents(app) -> list[Consent]:

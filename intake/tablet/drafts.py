@@ -4,7 +4,7 @@ A draft is named by a random id that the Flask session holds. It expires `ttl` s
 last step the patient saved. Once submitted, the answers are dropped and only a receipt stays (the
 consent id and the one-time patient-copy link).
 
-Two stores, the same behaviour: `DraftStore` keeps each draft as a private JSON file under the
+Two stores, the same behaviour: `FileDrafts` keeps each draft as a private JSON file under the
 instance folder (one app server, `STORAGE=files`); `DatabaseDrafts` keeps it as a row of the
 archive database (`STORAGE=database`), so any of several app servers can serve the next step.
 """
@@ -100,7 +100,7 @@ class Drafts:
         raise NotImplementedError
 
 
-class DraftStore(Drafts):
+class FileDrafts(Drafts):
     """Drafts as private files under `root`, expiring `ttl` seconds after their last save."""
 
     def __init__(self, root: Path, ttl: float, clock: Callable[[], float] = time.time) -> None:
