@@ -112,8 +112,8 @@ def search_query(
     query = select(Consent).options(defer(Consent.submission_json)).where(Consent.status != DELETED)
     matching = None
     # Each word's subquery inside the next, the longest (usually rarest) innermost: the
-    # words' ids are intersected before `consents` is touched (one IN per word made
-    # PostgreSQL walk the newest consents instead). Aliases keep the subqueries apart.
+    # words' ids are intersected before `consents` is touched, rather than each consent being
+    # checked against one IN per word. Aliases keep the subqueries apart.
     words = sorted(name_words(criteria.name), key=len, reverse=True)
     for word in words:
         names = aliased(ConsentName)

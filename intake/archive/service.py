@@ -75,8 +75,8 @@ from intake.submission import Submission
 log = logging.getLogger(__name__)
 
 NOTE_MAX = 5000
-#: Consents `retry_waiting` finishes per call (each is rendered and sealed: about 50 ms); the
-#: next trigger takes the next ones, and `repair` takes them all.
+#: Consents `retry_waiting` finishes per call (each is rendered and sealed, so a call stays
+#: short); the next trigger takes the next ones, and `repair` takes them all.
 RETRY_LIMIT = 25
 
 
