@@ -42,15 +42,9 @@ from sqlalchemy import Connection, Engine, Table, event, text
 from intake.archive.db import make_engine, sqlite_url
 from intake.archive.migrate import upgrade
 from intake.archive.models import ARCHIVED, Consent, ConsentName
-from intake.archive.service import (
-    PAGE_SIZE,
-    Archive,
-    ArchiveSettings,
-    SearchCriteria,
-    add_years,
-    decode_cursor,
-    name_words,
-)
+from intake.archive.retention import add_years
+from intake.archive.search import PAGE_SIZE, SearchCriteria, decode_cursor, name_words
+from intake.archive.service import Archive, ArchiveSettings
 from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
 

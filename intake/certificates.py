@@ -13,6 +13,7 @@ No Flask here: the CLI, the web app and the tests call the same functions.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from cryptography.x509.oid import NameOID
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from intake.safe_write import write_file
+from intake.safe_write import make_folders, write_file
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ CURRENT_SEAL = "current-seal.pem"
 #: certificate must outlive every consent it seals, or their seals would read as expired.
 SELF_SIGNED_YEARS = 40
 DEFAULT_CLINIC_NAME = "Clinic"
+#: The name of any file the folder keeps (`current-seal.pem`, `<sha256>.pem`).
+_FILE_NAME = re.compile(r"[A-Za-z0-9._-]+\.pem")
 
 
 class CertificateError(Exception):
@@ -119,9 +122,32 @@ def kept_certificates(certificates_dir: Path) -> list[ClinicCertificate]:
     """Every certificate the clinic has sealed with (none when the folder does not exist)."""
     return [
         ClinicCertificate.of(x509.load_pem_x509_certificate(path.read_bytes()))
-        for path in sorted(certificates_dir.glob("*.pem"))
+        for path in certificate_files(certificates_dir)
         if path.name != CURRENT_SEAL
     ]
+
+
+def certificate_files(certificates_dir: Path) -> list[Path]:
+    """Every file the folder keeps, the self-signed key's too: what a backup copies."""
+    return sorted(certificates_dir.glob("*.pem"))
+
+
+def is_certificate_file(name: str) -> bool:
+    """Whether `name` is one the certificates folder could keep (a backup's entry, say)."""
+    return _FILE_NAME.fullmatch(name) is not None
+
+
+def restore_certificate_file(certificates_dir: Path, name: str, data: bytes) -> None:
+    """Put back a file of a backup's certificates folder. A kept certificate already here is
+    never overwritten; a different self-signed one is replaced, and stays trusted."""
+    make_folders(certificates_dir)
+    target = certificates_dir / name
+    if name == CURRENT_SEAL:
+        if target.exists() and target.read_bytes() != data:
+            keep_certificate(certificates_dir, x509.load_pem_x509_certificate(target.read_bytes()))
+        write_file(target, data)
+    elif not target.exists():
+        write_file(target, data, mode=0o644, replace=False)
 
 
 def keep_certificate(certificates_dir: Path, certificate: x509.Certificate) -> Path:
@@ -129,7 +155,7 @@ def keep_certificate(certificates_dir: Path, certificate: x509.Certificate) -> P
     kept = ClinicCertificate.of(certificate)
     path = certificates_dir / f"{kept.sha256}.pem"
     if not path.exists():
-        certificates_dir.mkdir(parents=True, exist_ok=True)
+        make_folders(certificates_dir)
         # Linked into place only if absent: two processes never replace each other's file.
         write_file(path, kept.pem, mode=0o644, replace=False)
     return path
@@ -174,7 +200,7 @@ def _self_signed(
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        certificates_dir.mkdir(parents=True, exist_ok=True)
+        make_folders(certificates_dir)
         if write_file(path, pem, mode=0o600, replace=False):
             made = ClinicCertificate.of(certificate)
             log.warning(

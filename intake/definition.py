@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
+from intake.canonical import canonical_json
+
 ScreeningLevel = Literal["stop", "caution"]
 SideEffectTier = Literal["mild", "serious", "severe"]
 
@@ -102,9 +104,7 @@ class ConsentDefinition:
 
     def canonical_json(self) -> bytes:
         """The content as canonical JSON: sorted keys, no spaces, UTF-8."""
-        return json.dumps(
-            asdict(self), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode("utf-8")
+        return canonical_json(asdict(self))
 
     @cached_property
     def sha256(self) -> str:

@@ -8,25 +8,62 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+#: What a streaming copy reads at a time.
+CHUNK = 1 << 16
 
-def write_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = True) -> bool:
-    """Write `data` to a temporary file beside `path`, fsync it, then put it in place.
+
+class SafeFile:
+    """The temporary file a `safe_file` block writes: binary, seekable, written with `os.write`
+    (no buffer), so zipfile or a copy loop can stream into it."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        #: Set once the block is done: whether the file was put in place (False: without
+        #: `replace`, another writer was first).
+        self.placed = False
+
+    def write(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+        return len(data)
+
+    def tell(self) -> int:
+        return os.lseek(self.fd, 0, os.SEEK_CUR)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return os.lseek(self.fd, offset, whence)
+
+    def flush(self) -> None:
+        """Nothing is buffered; there for the file-like callers that ask."""
+
+    def sync(self) -> None:
+        """Make what is written so far reach the disk now (the block's end then has little to
+        sync), such as before taking a lock that the rename must happen under."""
+        os.fsync(self.fd)
+
+
+@contextmanager
+def safe_file(path: Path, *, mode: int = 0o600, replace: bool = True) -> Iterator[SafeFile]:
+    """Write `path` in the block: into a temporary file beside it, owner-only from the moment it
+    exists; at the block's end it gets `mode`, is fsynced, and is put in place.
 
     With `replace`, an existing file is replaced (rename). Without, the file is hard-linked into
-    place only if none is there yet, and False tells that another writer was first. Readers see
-    the old file, or the whole new one, never a part. The folder is fsynced too, so the new name
-    itself survives a power cut. Any failure (a full or read-only disk) raises its `OSError` and
-    leaves no temporary file behind when it can be removed.
+    place only if none is there yet (`placed` tells whether it was). Readers see the old file,
+    or the whole new one, never a part. The folder is fsynced too, so the new name itself
+    survives a power cut. A failure in the block or at its end (a full or read-only disk) leaves
+    no temporary file behind when it can be removed, and nothing in place.
     """
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    placed = False
+    file = SafeFile(fd)
+    kept = False
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            yield file
             os.fchmod(fd, mode)
             os.fsync(fd)
         finally:
@@ -37,19 +74,35 @@ def write_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = Tr
             try:
                 os.link(tmp_name, path)
             except FileExistsError:
-                return False
+                return
             os.unlink(tmp_name)
-        placed = True
+        kept = True
         fsync_folder(path.parent)
-        return True
+        file.placed = True
     finally:
-        if not placed:
+        if not kept:
             try:
                 os.unlink(tmp_name)
             except OSError:
                 # Gone already, or a read-only disk: `Archive.repair` removes a temporary file
                 # left behind; the error that matters is the one already on its way out.
                 pass
+
+
+def write_file(path: Path, data: bytes, *, mode: int = 0o600, replace: bool = True) -> bool:
+    """Write `data` to `path` as `safe_file` does; False when, without `replace`, another
+    writer was first."""
+    with safe_file(path, mode=mode, replace=replace) as file:
+        file.write(data)
+    return file.placed
+
+
+def copy_file(source: Path, path: Path, *, mode: int = 0o600, replace: bool = True) -> bool:
+    """Copy `source` to `path` as `safe_file` writes, a chunk at a time."""
+    with source.open("rb") as original, safe_file(path, mode=mode, replace=replace) as file:
+        while chunk := original.read(CHUNK):
+            file.write(chunk)
+    return file.placed
 
 
 def make_folders(folder: Path, mode: int = 0o700) -> None:

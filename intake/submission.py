@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from intake.canonical import canonical_json
 from intake.definition import ConsentDefinition, FormCatalog, ScreeningLevel
 
 #: Longest accepted values, in characters.
@@ -186,12 +187,6 @@ def screening_flags(
         for q in definition.screening
         if answers.get(q.id) is True
     ]
-
-
-def canonical_json(data: Any) -> bytes:
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
 
 
 def age_on(born: date, on: date) -> int:

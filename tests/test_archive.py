@@ -17,15 +17,10 @@ from sqlalchemy import event, text, update
 
 from intake.archive import audit
 from intake.archive.audit import Actor
+from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.models import ARCHIVED, DELETED, PENDING, Consent, PdfBlob
-from intake.archive.service import (
-    Archive,
-    ArchiveError,
-    ConsentMissing,
-    SearchCriteria,
-    name_words,
-    submission_of,
-)
+from intake.archive.search import SearchCriteria, name_words
+from intake.archive.service import Archive, submission_of
 from intake.archive.staff import create_staff
 from intake.definition import FormCatalog
 from intake.pdf.seal import check_seal
@@ -84,7 +79,7 @@ def test_a_failed_render_leaves_the_submission_pending_and_repair_finishes_it(
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr("intake.archive.service.render_consent", broken)
+    monkeypatch.setattr("intake.archive.sealing.render_consent", broken)
     consent_id = archive.submit(validate_submission(demo_data, catalog), TABLET)
     consent = archive.get(consent_id)
     assert consent.status == PENDING and consent.last_error == "RuntimeError"

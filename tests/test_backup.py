@@ -24,7 +24,8 @@ from intake.archive import backup
 from intake.archive.audit import CLI, Actor, row_sha256
 from intake.archive.migrate import alembic_config, current_revision, head_revision
 from intake.archive.models import ARCHIVED, AuditEvent
-from intake.archive.service import Archive, SearchCriteria
+from intake.archive.search import SearchCriteria
+from intake.archive.service import Archive
 from intake.archive.staff import create_staff
 from intake.definition import FormCatalog
 from intake.submission import validate_submission

@@ -36,7 +36,8 @@ from reportlab.platypus import KeepTogether, Paragraph
 from sqlalchemy import func, select
 
 from intake.archive.models import Consent
-from intake.archive.service import SearchCriteria, submission_of
+from intake.archive.search import SearchCriteria
+from intake.archive.service import submission_of
 from intake.cli import main
 from intake.definition import FormCatalog
 from intake.pdf import RenderSettings

@@ -19,9 +19,12 @@ from intake.certificates import (
     CURRENT_SEAL,
     CertificateError,
     ClinicCertificate,
+    certificate_files,
     clinic_signer,
+    is_certificate_file,
     kept_certificates,
     read_certificate,
+    restore_certificate_file,
 )
 from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
@@ -170,3 +173,28 @@ def test_read_certificate_takes_pem_and_der(tmp_path: Path):
     junk.write_bytes(b"\x30\x03junk")
     with pytest.raises(CertificateError, match="not a certificate"):
         read_certificate(junk)
+
+
+def test_certificate_files_are_every_kept_file(tmp_path: Path):
+    signer = clinic_signer(tmp_path)
+    assert [p.name for p in certificate_files(tmp_path)] == sorted(
+        [CURRENT_SEAL, f"{signer.certificate.sha256}.pem"]
+    )
+    assert is_certificate_file(CURRENT_SEAL)
+    assert not is_certificate_file("../current-seal.pem")
+    assert not is_certificate_file("notes.txt")
+
+
+def test_restoring_keeps_a_different_self_signed_certificate_trusted(tmp_path: Path):
+    backed_up = clinic_signer(tmp_path / "then")
+    here = clinic_signer(tmp_path / "now")
+    data = (tmp_path / "then" / CURRENT_SEAL).read_bytes()
+    restore_certificate_file(tmp_path / "now", CURRENT_SEAL, data)
+    assert (tmp_path / "now" / CURRENT_SEAL).read_bytes() == data
+    kept = {c.sha256 for c in kept_certificates(tmp_path / "now")}
+    assert here.certificate.sha256 in kept
+    name = f"{backed_up.certificate.sha256}.pem"
+    restore_certificate_file(tmp_path / "now", name, (tmp_path / "then" / name).read_bytes())
+    assert {c.sha256 for c in kept_certificates(tmp_path / "now")} == kept | {
+        backed_up.certificate.sha256
+    }

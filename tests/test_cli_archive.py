@@ -18,9 +18,10 @@ from conftest import Run
 from sqlalchemy import select, text, update
 
 from intake.archive.audit import CLI, Actor
+from intake.archive.errors import ConsentMissing
 from intake.archive.migrate import head_revision
 from intake.archive.models import ARCHIVED, DELETED, PENDING, AuditEvent, Consent
-from intake.archive.service import Archive, ConsentMissing
+from intake.archive.service import Archive
 from intake.cli import main
 from intake.definition import FormCatalog
 from intake.submission import validate_submission

@@ -31,8 +31,15 @@ from intake.certificates import ClinicCertificate, ClinicSigner, clinic_signer
 from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.pdf import render_consent
-from intake.pdf.metadata import ATTACHMENT_NAME
-from intake.pdf.seal import SEAL_FIELD, check_seal, seal_pdf, seal_reason
+from intake.pdf.metadata import ATTACHMENT_NAME, keywords_document_id, parse_document_id
+from intake.pdf.seal import (
+    SEAL_FIELD,
+    SealReport,
+    check_seal,
+    document_id,
+    seal_pdf,
+    seal_reason,
+)
 from intake.submission import validate_submission
 
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
@@ -396,3 +403,46 @@ def test_the_encrypted_copy_needs_its_password(
     encrypted: bytes, clinic: ClinicSigner, password: str | None, problem: str
 ):
     assert check_seal(encrypted, [clinic.certificate], password=password).problems == [problem]
+
+
+# --- the document id a file names --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"Consent b12 version 3, document {DOC_ID}", DOC_ID),
+        (f"consent; b12; version 3; {DOC_ID}", DOC_ID),
+        (f"  document {DOC_ID.replace('-', '').upper()}  ", DOC_ID.replace("-", "").upper()),
+        (f"document {DOC_ID} and more", None),
+        ("document 1234", None),
+        ("", None),
+    ],
+)
+def test_parse_document_id(text: str, expected: str | None):
+    assert parse_document_id(text) == expected
+
+
+def test_the_document_id_is_read_from_the_seal_reason(sealed: bytes, clinic: ClinicSigner):
+    report = check_seal(sealed, [clinic.certificate])
+    assert document_id(sealed, report) == DOC_ID
+
+
+def test_an_unsealed_pdf_names_its_document_id_in_its_keywords(demo_pdf: bytes):
+    assert keywords_document_id(demo_pdf) == DOC_ID
+    assert document_id(demo_pdf, SealReport()) == DOC_ID
+
+
+def test_the_seal_reason_comes_before_the_keywords(demo_pdf: bytes):
+    other = "a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d"
+    report = SealReport(facts=[("reason", f"document {other}")])
+    assert document_id(demo_pdf, report) == other
+
+
+def test_an_encrypted_copy_names_its_document_id_with_its_password(encrypted: bytes):
+    assert keywords_document_id(encrypted, PASSWORD) == DOC_ID
+    assert keywords_document_id(encrypted) is None
+
+
+def test_a_file_that_is_no_pdf_names_no_document_id():
+    assert document_id(b"%PDF-1.7 nothing here", SealReport()) is None

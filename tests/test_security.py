@@ -20,7 +20,8 @@ from conftest import B12, TabletActions, app_settings, csrf_token, new_app
 from staff_helpers import FAST_HASHER, PASSWORD, StaffActions, make_staff, patient
 
 from intake.archive import staff as staff_accounts
-from intake.archive.service import SearchCriteria, submission_of
+from intake.archive.search import SearchCriteria
+from intake.archive.service import submission_of
 from intake.config import Config
 
 

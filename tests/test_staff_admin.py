@@ -21,8 +21,8 @@ from staff_helpers import (
 )
 
 from intake.archive import staff as staff_accounts
+from intake.archive.errors import ConsentMissing
 from intake.archive.models import AuditEvent
-from intake.archive.service import ConsentMissing
 
 NEW = {
     "name": "Nina  Nurse",

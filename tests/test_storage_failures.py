@@ -31,15 +31,11 @@ from staff_helpers import FAST_HASHER, StaffActions, add_consent, make_staff, pa
 
 from intake.archive import staff as staff_accounts
 from intake.archive.audit import Actor
+from intake.archive.errors import ArchiveError, ArchiveUnavailable
 from intake.archive.migrate import upgrade
 from intake.archive.models import ARCHIVED, PENDING
-from intake.archive.service import (
-    Archive,
-    ArchiveError,
-    ArchiveUnavailable,
-    SearchCriteria,
-    submission_of,
-)
+from intake.archive.search import SearchCriteria
+from intake.archive.service import Archive, submission_of
 from intake.submission import Submission, validate_submission
 
 #: A name found nowhere else, to show it never reaches the log.

@@ -13,7 +13,7 @@ import pytest
 
 from intake.archive.db import make_engine, session_factory
 from intake.archive.migrate import upgrade
-from intake.tablet.drafts import DatabaseDrafts, Drafts, DraftStore
+from intake.tablet.drafts import DatabaseDrafts, Drafts, FileDrafts
 
 MakeStore = Callable[..., Drafts]
 
@@ -31,7 +31,7 @@ def make_store(request, tmp_path: Path) -> Iterator[MakeStore]:
     """Makes a draft store of each kind: files under tmp_path, or rows of a real database
     (SQLite and PostgreSQL)."""
     if request.param == "files":
-        yield lambda **kw: DraftStore(tmp_path, **kw)
+        yield lambda **kw: FileDrafts(tmp_path, **kw)
         return
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/archive.sqlite3"
@@ -59,7 +59,7 @@ def test_a_draft_round_trips(make_store: MakeStore):
 
 
 def test_draft_files_are_private_and_named_randomly(tmp_path: Path):
-    store = DraftStore(tmp_path, ttl=60)
+    store = FileDrafts(tmp_path, ttl=60)
     first, second = store.create("f"), store.create("f")
     assert first.id != second.id and len(first.id) == 43
     mode = (tmp_path / f"{first.id}.json").stat().st_mode
@@ -94,7 +94,7 @@ def test_a_draft_file_carries_its_last_save_as_its_time(tmp_path: Path):
     """The sweep goes by each file's time and reads none of them (it ran on every new patient's
     start, and reading a thousand kept drafts took longer than sealing a consent)."""
     clock = Clock()
-    store = DraftStore(tmp_path, ttl=10, clock=clock)
+    store = FileDrafts(tmp_path, ttl=10, clock=clock)
     draft = store.create("f")
     path = tmp_path / f"{draft.id}.json"
     clock.now += 5

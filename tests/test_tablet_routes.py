@@ -16,8 +16,9 @@ from conftest import B12, csrf_token, step_fields
 from pypdf import PdfReader
 
 from intake.archive.models import ARCHIVED, Consent
-from intake.archive.service import SearchCriteria, submission_of
-from intake.tablet.drafts import DraftStore
+from intake.archive.search import SearchCriteria
+from intake.archive.service import submission_of
+from intake.tablet.drafts import FileDrafts
 
 
 @pytest.fixture
@@ -36,8 +37,8 @@ def minor_data(demo_data: dict[str, Any]) -> dict[str, Any]:
 OUTSIDE_PAD = {"width": 600, "height": 200, "strokes": [[[5, 5], [900, 6]]]}
 
 
-def drafts_of(app) -> DraftStore:
-    return DraftStore(Path(app.instance_path) / "drafts", app.config["DRAFT_TTL_SECONDS"])
+def drafts_of(app) -> FileDrafts:
+    return FileDrafts(Path(app.instance_path) / "drafts", app.config["DRAFT_TTL_SECONDS"])
 
 
 def stored_consents(app) -> list[Consent]:
@@ -483,7 +484,7 @@ def test_when_the_pdf_fails_the_consent_is_kept_and_no_copy_is_offered(
     def broken(*args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr("intake.archive.service.render_consent", broken)
+    monkeypatch.setattr("intake.archive.sealing.render_consent", broken)
     tablet.fill(demo_data)
     assert tablet.submit().headers["Location"] == "/tablet/done"
     page = client.get("/tablet/done").text

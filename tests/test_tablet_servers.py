@@ -13,7 +13,7 @@ import pytest
 from conftest import TabletActions, app_settings, new_app, step_fields
 
 from intake.archive.models import ARCHIVED, DraftRow
-from intake.archive.service import SearchCriteria
+from intake.archive.search import SearchCriteria
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.archive.models import AuditEvent, AuditHead, utcnow
-from intake.submission import canonical_json
+from intake.canonical import canonical_json
 
 GENESIS = "0" * 64
 

@@ -26,9 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -38,31 +36,38 @@ from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
-from cryptography import x509
-from psycopg.conninfo import make_conninfo
-from sqlalchemy import Connection, Engine, create_engine, func, inspect, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.blobs import BlobMissing, FileBlobs
-from intake.archive.db import SQLITE_BUSY_SECONDS
+from intake.archive.database_copy import (
+    BackupError,
+    copy_sqlite,
+    dump_postgresql,
+    last_lines,
+    pg_tool,
+    read_only_sqlite,
+    restore_postgresql,
+    restore_sqlite,
+    sqlite_path,
+)
+from intake.archive.manifest import entry_problems, file_digest, is_file_entry, manifest_json
 from intake.archive.migrate import alembic_config, upgrade
 from intake.archive.models import (
     ARCHIVED,
     DELETED,
     PENDING,
     AuditHead,
-    Base,
     Consent,
     PdfBlob,
     Staff,
 )
 from intake.archive.service import Archive
-from intake.certificates import CURRENT_SEAL, keep_certificate
-from intake.safe_write import fsync_folder, write_file
+from intake.certificates import certificate_files, is_certificate_file, restore_certificate_file
+from intake.safe_write import copy_file, fsync_folder, write_file
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -77,21 +82,6 @@ FOLDER_NAME = "intake-backup-{:%Y%m%dT%H%M%SZ}"
 #: A consent deleted (retention) between the database copy and its PDF's copy takes its PDF
 #: with it; the backup then starts again from a new copy, this many times at most.
 ATTEMPTS = 3
-
-_PDF_ENTRY = re.compile(rf"{PDFS}/([0-9a-f]{{2}})/(\1[0-9a-f]{{62}})\.pdf")
-_CERTIFICATE_ENTRY = re.compile(rf"{CERTIFICATES}/([A-Za-z0-9._-]+\.pem)")
-_CHUNK = 1 << 16
-
-
-class BackupError(Exception):
-    """A backup that cannot be made, or restored; each message names one problem."""
-
-    def __init__(self, *problems: str) -> None:
-        super().__init__(*problems)
-        self.problems = list(problems)
-
-    def __str__(self) -> str:
-        return "; ".join(self.problems)
 
 
 @dataclass(frozen=True)
@@ -176,7 +166,7 @@ def make_backup(
                 **contents.manifest_fields(),
                 "files": _list_files(tmp),
             }
-            data = json.dumps(manifest, indent=2).encode()
+            data = manifest_json(manifest)
             write_file(tmp / MANIFEST, data)
             for folder in sorted((p for p in tmp.rglob("*") if p.is_dir()), reverse=True):
                 fsync_folder(folder)
@@ -196,50 +186,26 @@ def make_backup(
 
 def _copy_database(archive: Archive, folder: Path, pg_bin: Path | None) -> Contents:
     """Copy the database into `folder`; what the copy holds."""
+    url = archive.settings.database_url
     if archive.engine.dialect.name == "sqlite":
         target = folder / SQLITE_FILE
-        source = sqlite3.connect(_sqlite_path(archive), timeout=SQLITE_BUSY_SECONDS)
-        try:
-            copy = sqlite3.connect(target)
-            try:
-                # In one step: the copy is the database as it was at one moment, while the app
-                # goes on writing (WAL lets readers and the writer work side by side).
-                source.backup(copy)
-                # One self-contained file, with no -wal beside it.
-                copy.execute("PRAGMA journal_mode=DELETE")
-            finally:
-                copy.close()
-        finally:
-            source.close()
-        _fsync(target)
-        engine = _read_only_sqlite(target)
+        copy_sqlite(sqlite_path(url), target)
+        engine = read_only_sqlite(target)
         try:
             with engine.connect() as connection:
                 return _contents(connection)
         finally:
             engine.dispose()
-    target = folder / POSTGRESQL_FILE
-    pg_dump = _pg_tool("pg_dump", pg_bin)
-    with archive.engine.connect() as connection:
-        connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        with connection.begin():
-            # pg_dump reads the snapshot this transaction sees, and so does `_contents` below:
-            # the list of PDFs to copy is exactly the rows in the dump.
-            snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-            _run_pg_tool(
-                archive, pg_dump, "--format=custom", f"--snapshot={snapshot}", "--file", str(target)
-            )
-            contents = _contents(connection)
-    _fsync(target)
-    return contents
+    with dump_postgresql(archive.engine, url, folder / POSTGRESQL_FILE, pg_bin) as connection:
+        return _contents(connection)
 
 
 def _copy_pdfs(archive: Archive, contents: Contents, folder: Path) -> bool:
     """Copy the PDFs the database copy names; False when one went away meanwhile (try again)."""
     source = archive.blobs
     assert isinstance(source, FileBlobs)
-    (folder / PDFS).mkdir(mode=0o700)
     into = FileBlobs(folder / PDFS)
+    into.root.mkdir(mode=0o700)
     with archive.sessions() as session:
         for sha256 in contents.pdfs:
             try:
@@ -252,9 +218,7 @@ def _copy_pdfs(archive: Archive, contents: Contents, folder: Path) -> bool:
             else:
                 actual = hashlib.sha256(pdf).hexdigest()
                 if actual == sha256:
-                    path = into.path(sha256)
-                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    write_file(path, pdf)
+                    into.put(session, pdf)
                     continue
                 consent_id = _consent_naming(archive, sha256)
                 problem = f"changed after it was stored (its SHA-256 is now {actual})"
@@ -267,13 +231,13 @@ def _copy_pdfs(archive: Archive, contents: Contents, folder: Path) -> bool:
 
 def _copy_certificates(certificates_dir: Path, folder: Path) -> None:
     folder.mkdir(mode=0o700)
-    for path in sorted(certificates_dir.glob("*.pem")):
-        write_file(folder / path.name, path.read_bytes())
+    for path in certificate_files(certificates_dir):
+        copy_file(path, folder / path.name)
 
 
 def _list_files(folder: Path) -> list[dict[str, Any]]:
     return [
-        {"file": path.relative_to(folder).as_posix(), **_sha256_and_size(path)}
+        {"file": path.relative_to(folder).as_posix(), **file_digest(path)}
         for path in sorted(folder.rglob("*"))
         if path.is_file() and path.name != MANIFEST
     ]
@@ -310,8 +274,8 @@ def verify_backup(path: Path, *, pg_bin: Path | None = None) -> BackupCheck:
     if not check.holds:
         return check
     if manifest["database"] == "sqlite":
-        pdfs = {m.group(2) for name in listed if (m := _PDF_ENTRY.fullmatch(name))}
-        engine = _read_only_sqlite(path / SQLITE_FILE)
+        pdfs = {sha256 for name in listed if (sha256 := _pdf_entry(name))}
+        engine = read_only_sqlite(path / SQLITE_FILE)
         try:
             with engine.connect() as connection:
                 # The files' SHA-256 were checked above; only whether each is there remains.
@@ -329,7 +293,7 @@ def verify_backup(path: Path, *, pg_bin: Path | None = None) -> BackupCheck:
             engine.dispose()
         return check
     try:
-        pg_restore = _pg_tool("pg_restore", pg_bin)
+        pg_restore = pg_tool("pg_restore", pg_bin)
     except BackupError as exc:
         check.notes.append(f"{exc}: the dump was checked by its SHA-256 only")
         return check
@@ -340,7 +304,9 @@ def verify_backup(path: Path, *, pg_bin: Path | None = None) -> BackupCheck:
         check=False,
     )
     if listing.returncode != 0:
-        check.problems.append(f"{POSTGRESQL_FILE}: pg_restore cannot read it: {_last(listing)}")
+        check.problems.append(
+            f"{POSTGRESQL_FILE}: pg_restore cannot read it: {last_lines(listing)}"
+        )
     return check
 
 
@@ -365,13 +331,7 @@ def _read_manifest(path: Path, check: BackupCheck) -> dict[str, Any] | None:
         and isinstance(manifest.get("consents"), dict)
         and isinstance(manifest.get("audit"), dict)
         and isinstance(manifest.get("files"), list)
-        and all(
-            isinstance(e, dict)
-            and isinstance(e.get("file"), str)
-            and isinstance(e.get("sha256"), str)
-            and isinstance(e.get("size"), int)
-            for e in manifest["files"]
-        )
+        and all(is_file_entry(e) for e in manifest["files"])
     )
     if not well_formed:
         check.problems.append(f"{MANIFEST} is not a backup manifest of format {FORMAT}")
@@ -383,25 +343,22 @@ def _entry_problem(
     folder: Path, name: str, entry: dict[str, Any], manifest: dict[str, Any]
 ) -> str | None:
     """What is wrong with one file the manifest lists, or None."""
-    pdf = _PDF_ENTRY.fullmatch(name)
+    pdf = _pdf_entry(name)
     expected = (
         name == DATABASE_FILES[manifest["database"]]
         or (pdf is not None and manifest["storage"] == "files")
-        or _CERTIFICATE_ENTRY.fullmatch(name) is not None
+        or _certificate_entry(name) is not None
     )
     if not expected:
         return "not a file a backup holds"
-    if pdf is not None and pdf.group(2) != entry["sha256"]:
-        return f"named for the SHA-256 {pdf.group(2)}, the manifest records {entry['sha256']}"
+    if pdf is not None and pdf != entry["sha256"]:
+        return f"named for the SHA-256 {pdf}, the manifest records {entry['sha256']}"
     try:
-        found = _sha256_and_size(folder / name)
+        found = file_digest(folder / name)
     except FileNotFoundError:
         return "missing from the backup"
-    if found["sha256"] != entry["sha256"]:
-        return f"SHA-256 {found['sha256']} does not match the manifest ({entry['sha256']})"
-    if found["size"] != entry["size"]:
-        return f"{found['size']} bytes, the manifest says {entry['size']}"
-    return None
+    problems = entry_problems(entry, found)
+    return problems[0] if problems else None
 
 
 def _compare(
@@ -481,7 +438,7 @@ def restore_backup(
             f"the backup's database is at schema {manifest.get('schema')}, which this version of "
             "the app does not know: restore it with the version that made it"
         )
-    pg_restore = _pg_tool("pg_restore", pg_bin) if kind == "postgresql" else ""
+    pg_restore = pg_tool("pg_restore", pg_bin) if kind == "postgresql" else ""
     held = _occupied(archive)
     if held and not force:
         raise BackupError(
@@ -490,23 +447,11 @@ def restore_backup(
         )
     archive.dispose()
     if kind == "sqlite":
-        _restore_sqlite(path / SQLITE_FILE, _sqlite_path(archive))
+        restore_sqlite(path / SQLITE_FILE, sqlite_path(settings.database_url))
     else:
-        # The archive's tables go first, those of newer migrations too: the dump may be of an
-        # older schema, which `upgrade` below brings up to date.
-        with archive.engine.begin() as connection:
-            Base.metadata.drop_all(connection)
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-            connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_events_append_only()")
-        try:
-            _run_pg_tool(
-                archive, pg_restore, "--no-owner", "--no-privileges", "--single-transaction",
-                "--exit-on-error", str(path / POSTGRESQL_FILE),
-            )  # fmt: skip
-        except BackupError as exc:
-            raise BackupError(
-                f"{exc}; the archive database is now empty: once the cause is fixed, restore again"
-            ) from None
+        restore_postgresql(
+            archive.engine, settings.database_url, path / POSTGRESQL_FILE, pg_restore
+        )
     if settings.storage == "files":
         _restore_pdfs(path, manifest, FileBlobs(settings.files_dir))
     _restore_certificates(path / CERTIFICATES, manifest, settings.certificates_dir)
@@ -541,57 +486,27 @@ def _occupied(archive: Archive) -> list[str]:
                 held.append(f"{rows} audit trail rows")
     if archive.settings.storage == "files":
         # `FileBlobs.stored` would also clear temporary files: a check must change nothing.
-        count = sum(1 for _ in archive.settings.files_dir.glob("??/*.pdf"))
+        count = sum(1 for _ in FileBlobs(archive.settings.files_dir).files())
         if count:
             held.append(f"{count} PDFs in {archive.settings.files_dir}")
     return held
 
 
-def _restore_sqlite(copy: Path, live: Path) -> None:
-    """Copy the backup's database over the live one with SQLite's backup, in one transaction."""
-    live.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    source = sqlite3.connect(f"{copy.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-    try:
-        target = sqlite3.connect(live, timeout=SQLITE_BUSY_SECONDS)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-    finally:
-        source.close()
-
-
 def _restore_pdfs(path: Path, manifest: dict[str, Any], blobs: FileBlobs) -> None:
     blobs.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     for entry in manifest["files"]:
-        match = _PDF_ENTRY.fullmatch(entry["file"])
-        if match is None:
-            continue
-        target = blobs.path(match.group(2))
-        if target.exists() and _sha256_and_size(target)["sha256"] == match.group(2):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_file(target, (path / entry["file"]).read_bytes())
+        sha256 = _pdf_entry(entry["file"])
+        if sha256 is not None:
+            blobs.place(sha256, path / entry["file"])
 
 
 def _restore_certificates(folder: Path, manifest: dict[str, Any], certificates_dir: Path) -> None:
     """Add the backup's certificates; a different self-signed one already here stays trusted."""
     certificates_dir.mkdir(parents=True, exist_ok=True)
     for entry in manifest["files"]:
-        match = _CERTIFICATE_ENTRY.fullmatch(entry["file"])
-        if match is None:
-            continue
-        name = match.group(1)
-        data = (folder / name).read_bytes()
-        target = certificates_dir / name
-        if name == CURRENT_SEAL:
-            if target.exists() and target.read_bytes() != data:
-                keep_certificate(
-                    certificates_dir, x509.load_pem_x509_certificate(target.read_bytes())
-                )
-            write_file(target, data)
-        elif not target.exists():
-            write_file(target, data, mode=0o644, replace=False)
+        name = _certificate_entry(entry["file"])
+        if name is not None:
+            restore_certificate_file(certificates_dir, name, (folder / name).read_bytes())
 
 
 def _pdf_in_database(connection: Connection) -> Callable[[str], str | None]:
@@ -609,7 +524,7 @@ def _pdf_in_files(blobs: FileBlobs) -> Callable[[str], str | None]:
 
     def stored_pdf(sha256: str) -> str | None:
         try:
-            return _sha256_and_size(blobs.path(sha256))["sha256"]
+            return file_digest(blobs.path(sha256))["sha256"]
         except FileNotFoundError:
             return None
 
@@ -617,6 +532,18 @@ def _pdf_in_files(blobs: FileBlobs) -> Callable[[str], str | None]:
 
 
 # --- shared --------------------------------------------------------------------------------------
+
+
+def _pdf_entry(name: str) -> str | None:
+    """The SHA-256 of the PDF a backup's file name holds (`pdfs/` and the store's own name)."""
+    prefix = f"{PDFS}/"
+    return FileBlobs.sha256_named(name.removeprefix(prefix)) if name.startswith(prefix) else None
+
+
+def _certificate_entry(name: str) -> str | None:
+    """The certificates folder's file a backup's file name holds, or None."""
+    folder, _, file = name.partition("/")
+    return file if folder == CERTIFICATES and is_certificate_file(file) else None
 
 
 def _contents(connection: Connection) -> Contents:
@@ -650,67 +577,3 @@ def _consent_naming(archive: Archive, sha256: str) -> str | None:
 def _known_schema(revision: str | None) -> bool:
     scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return revision is not None and revision in {s.revision for s in scripts.walk_revisions()}
-
-
-def _sqlite_path(archive: Archive) -> Path:
-    return Path(make_url(archive.settings.database_url).database or "")
-
-
-def _read_only_sqlite(path: Path) -> Engine:
-    """An engine on a SQLite file that it never writes to, nor leaves a -wal or -shm beside."""
-    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
-    return create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
-
-
-def _pg_tool(name: str, pg_bin: Path | None) -> str:
-    """The path of pg_dump or pg_restore: in `pg_bin` when given, else on PATH."""
-    if pg_bin is not None:
-        tool = pg_bin / name
-        if not (tool.is_file() and os.access(tool, os.X_OK)):
-            raise BackupError(f"--pg-bin: no {name} in {pg_bin}")
-        return str(tool)
-    found = shutil.which(name)
-    if found is None:
-        raise BackupError(
-            f"{name} not found on PATH: install the PostgreSQL client programs, or give --pg-bin "
-            "with the folder that holds them (such as /usr/lib/postgresql/15/bin)"
-        )
-    return found
-
-
-def _run_pg_tool(archive: Archive, tool: str, *args: str) -> None:
-    """Run pg_dump or pg_restore on the archive's database; the password goes in the
-    environment, never on the command line, where any user of the machine could read it."""
-    url = make_url(archive.settings.database_url)
-    params = {"dbname": url.database, "host": url.host, "port": url.port, "user": url.username}
-    params.update({key: value for key, value in url.query.items() if isinstance(value, str)})
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
-    conninfo = make_conninfo(**{key: str(value) for key, value in params.items() if value})
-    result = subprocess.run(
-        [tool, "--dbname", conninfo, *args], capture_output=True, text=True, env=env, check=False
-    )
-    if result.returncode != 0:
-        raise BackupError(f"{Path(tool).name} failed: {_last(result)}")
-
-
-def _last(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-    return " ".join(lines[-3:]) or f"exit code {result.returncode}"
-
-
-def _sha256_and_size(path: Path) -> dict[str, Any]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as file:
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return {"sha256": digest.hexdigest(), "size": size}
-
-
-def _fsync(path: Path) -> None:
-    """Make a file written by another program owner-only, and make it reach the disk."""
-    path.chmod(0o600)
-    with path.open("rb") as file:
-        os.fsync(file.fileno())

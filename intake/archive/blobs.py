@@ -21,10 +21,13 @@ from typing import Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from intake.archive.manifest import file_digest
 from intake.archive.models import PdfBlob
-from intake.safe_write import fsync_folder, make_folders, write_file
+from intake.safe_write import copy_file, fsync_folder, make_folders, write_file
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: A stored PDF's name under the root: its SHA-256's first two digits, then the SHA-256.
+_FILE_NAME = re.compile(r"([0-9a-f]{2})/(\1[0-9a-f]{62})\.pdf")
 
 
 class BlobMissing(KeyError):
@@ -58,7 +61,18 @@ class FileBlobs:
     def path(self, sha256: str) -> Path:
         if not _SHA256.match(sha256):
             raise BlobMissing(sha256)
-        return self.root / sha256[:2] / f"{sha256}.pdf"
+        return self.root / self.name(sha256)
+
+    @staticmethod
+    def name(sha256: str) -> str:
+        """Where the PDF with this SHA-256 is kept, relative to the root ("ab/ab….pdf")."""
+        return f"{sha256[:2]}/{sha256}.pdf"
+
+    @staticmethod
+    def sha256_named(name: str) -> str | None:
+        """The SHA-256 a relative name (`name`) stands for, or None when it names no PDF."""
+        match = _FILE_NAME.fullmatch(name)
+        return match.group(2) if match else None
 
     def put(self, session: Session, data: bytes) -> str:
         """Store `data` durably; an `OSError` (a full or read-only disk) stores nothing."""
@@ -82,25 +96,45 @@ class FileBlobs:
     def stored(self, session: Session, older_than: float = 0) -> Iterator[str]:
         # With no grace, every file counts, however close its time stamp is to now.
         cutoff = time.time() - older_than if older_than > 0 else float("inf")
+        for entry in self._entries():
+            name = entry.name
+            if name.startswith(".") and name.endswith(".tmp"):
+                # A temporary file a crash left behind: never named by any row.
+                if entry.stat().st_mtime < cutoff:
+                    try:
+                        Path(entry.path).unlink(missing_ok=True)
+                    except OSError:
+                        pass  # a read-only disk: removed by a later repair
+                continue
+            sha256 = name.removesuffix(".pdf")
+            if _SHA256.match(sha256) and entry.stat().st_mtime < cutoff:
+                yield sha256
+
+    def files(self) -> Iterator[tuple[str, Path]]:
+        """The SHA-256 and path of every stored PDF file; unlike `stored`, changes nothing."""
+        for entry in self._entries():
+            sha256 = self.sha256_named(f"{Path(entry.path).parent.name}/{entry.name}")
+            if sha256 is not None:
+                yield sha256, Path(entry.path)
+
+    def place(self, sha256: str, source: Path) -> None:
+        """Put back the PDF with this SHA-256 from the file `source` (a backup's copy), unless
+        the store already holds it whole; the caller checked `source`'s SHA-256."""
+        target = self.path(sha256)
+        if target.exists() and file_digest(target)["sha256"] == sha256:
+            return
+        make_folders(target.parent)
+        copy_file(source, target)
+
+    def _entries(self) -> Iterator[os.DirEntry[str]]:
+        """Every entry of the two-digit folders under the root: PDFs and temporary files."""
         if not self.root.is_dir():
             return
         for folder in sorted(self.root.iterdir()):
             if not folder.is_dir() or len(folder.name) != 2:
                 continue
             with os.scandir(folder) as entries:
-                for entry in entries:
-                    name = entry.name
-                    if name.startswith(".") and name.endswith(".tmp"):
-                        # A temporary file a crash left behind: never named by any row.
-                        if entry.stat().st_mtime < cutoff:
-                            try:
-                                Path(entry.path).unlink(missing_ok=True)
-                            except OSError:
-                                pass  # a read-only disk: removed by a later repair
-                        continue
-                    sha256 = name.removesuffix(".pdf")
-                    if _SHA256.match(sha256) and entry.stat().st_mtime < cutoff:
-                        yield sha256
+                yield from entries
 
 
 class DatabaseBlobs:

@@ -3,16 +3,15 @@
 The zip holds `consents/<id>.pdf` for each consent, exactly as stored, and `manifest.json`
 naming each one with its patient, form and the PDF's SHA-256 and size. A PDF whose bytes do not
 match its row's SHA-256 stops the export: a copy that leaves the clinic must be the one signed.
-The zip is written to a temporary file beside its destination, one PDF at a time, fsynced, then
-renamed into place; it is owner-only (0600) because it holds health data.
+The zip is written by the safe writer (`safe_file`): into a temporary file beside its destination,
+one PDF at a time, fsynced, then renamed into place; it is owner-only (0600) from the start
+because it holds health data.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,14 +24,14 @@ from sqlalchemy.orm import defer
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.blobs import BlobMissing
+from intake.archive.manifest import digest, entry_problems, is_file_entry, manifest_json
 from intake.archive.models import ARCHIVED, Consent
 from intake.archive.service import Archive
-from intake.safe_write import fsync_folder
+from intake.safe_write import safe_file
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 CONSENTS_FOLDER = "consents"
-_CHUNK = 1 << 16
 
 
 class ExportError(Exception):
@@ -80,33 +79,22 @@ def export_consents(archive: Archive, since: date, out: Path, actor: Actor) -> E
                 .order_by(Consent.signed_on, Consent.id)
             )
         )
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-                entries = [_add_consent(archive, zf, consent, exported_at) for consent in rows]
-                manifest = {
-                    "format": FORMAT,
-                    "exported_at": exported_at.isoformat(),
-                    "since": since.isoformat(),
-                    "consents": entries,
-                }
-                zf.writestr(
-                    _entry(MANIFEST, exported_at),
-                    json.dumps(manifest, ensure_ascii=False, indent=2),
-                )
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, 0o600)
-        with archive.transaction() as session:
-            audit.record(
-                session, "consents exported", actor, f"{len(entries)} since {since.isoformat()}"
-            )
-            # Renamed inside the transaction: a failed rename rolls the audit event back.
-            os.replace(tmp_name, out)
-        fsync_folder(out.parent)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+    with archive.transaction() as session, safe_file(out) as file:
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as zf:
+            entries = [_add_consent(archive, zf, consent, exported_at) for consent in rows]
+            manifest = {
+                "format": FORMAT,
+                "exported_at": exported_at.isoformat(),
+                "since": since.isoformat(),
+                "consents": entries,
+            }
+            zf.writestr(_entry(MANIFEST, exported_at), manifest_json(manifest))
+        # On the disk before the audit event takes the database's write lock.
+        file.sync()
+        audit.record(
+            session, "consents exported", actor, f"{len(entries)} since {since.isoformat()}"
+        )
+        # The zip is put in place before the event commits: a failed rename rolls it back.
     return ExportReport(out, len(entries), since)
 
 
@@ -189,32 +177,18 @@ def _manifest_entries(manifest: Any, check: ExportCheck) -> list[dict[str, Any]]
         check.problems.append(f"{MANIFEST} is not an export manifest of format {FORMAT}")
         return None
     entries = manifest.get("consents")
-    if not isinstance(entries, list) or not all(
-        isinstance(e, dict)
-        and isinstance(e.get("file"), str)
-        and isinstance(e.get("sha256"), str)
-        and isinstance(e.get("size"), int)
-        for e in entries
-    ):
+    if not isinstance(entries, list) or not all(is_file_entry(e) for e in entries):
         check.problems.append(f"{MANIFEST}: every consent needs a file, sha256 and size")
         return None
     return entries
 
 
 def _check_file(zf: zipfile.ZipFile, name: str, entry: dict[str, Any], check: ExportCheck) -> None:
-    digest, size = hashlib.sha256(), 0
     try:
         with zf.open(name) as member:
-            while chunk := member.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+            found = digest(member)
     except zipfile.BadZipFile as exc:
         # zipfile checks each member's CRC-32: a changed byte the zip itself noticed.
         check.problems.append(f"{name}: unreadable: {exc}")
         return
-    if digest.hexdigest() != entry["sha256"]:
-        check.problems.append(
-            f"{name}: SHA-256 {digest.hexdigest()} does not match the manifest ({entry['sha256']})"
-        )
-    if size != entry["size"]:
-        check.problems.append(f"{name}: {size} bytes, the manifest says {entry['size']}")
+    check.problems.extend(f"{name}: {problem}" for problem in entry_problems(entry, found))

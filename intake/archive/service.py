@@ -22,15 +22,10 @@ No Flask here; the tablet, the staff pages, the CLI and the tests all call these
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
-import os
-import re
 import threading
-import time
 import traceback
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,14 +33,25 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, delete, exists, func, or_, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session, aliased, defer, sessionmaker
+from sqlalchemy import Engine, exists, func, or_, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from intake.archive import audit
 from intake.archive.audit import Actor
+from intake.archive.background import BackgroundRun
 from intake.archive.blobs import Blobs, DatabaseBlobs, FileBlobs
 from intake.archive.db import make_engine, session_factory
+from intake.archive.errors import (
+    DATABASE,
+    FOLDER,
+    ArchiveError,
+    ArchiveUnavailable,
+    ConsentMissing,
+    database_reason,
+    is_storage_reason,
+    storage_reason,
+)
 from intake.archive.models import (
     ARCHIVED,
     DELETED,
@@ -57,93 +63,21 @@ from intake.archive.models import (
     is_id,
     utcnow,
 )
+from intake.archive.retention import check_deletable, due_query, erase, retained_until
+from intake.archive.sealing import sealed_consent_pdf
+from intake.archive.search import PAGE_SIZE, Page, SearchCriteria, name_words, search_query
 from intake.certificates import ClinicSigner, clinic_signer, kept_certificates
 from intake.definition import FormCatalog
-from intake.pdf import RenderSettings, render_consent
-from intake.pdf.seal import SealReport, check_seal, seal_pdf, seal_reason
-from intake.submission import Submission, validate_submission
+from intake.pdf import RenderSettings
+from intake.pdf.seal import SealReport, check_seal
+from intake.submission import Submission
 
 log = logging.getLogger(__name__)
 
-#: A minor's consent is kept until they turn this old, plus the retention setting.
-MINOR_RETAINED_UNTIL_AGE = 21
-PAGE_SIZE = 25
 NOTE_MAX = 5000
-
-
-class ArchiveError(Exception):
-    """An archive action that cannot be done, with a reason fit to show to staff."""
-
-
-class ConsentMissing(ArchiveError, KeyError):
-    """No consent has this id (or it was deleted)."""
-
-
-class ArchiveUnavailable(ArchiveError):
-    """The archive cannot be written now: its database (or folder) is full, read-only or out of
-    reach. Nothing was kept. The message is for staff and never quotes a patient's data."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"The consent could not be saved: {reason}.")
-        #: What fails, for staff: "the archive database is full".
-        self.reason = reason
-
-
-#: Every reason a storage failure gives starts with the place that fails.
-FOLDER, DATABASE = "the archive folder", "the archive database"
-#: Consents `retry_waiting` finishes per call (each is rendered and sealed: about 50 ms); the
-#: next trigger takes the next ones, and `repair` takes them all.
+#: Consents `retry_waiting` finishes per call (each is rendered and sealed, so a call stays
+#: short); the next trigger takes the next ones, and `repair` takes them all.
 RETRY_LIMIT = 25
-
-_OS_ERRORS = {
-    errno.ENOSPC: "is full",
-    errno.EDQUOT: "is full (over its disk quota)",
-    errno.EROFS: "is read-only",
-    errno.EACCES: "is not writable by the app (permissions)",
-    errno.EPERM: "is not writable by the app (permissions)",
-    errno.EIO: "reports disk read or write errors",
-    errno.ENOENT: "is missing",
-}
-_SQLITE_ERRORS = {
-    "SQLITE_FULL": "is full",
-    "SQLITE_READONLY": "is read-only",
-    "SQLITE_PERM": "is not writable by the app (permissions)",
-    "SQLITE_CANTOPEN": "cannot be opened",
-    "SQLITE_IOERR": "reports disk read or write errors",
-    "SQLITE_BUSY": "is busy: another writer held it too long",
-    "SQLITE_LOCKED": "is busy: another writer held it too long",
-    "SQLITE_CORRUPT": "is damaged",
-    "SQLITE_NOTADB": "is damaged",
-}
-_POSTGRES_ERRORS = {"53100": "is full", "25006": "is read-only", "53300": "cannot be reached"}
-
-
-def storage_reason(error: BaseException, place: str = FOLDER) -> str | None:
-    """Why storing failed, for staff ("the archive folder is full"), or None when `error` is not
-    a storage failure. Built from error codes only: never from a message that might quote data.
-    `place` names what an `OSError` came from."""
-    if isinstance(error, OSError):
-        code = error.errno or 0
-        what = _OS_ERRORS.get(code) or f"cannot be written ({errno.errorcode.get(code, 'OSError')})"
-        return f"{place} {what}"
-    if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
-        orig = error.orig
-        name = getattr(orig, "sqlite_errorname", None)
-        if isinstance(name, str):
-            what = _SQLITE_ERRORS.get("_".join(name.split("_")[:2]))
-            return f"{DATABASE} {what}" if what else None
-        state = getattr(orig, "sqlstate", None)
-        if isinstance(state, str) and state in _POSTGRES_ERRORS:
-            return f"{DATABASE} {_POSTGRES_ERRORS[state]}"
-        if error.connection_invalidated or (
-            isinstance(error, OperationalError) and (not state or state[:2] in ("08", "57"))
-        ):
-            return f"{DATABASE} cannot be reached"
-    return None
-
-
-def is_storage_reason(reason: str | None) -> bool:
-    return bool(reason) and reason.startswith((FOLDER, DATABASE))
 
 
 def _waits_for_storage() -> Any:
@@ -166,118 +100,12 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True)
-class SearchCriteria:
-    """What staff search by; every part optional."""
-
-    name: str = ""
-    date_of_birth: date | None = None
-    signed_from: date | None = None
-    signed_to: date | None = None
-    needs_review: bool = False
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "name": self.name,
-                "date_of_birth": self.date_of_birth and self.date_of_birth.isoformat(),
-                "signed_from": self.signed_from and self.signed_from.isoformat(),
-                "signed_to": self.signed_to and self.signed_to.isoformat(),
-                "needs_review": self.needs_review,
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str | None) -> SearchCriteria:
-        if not text:
-            return cls()
-        data = json.loads(text)
-
-        def day(key: str) -> date | None:
-            return date.fromisoformat(data[key]) if data.get(key) else None
-
-        return cls(
-            name=data.get("name", ""),
-            date_of_birth=day("date_of_birth"),
-            signed_from=day("signed_from"),
-            signed_to=day("signed_to"),
-            needs_review=bool(data.get("needs_review")),
-        )
-
-    @property
-    def empty(self) -> bool:
-        return self == SearchCriteria()
-
-
-@dataclass(frozen=True)
-class Page:
-    consents: list[Consent]
-    #: Where the next (older) page starts, or None on the last page.
-    next_cursor: str | None
-
-
-@dataclass(frozen=True)
 class RepairReport:
     finished: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     #: What kept the repair from removing unnamed PDFs (a later repair removes them).
     problems: list[str] = field(default_factory=list)
-
-
-def name_words(name: str) -> list[str]:
-    """A name as search words, accents and case folded: "Zoë O'Brien" → ["zoe", "obrien"]."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    text = re.sub(r"['\u2019\u02bc`]", "", text)
-    words: list[str] = []
-    for word in re.split(r"[\W_]+", text):
-        if word and word[:100] not in words:
-            words.append(word[:100])
-    return words[:20]
-
-
-#: A signing-date range up to this long is searched through its own index first on PostgreSQL.
-FOUND_FIRST_DAYS = 92
-
-
-def _found_first(ids: Select, name: str) -> Select:
-    """`ids` computed on their own, before any consent row is read (PostgreSQL only).
-
-    With a LIMIT, PostgreSQL's planner walks the consents newest first and checks each against
-    the search, betting the matches are spread evenly through time; at a million consents a
-    full name meant 90,000 checks (290 ms, 37 found first) and a month five years back half the
-    table (150 ms, 84 found first). A materialized CTE makes it read the matches from their own
-    index, then sort only those. Used where matches are few by nature: two name words or more
-    (the longest of two letters or more), a signing range of up to `FOUND_FIRST_DAYS`. One word
-    keeps the planner's choice, which it estimates well: a common surname (16,400 of a million)
-    is a short walk (6 ms), and found first it was 229 ms of reading every match.
-    """
-    found = ids.cte(name).prefix_with("MATERIALIZED")
-    return select(found.c[0])
-
-
-def _prefix_upper(word: str) -> str:
-    """The smallest string after every string that starts with `word`."""
-    return word[:-1] + chr(ord(word[-1]) + 1)
-
-
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year without one
-        return day.replace(year=day.year + years, day=28)
-
-
-def encode_cursor(consent: Consent) -> str:
-    return f"{consent.created_at.strftime('%Y%m%dT%H%M%S%f')}.{consent.id}"
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str] | None:
-    match = re.fullmatch(r"(\d{8}T\d{12})\.([0-9a-f]{32})", cursor or "")
-    if not match:
-        return None
-    moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%f").replace(tzinfo=utcnow().tzinfo)
-    return moment, match.group(2)
 
 
 class Archive:
@@ -299,9 +127,7 @@ class Archive:
         self.clock = clock
         self._signer: ClinicSigner | None = None
         self._signer_lock = threading.Lock()
-        self._retry_lock = threading.Lock()
-        self._retry_thread: threading.Thread | None = None
-        self._retry_started: float | None = None
+        self._retry = BackgroundRun(self._retry_in_background, "archive-retry")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -361,20 +187,7 @@ class Archive:
             raise ArchiveUnavailable(reason) from None
 
     def _database_reason(self, error: BaseException) -> str | None:
-        """`storage_reason` for a database error; a SQLite file that "cannot be opened" (its
-        journal cannot be made) is told apart when its disk is read-only or full."""
-        reason = storage_reason(error, DATABASE)
-        path = self.engine.url.database if self.engine.url.get_backend_name() == "sqlite" else ""
-        if reason == f"{DATABASE} cannot be opened" and path and path != ":memory:":
-            try:
-                disk = os.statvfs(Path(path).parent)
-            except OSError:
-                return reason
-            if disk.f_flag & os.ST_RDONLY:
-                return f"{DATABASE} is read-only"
-            if disk.f_bavail == 0:
-                return f"{DATABASE} is full"
-        return reason
+        return database_reason(error, self.engine.url)
 
     def _known(self, key: str) -> str | None:
         with self.sessions() as session:
@@ -499,33 +312,9 @@ class Archive:
         return reason
 
     def _sealed_pdf(self, consent: Consent) -> bytes:
-        assert consent.submission_json is not None
-        data = json.loads(consent.submission_json)
-        definition = self.catalog.get(consent.form_id)
-        if definition.sha256 != consent.form_sha256:
-            raise ArchiveError(
-                f"form {consent.form_id} changed since version {consent.form_version} was signed"
-            )
-        submission = validate_submission(data, self.catalog)
-        try:
-            signer = self.signer()
-        except OSError as error:
-            raise ArchiveError(
-                "the clinic's sealing certificate cannot be made: "
-                + (storage_reason(error, "the certificates folder") or type(error).__name__)
-            ) from error
-        pdf = render_consent(
-            definition,
-            submission,
-            settings=self.settings.render,
-            document_id=consent.id,
-            seal=signer.certificate,
-        )
-        return seal_pdf(
-            pdf,
-            signer,
-            reason=seal_reason(definition, consent.id),
-            timestamper_url=self.settings.tsa_url or None,
+        s = self.settings
+        return sealed_consent_pdf(
+            consent, self.catalog, self.signer, render=s.render, tsa_url=s.tsa_url
         )
 
     def submit(self, submission: Submission, actor: Actor, *, key: str | None = None) -> str:
@@ -684,18 +473,7 @@ class Archive:
         """Start `retry_waiting` for the consents waiting for storage in a background thread,
         unless one runs already or one started less than `min_interval` seconds ago. True when
         one was started. The caller waits for nothing (see `wait_for_retry`)."""
-        with self._retry_lock:
-            if self._retry_thread is not None and self._retry_thread.is_alive():
-                return False
-            now = time.monotonic()
-            if self._retry_started is not None and now - self._retry_started < min_interval:
-                return False
-            self._retry_started = now
-            self._retry_thread = threading.Thread(
-                target=self._retry_in_background, name="archive-retry", daemon=True
-            )
-            self._retry_thread.start()
-            return True
+        return self._retry.start(min_interval=min_interval)
 
     def _retry_in_background(self) -> None:
         try:
@@ -705,9 +483,7 @@ class Archive:
 
     def wait_for_retry(self, timeout: float | None = 60) -> None:
         """Wait for a background retry to end (tests; `dispose`)."""
-        thread = self._retry_thread
-        if thread is not None:
-            thread.join(timeout)
+        self._retry.wait(timeout)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -743,63 +519,10 @@ class Archive:
 
         The rows come without their submission (`get` loads a consent whole).
         """
-        query = (
-            select(Consent).options(defer(Consent.submission_json)).where(Consent.status != DELETED)
-        )
-        matching = None
-        # Each word's subquery inside the next, the longest (usually rarest) innermost: the
-        # words' ids are intersected before `consents` is touched (one IN per word made
-        # PostgreSQL walk the newest consents instead). Aliases keep the subqueries apart.
-        words = sorted(name_words(criteria.name), key=len, reverse=True)
-        for word in words:
-            names = aliased(ConsentName)
-            step = select(names.consent_id).where(
-                names.word >= word, names.word < _prefix_upper(word)
-            )
-            if matching is not None:
-                step = step.where(names.consent_id.in_(matching))
-            matching = step
         postgresql = self.engine.dialect.name == "postgresql"
-        if matching is not None:
-            if postgresql and len(words) >= 2 and len(words[0]) >= 2:
-                matching = _found_first(matching, "name_matches")
-            query = query.where(Consent.id.in_(matching))
-        if criteria.date_of_birth:
-            query = query.where(Consent.date_of_birth == criteria.date_of_birth)
-        if (
-            postgresql
-            and criteria.signed_from
-            and criteria.signed_to
-            and (criteria.signed_to - criteria.signed_from).days <= FOUND_FIRST_DAYS
-        ):
-            signed = select(Consent.id).where(
-                Consent.signed_on >= criteria.signed_from, Consent.signed_on <= criteria.signed_to
-            )
-            query = query.where(Consent.id.in_(_found_first(signed, "signed_matches")))
-        else:
-            if criteria.signed_from:
-                query = query.where(Consent.signed_on >= criteria.signed_from)
-            if criteria.signed_to:
-                query = query.where(Consent.signed_on <= criteria.signed_to)
-        if criteria.needs_review:
-            query = query.where(Consent.needs_review.is_(True))
-        after = decode_cursor(cursor) if cursor else None
-        if after:
-            moment, last_id = after
-            query = query.where(
-                # The plain bound lets SQLite seek the index to the cursor instead of scanning.
-                Consent.created_at <= moment,
-                or_(
-                    Consent.created_at < moment,
-                    and_(Consent.created_at == moment, Consent.id < last_id),
-                ),
-            )
-        query = query.order_by(Consent.created_at.desc(), Consent.id.desc()).limit(limit + 1)
+        query = search_query(criteria, cursor=cursor, limit=limit, postgresql=postgresql)
         with self.sessions() as session:
-            rows = list(session.scalars(query))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return Page(rows, encode_cursor(rows[-1]) if more and rows else None)
+            return Page.of(list(session.scalars(query)), limit)
 
     # --- staff actions ---------------------------------------------------------------------
 
@@ -834,56 +557,20 @@ class Archive:
     # --- retention -------------------------------------------------------------------------
 
     def retained_until(self, consent: Consent) -> date:
-        years = self.settings.retention_years
-        if consent.is_minor and consent.date_of_birth:
-            return add_years(consent.date_of_birth, MINOR_RETAINED_UNTIL_AGE + years)
-        return add_years(consent.signed_on, years)
+        return retained_until(consent, self.settings.retention_years)
 
     def due(self, today: date | None = None, *, limit: int | None = None) -> list[Consent]:
         """Consents past retention on `today`, oldest first."""
-        today = today or self.clock().date()
-        years = self.settings.retention_years
-        adult_cutoff = add_years(today, -years)
-        minor_cutoff = add_years(today, -(MINOR_RETAINED_UNTIL_AGE + years))
-        query = (
-            select(Consent)
-            .where(
-                Consent.status != DELETED,
-                or_(
-                    and_(Consent.is_minor.is_(False), Consent.signed_on < adult_cutoff),
-                    and_(Consent.is_minor.is_(True), Consent.date_of_birth < minor_cutoff),
-                ),
-            )
-            .order_by(Consent.signed_on, Consent.id)
-            .limit(limit)
-        )
+        query = due_query(today or self.clock().date(), self.settings.retention_years, limit=limit)
         with self.sessions() as session:
             return list(session.scalars(query))
 
     def delete(self, consent_id: str, actor: Actor, today: date | None = None) -> None:
         """Delete a consent past retention: its data, PDF and reviews; the id and audit stay."""
         consent = self.get(consent_id)
-        today = today or self.clock().date()
-        until = self.retained_until(consent)
-        if until >= today:
-            raise ArchiveError(f"This consent must be kept until {until.isoformat()}.")
+        check_deletable(consent, self.settings.retention_years, today or self.clock().date())
         with self.transaction() as session:
-            session.execute(delete(Review).where(Review.consent_id == consent_id))
-            session.execute(delete(ConsentName).where(ConsentName.consent_id == consent_id))
-            session.execute(
-                update(Consent)
-                .where(Consent.id == consent_id)
-                .values(
-                    status=DELETED,
-                    legal_name="",
-                    date_of_birth=None,
-                    submission_json=None,
-                    pdf_sha256=None,
-                    pdf_size=None,
-                    needs_review=False,
-                    deleted_at=self.clock(),
-                )
-            )
+            erase(session, consent_id, self.clock())
             audit.record(session, "consent deleted", actor, consent_id)
             if consent.pdf_sha256 and isinstance(self.blobs, DatabaseBlobs):
                 self.blobs.discard(session, consent.pdf_sha256)

@@ -7,8 +7,9 @@ import logging
 from flask import Flask, current_app, request
 
 from intake.archive.audit import Actor
+from intake.archive.errors import ArchiveError, storage_reason
 from intake.archive.migrate import require_current
-from intake.archive.service import Archive, ArchiveError, storage_reason
+from intake.archive.service import Archive
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from intake.archive.audit import CLI
-from intake.archive.service import ArchiveError, ConsentMissing
+from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.cli.runtime import fail, open_archive, pass_catalog
 from intake.definition import FormCatalog
 

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import click
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
-from intake.archive.service import Archive, ConsentMissing
+from intake.archive.verify import compare_with_archive
 from intake.certificates import kept_certificates, read_certificate
 from intake.cli.runtime import fail, open_archive, pass_catalog, settings
 from intake.definition import FormCatalog
 from intake.pdf import render_consent
-from intake.pdf.seal import SealReport, check_seal
+from intake.pdf.seal import check_seal
 from intake.safe_write import write_file
 from intake.submission import validate_submission
 
@@ -132,52 +127,3 @@ def verify(
         click.echo(f"  note: no clinic certificate is kept in {certificates_dir}")
     if not report.holds:
         raise click.exceptions.Exit(1)
-
-
-#: The consent id in a seal's reason ("Consent <form> version <v>, document <id>") or at the end
-#: of the PDF's keywords ("consent; <form>; version <v>; <id>").
-_DOCUMENT_ID = re.compile(r"(?:document |; )([0-9A-Fa-f-]{32,36})$")
-
-
-def document_id(pdf: bytes, report: SealReport, password: str | None) -> str | None:
-    """The consent id a PDF names: in its seal's reason, else in its document information."""
-    for label, value in report.facts:
-        if label == "reason" and (match := _DOCUMENT_ID.search(value.strip())):
-            return match.group(1)
-    try:
-        reader = PdfReader(io.BytesIO(pdf))
-        if reader.is_encrypted and password is not None:
-            reader.decrypt(password)
-        keywords = str((reader.metadata or {}).get("/Keywords", ""))
-    except (PyPdfError, ValueError, OSError):
-        return None
-    match = _DOCUMENT_ID.search(keywords.strip())
-    return match.group(1) if match else None
-
-
-def compare_with_archive(
-    archive: Archive, pdf: bytes, report: SealReport, *, password: str | None
-) -> None:
-    """Add to `report` whether the file is the PDF the archive stored for its consent."""
-    consent_id = document_id(pdf, report, password)
-    if consent_id is None:
-        report.problems.append("the file names no document id: no consent in the archive to match")
-        return
-    try:
-        consent = archive.get(consent_id)
-    except ConsentMissing:
-        report.problems.append(f"no consent in the archive has this document id ({consent_id})")
-        return
-    if consent.pdf_sha256 is None or consent.archived_at is None:
-        report.problems.append(f"consent {consent.id} is pending: the archive has no PDF of it yet")
-        return
-    sha256 = hashlib.sha256(pdf).hexdigest()
-    if sha256 != consent.pdf_sha256:
-        report.problems.append(
-            f"the file's SHA-256 {sha256} does not match the archive's record for consent "
-            f"{consent.id} ({consent.pdf_sha256})"
-        )
-        return
-    report.facts.append(
-        ("archive", f"matches consent {consent.id} (stored {consent.archived_at.date()})")
-    )

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from intake.archive.backup import BackupError
+from intake.archive.database_copy import BackupError
 from intake.archive.export import ExportError
 from intake.archive.migrate import SchemaOutOfDate, require_current
 from intake.archive.service import Archive

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 
 from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
 from pypdf.xmp import XmpInformation
 
 from intake.definition import ConsentDefinition
@@ -13,6 +15,27 @@ from intake.submission import Submission
 
 ATTACHMENT_NAME = "submission.json"
 PRODUCER = "intake consent engine"
+#: The document id that ends both the seal's reason ("..., document <id>", `seal_reason`) and
+#: the keywords ("...; <id>", `document_metadata`).
+DOCUMENT_ID = re.compile(r"(?:document |; )([0-9A-Fa-f-]{32,36})$")
+
+
+def parse_document_id(text: str) -> str | None:
+    """The document id ending a seal's reason or a PDF's keywords, or None."""
+    match = DOCUMENT_ID.search(text.strip())
+    return match.group(1) if match else None
+
+
+def keywords_document_id(pdf: bytes, password: str | None = None) -> str | None:
+    """The document id in a PDF's keywords (opened with `password` if encrypted), or None."""
+    try:
+        reader = PdfReader(io.BytesIO(pdf))
+        if reader.is_encrypted and password is not None:
+            reader.decrypt(password)
+        keywords = str((reader.metadata or {}).get("/Keywords", ""))
+    except (PyPdfError, ValueError, OSError):
+        return None
+    return parse_document_id(keywords)
 
 
 def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[str, str]:

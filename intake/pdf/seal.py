@@ -25,6 +25,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from intake.certificates import ClinicCertificate, ClinicSigner
 from intake.definition import ConsentDefinition
+from intake.pdf.metadata import keywords_document_id, parse_document_id
 
 SEAL_FIELD = "ClinicSeal"
 #: Room for the signed attributes, the signature value and the DER framing of the seal, on top of
@@ -40,6 +41,14 @@ SEAL_KEY_USAGE = KeyUsageConstraints(
 def seal_reason(definition: ConsentDefinition, document_id: str) -> str:
     """The signature's reason field: what was signed, without any patient details."""
     return f"Consent {definition.id} version {definition.version}, document {document_id}"
+
+
+def document_id(pdf: bytes, report: SealReport, password: str | None = None) -> str | None:
+    """The consent id a checked PDF names: in its seal's reason, else in its keywords."""
+    for label, value in report.facts:
+        if label == "reason" and (found := parse_document_id(value)):
+            return found
+    return keywords_document_id(pdf, password)
 
 
 def seal_pdf(

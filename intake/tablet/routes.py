@@ -28,7 +28,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake.archive.service import ArchiveError, ConsentMissing
+from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.submission import (
@@ -38,7 +38,7 @@ from intake.submission import (
     validate_submission,
 )
 from intake.tablet import service
-from intake.tablet.drafts import DatabaseDrafts, Draft, Drafts, DraftStore
+from intake.tablet.drafts import DatabaseDrafts, Draft, Drafts, FileDrafts
 from intake.tablet.forms import (
     PAD_HEIGHT,
     PAD_WIDTH,
@@ -77,7 +77,7 @@ def drafts() -> Drafts:
     if current_app.config["STORAGE"] == "database":
         lease = current_app.config["DRAFT_LEASE_SECONDS"]
         return DatabaseDrafts(get_archive().sessions, ttl, lease=lease)
-    return DraftStore(Path(current_app.instance_path) / "drafts", ttl)
+    return FileDrafts(Path(current_app.instance_path) / "drafts", ttl)
 
 
 def device() -> dict[str, str]:

@@ -12,8 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake.archive.audit import Actor
+from intake.archive.errors import ConsentMissing
 from intake.archive.models import ARCHIVED
-from intake.archive.service import Archive, ConsentMissing
+from intake.archive.service import Archive
 from intake.definition import FormCatalog
 from intake.submission import ADULT_AGE, age_on, validate_submission
 from intake.tablet.drafts import Draft, Drafts

@@ -1,0 +1,106 @@
+"""What the archive raises, and how a storage failure is worded for staff.
+
+A storage failure's reason names the place that fails first ("the archive folder is full",
+"the archive database is read-only"), so a reason alone tells whether a consent waits for
+storage. Reasons are built from error codes only, never from an error's message, which might
+quote a patient's data.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+
+class ArchiveError(Exception):
+    """An archive action that cannot be done, with a reason fit to show to staff."""
+
+
+class ConsentMissing(ArchiveError, KeyError):
+    """No consent has this id (or it was deleted)."""
+
+
+class ArchiveUnavailable(ArchiveError):
+    """The archive cannot be written now: its database (or folder) is full, read-only or out of
+    reach. Nothing was kept. The message is for staff and never quotes a patient's data."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The consent could not be saved: {reason}.")
+        #: What fails, for staff: "the archive database is full".
+        self.reason = reason
+
+
+#: Every reason a storage failure gives starts with the place that fails.
+FOLDER, DATABASE = "the archive folder", "the archive database"
+
+_OS_ERRORS = {
+    errno.ENOSPC: "is full",
+    errno.EDQUOT: "is full (over its disk quota)",
+    errno.EROFS: "is read-only",
+    errno.EACCES: "is not writable by the app (permissions)",
+    errno.EPERM: "is not writable by the app (permissions)",
+    errno.EIO: "reports disk read or write errors",
+    errno.ENOENT: "is missing",
+}
+_SQLITE_ERRORS = {
+    "SQLITE_FULL": "is full",
+    "SQLITE_READONLY": "is read-only",
+    "SQLITE_PERM": "is not writable by the app (permissions)",
+    "SQLITE_CANTOPEN": "cannot be opened",
+    "SQLITE_IOERR": "reports disk read or write errors",
+    "SQLITE_BUSY": "is busy: another writer held it too long",
+    "SQLITE_LOCKED": "is busy: another writer held it too long",
+    "SQLITE_CORRUPT": "is damaged",
+    "SQLITE_NOTADB": "is damaged",
+}
+_POSTGRES_ERRORS = {"53100": "is full", "25006": "is read-only", "53300": "cannot be reached"}
+
+
+def storage_reason(error: BaseException, place: str = FOLDER) -> str | None:
+    """Why storing failed, for staff ("the archive folder is full"), or None when `error` is not
+    a storage failure. Built from error codes only: never from a message that might quote data.
+    `place` names what an `OSError` came from."""
+    if isinstance(error, OSError):
+        code = error.errno or 0
+        what = _OS_ERRORS.get(code) or f"cannot be written ({errno.errorcode.get(code, 'OSError')})"
+        return f"{place} {what}"
+    if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
+        orig = error.orig
+        name = getattr(orig, "sqlite_errorname", None)
+        if isinstance(name, str):
+            what = _SQLITE_ERRORS.get("_".join(name.split("_")[:2]))
+            return f"{DATABASE} {what}" if what else None
+        state = getattr(orig, "sqlstate", None)
+        if isinstance(state, str) and state in _POSTGRES_ERRORS:
+            return f"{DATABASE} {_POSTGRES_ERRORS[state]}"
+        if error.connection_invalidated or (
+            isinstance(error, OperationalError) and (not state or state[:2] in ("08", "57"))
+        ):
+            return f"{DATABASE} cannot be reached"
+    return None
+
+
+def database_reason(error: BaseException, url: URL) -> str | None:
+    """`storage_reason` for an error of the database at `url`; a SQLite file that "cannot be
+    opened" (its journal cannot be made) is told apart when its disk is read-only or full."""
+    reason = storage_reason(error, DATABASE)
+    path = url.database if url.get_backend_name() == "sqlite" else ""
+    if reason == f"{DATABASE} cannot be opened" and path and path != ":memory:":
+        try:
+            disk = os.statvfs(Path(path).parent)
+        except OSError:
+            return reason
+        if disk.f_flag & os.ST_RDONLY:
+            return f"{DATABASE} is read-only"
+        if disk.f_bavail == 0:
+            return f"{DATABASE} is full"
+    return reason
+
+
+def is_storage_reason(reason: str | None) -> bool:
+    """Whether a consent's recorded reason is a storage failure's (it waits for storage)."""
+    return bool(reason) and reason.startswith((FOLDER, DATABASE))
