@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from intake.staff import filters
     from intake.staff.routes import bp
 
+    filters.init_app(app)
     app.register_blueprint(bp)

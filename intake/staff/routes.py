@@ -9,9 +9,7 @@ its criteria are kept on the server with the login (`StaffSession.search`).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
 from io import BytesIO
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -46,6 +44,7 @@ from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.staff import service
 from intake.staff.auth import TOKEN, allow, current_staff, load_staff, may
+from intake.staff.filters import why_waiting
 from intake.staff.forms import (
     ActiveForm,
     ConfirmForm,
@@ -90,21 +89,6 @@ def consent_or_404(consent_id: str) -> Consent:
         abort(404)
 
 
-def form_title(form_id: str) -> str:
-    try:
-        return catalog().get(form_id).title
-    except KeyError:
-        return form_id
-
-
-def treatment(form_id: str) -> str:
-    """What a form is for, short enough for a column of the list."""
-    try:
-        return catalog().get(form_id).treatment
-    except KeyError:
-        return form_id
-
-
 def clinic_name() -> str:
     ids = catalog().ids()
     return catalog().get(ids[0]).clinic_name if ids else ""
@@ -114,43 +98,6 @@ def tablet_forms() -> list[ConsentDefinition]:
     """The forms the tablet offers (just one in kiosk mode)."""
     kiosk = current_app.config["KIOSK_FORM"]
     return [catalog().get(form_id) for form_id in ([kiosk] if kiosk else catalog().ids())]
-
-
-def clinic_zone() -> ZoneInfo | None:
-    name = current_app.config["CLINIC_TIMEZONE"]
-    return ZoneInfo(name) if name else None
-
-
-def local_time(moment: datetime | str | None) -> str:
-    """A stored time (UTC) or a signing time (ISO 8601) as the clinic reads it."""
-    if not moment:
-        return ""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    else:
-        moment = moment.astimezone(clinic_zone())
-    offset = moment.strftime("%z")
-    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else "UTC"
-    return f"{moment.strftime('%b %-d, %Y, %-I:%M %p')} ({zone})"
-
-
-def day(value: date | None) -> str:
-    return value.strftime("%b %-d, %Y") if value else ""
-
-
-def why_waiting(reason: str | None) -> str:
-    """Why a consent's PDF is not made yet, for staff: the archive's own words, or the class of
-    an unexpected failure (its message is never kept: it might quote the patient's answers)."""
-    if not reason:
-        return ""
-    if is_storage_reason(reason) or " " in reason:
-        return reason
-    return f"the app failed while making it ({reason})"
-
-
-def as_sentence(text: str) -> str:
-    """`text` with its first letter upper case (Jinja's `capitalize` lowers all the others)."""
-    return text[:1].upper() + text[1:]
 
 
 def waiting_consents() -> list[tuple[str, int]]:
@@ -183,13 +130,7 @@ def staff_context() -> dict[str, object]:
         # The page reloads itself once the server has ended an idle login, so that a tablet
         # left on a consent does not keep showing it.
         "idle_seconds": int(IDLE_LIMIT.total_seconds()) + 5,
-        "local_time": local_time,
-        "day": day,
-        "form_title": form_title,
-        "treatment": treatment,
         "clinic_name": clinic_name(),
-        "why_waiting": why_waiting,
-        "as_sentence": as_sentence,
         "waiting": waiting_consents(),
     }
 
