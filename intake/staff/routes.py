@@ -2,8 +2,8 @@
 a patient session, and (admins) accounts, retention and the audit trail. Views stay thin.
 
 Every request first checks the login behind the cookie (`auth.load_staff`), then the role the
-view is marked with. No patient data goes into a URL or the cookie: the search form posts, and
-its criteria are kept on the server with the login (`StaffSession.search`).
+view is marked with (`auth.require_role`). No patient data goes into a URL or the cookie: the
+search form posts, and its criteria are kept on the server with the login (`StaffSession.search`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from intake.archive.staff import IDLE_LIMIT, LoginRefused, StaffError, change_st
 from intake.archive.web import get_archive, request_actor
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.staff import service
-from intake.staff.auth import TOKEN, allow, current_staff, load_staff, may
+from intake.staff.auth import TOKEN, allow, current_staff, load_staff, may, require_role
 from intake.staff.filters import why_waiting
 from intake.staff.forms import (
     ActiveForm,
@@ -59,7 +59,6 @@ from intake.staff.forms import (
 )
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-bp.before_request(load_staff)
 
 #: How many consents are past retention that the retention page lists at once (oldest first).
 RETENTION_PAGE = 100
@@ -100,24 +99,31 @@ def tablet_forms() -> list[ConsentDefinition]:
     return [catalog().get(form_id) for form_id in ([kiosk] if kiosk else catalog().ids())]
 
 
-def waiting_consents() -> list[tuple[str, int]]:
-    """Pending consents that failed to finish, by reason: the banner on every staff page.
-    One query on the status index, and only for a logged-in staff member.
+def load_waiting() -> None:
+    """Pending consents that failed to finish, by reason, on `g.waiting` for the banner on every
+    staff page: one query on the status index, and only for a logged-in staff member.
 
-    While some wait because storage failed, the page also asks the archive to try them again
-    in the background, at most once a minute (`RETRY_EVERY`): the page itself does nothing
-    heavy, and the banner is gone on a later page once the disk has room again.
+    While some wait because storage failed, the archive is also asked to try them again in the
+    background, at most once a minute (`RETRY_EVERY`): the request itself does nothing heavy,
+    and the banner is gone on a later page once the disk has room again.
     """
+    g.waiting = []
     if current_staff() is None:
-        return []
+        return
     archive = get_archive()
     try:
         waiting = archive.waiting()
     except SQLAlchemyError:
-        return []
+        return
     if any(is_storage_reason(reason) for reason, _ in waiting):
         archive.retry_waiting_soon(min_interval=RETRY_EVERY)
-    return [(why_waiting(reason), count) for reason, count in waiting]
+    g.waiting = [(why_waiting(reason), count) for reason, count in waiting]
+
+
+# The login first, then the banner (an error page for the wrong role shows it too), then the role.
+bp.before_request(load_staff)
+bp.before_request(load_waiting)
+bp.before_request(require_role)
 
 
 @bp.context_processor
@@ -131,7 +137,7 @@ def staff_context() -> dict[str, object]:
         # left on a consent does not keep showing it.
         "idle_seconds": int(IDLE_LIMIT.total_seconds()) + 5,
         "clinic_name": clinic_name(),
-        "waiting": waiting_consents(),
+        "waiting": g.get("waiting", []),
     }
 
 
