@@ -3,7 +3,8 @@
 A login makes a server-side session: the browser's cookie holds a random token, the table only
 its SHA-256, so logging out (or being logged off after 15 idle minutes) ends it for good. Failed
 logins are audit events; five for one account, or from one IP address, within 15 minutes make
-the next attempt wait.
+the next attempt wait. Each function works in the caller's session; `accounts.Accounts` gives
+each its own transaction for the staff pages and the CLI.
 """
 
 from __future__ import annotations
