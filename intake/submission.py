@@ -21,6 +21,7 @@ from typing import Any
 
 from intake.canonical import canonical_json
 from intake.definition import ConsentDefinition, FormCatalog, ScreeningLevel
+from intake.email_address import EMAIL_MAX, is_email_address
 
 #: Longest accepted values, in characters.
 NAME_MAX = 200
@@ -39,7 +40,6 @@ SIGNATURE_MIN_EXTENT = 0.04
 
 ADULT_AGE = 18
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _PHONE_CHARS = re.compile(r"^[0-9+()\-. ]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LINE_BREAKS = {"\n", "\r", "\t"}
@@ -267,8 +267,8 @@ class _Checker:
         return value
 
     def email(self, data: Mapping[str, Any], key: str, name: str) -> str:
-        value = self.text(data, key, name, max_len=254, required=False)
-        if value and not _EMAIL.match(value):
+        value = self.text(data, key, name, max_len=EMAIL_MAX, required=False)
+        if value and not is_email_address(value):
             self.error(f"{name}.{key}", "is not an email address (name@example.org)")
             return ""
         return value

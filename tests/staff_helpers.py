@@ -1,7 +1,7 @@
 """Helpers for the staff page tests: accounts, consents, and a browser that logs in.
 
-Argon2id with its recommended parameters takes about 0.3 s a hash; `FAST_HASHER` is argon2id at
-its cheapest, so the tests that log in dozens of times stay quick (the module's own hasher is
+Argon2id with its recommended parameters is slow by design; `FAST_HASHER` is argon2id at its
+cheapest, so the tests that log in dozens of times stay quick (the module's own hasher is
 swapped in by each staff test module).
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from conftest import csrf_token
 
+from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
 from intake.archive.models import AuditEvent, Staff
 from intake.archive.service import Archive
-from intake.archive.staff import create_staff
 from intake.submission import validate_submission
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -31,16 +31,13 @@ NAMES = {"front-desk": "Frank Desk", "clinician": "Clara Clinician", "admin": "A
 
 
 def make_staff(archive: Archive, role: str, email: str | None = None, name: str | None = None):
-    with archive.transaction() as db:
-        staff = create_staff(
-            db,
-            email=email or EMAILS[role],
-            name=name or NAMES[role],
-            role=role,
-            password=PASSWORD,
-            actor=Actor(),
-        )
-    return staff
+    return Accounts(archive).create(
+        email=email or EMAILS[role],
+        name=name or NAMES[role],
+        role=role,
+        password=PASSWORD,
+        actor=Actor(),
+    )
 
 
 def patient(

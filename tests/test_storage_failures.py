@@ -256,7 +256,7 @@ def test_a_staff_page_has_the_waiting_consents_tried_again_in_the_background(
     archive.wait_for_retry()
     assert archive.get(consent_id).status == PENDING
 
-    monkeypatch.setattr("intake.staff.routes.RETRY_EVERY", 0.0)
+    monkeypatch.setattr("intake.staff.pages.RETRY_EVERY", 0.0)
     assert banner(desk.client.get("/staff/").text), "this page still shows it waiting..."
     archive.wait_for_retry()
     assert banner(desk.client.get("/staff/").text) == "", "...the next one no longer"

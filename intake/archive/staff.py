@@ -3,14 +3,14 @@
 A login makes a server-side session: the browser's cookie holds a random token, the table only
 its SHA-256, so logging out (or being logged off after 15 idle minutes) ends it for good. Failed
 logins are audit events; five for one account, or from one IP address, within 15 minutes make
-the next attempt wait.
+the next attempt wait. Each function works in the caller's session; `accounts.Accounts` gives
+each its own transaction for the staff pages and the CLI.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.models import ROLES, AuditEvent, Staff, StaffSession, utcnow
+from intake.email_address import is_email_address, normal_email
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -31,7 +32,6 @@ IDLE_LIMIT = timedelta(minutes=15)
 TOUCH_EVERY = timedelta(seconds=15)
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1000
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 hasher = PasswordHasher()  # argon2id, the library's recommended parameters
 
@@ -65,10 +65,6 @@ def role_allows(role: str, needed: str) -> bool:
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
-def normal_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def check_password(password: str) -> None:
     if len(password) < PASSWORD_MIN:
         raise StaffError("password", f"must be at least {PASSWORD_MIN} characters")
@@ -80,7 +76,7 @@ def create_staff(
     session: Session, *, email: str, name: str, role: str, password: str, actor: Actor
 ) -> Staff:
     email = normal_email(email)
-    if not _EMAIL.match(email) or len(email) > 254:
+    if not is_email_address(email):
         raise StaffError("email", "is not an email address")
     name = " ".join(name.split())
     if not name or len(name) > 200:

@@ -14,8 +14,9 @@ from typing import TypeVar
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from intake.archive.accounts import Accounts
 from intake.archive.models import Staff
-from intake.archive.staff import check_session, role_allows
+from intake.archive.staff import role_allows
 from intake.archive.web import get_archive, request_actor
 
 IDLE_MESSAGE = "You were logged off after 15 minutes without activity."
@@ -40,25 +41,29 @@ def current_staff() -> Staff | None:
     return g.get("staff")
 
 
-def load_staff() -> ResponseReturnValue | None:
-    """Before every staff request: check the login (ending it after 15 idle minutes), then the
-    role the view needs. A redirect to the login page, a 403, or None to go on."""
+def load_staff() -> None:
+    """Before every staff request: the login behind the cookie (ended after 15 idle minutes),
+    kept on `g` for the views and the pages."""
     token = session.get(TOKEN)
-    archive = get_archive()
-    with archive.transaction() as db:
-        check = check_session(db, token, request_actor(), archive.clock())
+    check = Accounts(get_archive()).check_session(token, request_actor())
     g.staff = check.staff
     g.search = check.session.search if check.session is not None else None
     if token and check.staff is None:
         session.pop(TOKEN, None)
         if check.idled_out:
             flash(IDLE_MESSAGE)
+
+
+def require_role() -> ResponseReturnValue | None:
+    """Before every staff view, once the login is known: the role the view is marked with. A
+    redirect to the login page, a 403, or None to go on."""
     needed = getattr(current_app.view_functions.get(request.endpoint), "staff_role", _UNMARKED)
     if needed is None:
         return None
-    if check.staff is None:
+    staff = current_staff()
+    if staff is None:
         return redirect(url_for("staff.login"))
-    if needed is _UNMARKED or not role_allows(check.staff.role, needed):
+    if needed is _UNMARKED or not role_allows(staff.role, needed):
         abort(403)
     return None
 

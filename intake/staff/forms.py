@@ -24,7 +24,8 @@ from wtforms.widgets import DateInput, EmailInput
 
 from intake.archive.models import ROLES
 from intake.archive.service import NOTE_MAX, SearchCriteria
-from intake.archive.staff import StaffError
+from intake.archive.staff import PASSWORD_MAX, StaffError
+from intake.email_address import EMAIL_MAX
 
 
 class Day(DateField):
@@ -53,12 +54,12 @@ class LoginForm(FlaskForm):
     email = StringField(
         "Email",
         widget=EmailInput(),
-        validators=[DataRequired("Enter your email."), Length(max=254)],
+        validators=[DataRequired("Enter your email."), Length(max=EMAIL_MAX)],
         render_kw={"autocomplete": "username", "autocapitalize": "off", "spellcheck": "false"},
     )
     password = PasswordField(
         "Password",
-        validators=[DataRequired("Enter your password."), Length(max=1000)],
+        validators=[DataRequired("Enter your password."), Length(max=PASSWORD_MAX)],
         render_kw={"autocomplete": "current-password"},
     )
 

@@ -1,5 +1,5 @@
-"""What the staff pages read and keep beyond `Archive`: accounts, the search in progress, the audit
-page, and a consent's answers laid out for reading. No Flask here.
+"""What the staff pages read beyond `Archive` and `Accounts`: a page of the audit trail with the
+staff it names, and a consent's answers laid out for reading. No Flask here.
 """
 
 from __future__ import annotations
@@ -8,40 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from intake.archive import audit
 from intake.archive.audit import ChainReport
-from intake.archive.models import AuditEvent, Consent, Staff, StaffSession, is_id
-from intake.archive.service import Archive, SearchCriteria, submission_of
-from intake.archive.staff import token_sha256
+from intake.archive.models import AuditEvent, Consent, Staff
+from intake.archive.service import Archive, submission_of
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.submission import ScreeningFlag, screening_flags
 
 AUDIT_PAGE_SIZE = 50
-
-
-# --- accounts --------------------------------------------------------------------------------
-
-
-def all_staff(archive: Archive) -> list[Staff]:
-    with archive.sessions() as session:
-        return list(session.scalars(select(Staff).order_by(Staff.name, Staff.email)))
-
-
-def staff_member(session: Session, staff_id: str) -> Staff | None:
-    return session.get(Staff, staff_id) if is_id(staff_id) else None
-
-
-# --- the search in progress ------------------------------------------------------------------
-
-
-def remember_search(archive: Archive, token: str, criteria: SearchCriteria | None) -> None:
-    """Keep the search on the login's own row, so no name or birth date goes into a URL."""
-    with archive.transaction() as session:
-        row = session.get(StaffSession, token_sha256(token))
-        if row is not None:
-            row.search = None if criteria is None or criteria.empty else criteria.to_json()
 
 
 # --- the audit trail -------------------------------------------------------------------------

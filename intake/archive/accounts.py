@@ -1,0 +1,147 @@
+"""Staff accounts and logins as one service for the staff pages and the command line.
+
+Each call is one transaction that carries its own audit rows, so neither the views nor the CLI
+open a transaction or write to the trail themselves. The rules (passwords, roles, rate limits,
+idle logoff) are in `intake.archive.staff`; this is where they meet the database. No Flask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.archive import audit
+from intake.archive import staff as rules
+from intake.archive.audit import Actor
+from intake.archive.models import Staff, StaffSession, is_id
+from intake.archive.staff import LoginRefused, SessionCheck, StaffError
+from intake.email_address import normal_email
+
+if TYPE_CHECKING:
+    from intake.archive.service import SearchCriteria
+
+#: Why an admin may not change their own role or switch their own account off.
+OWN_ACCOUNT = "You cannot change the role of your own account or switch it off. Ask another admin."
+
+
+class Database(Protocol):
+    """What the service needs of the archive: its sessions, its transactions and its clock."""
+
+    clock: Callable[[], datetime]
+
+    def sessions(self) -> AbstractContextManager[Session]: ...
+
+    def transaction(self) -> AbstractContextManager[Session]: ...
+
+
+class StaffMissing(LookupError):
+    """No staff account has the id asked for."""
+
+
+class Accounts:
+    """Staff accounts, their logins and the search each login keeps, over `database`."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # --- accounts ----------------------------------------------------------------------------
+
+    def all(self, *, by_name: bool = False) -> list[Staff]:
+        """Every account by email, or by name (then email) as the staff page lists them."""
+        order = (Staff.name, Staff.email) if by_name else (Staff.email,)
+        with self.database.sessions() as session:
+            return list(session.scalars(select(Staff).order_by(*order)))
+
+    def get(self, staff_id: str) -> Staff | None:
+        if not is_id(staff_id):
+            return None
+        with self.database.sessions() as session:
+            return session.get(Staff, staff_id)
+
+    def by_email(self, email: str) -> Staff | None:
+        with self.database.sessions() as session:
+            return session.scalar(select(Staff).where(Staff.email == normal_email(email)))
+
+    def create(self, *, email: str, name: str, role: str, password: str, actor: Actor) -> Staff:
+        """A new account, audited; `StaffError` names the field a rule refused."""
+        with self.database.transaction() as session:
+            return rules.create_staff(
+                session, email=email, name=name, role=role, password=password, actor=actor
+            )
+
+    def change(
+        self,
+        staff_id: str,
+        actor: Actor,
+        *,
+        role: str | None = None,
+        active: bool | None = None,
+        password: str | None = None,
+    ) -> Staff:
+        """Change a role, switch an account off or on, or set a new password (see
+        `change_staff`). Nobody may change their own role or switch themselves off, so an admin
+        cannot lock the clinic out; another admin must do it."""
+        if actor.staff_id == staff_id and (role is not None or active is not None):
+            raise StaffError("account", OWN_ACCOUNT)
+        with self.database.transaction() as session:
+            staff = session.get(Staff, staff_id) if is_id(staff_id) else None
+            if staff is None:
+                raise StaffMissing(staff_id)
+            rules.change_staff(session, staff, actor, role=role, active=active, password=password)
+            return staff
+
+    def change_by_email(
+        self,
+        email: str,
+        actor: Actor,
+        *,
+        role: str | None = None,
+        active: bool | None = None,
+        password: str | None = None,
+    ) -> Staff:
+        """`change` for the account with `email`; a `StaffError` when there is none."""
+        staff = self.by_email(email)
+        if staff is None:
+            raise StaffError("email", f"no staff account has the email {email}")
+        return self.change(staff.id, actor, role=role, active=active, password=password)
+
+    # --- logins ------------------------------------------------------------------------------
+
+    def login(self, email: str, password: str, actor: Actor) -> str:
+        """A new login's token, or `LoginRefused` once the failed attempt is in the trail."""
+        refused: LoginRefused | None = None
+        with self.database.transaction() as session:
+            try:
+                return rules.login(session, email, password, actor, self.database.clock())
+            except LoginRefused as error:
+                # Kept to raise after the commit: a failed attempt counts towards the limit.
+                refused = error
+        raise refused
+
+    def logout(self, token: str | None, actor: Actor) -> None:
+        with self.database.transaction() as session:
+            rules.logout(session, token, actor, self.database.clock())
+
+    def check_session(self, token: str | None, actor: Actor) -> SessionCheck:
+        """The live login behind `token`, marked used; an idle one is ended (and audited)."""
+        with self.database.transaction() as session:
+            return rules.check_session(session, token, actor, self.database.clock())
+
+    def hand_to_patient(self, token: str | None, actor: Actor, form_id: str) -> None:
+        """End this login as the tablet goes to a patient for `form_id`: the trail records both
+        in one transaction, so it never shows a patient session under a login still open."""
+        with self.database.transaction() as session:
+            audit.record(session, "patient session started", actor, form_id)
+            rules.logout(session, token, actor, self.database.clock())
+
+    def remember_search(self, token: str, criteria: SearchCriteria | None) -> None:
+        """Keep the search on the login's own row, so no name or birth date goes into a URL."""
+        with self.database.transaction() as session:
+            row = session.get(StaffSession, rules.token_sha256(token))
+            if row is not None:
+                row.search = None if criteria is None or criteria.empty else criteria.to_json()

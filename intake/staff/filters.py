@@ -1,0 +1,85 @@
+"""How the staff pages print times, days, forms and the reasons a PDF waits: Jinja filters,
+registered once on the app (`init_app`) and used as `{{ consent.signed_at | local_time }}`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+
+from intake.archive.service import is_storage_reason
+from intake.definition import FormCatalog
+
+
+def _catalog() -> FormCatalog:
+    return current_app.extensions["forms"]
+
+
+def _clinic_zone() -> ZoneInfo | None:
+    name = current_app.config["CLINIC_TIMEZONE"]
+    return ZoneInfo(name) if name else None
+
+
+def local_time(moment: datetime | str | None) -> str:
+    """A stored time (UTC) or a signing time (ISO 8601) as the clinic reads it."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    else:
+        moment = moment.astimezone(_clinic_zone())
+    offset = moment.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else "UTC"
+    return f"{moment.strftime('%b %-d, %Y, %-I:%M %p')} ({zone})"
+
+
+def day(value: date | None) -> str:
+    return value.strftime("%b %-d, %Y") if value else ""
+
+
+def why_waiting(reason: str | None) -> str:
+    """Why a consent's PDF is not made yet, for staff: the archive's own words, or the class of
+    an unexpected failure (its message is never kept: it might quote the patient's answers)."""
+    if not reason:
+        return ""
+    if is_storage_reason(reason) or " " in reason:
+        return reason
+    return f"the app failed while making it ({reason})"
+
+
+def as_sentence(text: str) -> str:
+    """`text` with its first letter upper case (Jinja's `capitalize` lowers all the others)."""
+    return text[:1].upper() + text[1:]
+
+
+def form_title(form_id: str) -> str:
+    """A form's title, or its id once the catalog no longer has it."""
+    try:
+        return _catalog().get(form_id).title
+    except KeyError:
+        return form_id
+
+
+def treatment(form_id: str) -> str:
+    """What a form is for, short enough for a column of the list."""
+    try:
+        return _catalog().get(form_id).treatment
+    except KeyError:
+        return form_id
+
+
+FILTERS: tuple[Callable[..., str], ...] = (
+    local_time,
+    day,
+    why_waiting,
+    as_sentence,
+    form_title,
+    treatment,
+)
+
+
+def init_app(app: Flask) -> None:
+    for show in FILTERS:
+        app.add_template_filter(show)
