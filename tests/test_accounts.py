@@ -11,7 +11,8 @@ from staff_helpers import FAST_HASHER, events
 from intake.archive import staff as staff_accounts
 from intake.archive.accounts import OWN_ACCOUNT, Accounts, StaffMissing
 from intake.archive.audit import Actor
-from intake.archive.service import Archive, SearchCriteria
+from intake.archive.search import SearchCriteria
+from intake.archive.service import Archive
 from intake.archive.staff import MAX_FAILURES, LoginRefused, StaffError
 from intake.email_address import is_email_address, normal_email
 

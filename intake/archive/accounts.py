@@ -23,7 +23,7 @@ from intake.archive.staff import LoginRefused, SessionCheck, StaffError
 from intake.email_address import normal_email
 
 if TYPE_CHECKING:
-    from intake.archive.service import SearchCriteria
+    from intake.archive.search import SearchCriteria
 
 #: Why an admin may not change their own role or switch their own account off.
 OWN_ACCOUNT = "You cannot change the role of your own account or switch it off. Ask another admin."

@@ -6,12 +6,10 @@ import sys
 from typing import Any
 
 import click
-from sqlalchemy import select
 
+from intake.archive.accounts import Accounts
 from intake.archive.audit import CLI
-from intake.archive.models import ROLES, Staff
-from intake.archive.service import Archive
-from intake.archive.staff import StaffError, change_staff, create_staff, normal_email
+from intake.archive.models import ROLES
 from intake.cli.runtime import fail, open_archive, pass_catalog
 from intake.definition import FormCatalog
 
@@ -65,15 +63,9 @@ def staff_create(
     catalog: FormCatalog, email: str, name: str, role: str, password_stdin: bool
 ) -> None:
     """Create an account; the password is asked for twice (at least 12 characters)."""
-    archive = open_archive(catalog)
+    accounts = Accounts(open_archive(catalog))
     password = new_password(password_stdin)
-    try:
-        with archive.transaction() as session:
-            member = create_staff(
-                session, email=email, name=name, role=role, password=password, actor=CLI
-            )
-    except StaffError as exc:
-        fail(str(exc))
+    member = accounts.create(email=email, name=name, role=role, password=password, actor=CLI)
     click.echo(f"created {member.email} ({member.role})")
 
 
@@ -81,23 +73,14 @@ def staff_create(
 @pass_catalog
 def staff_list(catalog: FormCatalog) -> None:
     """One line per account: email, name, role, active or disabled, separated by tabs."""
-    archive = open_archive(catalog)
-    with archive.sessions() as session:
-        for member in session.scalars(select(Staff).order_by(Staff.email)):
-            state = "active" if member.active else "disabled"
-            click.echo(f"{member.email}\t{member.name}\t{member.role}\t{state}")
+    for member in Accounts(open_archive(catalog)).all():
+        state = "active" if member.active else "disabled"
+        click.echo(f"{member.email}\t{member.name}\t{member.role}\t{state}")
 
 
-def change_account(archive: Archive, email: str, done: str, **change: Any) -> None:
-    """Apply `change` (see `change_staff`) to the account with `email`, and say what was done."""
-    try:
-        with archive.transaction() as session:
-            member = session.scalar(select(Staff).where(Staff.email == normal_email(email)))
-            if member is None:
-                fail(f"email: no staff account has the email {email}")
-            change_staff(session, member, CLI, **change)
-    except StaffError as exc:
-        fail(str(exc))
+def change_account(accounts: Accounts, email: str, done: str, **change: Any) -> None:
+    """Apply `change` (see `Accounts.change`) to the account with `email`; say what was done."""
+    member = accounts.change_by_email(email, CLI, **change)
     click.echo(f"{member.email}: {done}")
 
 
@@ -107,7 +90,7 @@ def change_account(archive: Archive, email: str, done: str, **change: Any) -> No
 @pass_catalog
 def staff_set_role(catalog: FormCatalog, email: str, role: str) -> None:
     """Change an account's role; its open sessions end."""
-    change_account(open_archive(catalog), email, f"role {role}", role=role)
+    change_account(Accounts(open_archive(catalog)), email, f"role {role}", role=role)
 
 
 @staff.command("disable")
@@ -115,7 +98,7 @@ def staff_set_role(catalog: FormCatalog, email: str, role: str) -> None:
 @pass_catalog
 def staff_disable(catalog: FormCatalog, email: str) -> None:
     """Switch an account off: it can no longer log in, and its open sessions end."""
-    change_account(open_archive(catalog), email, "disabled", active=False)
+    change_account(Accounts(open_archive(catalog)), email, "disabled", active=False)
 
 
 @staff.command("enable")
@@ -123,7 +106,7 @@ def staff_disable(catalog: FormCatalog, email: str) -> None:
 @pass_catalog
 def staff_enable(catalog: FormCatalog, email: str) -> None:
     """Switch an account back on."""
-    change_account(open_archive(catalog), email, "enabled", active=True)
+    change_account(Accounts(open_archive(catalog)), email, "enabled", active=True)
 
 
 @staff.command("set-password")
@@ -132,10 +115,8 @@ def staff_enable(catalog: FormCatalog, email: str) -> None:
 @pass_catalog
 def staff_set_password(catalog: FormCatalog, email: str, password_stdin: bool) -> None:
     """Set a new password (asked for twice); the account's open sessions end."""
-    archive = open_archive(catalog)
-    with archive.sessions() as session:
-        known = session.scalar(select(Staff.id).where(Staff.email == normal_email(email)))
-    if known is None:
+    accounts = Accounts(open_archive(catalog))
+    if accounts.by_email(email) is None:
         fail(f"email: no staff account has the email {email}")
     # Asked for before the change's transaction begins: nobody types inside a write lock.
-    change_account(archive, email, "password changed", password=new_password(password_stdin))
+    change_account(accounts, email, "password changed", password=new_password(password_stdin))

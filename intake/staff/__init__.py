@@ -12,10 +12,11 @@ AREAS = ("login", "consents", "patient_session", "accounts", "retention", "audit
 
 
 def init_app(app: Flask) -> None:
-    from intake.staff import filters
+    from intake.staff import filters, setup
     from intake.staff.pages import bp
 
     for area in AREAS:
         import_module(f"{__name__}.{area}")
     filters.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(setup.bp)

@@ -13,8 +13,9 @@ from io import BytesIO
 from flask import abort, flash, g, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 
+from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.models import Consent
-from intake.archive.service import ArchiveError, ConsentMissing, SearchCriteria
+from intake.archive.search import SearchCriteria
 from intake.archive.web import get_archive
 from intake.staff import service
 from intake.staff.auth import TOKEN, allow, may

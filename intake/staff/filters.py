@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 
-from intake.archive.service import is_storage_reason
+from intake.archive.errors import is_storage_reason
 from intake.definition import FormCatalog
 
 

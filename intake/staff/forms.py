@@ -23,7 +23,8 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Validation
 from wtforms.widgets import DateInput, EmailInput
 
 from intake.archive.models import ROLES
-from intake.archive.service import NOTE_MAX, SearchCriteria
+from intake.archive.search import SearchCriteria
+from intake.archive.service import NOTE_MAX
 from intake.archive.staff import PASSWORD_MAX, StaffError
 from intake.email_address import EMAIL_MAX
 
@@ -134,6 +135,22 @@ class NewStaffForm(FlaskForm):
         "Initial password",
         description="At least 12 characters. Tell it to them in person; they can be given a new "
         "one here at any time.",
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class FirstAdminForm(FlaskForm):
+    """The first admin's own account, made with the one-time setup link."""
+
+    name = StringField("Your name", render_kw={"autocomplete": "name"})
+    email = StringField(
+        "Your email",
+        widget=EmailInput(),
+        render_kw={"autocomplete": "username", "autocapitalize": "off", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        "Password",
+        description="At least 12 characters.",
         render_kw={"autocomplete": "new-password"},
     )
 

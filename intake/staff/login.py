@@ -6,7 +6,8 @@ from flask import flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
 from intake.archive.accounts import LoginRefused
-from intake.archive.web import request_actor
+from intake.archive.setup import has_staff
+from intake.archive.web import get_archive, request_actor
 from intake.staff.auth import TOKEN, allow, current_staff
 from intake.staff.forms import LoginForm
 from intake.staff.pages import accounts, actor, bp
@@ -30,7 +31,11 @@ def login() -> ResponseReturnValue:
             return redirect(url_for(".consents"))
     status = 429 if refused and refused.wait_minutes else 422 if refused or form.errors else 200
     return render_template(
-        "staff/login.html", form=form, refused=refused, page_title="Staff login"
+        "staff/login.html",
+        form=form,
+        refused=refused,
+        first_start=not has_staff(get_archive()),
+        page_title="Staff login",
     ), status
 
 

@@ -16,8 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
+from intake.archive.errors import ConsentMissing, is_storage_reason
 from intake.archive.models import Consent, Staff
-from intake.archive.service import ConsentMissing, is_storage_reason
 from intake.archive.staff import IDLE_LIMIT
 from intake.archive.web import get_archive, request_actor
 from intake.definition import FormCatalog

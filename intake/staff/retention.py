@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from intake.archive.service import ArchiveError, ConsentMissing
+from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive
 from intake.staff.auth import allow
 from intake.staff.forms import ConfirmForm
