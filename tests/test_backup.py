@@ -15,8 +15,6 @@ from typing import Any
 import psycopg
 import pytest
 from alembic import command
-from conftest import Run
-from databases import PostgresServer, find_pg_bin
 from psycopg import sql
 from sqlalchemy import select
 
@@ -28,6 +26,8 @@ from intake.archive.service import Archive, SearchCriteria
 from intake.archive.staff import create_staff
 from intake.definition import FormCatalog
 from intake.submission import validate_submission
+from tests.support.app import Run
+from tests.support.databases import PostgresServer, find_pg_bin
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
 STORAGES = [

@@ -29,7 +29,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import B12, DEMO_PATH, FORMS_DIR, app_settings, csrf_token, new_app, step_fields
 from markupsafe import escape
 from pypdf import PdfReader
 from reportlab.platypus import KeepTogether, Paragraph
@@ -44,6 +43,8 @@ from intake.pdf.fonts import register_fonts
 from intake.pdf.render import build_story
 from intake.pdf.text import visual_order
 from intake.submission import validate_submission
+from tests.support.app import B12, DEMO_PATH, FORMS_DIR, app_settings, new_app
+from tests.support.tablet import csrf_token, step_fields
 
 #: Leave the field out of the post (or the key out of the JSON) altogether.
 MISSING = object()

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Run
 from sqlalchemy import select, text, update
 
 from intake.archive.audit import CLI, Actor
@@ -24,6 +23,7 @@ from intake.archive.service import Archive, ConsentMissing
 from intake.cli import main
 from intake.definition import FormCatalog
 from intake.submission import validate_submission
+from tests.support.app import Run
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
 

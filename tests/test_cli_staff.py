@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Run
 from sqlalchemy import select
 
 from intake.archive.audit import CLI, Actor
 from intake.archive.models import AuditEvent, Staff, utcnow
 from intake.archive.service import Archive
 from intake.archive.staff import LoginRefused, create_staff, login
+from tests.support.app import Run
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "staple in the margin"

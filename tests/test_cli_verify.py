@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import Run
 from sqlalchemy import update
 
 from intake.archive.audit import Actor
@@ -23,6 +22,7 @@ from intake.definition import FormCatalog
 from intake.pdf import render_consent
 from intake.pdf.seal import seal_pdf
 from intake.submission import validate_submission
+from tests.support.app import Run
 
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
 DOC_ID = "5d4c3b2a-1908-4f7e-8d6c-5b4a39281706"

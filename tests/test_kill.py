@@ -40,7 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from serving import (
+from sqlalchemy import func, select
+
+from intake.archive import audit
+from intake.archive.migrate import upgrade
+from intake.archive.models import PENDING, AuditEvent, Consent, DraftRow, PdfBlob
+from intake.archive.service import Archive
+from tests.support.serving import (
     GunicornServer,
     NoAnswer,
     TabletClient,
@@ -51,12 +57,6 @@ from serving import (
     submission_for,
     unique_token,
 )
-from sqlalchemy import func, select
-
-from intake.archive import audit
-from intake.archive.migrate import upgrade
-from intake.archive.models import PENDING, AuditEvent, Consent, DraftRow, PdfBlob
-from intake.archive.service import Archive
 
 BURST = 40
 SENDERS = 8

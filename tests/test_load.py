@@ -38,23 +38,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from serving import (
+from sqlalchemy import select
+
+from intake.archive.models import Consent
+from intake.archive.service import Archive
+from tests.support.certificates import P12_PASSWORD, make_p12
+from tests.support.serving import (
     GunicornServer,
     NoAnswer,
     TabletClient,
     app_env,
     archive_of,
     intake_command,
-    make_p12,
     percentile,
     submission_for,
     unique_token,
 )
-from sqlalchemy import select
-from test_certificates import P12_PASSWORD
-
-from intake.archive.models import Consent
-from intake.archive.service import Archive
 
 SUBMISSIONS = 200
 CLIENTS = 20
@@ -227,7 +226,8 @@ STEP_BY_STEP = True
 
 def test_two_servers_share_one_postgresql(tmp_path: Path, servers, postgres_server, capsys):
     database_url = postgres_server.create_database()
-    p12 = make_p12(tmp_path / "clinic.p12")
+    p12 = tmp_path / "clinic.p12"
+    make_p12(p12)
     shared = {
         "DATABASE_URL": database_url,
         "STORAGE": "database",

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text, update
-from staff_helpers import (
+
+from intake.archive import staff as staff_accounts
+from intake.archive.models import AuditEvent
+from intake.archive.service import ConsentMissing
+from tests.support.staff import (
     EMAILS,
     FAST_HASHER,
     NAMES,
@@ -19,10 +23,6 @@ from staff_helpers import (
     patient,
     staff_row,
 )
-
-from intake.archive import staff as staff_accounts
-from intake.archive.models import AuditEvent
-from intake.archive.service import ConsentMissing
 
 NEW = {
     "name": "Nina  Nurse",

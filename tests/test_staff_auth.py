@@ -6,8 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import B12, csrf_token
-from staff_helpers import (
+
+from intake.archive import staff as staff_accounts
+from intake.archive.audit import Actor
+from intake.archive.models import ROLES, Staff
+from tests.support.app import B12
+from tests.support.staff import (
     EMAILS,
     FAST_HASHER,
     NAMES,
@@ -19,10 +23,7 @@ from staff_helpers import (
     session_of,
     staff_row,
 )
-
-from intake.archive import staff as staff_accounts
-from intake.archive.audit import Actor
-from intake.archive.models import ROLES, Staff
+from tests.support.tablet import csrf_token
 
 #: The least role each staff page needs. A new route fails `test_every_route_has_a_role` until
 #: it is added here, so none can be forgotten by the refusal tests below.

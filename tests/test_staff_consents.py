@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from staff_helpers import (
+
+from intake.archive import staff as staff_accounts
+from intake.archive.service import NOTE_MAX
+from tests.support.staff import (
     FAST_HASHER,
     NAMES,
     StaffActions,
@@ -20,9 +23,6 @@ from staff_helpers import (
     patient,
     session_of,
 )
-
-from intake.archive import staff as staff_accounts
-from intake.archive.service import NOTE_MAX
 
 ZOE = "Zoë O'Brien"
 

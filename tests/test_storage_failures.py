@@ -24,10 +24,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import app_settings, new_app
-from databases import skip_or_fail
 from sqlalchemy import text
-from staff_helpers import FAST_HASHER, StaffActions, add_consent, make_staff, patient
 
 from intake.archive import staff as staff_accounts
 from intake.archive.audit import Actor
@@ -41,6 +38,9 @@ from intake.archive.service import (
     submission_of,
 )
 from intake.submission import Submission, validate_submission
+from tests.support.app import app_settings, new_app
+from tests.support.databases import skip_or_fail
+from tests.support.staff import FAST_HASHER, StaffActions, add_consent, make_staff, patient
 
 #: A name found nowhere else, to show it never reaches the log.
 NAME = "Quintessa Vandersloot"

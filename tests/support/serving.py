@@ -12,7 +12,7 @@ A plain helper module for the load and crash tests (no fixtures here):
   from the welcome page to the review page, reading each page's CSRF token and the review
   page's submit token as a browser would; `submit()` posts it and times the answer.
 - `submission_for(name)`: the demo submission with a unique patient name (and email).
-- `make_p12`: a clinic certificate (PKCS#12) for servers that must seal with the same one.
+- `archive_of(env)`: the archive a test server writes, opened from the test.
 
 Every wait has a timeout; only 127.0.0.1 is ever contacted.
 """
@@ -20,7 +20,6 @@ Every wait has a timeout; only 127.0.0.1 is ever contacted.
 from __future__ import annotations
 
 import base64
-import copy
 import http.client
 import json
 import os
@@ -40,12 +39,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from conftest import B12, DEMO_PATH, FORMS_DIR, csrf_token, step_fields
-from test_certificates import make_p12 as make_certificate_p12
-
 from intake.archive.service import Archive, ArchiveSettings
 from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
+from tests.support.app import B12, FORMS_DIR, demo_submission
+from tests.support.tablet import csrf_token, step_fields
 
 VENV_BIN = Path(sys.executable).parent
 GUNICORN = VENV_BIN / "gunicorn"
@@ -269,10 +267,6 @@ def unique_token(length: int = 10) -> str:
     return "Q" + letters
 
 
-def demo_submission() -> dict[str, Any]:
-    return copy.deepcopy(json.loads(DEMO_PATH.read_text(encoding="utf-8")))
-
-
 def submission_for(surname: str) -> dict[str, Any]:
     """The demo submission for a patient named "Zoë <surname>" (email made unique too)."""
     data = demo_submission()
@@ -441,7 +435,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[int(rank) - 1]
 
 
-# --- the clinic's certificate --------------------------------------------------------------------
+# --- the server's archive ------------------------------------------------------------------------
 
 
 def archive_of(env: dict[str, str]) -> Archive:
@@ -456,10 +450,3 @@ def archive_of(env: dict[str, str]) -> Archive:
         ),
         FormCatalog(FORMS_DIR),
     )
-
-
-def make_p12(path: Path) -> Path:
-    """A PKCS#12 file (certificate and key, `P12_PASSWORD`) for servers that must seal alike."""
-    make_certificate_p12(path)
-    path.chmod(0o600)
-    return path
