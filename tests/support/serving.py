@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -428,7 +428,7 @@ def decode_session(set_cookie: str) -> str:
     return "\n".join(session_text(item.value) for item in morsel.values())
 
 
-def percentile(values: list[float], fraction: float) -> float:
+def percentile(values: Iterable[float], fraction: float) -> float:
     """The nearest-rank percentile of `values` (fraction 0.5 for the median)."""
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * fraction // 1))  # ceil
