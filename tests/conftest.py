@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
+from intake.archive import staff as staff_accounts
 from intake.archive.service import Archive
 from intake.cli import main
 from intake.definition import ConsentDefinition, FormCatalog
+from intake.pdf import render_consent
+from intake.submission import validate_submission
 from tests.support.app import (
     B12,
     CLI_SETTINGS,
+    DEMO_DOCUMENT_ID,
     FORMS_DIR,
     Run,
     app_settings,
     demo_submission,
     new_app,
 )
+from tests.support.serving import GunicornServer
+from tests.support.staff import FAST_HASHER, StaffActions, make_staff
 from tests.support.tablet import TabletActions
 
 pytest_plugins = ["tests.support.databases", "tests.support.browser"]
@@ -85,3 +93,41 @@ def demo_data() -> dict[str, Any]:
 @pytest.fixture
 def tablet(client) -> TabletActions:
     return TabletActions(client)
+
+
+@pytest.fixture(scope="session")
+def demo_pdf(catalog: FormCatalog) -> bytes:
+    """The demo consent as rendered (not sealed), with the document id `DEMO_DOCUMENT_ID`."""
+    submission = validate_submission(demo_submission(), catalog)
+    return render_consent(catalog.get(submission.form_id), submission, document_id=DEMO_DOCUMENT_ID)
+
+
+@pytest.fixture
+def forms_copy(tmp_path: Path) -> Path:
+    """A private copy of forms/ (definitions and lock) that a test may change."""
+    return Path(shutil.copytree(FORMS_DIR, tmp_path / "forms"))
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staff passwords hashed with `FAST_HASHER`, for modules that log in many times (each asks
+    with `pytestmark = pytest.mark.usefixtures("fast_passwords")`)."""
+    monkeypatch.setattr(staff_accounts, "hasher", FAST_HASHER)
+
+
+@pytest.fixture
+def desk(archive: Archive, client) -> StaffActions:
+    """The front desk, logged in on the test client."""
+    make_staff(archive, "front-desk")
+    actions = StaffActions(client)
+    actions.login_as("front-desk")
+    return actions
+
+
+@pytest.fixture
+def servers() -> Iterator[list[GunicornServer]]:
+    """Gunicorn servers the test starts; every one is stopped at the end, whatever happened."""
+    started: list[GunicornServer] = []
+    yield started
+    for server in started:
+        server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -20,18 +19,8 @@ from intake.certificates import (
     kept_certificates,
     read_certificate,
 )
-from intake.definition import FormCatalog
-from intake.pdf import render_consent
 from intake.pdf.seal import check_seal, seal_pdf
-from intake.submission import validate_submission
-from tests.support.app import DEMO_PATH
 from tests.support.certificates import P12_PASSWORD, make_p12
-
-
-@pytest.fixture(scope="module")
-def demo_pdf(catalog: FormCatalog) -> bytes:
-    submission = validate_submission(json.loads(DEMO_PATH.read_text("utf-8")), catalog)
-    return render_consent(catalog.get(submission.form_id), submission)
 
 
 def test_self_signed_is_made_once_and_reused(tmp_path: Path, caplog: pytest.LogCaptureFixture):

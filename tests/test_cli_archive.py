@@ -23,17 +23,11 @@ from intake.archive.service import Archive, ConsentMissing
 from intake.cli import main
 from intake.definition import FormCatalog
 from intake.submission import validate_submission
-from tests.support.app import Run
+from tests.support.app import Run, on_both_databases
+
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
-
-
-@pytest.fixture
-def app_config(
-    app_config: dict[str, Any], database_url: str, request: pytest.FixtureRequest
-) -> dict[str, Any]:
-    """On both databases; a test may add settings with `indirect` parametrization."""
-    return {**app_config, "DATABASE_URL": database_url, **getattr(request, "param", {})}
 
 
 def submit(archive: Archive, catalog: FormCatalog, data: dict[str, Any], **changes: Any) -> str:

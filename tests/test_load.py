@@ -32,12 +32,10 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from intake.archive.models import Consent
@@ -51,6 +49,7 @@ from tests.support.serving import (
     archive_of,
     intake_command,
     percentile,
+    show,
     submission_for,
     unique_token,
 )
@@ -178,20 +177,6 @@ def verify_one_with_the_cli(env: dict[str, str], archive: Archive, folder: Path)
     result = intake_command(env, "verify", str(path), "--archive")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"archive: matches consent {consent_id}" in result.stdout
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[list[GunicornServer]]:
-    """Servers the test starts; every one is stopped at the end, whatever happened."""
-    started: list[GunicornServer] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def show(capsys: pytest.CaptureFixture[str], text: str) -> None:
-    with capsys.disabled():
-        print(text, flush=True)
 
 
 def test_one_server_on_sqlite(tmp_path: Path, servers, capsys):

@@ -32,17 +32,12 @@ from intake.pdf import render_consent
 from intake.pdf.metadata import ATTACHMENT_NAME
 from intake.pdf.seal import SEAL_FIELD, check_seal, seal_pdf, seal_reason
 from intake.submission import validate_submission
+from tests.support.app import DEMO_DOCUMENT_ID
 from tests.support.certificates import make_timestamp_authority
 
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
-DOC_ID = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
+DOC_ID = DEMO_DOCUMENT_ID
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="module")
-def demo_pdf(catalog: FormCatalog) -> bytes:
-    submission = validate_submission(json.loads(DEMO_PATH.read_text("utf-8")), catalog)
-    return render_consent(catalog.get(submission.form_id), submission, document_id=DOC_ID)
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import text, update
 
-from intake.archive import staff as staff_accounts
 from intake.archive.models import AuditEvent
 from intake.archive.service import ConsentMissing
+from tests.support.app import on_both_databases
 from tests.support.staff import (
     EMAILS,
-    FAST_HASHER,
     NAMES,
     PASSWORD,
     StaffActions,
@@ -24,6 +22,9 @@ from tests.support.staff import (
     staff_row,
 )
 
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+app_config = pytest.fixture(on_both_databases, name="app_config")
+
 NEW = {
     "name": "Nina  Nurse",
     "email": "Nina@Clinic.example",
@@ -32,16 +33,6 @@ NEW = {
 }
 #: Signed in January 2010 by an adult: past the ten years' retention.
 LONG_AGO = {"born": "1970-05-06", "signed_at": "2010-01-05T10:00:00-06:00"}
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
-    return {**app_config, "DATABASE_URL": database_url}
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(staff_accounts, "hasher", FAST_HASHER)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import Result
 
 from intake import create_app
@@ -16,6 +17,8 @@ from intake.config import PROJECT_ROOT
 FORMS_DIR = PROJECT_ROOT / "forms"
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
 B12 = "b12-methylcobalamin"
+#: The document id the `demo_pdf` fixture renders the demo consent with.
+DEMO_DOCUMENT_ID = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
 
 #: The settings `intake` reads from the environment, copied from the test app's.
 CLI_SETTINGS = (
@@ -54,3 +57,15 @@ def new_app(config: dict[str, Any]):
 def demo_submission() -> dict[str, Any]:
     """The demo submission: complete and valid (a fresh copy each call, for the test to change)."""
     return json.loads(DEMO_PATH.read_text(encoding="utf-8"))
+
+
+def on_both_databases(
+    app_config: dict[str, Any], database_url: str, request: pytest.FixtureRequest
+) -> dict[str, Any]:
+    """The test app's settings on SQLite and on PostgreSQL (`database_url`), plus any a test
+    gives with `indirect` parametrization. A module whose tests run on both databases makes it
+    its `app_config` fixture:
+
+        app_config = pytest.fixture(on_both_databases, name="app_config")
+    """
+    return {**app_config, "DATABASE_URL": database_url, **getattr(request, "param", {})}

@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from intake.archive.service import Archive, ArchiveSettings
 from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
@@ -450,3 +452,9 @@ def archive_of(env: dict[str, str]) -> Archive:
         ),
         FormCatalog(FORMS_DIR),
     )
+
+
+def show(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """Print a run's figures past pytest's capture, as the test runs."""
+    with capsys.disabled():
+        print(text, flush=True)
