@@ -26,6 +26,7 @@ from tests.support.app import (
     demo_submission,
     new_app,
 )
+from tests.support.hostile_input import demo, minor_of
 from tests.support.serving import GunicornServer
 from tests.support.staff import FAST_HASHER, StaffActions, make_staff
 from tests.support.tablet import TabletActions
@@ -88,6 +89,12 @@ def definition(catalog: FormCatalog) -> ConsentDefinition:
 def demo_data() -> dict[str, Any]:
     """A complete, valid submission (a fresh copy each test may change)."""
     return demo_submission()
+
+
+@pytest.fixture
+def minor() -> dict[str, Any]:
+    """The demo submission for a patient who is 15 today, with her mother's block and signature."""
+    return minor_of(demo())
 
 
 @pytest.fixture
