@@ -300,8 +300,8 @@ def seed(
     if engine.dialect.name == "sqlite":
         # The seeding connection only (the searches run on the app's own engine, as the app
         # sets it up): with SQLite's default 2 MB page cache, each insert into the random-keyed
-        # indexes (ids, name words, hashes) reads pages back from the file (1M rows: 8 minutes
-        # instead of 3), and no fsync per batch: a seed that a power cut stops is run again.
+        # indexes (ids, name words, hashes) reads pages back from the file, so a large cache;
+        # and no fsync per batch: a seed that a power cut stops is run again.
         @event.listens_for(engine, "connect")
         def _bulk_load(dbapi_connection, _record) -> None:  # noqa: ANN001
             dbapi_connection.execute(f"PRAGMA cache_size=-{SEED_CACHE_KIB}")

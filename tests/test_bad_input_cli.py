@@ -400,7 +400,7 @@ def test_command_submission_level(cli_dir, data, field, message):
     assert any(ln.startswith(f"error: {field}: {message}") for ln in result.stderr.splitlines())
 
 
-# === Bugs this module found in the command's JSON reading and the tablet's device record ========
+# --- JSON the parser itself refuses: one error line, no traceback ------------------------------
 
 
 @pytest.mark.parametrize(

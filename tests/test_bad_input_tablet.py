@@ -591,7 +591,7 @@ def test_an_oversized_body_is_413_and_changes_nothing(shared_app, tablet, step, 
     assert archived(shared_app) == before
 
 
-# === Bugs this module found in the command's JSON reading and the tablet's device record ========
+# --- The device record: a user agent with a control character ---------------------------------
 
 
 @pytest.mark.parametrize("agent", ["Mozilla/5.0\t(X11)", "Mozilla/5.0 \x85(X11)"])

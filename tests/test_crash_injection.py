@@ -435,6 +435,7 @@ def test_a_crash_at_any_step_of_storing_a_consent_loses_nothing(
             f"({', '.join(steps)}); faults injected: {tally.injected}, "
             f"survived: {tally.survived} ({time.perf_counter() - started:.1f} s)"
         )
+    assert tally.injected == len(plan)
     assert tally.failures == []
 
 

@@ -15,9 +15,7 @@ Worker class: gthread (4 threads a worker). A submit spends a good part of its t
 fsync (the PDF file, its folder, the WAL commit) or on PostgreSQL; a sync worker sits idle
 through every such wait while 19 other tablets queue, a gthread worker serves another request
 meanwhile. It also keeps working without a buffering proxy in front (a slow tablet on Wi-Fi
-does not hold a whole worker), which a sync worker needs. Measured here, interleaved, 100
-submissions from 20 tablets on SQLite: sync 4.4 to 5.8 submissions/s (submit p95 2.3 to 2.9 s),
-gthread with 4 threads 7.1 to 9.1/s (p95 1.3 to 1.5 s), on a machine other work kept busy.
+does not hold a whole worker), which a sync worker needs.
 
 After each run: no 5xx, every submit redirected to /tablet/done, exactly the 200 consents
 archived (none pending), each name once, each PDF's seal holds and its SHA-256 is the one the
@@ -56,7 +54,7 @@ from tests.support.serving import (
 
 SUBMISSIONS = 200
 CLIENTS = 20
-#: The whole run must be over well within this (10 to 25 s on this 2-core machine).
+#: Seconds the whole run may take at most: a bound on a stuck run, not a speed target.
 RUN_TIMEOUT = 150
 WORKER_CLASS = "gthread"
 THREADS = 4
