@@ -52,7 +52,7 @@ bench: $(STAMP)
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(INSTALL_MISSING)
 	$(PY) -c 'import weasyprint' 2>/dev/null || $(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 demo: $(STAMP)
 	$(VENV)/bin/intake render --demo --out demo.pdf

@@ -11,19 +11,16 @@ With several `--rows` sizes, each size is measured on each backend in turn, and 
 shows how each search's median grows with the archive (part 6 of `make bench`: indexed searches
 should grow logarithmically; searches whose matches grow with the archive may grow with them).
 
-    .venv/bin/python bench/bench_archive.py [--rows 100000 [1000000 ...]]
+    .venv/bin/python -m bench.bench_archive [--rows 100000 [1000000 ...]]
         [--backend sqlite|postgresql|both]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shlex
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -35,10 +32,10 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from measure import Figure, machine
-from pg import PostgresUnavailable, throwaway_server
 from sqlalchemy import Connection, Engine, Table, event, text
 
+from bench.measure import Figure, command_line, machine
+from bench.pg import PostgresUnavailable, throwaway_server
 from intake.archive.db import make_engine, sqlite_url
 from intake.archive.migrate import upgrade
 from intake.archive.models import ARCHIVED, Consent, ConsentName
@@ -297,8 +294,8 @@ def seed(
     if engine.dialect.name == "sqlite":
         # The seeding connection only (the searches run on the app's own engine, as the app
         # sets it up): with SQLite's default 2 MB page cache, each insert into the random-keyed
-        # indexes (ids, name words, hashes) reads pages back from the file (1M rows: 8 minutes
-        # instead of 3), and no fsync per batch: a seed that a power cut stops is run again.
+        # indexes (ids, name words, hashes) reads pages back from the file, so a large cache;
+        # and no fsync per batch: a seed that a power cut stops is run again.
         @event.listens_for(engine, "connect")
         def _bulk_load(dbapi_connection, _record) -> None:  # noqa: ANN001
             dbapi_connection.execute(f"PRAGMA cache_size=-{SEED_CACHE_KIB}")
@@ -728,7 +725,7 @@ def main() -> None:
         parser.error("seed at least 1000 rows and time at least 2 rounds")
     wanted = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(f"machine: {machine()}; SQLite {sqlite3.sqlite_version}")
-    print(f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}")
+    print(f"command: {command_line()}")
     started = time.perf_counter()
     results, seeding = measure_sizes(sorted(args.rows), wanted, args)
     for size, by_backend in results.items():

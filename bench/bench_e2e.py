@@ -3,8 +3,8 @@
 One `gunicorn app:app` (2 gthread workers of 2 threads, as README "Deploying" runs it) on
 127.0.0.1 with a fresh instance folder (SQLite archive, `STORAGE=files`, the self-signed clinic
 certificate the app makes on first use); 20 tablets at a time, each a stdlib HTTP client
-(`tests/serving.py`) walking one whole submission from a fresh session: the welcome page, the
-four steps (each a GET for the page and its CSRF token, then the POST), the review page, the
+(`tests/support/serving.py`) walking one whole submission from a fresh session: the welcome page,
+the four steps (each a GET for the page and its CSRF token, then the POST), the review page, the
 submit, and the done page the submit redirects to: 13 requests per consent.
 
 The run is 10 rounds of 100 submissions (1,000 in all, on the same server):
@@ -25,7 +25,7 @@ Then 30 more from one tablet at a time: the submit's own time, with no queue in 
 Every submit must answer 302 to /tablet/done and the archive must hold exactly the consents
 submitted, all archived: a fast run that lost consents does not count.
 
-    .venv/bin/python bench/bench_e2e.py [--rounds 10] [--per-round 100] [--clients 20]
+    .venv/bin/python -m bench.bench_e2e [--rounds 10] [--per-round 100] [--clients 20]
 """
 
 from __future__ import annotations
@@ -33,23 +33,20 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from measure import Figure, median, percentile, print_table
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from serving import (  # noqa: E402  (tests/ is on the path only now)
+from bench.measure import Figure, median, print_table
+from tests.support.serving import (
     GunicornServer,
     NoAnswer,
     TabletClient,
     app_env,
     intake_command,
+    percentile,
     submission_for,
     unique_token,
 )
@@ -169,20 +166,12 @@ def one_round(server: GunicornServer, workers: list[int], count: int, clients: i
 
 def archived_counts(env: dict[str, str]) -> dict[str, int]:
     """What the archive holds, by status, read with the app's own code."""
-    from intake.archive.service import Archive, ArchiveSettings
-    from intake.config import PROJECT_ROOT
+    from intake.archive.service import Archive
+    from intake.config import Config
     from intake.definition import FormCatalog
 
-    instance = Path(env["INSTANCE_PATH"])
-    archive = Archive(
-        ArchiveSettings(
-            database_url=env["DATABASE_URL"],
-            storage=env["STORAGE"],
-            files_dir=instance / "archive",
-            certificates_dir=instance / "certificates",
-        ),
-        FormCatalog(PROJECT_ROOT / "forms"),
-    )
+    config = Config(env)
+    archive = Archive(config.archive_settings(), FormCatalog(config.FORMS_DIR))
     try:
         return dict(archive.counts())
     finally:

@@ -13,7 +13,7 @@ validated demo with its `health` and `raw` replaced): this measures the renderer
 Linear growth means a constant cost per page: the figure is the cost of each added page (ms per
 answer page over the demo's time) at 100 pages against at 10 pages; target at most 1.5.
 
-    .venv/bin/python bench/bench_growth.py [--pages 1 10 100]
+    .venv/bin/python -m bench.bench_growth [--pages 1 10 100]
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import io
 import random
 import time
 
-from measure import Figure, demo_consent, median, print_table
 from pypdf import PdfReader
 
+from bench.measure import Figure, demo_consent, median, print_table
 from intake.definition import ConsentDefinition
 from intake.pdf import render_consent
 from intake.submission import LONG_TEXT_MAX, Health, Submission

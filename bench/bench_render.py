@@ -6,7 +6,7 @@ is WeasyPrint rendering the same consent from HTML and CSS (`html_consent.py`). 
 this process, interleaved round by round, and each ratio is the median of the rounds' ratios, so
 it is fair on a noisy machine.
 
-    .venv/bin/python bench/bench_render.py [--rounds 15] [--profile N]
+    .venv/bin/python -m bench.bench_render [--rounds 15] [--profile N]
 
 `--profile N` renders N demo consents and N floors under pyinstrument instead, and prints where
 the time goes in each.
@@ -19,7 +19,13 @@ import io
 import re
 from collections import Counter
 
-from measure import (
+from pypdf import PdfReader
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import inch
+from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+from bench.measure import (
     PER_ROUND,
     ROUNDS,
     Figure,
@@ -29,12 +35,6 @@ from measure import (
     print_table,
     ratios,
 )
-from pypdf import PdfReader
-from reportlab.lib.pagesizes import LETTER
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import inch
-from reportlab.platypus import Paragraph, SimpleDocTemplate
-
 from intake.definition import ConsentDefinition
 from intake.pdf import render_consent
 from intake.pdf.fonts import BODY, BOLD, register_fonts
@@ -175,7 +175,7 @@ HTML_PER_ROUND = 2
 def html_renderer():
     """WeasyPrint's renderer, or None (and why) when the bench extra is not installed."""
     try:
-        from html_consent import HtmlRenderer
+        from bench.html_consent import HtmlRenderer
 
         return HtmlRenderer(), ""
     except (ImportError, OSError) as error:

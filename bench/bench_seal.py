@@ -4,7 +4,7 @@ Render, seal and render + seal run in this process, interleaved round by round, 
 fair on a noisy machine (the ratio is the median of the rounds' ratios). The certificate is a
 self-signed one made in a temporary folder, as the app makes when no PKCS#12 is configured.
 
-    .venv/bin/python bench/bench_seal.py [--rounds 15]
+    .venv/bin/python -m bench.bench_seal [--rounds 15]
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from measure import ROUNDS, Figure, demo_consent, median, ms_per_call, print_table, ratios
-
+from bench.measure import ROUNDS, Figure, demo_consent, median, ms_per_call, print_table, ratios
 from intake.certificates import clinic_signer
 from intake.pdf import render_consent
 from intake.pdf.seal import seal_pdf, seal_reason

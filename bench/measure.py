@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,13 +42,6 @@ def ms_per_call(fn: Callable[[], object], samples: list[float], per_round: int =
 
 def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
-
-
-def percentile(values: Iterable[float], fraction: float) -> float:
-    """The nearest-rank percentile (0.5: the median, 0.95: p95)."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil
-    return ordered[int(rank) - 1]
 
 
 def ratios(numerators: list[float], denominators: list[float]) -> float:
@@ -133,3 +128,10 @@ def markdown_table(figures: list[Figure]) -> str:
         verdict = f.verdict + (f" ({f.note})" if f.note else "")
         lines.append(f"| {f.part} | {f.measure} | {f.value} | {f.target} | {verdict} |")
     return "\n".join(lines)
+
+
+def command_line() -> str:
+    """How this run was started, as one would type it again (`python -m bench.<part> ...`)."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    start = ["-m", spec.name] if spec else [os.path.relpath(sys.argv[0])]
+    return shlex.join([os.path.relpath(sys.executable), *start, *sys.argv[1:]])

@@ -1,22 +1,18 @@
 """A throwaway PostgreSQL server for a benchmark: started in a temp folder, removed at the end.
 
-The server of the tests (`tests/databases.py`: the newest `/usr/lib/postgresql/*/bin`, 127.0.0.1
-on a free port, and, as root, `initdb` and `pg_ctl` run as the `postgres` user), without pytest's
-fixtures around it. Durability is off (`fsync=off`): the benches measure reads, and seeding a
-large archive should not wait on the disk.
+The server of the tests (`tests/support/databases.py`: the newest `/usr/lib/postgresql/*/bin`,
+127.0.0.1 on a free port, and, as root, `initdb` and `pg_ctl` run as the `postgres` user), without
+pytest's fixtures around it. Durability is off (`fsync=off`): the benches measure reads, and
+seeding a large archive should not wait on the disk.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from databases import NOT_INSTALLED, PostgresServer, find_pg_bin, has_user  # noqa: E402
+from tests.support.databases import NOT_INSTALLED, PostgresServer, find_pg_bin, has_user
 
 
 class PostgresUnavailable(RuntimeError):

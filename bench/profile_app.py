@@ -7,7 +7,7 @@ milliseconds each kind of request takes (median over the consents, no profiler r
 as many consents again under pyinstrument: the call tree of the submits alone (or of every
 request with `--all`), and the functions that spend the most time themselves.
 
-    .venv/bin/python bench/profile_app.py [--consents 50] [--all]
+    .venv/bin/python -m bench.profile_app [--consents 50] [--all]
 """
 
 from __future__ import annotations
@@ -16,22 +16,19 @@ import argparse
 import logging
 import os
 import re
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from measure import median
+from pyinstrument import Profiler
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from conftest import B12, csrf_token, step_fields  # noqa: E402
-from pyinstrument import Profiler  # noqa: E402
-from serving import app_env, submission_for, unique_token  # noqa: E402
-
-from intake import create_app  # noqa: E402
-from intake.archive.migrate import upgrade  # noqa: E402
+from bench.measure import median
+from intake import create_app
+from intake.archive.migrate import upgrade
+from tests.support.app import B12
+from tests.support.serving import app_env, submission_for, unique_token
+from tests.support.tablet import csrf_token, step_fields
 
 SUBMIT = "POST /tablet/submit"
 

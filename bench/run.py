@@ -10,7 +10,7 @@
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
 
-    .venv/bin/python bench/run.py [--quick] [--only render seal growth e2e archive]
+    .venv/bin/python -m bench.run [--quick] [--only render seal growth e2e archive]
         [--markdown FILE]
 
 `BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive (about 5 of the run's
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from measure import Figure, load_average, machine, markdown_table, print_table
+from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
 PARTS = ("render", "seal", "growth", "e2e", "archive")
 
@@ -38,22 +37,22 @@ PARTS = ("render", "seal", "growth", "e2e", "archive")
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
     """The part's `run`, imported only when it runs (WeasyPrint, gunicorn helpers...)."""
     if name == "render":
-        import bench_render
+        from bench import bench_render
 
         return bench_render.run
     if name == "seal":
-        import bench_seal
+        from bench import bench_seal
 
         return bench_seal.run
     if name == "growth":
-        import bench_growth
+        from bench import bench_growth
 
         return bench_growth.run
     if name == "e2e":
-        import bench_e2e
+        from bench import bench_e2e
 
         return bench_e2e.run
-    import bench_archive
+    from bench import bench_archive
 
     sizes = bench_archive.SIZES[:-1] if quick else bench_archive.SIZES
     return lambda: bench_archive.run(sizes)
@@ -83,8 +82,7 @@ def main() -> int:
     started = time.perf_counter()
     header = [
         f"machine: {machine()}",
-        f"command: {shlex.join([os.path.relpath(sys.executable), *sys.argv])}"
-        + (" (BENCH_QUICK)" if args.quick else ""),
+        f"command: {command_line()}" + (" (BENCH_QUICK)" if args.quick else ""),
         f"commit {commit()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"load average at start {load_average()}",
     ]

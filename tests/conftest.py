@@ -2,47 +2,43 @@
 
 from __future__ import annotations
 
-import copy
-import json
-import re
-from collections.abc import Callable
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from intake import create_app
-from intake.archive.migrate import upgrade
+from intake.archive import staff as staff_accounts
 from intake.archive.service import Archive
 from intake.cli import main
-from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition, FormCatalog
+from intake.pdf import render_consent
+from intake.submission import validate_submission
+from tests.support.app import (
+    B12,
+    CLI_SETTINGS,
+    DEMO_DOCUMENT_ID,
+    FORMS_DIR,
+    Run,
+    app_settings,
+    demo_submission,
+    new_app,
+)
+from tests.support.hostile_input import demo, minor_of
+from tests.support.serving import GunicornServer
+from tests.support.staff import FAST_HASHER, StaffActions, make_staff
+from tests.support.tablet import TabletActions
 
-pytest_plugins = ["databases", "browser"]
-
-FORMS_DIR = PROJECT_ROOT / "forms"
-DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
-B12 = "b12-methylcobalamin"
+pytest_plugins = ["tests.support.databases", "tests.support.browser"]
 
 
-def app_settings(folder: Path, **overrides: Any) -> dict[str, Any]:
-    """Settings for an app of its own: instance folder and SQLite archive under `folder`."""
-    instance = folder / "instance"
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "FORMS_DIR": FORMS_DIR,
-        "INSTANCE_PATH": instance,
-        "DATABASE_URL": f"sqlite:///{instance}/archive.sqlite3",
-        **overrides,
-    }
-
-
-def new_app(config: dict[str, Any]):
-    """The app for `config`, its archive database brought to the newest schema first."""
-    upgrade(config["DATABASE_URL"])
-    return create_app(config)
+@pytest.fixture(autouse=True)
+def own_instance_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """The instance folder defaults to `./instance`: a test that names none gets one of its own,
+    never the checkout's (where `make run` keeps a developer's archive)."""
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path_factory.mktemp("instance")))
 
 
 @pytest.fixture
@@ -62,20 +58,6 @@ def app(app_config: dict[str, Any]):
 @pytest.fixture
 def archive(app) -> Archive:
     return app.extensions["archive"]
-
-
-#: The settings `intake` reads from the environment, copied from the test app's.
-CLI_SETTINGS = (
-    "DATABASE_URL",
-    "INSTANCE_PATH",
-    "FORMS_DIR",
-    "STORAGE",
-    "ARCHIVE_DIR",
-    "CERTIFICATES_DIR",
-    "RETENTION_YEARS",
-)
-
-Run = Callable[..., Result]
 
 
 @pytest.fixture
@@ -112,87 +94,54 @@ def definition(catalog: FormCatalog) -> ConsentDefinition:
 
 @pytest.fixture
 def demo_data() -> dict[str, Any]:
-    """A complete, valid submission (a fresh deep copy each test may change)."""
-    return copy.deepcopy(json.loads(DEMO_PATH.read_text(encoding="utf-8")))
+    """A complete, valid submission (a fresh copy each test may change)."""
+    return demo_submission()
 
 
-def csrf_token(html: str) -> str:
-    """The CSRF token of the first form on a page, as a browser would send it."""
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-def step_fields(data: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """A submission (the documented JSON format) as the tablet's form fields, step by step."""
-    p = data["patient"]
-    ec = p["emergency_contact"]
-    sign = {
-        "typed_name": data["signature"]["typed_name"],
-        "signature": json.dumps({k: v for k, v in data["signature"].items() if k != "typed_name"}),
-    }
-    if data.get("guardian"):
-        g = data["guardian"]
-        sign |= {
-            "guardian_name": g["name"],
-            "guardian_relationship": g["relationship"],
-            "guardian_signature": json.dumps(g["signature"]),
-        }
-    yes_no = {True: "yes", False: "no"}
-    return {
-        "details": {
-            **{k: p.get(k, "") for k in ("legal_name", "preferred_name", "date_of_birth")},
-            **{k: p.get(k, "") for k in ("phone", "email", "address", "primary_physician")},
-            "ec_name": ec["name"],
-            "ec_phone": ec["phone"],
-            "ec_relationship": ec["relationship"],
-        },
-        "health": {
-            **data["health"],
-            **{f"q_{qid}": yes_no[answer] for qid, answer in data["screening"].items()},
-        },
-        "consent": {f"a_{aid}": "y" for aid, ticked in data["acknowledgments"].items() if ticked},
-        "sign": sign,
-    }
-
-
-class TabletActions:
-    """Walks the tablet flow through the test client, reading each page's CSRF token."""
-
-    def __init__(self, client) -> None:
-        self.client = client
-
-    def post(self, path: str, fields: dict[str, str], **kwargs: Any):
-        page = self.client.get(path)
-        fields = {"csrf_token": csrf_token(page.text), **fields}
-        return self.client.post(path, data=fields, **kwargs)
-
-    def start(self, form_id: str = B12):
-        return self.post(f"/tablet/form/{form_id}", {})
-
-    def fill(self, data: dict[str, Any], until: str = "review"):
-        """Start, then fill each step from `data` up to (not including) `until`."""
-        response = self.start()
-        for step, fields in step_fields(data).items():
-            if step == until:
-                break
-            response = self.post(f"/tablet/{step}", fields)
-            assert response.status_code == 302, (step, response.text)
-        return response
-
-    def wipe(self, page: str = "/tablet/details"):
-        """Tap "Start over" on `page`."""
-        token = csrf_token(self.client.get(page).text)
-        return self.client.post("/tablet/wipe", data={"csrf_token": token})
-
-    def submit(self, **kwargs: Any):
-        page = self.client.get("/tablet/review")
-        token = re.search(r'name="submit_token" type="hidden" value="([^"]+)"', page.text)
-        assert token, page.text
-        fields = {"csrf_token": csrf_token(page.text), "submit_token": token.group(1)}
-        return self.client.post("/tablet/submit", data=fields, **kwargs)
+@pytest.fixture
+def minor() -> dict[str, Any]:
+    """The demo submission for a patient who is 15 today, with her mother's block and signature."""
+    return minor_of(demo())
 
 
 @pytest.fixture
 def tablet(client) -> TabletActions:
     return TabletActions(client)
+
+
+@pytest.fixture(scope="session")
+def demo_pdf(catalog: FormCatalog) -> bytes:
+    """The demo consent as rendered (not sealed), with the document id `DEMO_DOCUMENT_ID`."""
+    submission = validate_submission(demo_submission(), catalog)
+    return render_consent(catalog.get(submission.form_id), submission, document_id=DEMO_DOCUMENT_ID)
+
+
+@pytest.fixture
+def forms_copy(tmp_path: Path) -> Path:
+    """A private copy of forms/ (definitions and lock) that a test may change."""
+    return Path(shutil.copytree(FORMS_DIR, tmp_path / "forms"))
+
+
+@pytest.fixture
+def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staff passwords hashed with `FAST_HASHER`, for modules that log in many times (each asks
+    with `pytestmark = pytest.mark.usefixtures("fast_passwords")`)."""
+    monkeypatch.setattr(staff_accounts, "hasher", FAST_HASHER)
+
+
+@pytest.fixture
+def desk(archive: Archive, client) -> StaffActions:
+    """The front desk, logged in on the test client."""
+    make_staff(archive, "front-desk")
+    actions = StaffActions(client)
+    actions.login_as("front-desk")
+    return actions
+
+
+@pytest.fixture
+def servers() -> Iterator[list[GunicornServer]]:
+    """Gunicorn servers the test starts; every one is stopped at the end, whatever happened."""
+    started: list[GunicornServer] = []
+    yield started
+    for server in started:
+        server.stop()

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from staff_helpers import FAST_HASHER, events
 
 from intake.archive import staff as staff_accounts
 from intake.archive.accounts import OWN_ACCOUNT, Accounts, StaffMissing
@@ -15,6 +14,7 @@ from intake.archive.search import SearchCriteria
 from intake.archive.service import Archive
 from intake.archive.staff import MAX_FAILURES, LoginRefused, StaffError
 from intake.email_address import is_email_address, normal_email
+from tests.support.staff import FAST_HASHER, events
 
 DESK = Actor(ip="198.51.100.4", user_agent="Front desk")
 PASSWORD = "correct horse battery"

@@ -25,13 +25,11 @@ from intake.archive.staff import create_staff
 from intake.definition import FormCatalog
 from intake.pdf.seal import check_seal
 from intake.submission import Submission, validate_submission
+from tests.support.app import on_both_databases
+
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
-    return {**app_config, "DATABASE_URL": database_url}
 
 
 def submission(catalog: FormCatalog, data: dict[str, Any], **patient: Any) -> Submission:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -22,15 +21,13 @@ from intake.archive.staff import (
     logout,
     role_allows,
 )
+from tests.support.app import on_both_databases
+
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 DESK = Actor(ip="198.51.100.4", user_agent="Front desk")
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
-    return {**app_config, "DATABASE_URL": database_url}
 
 
 def unlock_audit(archive: Archive, session) -> None:  # noqa: ANN001

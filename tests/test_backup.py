@@ -15,8 +15,6 @@ from typing import Any
 import psycopg
 import pytest
 from alembic import command
-from conftest import Run
-from databases import PostgresServer, find_pg_bin
 from psycopg import sql
 from sqlalchemy import select
 
@@ -29,20 +27,16 @@ from intake.archive.service import Archive
 from intake.archive.staff import create_staff
 from intake.definition import FormCatalog
 from intake.submission import validate_submission
+from tests.support.app import Run, on_both_databases
+from tests.support.databases import PostgresServer, find_pg_bin
+
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
 STORAGES = [
     pytest.param({"STORAGE": "files"}, id="files"),
     pytest.param({"STORAGE": "database"}, id="database"),
 ]
-
-
-@pytest.fixture
-def app_config(
-    app_config: dict[str, Any], database_url: str, request: pytest.FixtureRequest
-) -> dict[str, Any]:
-    """On both databases; STORAGE=files unless a test parametrizes it (`indirect`)."""
-    return {**app_config, "DATABASE_URL": database_url, **getattr(request, "param", {})}
 
 
 @pytest.fixture

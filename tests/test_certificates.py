@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 
 from intake.certificates import (
     CURRENT_SEAL,
@@ -26,61 +22,8 @@ from intake.certificates import (
     read_certificate,
     restore_certificate_file,
 )
-from intake.config import PROJECT_ROOT
-from intake.definition import FormCatalog
-from intake.pdf import render_consent
 from intake.pdf.seal import check_seal, seal_pdf
-from intake.submission import validate_submission
-
-DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
-P12_PASSWORD = "p12 secret"
-
-
-@pytest.fixture(scope="module")
-def demo_pdf(catalog: FormCatalog) -> bytes:
-    submission = validate_submission(json.loads(DEMO_PATH.read_text("utf-8")), catalog)
-    return render_consent(catalog.get(submission.form_id), submission)
-
-
-def make_p12(path: Path, common_name: str = "Skin Heaven Medical Spa") -> x509.Certificate:
-    """A PKCS#12 file as a clinic would get one: an RSA key and a certificate with its usages."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=365))
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(
-        pkcs12.serialize_key_and_certificates(
-            b"clinic",
-            key,
-            certificate,
-            None,
-            serialization.BestAvailableEncryption(P12_PASSWORD.encode()),
-        )
-    )
-    return certificate
+from tests.support.certificates import P12_PASSWORD, make_p12
 
 
 def test_self_signed_is_made_once_and_reused(tmp_path: Path, caplog: pytest.LogCaptureFixture):

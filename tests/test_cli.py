@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,6 @@ def run(*args: str) -> Result:
 
 def error_lines(result: Result) -> list[str]:
     return result.stderr.splitlines()
-
-
-@pytest.fixture
-def forms_copy(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(FORMS_DIR, tmp_path / "forms"))
 
 
 def write_json(path: Path, data: Any) -> Path:

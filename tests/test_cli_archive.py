@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import Run
 from sqlalchemy import select, text, update
 
 from intake.archive.audit import CLI, Actor
@@ -25,16 +24,11 @@ from intake.archive.service import Archive
 from intake.cli import main
 from intake.definition import FormCatalog
 from intake.submission import validate_submission
+from tests.support.app import Run, on_both_databases
+
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
-
-
-@pytest.fixture
-def app_config(
-    app_config: dict[str, Any], database_url: str, request: pytest.FixtureRequest
-) -> dict[str, Any]:
-    """On both databases; a test may add settings with `indirect` parametrization."""
-    return {**app_config, "DATABASE_URL": database_url, **getattr(request, "param", {})}
 
 
 def submit(archive: Archive, catalog: FormCatalog, data: dict[str, Any], **changes: Any) -> str:

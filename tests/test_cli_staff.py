@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from conftest import Run
 from sqlalchemy import select
 
 from intake.archive.audit import CLI, Actor
 from intake.archive.models import AuditEvent, Staff, utcnow
 from intake.archive.service import Archive
 from intake.archive.staff import LoginRefused, create_staff, login
+from tests.support.app import Run, on_both_databases
+
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 PASSWORD = "correct horse battery"
 NEW_PASSWORD = "staple in the margin"
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
-    return {**app_config, "DATABASE_URL": database_url}
 
 
 def can_log_in(archive: Archive, email: str, password: str) -> bool:

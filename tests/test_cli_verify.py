@@ -6,11 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import Run
 from sqlalchemy import update
 
 from intake.archive.audit import Actor
@@ -23,6 +21,9 @@ from intake.definition import FormCatalog
 from intake.pdf import render_consent
 from intake.pdf.seal import seal_pdf
 from intake.submission import validate_submission
+from tests.support.app import Run, on_both_databases
+
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
 DOC_ID = "5d4c3b2a-1908-4f7e-8d6c-5b4a39281706"
@@ -153,12 +154,6 @@ def test_a_trust_file_that_is_no_certificate_is_bad_input(
 
 
 # --- intake verify --archive -------------------------------------------------------------------
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
-    """The archive tests run on both databases; the tests above need no app."""
-    return {**app_config, "DATABASE_URL": database_url}
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import app_settings, new_app
 from flask.testing import FlaskClient
 from markupsafe import escape
 
 from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition
+from tests.support.app import app_settings, new_app
 
 FORMS_DIR = PROJECT_ROOT / "forms"
 B12 = "b12-methylcobalamin"

@@ -1,7 +1,7 @@
 """Crash injection, the way SQLite's crash tests work: die at every step of storing a consent.
 
-A child process (`tests/crash_child.py`, a fork server: it imports the app once, then forks one
-child per run) stores the demo consent with `Archive.submit`, counting the steps of the store
+A child process (`tests/support/crash_child.py`, a fork server: it imports the app once, then forks
+one child per run) stores the demo consent with `Archive.submit`, counting the steps of the store
 path: each file-system call under the run's folder (open, write, fchmod, fsync, mkdir, link,
 unlink...) and each database commit. A first run with no crash counts the steps, S. Then, for
 every N in 1..S, a run dies with `os._exit` at step N:
@@ -51,7 +51,7 @@ from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
 from intake.submission import Submission, validate_submission
 
-CHILD = Path(__file__).with_name("crash_child.py")
+CHILD = Path(__file__).parent / "support" / "crash_child.py"
 CRASHED = 77
 REPAIR = Actor(user_agent="crash test: the next start")
 TABLET = Actor(user_agent="crash test: the tablet sends the submit again")
@@ -435,6 +435,7 @@ def test_a_crash_at_any_step_of_storing_a_consent_loses_nothing(
             f"({', '.join(steps)}); faults injected: {tally.injected}, "
             f"survived: {tally.survived} ({time.perf_counter() - started:.1f} s)"
         )
+    assert tally.injected == len(plan)
     assert tally.failures == []
 
 

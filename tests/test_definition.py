@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,6 @@ def all_text(definition: ConsentDefinition) -> str:
 
 def section(definition: ConsentDefinition, section_id: str):
     return next(s for s in definition.sections if s.id == section_id)
-
-
-@pytest.fixture
-def forms_copy(tmp_path: Path) -> Path:
-    """A private copy of forms/ (definitions and lock) that a test may change."""
-    return Path(shutil.copytree(FORMS_DIR, tmp_path / "forms"))
 
 
 def edit(path: Path, old: str, new: str) -> None:

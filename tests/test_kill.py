@@ -34,13 +34,18 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from serving import (
+from sqlalchemy import func, select
+
+from intake.archive import audit
+from intake.archive.migrate import upgrade
+from intake.archive.models import PENDING, AuditEvent, Consent, DraftRow, PdfBlob
+from intake.archive.service import Archive
+from tests.support.serving import (
     GunicornServer,
     NoAnswer,
     TabletClient,
@@ -48,15 +53,10 @@ from serving import (
     archive_of,
     intake_command,
     live_group_members,
+    show,
     submission_for,
     unique_token,
 )
-from sqlalchemy import func, select
-
-from intake.archive import audit
-from intake.archive.migrate import upgrade
-from intake.archive.models import PENDING, AuditEvent, Consent, DraftRow, PdfBlob
-from intake.archive.service import Archive
 
 BURST = 40
 SENDERS = 8
@@ -153,19 +153,6 @@ def burst(tablets: list[Tablet], server: GunicornServer, kill_at: int) -> float:
         thread.join(timeout=60)
     assert not any(t.is_alive() for t in threads), "a sender is stuck"
     return moment
-
-
-@pytest.fixture
-def servers() -> Iterator[list[GunicornServer]]:
-    started: list[GunicornServer] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def show(capsys: pytest.CaptureFixture[str], text: str) -> None:
-    with capsys.disabled():
-        print(text, flush=True)
 
 
 class Phases:

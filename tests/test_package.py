@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from serving import APP_SETTINGS, HOST, TabletClient, demo_submission, free_port
 
 from intake.config import PROJECT_ROOT
 from intake.pdf.render import PREVIEW_MARK
+from tests.support.serving import APP_SETTINGS, HOST, TabletClient, demo_submission, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -36,9 +37,18 @@ def files_under(folder: Path) -> dict[str, tuple[int, int]]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A new virtualenv outside the repository with the wheel built from it installed."""
     root = tmp_path_factory.mktemp("package")
+    # Built from a copy of what the wheel is made of: the build leaves nothing in the checkout.
+    source = root / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(PROJECT_ROOT / name, source / name)
+    for folder in ("intake", "forms", "templates"):
+        shutil.copytree(
+            PROJECT_ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
     wheels = root / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels, PROJECT_ROOT],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels, source],
         check=True,
         cwd=root,
     )

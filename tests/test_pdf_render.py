@@ -6,45 +6,25 @@ from __future__ import annotations
 import io
 import json
 import re
-import unicodedata
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
-from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.pdf import RenderSettings, render_consent
 from intake.pdf.metadata import ATTACHMENT_NAME
 from intake.pdf.text import pdf_text
 from intake.submission import validate_submission
+from tests.support.app import DEMO_DOCUMENT_ID
+from tests.support.pdf import pdf_words, words
 
-DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
-DOC_ID = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
+DOC_ID = DEMO_DOCUMENT_ID
 
 
 def render(data: dict[str, Any], catalog: FormCatalog, **kwargs: Any) -> bytes:
     submission = validate_submission(data, catalog)
     return render_consent(catalog.get(submission.form_id), submission, document_id=DOC_ID, **kwargs)
-
-
-def words(text: str) -> str:
-    """Extracted text with every run of white space folded to one space (lines wrap anywhere)."""
-    return " ".join(unicodedata.normalize("NFKC", text).split())
-
-
-FOOTER = re.compile(r"^Page \d+ of \d+ · .*$", re.MULTILINE)
-
-
-def pdf_words(pdf: bytes) -> str:
-    """All the text, footers left out so that a paragraph split across pages reads whole."""
-    pages = PdfReader(io.BytesIO(pdf)).pages
-    return words(" ".join(FOOTER.sub("", page.extract_text()) for page in pages))
-
-
-@pytest.fixture(scope="module")
-def demo_pdf(catalog: FormCatalog) -> bytes:
-    return render(json.loads(DEMO_PATH.read_text("utf-8")), catalog)
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,14 @@ import io
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from asn1crypto import keys as asn1_keys
 from asn1crypto import tsp
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -41,16 +39,12 @@ from intake.pdf.seal import (
     seal_reason,
 )
 from intake.submission import validate_submission
+from tests.support.app import DEMO_DOCUMENT_ID
+from tests.support.certificates import make_timestamp_authority
 
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
-DOC_ID = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
+DOC_ID = DEMO_DOCUMENT_ID
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="module")
-def demo_pdf(catalog: FormCatalog) -> bytes:
-    submission = validate_submission(json.loads(DEMO_PATH.read_text("utf-8")), catalog)
-    return render_consent(catalog.get(submission.form_id), submission, document_id=DOC_ID)
 
 
 @pytest.fixture(scope="module")
@@ -284,24 +278,6 @@ def test_sealed_by_another_certificate_fails(
 
 
 # --- a timestamp from a local authority --------------------------------------------------------
-
-
-def make_timestamp_authority() -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loopback timestamp authority")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return certificate, key
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,6 @@ from functools import cache
 from typing import Any
 
 import pytest
-from conftest import DEMO_PATH, FORMS_DIR
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfReader
@@ -45,6 +44,7 @@ from intake.pdf import render_consent
 from intake.pdf.fonts import BODY, register_fonts
 from intake.pdf.text import _CJK_RUN  # the one definition of what goes to the CJK fonts
 from intake.submission import Submission, SubmissionInvalid, validate_submission
+from tests.support.app import DEMO_PATH, FORMS_DIR
 
 CATALOG = FormCatalog(FORMS_DIR)
 DEFINITION = CATALOG.get("b12-methylcobalamin")

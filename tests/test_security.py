@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import B12, TabletActions, app_settings, csrf_token, new_app
-from staff_helpers import FAST_HASHER, PASSWORD, StaffActions, make_staff, patient
 
 from intake.archive import staff as staff_accounts
 from intake.archive.search import SearchCriteria
 from intake.archive.service import submission_of
 from intake.config import Config
+from tests.support.app import B12, app_settings, new_app
+from tests.support.staff import FAST_HASHER, PASSWORD, StaffActions, make_staff, patient
+from tests.support.tablet import TabletActions, csrf_token
 
 
 @pytest.fixture(autouse=True)

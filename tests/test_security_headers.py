@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import B12
+from tests.support.app import B12
 
 
 def test_pages_allow_only_the_apps_own_scripts_and_no_framing(client):

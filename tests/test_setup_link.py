@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import csrf_token
 from sqlalchemy import select
 
 from intake.archive.accounts import Accounts
 from intake.archive.audit import CLI, Actor
 from intake.archive.models import AuditEvent
 from intake.archive.setup import SETUP_PATH, has_staff, issue_setup_token, setup_token_holds
+from tests.support.tablet import csrf_token
 
 ADMIN = {"name": "Ana Ruiz", "email": "ana@clinic.example", "password": "a long passphrase"}
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from sqlalchemy import text, update
-from staff_helpers import (
+
+from intake.archive.errors import ConsentMissing
+from intake.archive.models import AuditEvent
+from tests.support.app import on_both_databases
+from tests.support.staff import (
     EMAILS,
-    FAST_HASHER,
     NAMES,
     PASSWORD,
     StaffActions,
@@ -20,9 +22,8 @@ from staff_helpers import (
     staff_row,
 )
 
-from intake.archive import staff as staff_accounts
-from intake.archive.errors import ConsentMissing
-from intake.archive.models import AuditEvent
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 NEW = {
     "name": "Nina  Nurse",
@@ -32,16 +33,6 @@ NEW = {
 }
 #: Signed in January 2010 by an adult: past the ten years' retention.
 LONG_AGO = {"born": "1970-05-06", "signed_at": "2010-01-05T10:00:00-06:00"}
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
-    return {**app_config, "DATABASE_URL": database_url}
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(staff_accounts, "hasher", FAST_HASHER)
 
 
 @pytest.fixture

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
-from conftest import B12, csrf_token
-from staff_helpers import (
+
+from intake.archive import staff as staff_accounts
+from intake.archive.audit import Actor
+from intake.archive.models import ROLES, Staff
+from tests.support.app import B12, on_both_databases
+from tests.support.staff import (
     EMAILS,
-    FAST_HASHER,
     NAMES,
     PASSWORD,
     StaffActions,
@@ -19,10 +21,10 @@ from staff_helpers import (
     session_of,
     staff_row,
 )
+from tests.support.tablet import csrf_token
 
-from intake.archive import staff as staff_accounts
-from intake.archive.audit import Actor
-from intake.archive.models import ROLES, Staff
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 #: The least role each staff page needs. A new route fails `test_every_route_has_a_role` until
 #: it is added here, so none can be forgotten by the refusal tests below.
@@ -46,16 +48,6 @@ NEEDS = {
     "staff.audit_log": "admin",
 }
 IDLE = "You were logged off after 15 minutes without activity."
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
-    return {**app_config, "DATABASE_URL": database_url}
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(staff_accounts, "hasher", FAST_HASHER)
 
 
 @pytest.fixture

@@ -6,11 +6,12 @@ import hashlib
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
-from staff_helpers import (
-    FAST_HASHER,
+
+from intake.archive.service import NOTE_MAX
+from tests.support.app import on_both_databases
+from tests.support.staff import (
     NAMES,
     StaffActions,
     add_consent,
@@ -21,28 +22,10 @@ from staff_helpers import (
     session_of,
 )
 
-from intake.archive import staff as staff_accounts
-from intake.archive.service import NOTE_MAX
+pytestmark = pytest.mark.usefixtures("fast_passwords")
+app_config = pytest.fixture(on_both_databases, name="app_config")
 
 ZOE = "Zoë O'Brien"
-
-
-@pytest.fixture
-def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
-    return {**app_config, "DATABASE_URL": database_url}
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(staff_accounts, "hasher", FAST_HASHER)
-
-
-@pytest.fixture
-def desk(archive, client) -> StaffActions:
-    make_staff(archive, "front-desk")
-    actions = StaffActions(client)
-    actions.login_as("front-desk")
-    return actions
 
 
 @pytest.fixture

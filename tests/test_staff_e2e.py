@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
-from conftest import DEMO_PATH, app_settings, new_app
-from staff_helpers import EMAILS, PASSWORD, add_consent, make_staff, patient
 
 from intake.archive.audit import Actor
+from tests.support.app import DEMO_PATH, app_settings, new_app
+from tests.support.browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
+from tests.support.staff import EMAILS, PASSWORD, add_consent, make_staff, patient
 
 #: Widths at which no staff page may scroll sideways: an iPad's portrait and landscape, and a
 #: small tablet.

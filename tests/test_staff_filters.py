@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from conftest import B12
 
 from intake.staff.filters import as_sentence, day, form_title, local_time, treatment, why_waiting
+from tests.support.app import B12
 
 
 @pytest.fixture

@@ -24,12 +24,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import app_settings, new_app
-from databases import skip_or_fail
 from sqlalchemy import text
-from staff_helpers import FAST_HASHER, StaffActions, add_consent, make_staff, patient
 
-from intake.archive import staff as staff_accounts
 from intake.archive.audit import Actor
 from intake.archive.errors import ArchiveError, ArchiveUnavailable
 from intake.archive.migrate import upgrade
@@ -37,6 +33,11 @@ from intake.archive.models import ARCHIVED, PENDING
 from intake.archive.search import SearchCriteria
 from intake.archive.service import Archive, submission_of
 from intake.submission import Submission, validate_submission
+from tests.support.app import app_settings, new_app
+from tests.support.databases import skip_or_fail
+from tests.support.staff import StaffActions, add_consent, patient
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 #: A name found nowhere else, to show it never reaches the log.
 NAME = "Quintessa Vandersloot"
@@ -117,19 +118,6 @@ def disk(tmp_path: Path) -> Iterator[Disk]:
 def app_config(tmp_path: Path, disk: Disk) -> dict[str, Any]:
     """The archive folder on the small disk; the database and the rest beside it."""
     return app_settings(tmp_path, ARCHIVE_DIR=disk.mountpoint / "archive")
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(staff_accounts, "hasher", FAST_HASHER)
-
-
-@pytest.fixture
-def desk(archive: Archive, app) -> StaffActions:
-    make_staff(archive, "front-desk")
-    actions = StaffActions(app.test_client())
-    actions.login_as("front-desk")
-    return actions
 
 
 @pytest.fixture

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
-from conftest import B12, app_settings, new_app
 from pypdf import PdfReader
 
 from intake.definition import ConsentDefinition
+from tests.support.app import B12, app_settings, new_app
+from tests.support.browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
 
 #: The sizes at which no page may scroll sideways.
 NO_SIDEWAYS_SCROLL = [{"width": 768, "height": 1024}, {"width": 1024, "height": 768}]

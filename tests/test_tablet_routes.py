@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import B12, csrf_token, step_fields
 from pypdf import PdfReader
 
 from intake.archive.models import ARCHIVED, Consent
 from intake.archive.search import SearchCriteria
 from intake.archive.service import submission_of
 from intake.tablet.drafts import FileDrafts
+from tests.support.app import B12
+from tests.support.tablet import csrf_token, step_fields
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TabletActions, app_settings, new_app, step_fields
 
 from intake.archive.models import ARCHIVED, DraftRow
 from intake.archive.search import SearchCriteria
+from tests.support.app import app_settings, new_app
+from tests.support.tablet import TabletActions, step_fields
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ import re
 from typing import Any
 
 from argon2 import PasswordHasher
-from conftest import csrf_token
 
 from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
 from intake.archive.models import AuditEvent, Staff
 from intake.archive.service import Archive
 from intake.submission import validate_submission
+from tests.support.tablet import csrf_token
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "correct horse battery staple"

@@ -12,7 +12,7 @@ A plain helper module for the load and crash tests (no fixtures here):
   from the welcome page to the review page, reading each page's CSRF token and the review
   page's submit token as a browser would; `submit()` posts it and times the answer.
 - `submission_for(name)`: the demo submission with a unique patient name (and email).
-- `make_p12`: a clinic certificate (PKCS#12) for servers that must seal with the same one.
+- `archive_of(env)`: the archive a test server writes, opened from the test.
 
 Every wait has a timeout; only 127.0.0.1 is ever contacted.
 """
@@ -20,7 +20,6 @@ Every wait has a timeout; only 127.0.0.1 is ever contacted.
 from __future__ import annotations
 
 import base64
-import copy
 import http.client
 import json
 import os
@@ -33,19 +32,20 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from conftest import B12, DEMO_PATH, FORMS_DIR, csrf_token, step_fields
-from test_certificates import make_p12 as make_certificate_p12
+import pytest
 
-from intake.archive.service import Archive, ArchiveSettings
-from intake.config import PROJECT_ROOT
+from intake.archive.service import Archive
+from intake.config import PROJECT_ROOT, Config
 from intake.definition import FormCatalog
+from tests.support.app import B12, FORMS_DIR, demo_submission
+from tests.support.tablet import csrf_token, step_fields
 
 VENV_BIN = Path(sys.executable).parent
 GUNICORN = VENV_BIN / "gunicorn"
@@ -54,14 +54,7 @@ HOST = "127.0.0.1"
 
 #: Every setting `intake/config.py` reads: dropped from the inherited environment so that a
 #: developer's own settings never leak into a test server.
-APP_SETTINGS = (
-    "SECRET_KEY", "INSTANCE_PATH", "FORMS_DIR", "CLINIC_ADDRESS", "CLINIC_PHONE", "PAGE_SIZE",
-    "CLINIC_TIMEZONE", "MAX_CONTENT_LENGTH", "SESSION_COOKIE_SECURE", "KIOSK_FORM",
-    "DRAFT_TTL_SECONDS", "IDLE_TIMEOUT_SECONDS", "IDLE_WARNING_SECONDS", "DONE_CLEAR_SECONDS",
-    "PATIENT_COPY_TTL_SECONDS", "DATABASE_URL", "STORAGE", "ARCHIVE_DIR", "RETENTION_YEARS",
-    "ARCHIVE_START_CHECKS", "REPAIR_GRACE_SECONDS", "SIGNING_P12", "SIGNING_P12_PASSWORD",
-    "CERTIFICATES_DIR", "TSA_URL",
-)  # fmt: skip
+APP_SETTINGS = tuple(Config({}).as_dict())
 
 
 def free_port() -> int:
@@ -269,10 +262,6 @@ def unique_token(length: int = 10) -> str:
     return "Q" + letters
 
 
-def demo_submission() -> dict[str, Any]:
-    return copy.deepcopy(json.loads(DEMO_PATH.read_text(encoding="utf-8")))
-
-
 def submission_for(surname: str) -> dict[str, Any]:
     """The demo submission for a patient named "Zoë <surname>" (email made unique too)."""
     data = demo_submission()
@@ -434,32 +423,22 @@ def decode_session(set_cookie: str) -> str:
     return "\n".join(session_text(item.value) for item in morsel.values())
 
 
-def percentile(values: list[float], fraction: float) -> float:
+def percentile(values: Iterable[float], fraction: float) -> float:
     """The nearest-rank percentile of `values` (fraction 0.5 for the median)."""
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * fraction // 1))  # ceil
     return ordered[int(rank) - 1]
 
 
-# --- the clinic's certificate --------------------------------------------------------------------
+# --- the server's archive ------------------------------------------------------------------------
 
 
 def archive_of(env: dict[str, str]) -> Archive:
     """The archive a test server with these settings writes, opened from the test."""
-    instance = Path(env["INSTANCE_PATH"])
-    return Archive(
-        ArchiveSettings(
-            database_url=env["DATABASE_URL"],
-            storage=env["STORAGE"],
-            files_dir=instance / "archive",
-            certificates_dir=instance / "certificates",
-        ),
-        FormCatalog(FORMS_DIR),
-    )
+    return Archive(Config(env).archive_settings(), FormCatalog(FORMS_DIR))
 
 
-def make_p12(path: Path) -> Path:
-    """A PKCS#12 file (certificate and key, `P12_PASSWORD`) for servers that must seal alike."""
-    make_certificate_p12(path)
-    path.chmod(0o600)
-    return path
+def show(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """Print a run's figures past pytest's capture, as the test runs."""
+    with capsys.disabled():
+        print(text, flush=True)

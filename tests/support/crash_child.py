@@ -1,8 +1,8 @@
 """The process the crash tests crash: a fork server that stores one consent per run.
 
-Started once as `python tests/crash_child.py CERTIFICATES_DIR`, it imports the app and renders a
-consent once (about a second), then reads one JSON run per line on stdin and, for each, forks a
-child that stores the demo consent with `Archive.submit` into the archive the run names. The
+Started once as `python tests/support/crash_child.py CERTIFICATES_DIR`, it imports the app and
+renders a consent once (about a second), then reads one JSON run per line on stdin and, for each,
+forks a child that stores the demo consent with `Archive.submit` into the archive the run names. The
 child counts every step of the store path, the file-system calls under the run's folder
 (`os.open`, `write`, `fchmod`, `fsync`, `mkdir`, `link`, `rename`, `replace`, `unlink`) and every
 database commit, and at step `crash_at` leaves with `os._exit(77)`:
