@@ -39,7 +39,7 @@ system-deps:
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check intake tests bench
 	$(VENV)/bin/ruff format --check intake tests bench
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2
 
 # The performance figures, then one table (bench/run.py; BENCHMARKS.md). BENCH_QUICK=1 leaves out the
 # 1M-consent archive. WeasyPrint (the HTML route of part 1) is the `bench` extra, on Debian's

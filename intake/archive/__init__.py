@@ -5,5 +5,7 @@ Plain Python on SQLAlchemy 2; the web app, the CLI and the tests share it. `Arch
 `search` finds consents, `retention` says how long each is kept, `sealing` makes a consent's
 sealed PDF, `errors` holds what the archive raises and how a storage failure is worded. `models`
 holds the tables, `blobs` where PDF bytes live, `audit` the hash-chained event log, `staff`
-accounts, logins and sessions.
+the rules of accounts, logins and sessions, and `accounts` the service the staff pages and the
+CLI call for them; `setup` the first admin's one-time link. `export` and `backup` (with
+`database_copy` and `manifest`) copy the archive out, `verify` compares a file with it.
 """
