@@ -531,6 +531,11 @@ class Archive:
         with self.transaction() as session:
             audit.record(session, event, actor, target)
 
+    def verify_audit(self) -> audit.ChainReport:
+        """The audit trail's hash chain, walked: holds, or the first row that does not."""
+        with self.sessions() as session:
+            return audit.verify(session)
+
     def review(self, consent_id: str, staff: Staff, note: str, actor: Actor) -> Review:
         """Keep a clinician's review beside the consent; the signed PDF is not touched."""
         note = note.strip()

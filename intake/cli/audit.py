@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from intake.archive import audit
 from intake.cli.runtime import open_archive, pass_catalog
 from intake.definition import FormCatalog
 
@@ -22,8 +21,7 @@ def audit_group() -> None:
 @pass_catalog
 def audit_verify(catalog: FormCatalog) -> None:
     """Walk the audit trail's hash chain; exit 1, naming the first row that does not hold."""
-    with open_archive(catalog).sessions() as session:
-        report = audit.verify(session)
+    report = open_archive(catalog).verify_audit()
     if report.holds:
         click.echo(f"audit trail holds: {report.rows} rows")
         return
