@@ -136,6 +136,9 @@ class Config:
         self.CERTIFICATES_DIR: Path | None = path("CERTIFICATES_DIR")
         #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
         self.TSA_URL = text("TSA_URL")
+        #: The key file (`intake backup key --out FILE`) every backup is encrypted and
+        #: authenticated with; kept apart from the backups. Empty: no backup can be made.
+        self.BACKUP_KEY_FILE: Path | None = path("BACKUP_KEY_FILE")
 
         for name, value in (overrides or {}).items():
             setattr(self, name, value)

@@ -96,10 +96,7 @@ def restore_postgresql(engine: Engine, database_url: str, dump: Path, pg_restore
     empty, and the `BackupError` says so."""
     # The archive's tables go first, those of newer migrations too: the dump may be of an
     # older schema, which a migration afterwards brings up to date.
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_events_append_only()")
+    empty_database(engine)
     try:
         run_pg_tool(
             database_url, pg_restore, "--no-owner", "--no-privileges", "--single-transaction",
@@ -109,6 +106,16 @@ def restore_postgresql(engine: Engine, database_url: str, dump: Path, pg_restore
         raise BackupError(
             f"{exc}; the archive database is now empty: once the cause is fixed, restore again"
         ) from None
+
+
+def empty_database(engine: Engine) -> None:
+    """Drop every table of the archive (and Alembic's record of its schema): what a restore
+    does before pg_restore, and after restoring a database it must not keep."""
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_events_append_only()")
 
 
 def pg_tool(name: str, pg_bin: Path | None) -> str:
