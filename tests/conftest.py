@@ -31,7 +31,7 @@ from tests.support.serving import GunicornServer
 from tests.support.staff import FAST_HASHER, StaffActions, make_staff
 from tests.support.tablet import TabletActions
 
-pytest_plugins = ["tests.support.databases", "tests.support.browser"]
+pytest_plugins = ["tests.support.databases", "tests.support.browser", "tests.support.backups"]
 
 
 @pytest.fixture(autouse=True)

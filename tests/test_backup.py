@@ -1,5 +1,7 @@
 """`intake backup create|verify|restore`: back up, wipe, restore, and every consent verifies; on
-SQLite and a real PostgreSQL, with the PDFs in files and in the database."""
+SQLite and a real PostgreSQL, with the PDFs in files and in the database. Every backup here is
+made with the key in BACKUP_KEY_FILE (`backup_key` in tests/support/backups.py); the attacks on
+a backup are in tests/test_backup_attacks.py."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from sqlalchemy import select
 
 from intake.archive import backup
 from intake.archive.audit import CLI, Actor, row_sha256
+from intake.archive.backup_key import BackupKey
 from intake.archive.migrate import alembic_config, current_revision, head_revision
 from intake.archive.models import ARCHIVED, AuditEvent
 from intake.archive.search import SearchCriteria
@@ -28,9 +31,11 @@ from intake.archive.staff import create_staff
 from intake.definition import FormCatalog
 from intake.submission import validate_submission
 from tests.support.app import Run, on_both_databases
+from tests.support.backups import decrypt, encrypt, resign_manifest
 from tests.support.databases import PostgresServer, find_pg_bin
 
 app_config = pytest.fixture(on_both_databases, name="app_config")
+pytestmark = pytest.mark.usefixtures("backup_key")
 
 TABLET = Actor(ip="192.0.2.7", user_agent="Tablet")
 STORAGES = [
@@ -145,7 +150,7 @@ def test_back_up_wipe_restore_and_every_consent_verifies(
     ids = make_consents(archive, catalog, demo_data)
     counts = archive.counts()
     pdfs = {consent_id: archive.pdf(consent_id) for consent_id in ids[:3]}
-    folder = backup_made(intake, tmp_path / "backup", *pg_bin)
+    folder = backup_made(intake, tmp_path / "backup", "--with-seal-key", *pg_bin)
     manifest = manifest_of(folder)
     manifest_sha256 = hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
     assert manifest["consents"] == {"archived": 3, "pending": 1, "deleted": 0}
@@ -208,7 +213,7 @@ def test_a_backup_is_owner_only_and_holds_what_its_manifest_lists(
     pg_bin: list[str],
 ):
     ids = [submit(archive, catalog, demo_data) for _ in range(2)]
-    result = intake("backup", "create", "--out", tmp_path, *pg_bin)
+    result = intake("backup", "create", "--out", tmp_path, "--with-seal-key", *pg_bin)
     assert result.exit_code == 0, result.output
     (folder,) = [p for p in tmp_path.iterdir() if p.name.startswith("intake-backup-")]
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # nothing left
@@ -291,46 +296,51 @@ def test_a_changed_byte_is_refused_by_verify_and_restore(
     assert not archive.settings.certificates_dir.exists()
 
 
-def edit_manifest(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
+def edit_manifest(folder: Path, change: Callable[[dict[str, Any]], None], key: BackupKey) -> None:
+    """The manifest changed by someone who holds the key (its HMAC made again): what the
+    backup's other checks must still catch."""
     manifest = manifest_of(folder)
     change(manifest)
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    resign_manifest(folder, manifest, key)
 
 
 def pdf_entry(sha256: str) -> str:
     return f"pdfs/{sha256[:2]}/{sha256}.pdf"
 
 
-def changed_and_listed(folder: Path, sha256: str) -> str:
-    """A PDF changed, and the manifest changed to match: its name still says what it was."""
-    flip_a_byte(folder / pdf_entry(sha256))
-    changed = hashlib.sha256((folder / pdf_entry(sha256)).read_bytes()).hexdigest()
+def changed_and_listed(folder: Path, sha256: str, key: BackupKey) -> str:
+    """A PDF changed (and encrypted again with the key), and the manifest changed to match: its
+    name still says what it was."""
+    name = pdf_entry(sha256)
+    pdf = bytearray(decrypt(key, folder, name))
+    pdf[len(pdf) // 2] ^= 0x01
+    changed = hashlib.sha256(pdf).hexdigest()
+    entry = encrypt(key, folder, name, bytes(pdf))
 
     def match(manifest: dict[str, Any]) -> None:
-        for entry in manifest["files"]:
-            if entry["file"] == pdf_entry(sha256):
-                entry["sha256"] = changed
+        manifest["files"] = [entry if e["file"] == name else e for e in manifest["files"]]
 
-    edit_manifest(folder, match)
-    return f"{pdf_entry(sha256)}: named for the SHA-256 {sha256}, the manifest records {changed}"
+    edit_manifest(folder, match, key)
+    return f"{name}: named for the SHA-256 {sha256}, the PDF it holds has the SHA-256 {changed}"
 
 
-def removed_and_unlisted(folder: Path, sha256: str) -> str:
+def removed_and_unlisted(folder: Path, sha256: str, key: BackupKey) -> str:
     """A PDF gone, and gone from the manifest: the database copy still names it."""
     (folder / pdf_entry(sha256)).unlink()
     edit_manifest(
         folder,
         lambda m: m.update(files=[e for e in m["files"] if e["file"] != pdf_entry(sha256)]),
+        key,
     )
     return f"the PDF {sha256} of an archived consent is missing"
 
 
-def slipped_in(folder: Path, sha256: str) -> str:
+def slipped_in(folder: Path, sha256: str, key: BackupKey) -> str:
     (folder / "certificates" / "extra.pem").write_text("not ours")
     return "certificates/extra.pem: not in the manifest"
 
 
-def removed(folder: Path, sha256: str) -> str:
+def removed(folder: Path, sha256: str, key: BackupKey) -> str:
     (folder / pdf_entry(sha256)).unlink()
     return f"{pdf_entry(sha256)}: missing from the backup"
 
@@ -343,11 +353,12 @@ def test_verify_names_each_kind_of_change(
     catalog: FormCatalog,
     demo_data: dict[str, Any],
     tmp_path: Path,
-    change: Callable[[Path, str], str],
+    backup_key: BackupKey,
+    change: Callable[[Path, str, BackupKey], str],
 ):
     sha256 = archive.get(submit(archive, catalog, demo_data)).pdf_sha256
     folder = backup_made(intake, tmp_path / "backup")
-    problem = change(folder, sha256)
+    problem = change(folder, sha256, backup_key)
     result = intake("backup", "verify", folder)
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [f"{folder}: NOT VERIFIED", f"  problem: {problem}"]
@@ -481,13 +492,14 @@ def test_a_backup_of_an_older_schema_is_restored_and_brought_up_to_date(
     tmp_path: Path,
     pg_bin: list[str],
     wipe: Callable[[], None],
+    backup_key: BackupKey,
 ):
     consent_id = submit(archive, catalog, demo_data)
     archive.dispose()
     first = "0001"
     command.downgrade(alembic_config(archive.settings.database_url), first)
     pg = Path(pg_bin[1]) if pg_bin else None
-    made = backup.make_backup(archive, tmp_path / "backup", CLI, pg_bin=pg)
+    made = backup.make_backup(archive, tmp_path / "backup", CLI, backup_key, pg_bin=pg)
     assert made.manifest["schema"] == first
 
     wipe()
@@ -605,6 +617,7 @@ def test_a_damaged_pdf_stops_the_backup_and_an_earlier_one_mends_it(
     demo_data: dict[str, Any],
     tmp_path: Path,
     damage: str,
+    backup_key: BackupKey,
 ):
     consent_id = submit(archive, catalog, demo_data)
     backups = tmp_path / "backups"
@@ -630,7 +643,7 @@ def test_a_damaged_pdf_stops_the_backup_and_an_earlier_one_mends_it(
     assert [p.name for p in backups.iterdir()] == ["earlier"]  # no temporary folder left
     assert newest_event(archive).seq == rows
 
-    shutil.copy(earlier / pdf_entry(sha256), stored)
+    stored.write_bytes(decrypt(backup_key, earlier, pdf_entry(sha256)))
     backup_made(intake, backups / "later")
 
 
