@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from alembic import command
-from psycopg import sql
 from sqlalchemy import select
 
 from intake.archive import backup
@@ -32,7 +29,6 @@ from intake.definition import FormCatalog
 from intake.submission import validate_submission
 from tests.support.app import Run, on_both_databases
 from tests.support.backups import decrypt, encrypt, resign_manifest
-from tests.support.databases import PostgresServer, find_pg_bin
 
 app_config = pytest.fixture(on_both_databases, name="app_config")
 pytestmark = pytest.mark.usefixtures("backup_key")
@@ -42,43 +38,6 @@ STORAGES = [
     pytest.param({"STORAGE": "files"}, id="files"),
     pytest.param({"STORAGE": "database"}, id="database"),
 ]
-
-
-@pytest.fixture
-def pg_bin(archive: Archive) -> list[str]:
-    """`--pg-bin` with the server's own pg_dump and pg_restore, on PostgreSQL."""
-    if archive.engine.dialect.name != "postgresql":
-        return []
-    return ["--pg-bin", str(find_pg_bin())]
-
-
-@pytest.fixture
-def wipe(
-    app_config: dict[str, Any], archive: Archive, request: pytest.FixtureRequest
-) -> Callable[[], None]:
-    """Loses everything: the instance folder (PDFs, certificates) goes, and the SQLite file with
-    it, or the PostgreSQL database is dropped and made again, empty."""
-
-    def wipe() -> None:
-        archive.dispose()
-        shutil.rmtree(app_config["INSTANCE_PATH"])
-        if archive.engine.dialect.name == "sqlite":
-            database = Path(archive.engine.url.database)
-            for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm"))):
-                path.unlink(missing_ok=True)
-        else:
-            server: PostgresServer = request.getfixturevalue("postgres_server")
-            url = app_config["DATABASE_URL"]
-            server.drop_database(url)
-            with psycopg.connect(
-                host="127.0.0.1", port=server.port, user="postgres", dbname="postgres",
-                autocommit=True,
-            ) as admin:  # fmt: skip
-                admin.execute(
-                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(url.rsplit("/", 1)[1]))
-                )
-
-    return wipe
 
 
 def submit(archive: Archive, catalog: FormCatalog, data: dict[str, Any], **changes: Any) -> str:

@@ -1,20 +1,63 @@
-"""Backups in tests: the backup key every test backup is made with, and what someone holding
-that key could do to a backup (read a file, write one, sign a changed manifest), so a test
-shows the checks that hold even then."""
+"""Backups in tests: `--pg-bin`, wiping the archive, the backup key every test backup is made
+with, and what someone holding that key could do to a backup (read a file, write one, sign a
+changed manifest), so a test shows the checks that hold even then."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from intake.archive.backup_check import MAC_FIELD, signed_manifest
 from intake.archive.backup_key import BackupKey, make_key_file
 from intake.archive.backup_layout import decrypted, write_encrypted
 from intake.archive.manifest import manifest_json
+from intake.archive.service import Archive
+from tests.support.databases import PostgresServer, find_pg_bin
+
+
+@pytest.fixture
+def pg_bin(archive: Archive) -> list[str]:
+    """`--pg-bin` with the server's own pg_dump and pg_restore, on PostgreSQL."""
+    if archive.engine.dialect.name != "postgresql":
+        return []
+    return ["--pg-bin", str(find_pg_bin())]
+
+
+@pytest.fixture
+def wipe(
+    app_config: dict[str, Any], archive: Archive, request: pytest.FixtureRequest
+) -> Callable[[], None]:
+    """Loses everything: the instance folder (PDFs, certificates) goes, and the SQLite file with
+    it, or the PostgreSQL database is dropped and made again, empty."""
+
+    def wipe() -> None:
+        archive.dispose()
+        shutil.rmtree(app_config["INSTANCE_PATH"])
+        if archive.engine.dialect.name == "sqlite":
+            database = Path(archive.engine.url.database)
+            for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm"))):
+                path.unlink(missing_ok=True)
+        else:
+            server: PostgresServer = request.getfixturevalue("postgres_server")
+            url = app_config["DATABASE_URL"]
+            server.drop_database(url)
+            with psycopg.connect(
+                host="127.0.0.1", port=server.port, user="postgres", dbname="postgres",
+                autocommit=True,
+            ) as admin:  # fmt: skip
+                admin.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(url.rsplit("/", 1)[1]))
+                )
+
+    return wipe
 
 
 @pytest.fixture
