@@ -1,8 +1,11 @@
 """Export archived consents to a zip (sealed PDFs and a manifest), and check such a zip later.
 
 The zip holds `consents/<id>.pdf` for each consent, exactly as stored, and `manifest.json`
-naming each one with its patient, form and the PDF's SHA-256 and size. A PDF whose bytes do not
-match its row's SHA-256 stops the export: a copy that leaves the clinic must be the one signed.
+naming each one with its patient, form and the PDF's SHA-256 and size. Checking a zip trusts
+neither: each PDF's seal must hold, and the manifest's id, name, birth date and signing time
+must be those the sealed PDF carries (its document id, and its attached `submission.json`).
+A PDF whose bytes do not match its row's SHA-256 stops the export: a copy that leaves the clinic
+must be the one signed.
 The zip is written by the safe writer (`safe_file`): into a temporary file beside its destination,
 one PDF at a time, fsynced, then renamed into place; it is owner-only (0600) from the start
 because it holds health data.
@@ -11,13 +14,17 @@ because it holds health data.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
@@ -27,6 +34,9 @@ from intake.archive.blobs import BlobMissing
 from intake.archive.manifest import digest, entry_problems, is_file_entry, manifest_json
 from intake.archive.models import ARCHIVED, Consent
 from intake.archive.service import Archive
+from intake.certificates import ClinicCertificate
+from intake.pdf.metadata import ATTACHMENT_NAME
+from intake.pdf.seal import check_seal, document_id
 from intake.safe_write import safe_file
 
 FORMAT = 1
@@ -138,8 +148,10 @@ def _entry(name: str, at: datetime) -> zipfile.ZipInfo:
     return info
 
 
-def verify_export(path: Path) -> ExportCheck:
-    """Recompute each file's SHA-256 and size against the manifest; name every difference."""
+def verify_export(path: Path, trusted: list[ClinicCertificate]) -> ExportCheck:
+    """Recompute each file's SHA-256 and size against the manifest, check each PDF's seal
+    against the `trusted` certificates, and each manifest entry against what its sealed PDF
+    says; name every difference."""
     check = ExportCheck()
     try:
         with zipfile.ZipFile(path) as zf:
@@ -159,7 +171,10 @@ def verify_export(path: Path) -> ExportCheck:
                 if name not in names:
                     check.problems.append(f"{name}: missing from the zip")
                     continue
-                _check_file(zf, name, entry, check)
+                # A file that is not the one listed is named once; only one that is has its
+                # seal and its sealed contents checked against the manifest.
+                if _check_file(zf, name, entry, check):
+                    _check_sealed(zf, name, entry, trusted, check)
             check.problems.extend(
                 f"{name}: not in the manifest" for name in names if name not in listed | {MANIFEST}
             )
@@ -183,12 +198,84 @@ def _manifest_entries(manifest: Any, check: ExportCheck) -> list[dict[str, Any]]
     return entries
 
 
-def _check_file(zf: zipfile.ZipFile, name: str, entry: dict[str, Any], check: ExportCheck) -> None:
+def _check_file(zf: zipfile.ZipFile, name: str, entry: dict[str, Any], check: ExportCheck) -> bool:
+    """Whether the file is the one the manifest lists (its SHA-256 and size); each problem noted."""
     try:
         with zf.open(name) as member:
             found = digest(member)
     except zipfile.BadZipFile as exc:
         # zipfile checks each member's CRC-32: a changed byte the zip itself noticed.
         check.problems.append(f"{name}: unreadable: {exc}")
+        return False
+    problems = entry_problems(entry, found)
+    check.problems.extend(f"{name}: {problem}" for problem in problems)
+    return not problems
+
+
+#: The manifest's fields about the patient, each read back from the sealed `submission.json`.
+SEALED_FIELDS = ("legal_name", "date_of_birth", "signed_at")
+
+
+def _check_sealed(
+    zf: zipfile.ZipFile,
+    name: str,
+    entry: dict[str, Any],
+    trusted: list[ClinicCertificate],
+    check: ExportCheck,
+) -> None:
+    """The PDF's seal, and the manifest's id and patient against the sealed document's."""
+    pdf = zf.read(name)
+    report = check_seal(pdf, trusted)
+    check.problems.extend(f"{name}: {problem}" for problem in report.problems)
+    if not report.holds:
         return
-    check.problems.extend(f"{name}: {problem}" for problem in entry_problems(entry, found))
+    sealed_id = document_id(pdf, report)
+    if sealed_id != entry.get("id"):
+        check.problems.append(
+            f"{name}: the manifest names consent {entry.get('id')}, the sealed document is "
+            f"{sealed_id}"
+        )
+    submission = _sealed_submission(pdf)
+    if submission is None:
+        check.problems.append(f"{name}: the sealed PDF carries no readable {ATTACHMENT_NAME}")
+        return
+    patient = submission.get("patient") if isinstance(submission.get("patient"), dict) else {}
+    sealed = {
+        "legal_name": _text(patient.get("legal_name")),
+        "date_of_birth": _text(patient.get("date_of_birth")),
+        "signed_at": _instant(submission.get("signed_at")),
+    }
+    listed = {
+        "legal_name": _text(entry.get("legal_name")),
+        "date_of_birth": _text(entry.get("date_of_birth")),
+        "signed_at": _instant(entry.get("signed_at")),
+    }
+    # The field is named, never its value: the output may be read where patient data may not.
+    check.problems.extend(
+        f"{name}: the manifest's {field_name} is not the one sealed in the PDF"
+        for field_name in SEALED_FIELDS
+        if sealed[field_name] is None or sealed[field_name] != listed[field_name]
+    )
+
+
+def _sealed_submission(pdf: bytes) -> dict[str, Any] | None:
+    """The submission attached to a (sealed) consent PDF, or None."""
+    try:
+        attached = PdfReader(io.BytesIO(pdf)).attachments.get(ATTACHMENT_NAME)
+        data = json.loads(attached[0]) if attached else None
+    except (PyPdfError, ValueError, OSError, KeyError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    """A name or date as the archive keeps it (NFC, trimmed), or None."""
+    return unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else None
+
+
+def _instant(value: Any) -> datetime | None:
+    """A signing time, so that two spellings of one instant and offset compare equal."""
+    try:
+        return datetime.fromisoformat(value.strip()) if isinstance(value, str) else None
+    except ValueError:
+        return None
