@@ -137,6 +137,17 @@ class Config:
         #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
         self.TSA_URL = text("TSA_URL")
 
+        #: A staff login ends this many hours after it began, however active (ASVS 3.3.2)...
+        self.STAFF_LOGIN_HOURS = float(text("STAFF_LOGIN_HOURS", "12"))
+        #: ...and account and retention changes ask for the password (and code) again once the
+        #: login last proved who it is longer ago than this.
+        self.STAFF_REAUTH_MINUTES = float(text("STAFF_REAUTH_MINUTES", "5"))
+        #: Under HTTPS the cookie is `__Host-` prefixed: the browser then takes it only if it is
+        #: Secure, for the whole site, from this very host (no subdomain can plant one).
+        self.SESSION_COOKIE_NAME = text(
+            "SESSION_COOKIE_NAME", "__Host-session" if self.SESSION_COOKIE_SECURE else "session"
+        )
+
         for name, value in (overrides or {}).items():
             setattr(self, name, value)
         self.INSTANCE_PATH = Path(self.INSTANCE_PATH).absolute()

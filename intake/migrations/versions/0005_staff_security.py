@@ -48,9 +48,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code_sha256", name=op.f("pk_staff_recovery_codes")),
     )
-    op.create_index(
-        op.f("ix_staff_recovery_codes_staff_id"), "staff_recovery_codes", ["staff_id"]
-    )
+    op.create_index(op.f("ix_staff_recovery_codes_staff_id"), "staff_recovery_codes", ["staff_id"])
     with op.batch_alter_table("staff_sessions") as batch:
         batch.add_column(sa.Column("authenticated_at", sa.DateTime(), nullable=True))
         batch.add_column(
