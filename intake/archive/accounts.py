@@ -104,7 +104,7 @@ class Accounts:
         if actor.staff_id == staff_id and (role is not None or active is not None):
             raise StaffError("account", OWN_ACCOUNT)
         if actor.staff_id == staff_id and password is not None:
-            raise StaffError("password", OWN_PASSWORD)
+            raise StaffError("account", OWN_PASSWORD)
         with self.database.transaction() as session:
             staff = session.get(Staff, staff_id) if is_id(staff_id) else None
             if staff is None:
