@@ -424,3 +424,20 @@ def test_the_helper_enrols_admins(archive):
     admin = make_staff(archive, "admin")
     assert EMAILS["admin"] in SECOND_FACTORS and Accounts(archive).has_second_factor(admin.id)
     assert enrol_second_factor  # the same helper enrols any role on demand
+
+
+def test_a_long_password_is_scored_on_its_first_72_characters(archive):
+    long = "a fairly long passphrase that goes on past seventy two characters " * 3
+    staff = Accounts(archive).create(
+        email="nia@clinic.example", name="Nia", role="clinician", password=long, actor=Actor()
+    )
+    assert staff.email == "nia@clinic.example"
+    with pytest.raises(StaffError) as raised:
+        Accounts(archive).create(
+            email="noa@clinic.example",
+            name="Noa",
+            role="clinician",
+            password="x" * 1000,
+            actor=Actor(),
+        )
+    assert raised.value.message == GUESSABLE

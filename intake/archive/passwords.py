@@ -16,8 +16,9 @@ PASSWORD_MIN = 12
 PASSWORD_MAX = 1000
 #: zxcvbn's score runs 0 (guessed at once) to 4; below 3 it is guessable offline in hours.
 MIN_SCORE = 3
-#: zxcvbn's time grows with the length: the first characters decide the estimate.
-SCORED_LENGTH = 100
+#: zxcvbn refuses longer input (its time grows with the length): the first 72 characters are
+#: scored, and a longer password is at least as strong as they are.
+SCORED_LENGTH = 72
 
 TOO_SHORT = f"must be at least {PASSWORD_MIN} characters"
 TOO_LONG = f"must be at most {PASSWORD_MAX} characters"
