@@ -140,6 +140,17 @@ class Config:
         #: authenticated with; kept apart from the backups. Empty: no backup can be made.
         self.BACKUP_KEY_FILE: Path | None = path("BACKUP_KEY_FILE")
 
+        #: A staff login ends this many hours after it began, however active (ASVS 3.3.2)...
+        self.STAFF_LOGIN_HOURS = float(text("STAFF_LOGIN_HOURS", "12"))
+        #: ...and account and retention changes ask for the password (and code) again once the
+        #: login last proved who it is longer ago than this.
+        self.STAFF_REAUTH_MINUTES = float(text("STAFF_REAUTH_MINUTES", "5"))
+        #: Under HTTPS the cookie is `__Host-` prefixed: the browser then takes it only if it is
+        #: Secure, for the whole site, from this very host (no subdomain can plant one).
+        self.SESSION_COOKIE_NAME = text(
+            "SESSION_COOKIE_NAME", "__Host-session" if self.SESSION_COOKIE_SECURE else "session"
+        )
+
         for name, value in (overrides or {}).items():
             setattr(self, name, value)
         self.INSTANCE_PATH = Path(self.INSTANCE_PATH).absolute()

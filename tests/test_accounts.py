@@ -12,7 +12,8 @@ from intake.archive.accounts import OWN_ACCOUNT, Accounts, StaffMissing
 from intake.archive.audit import Actor
 from intake.archive.search import SearchCriteria
 from intake.archive.service import Archive
-from intake.archive.staff import MAX_FAILURES, LoginRefused, StaffError
+from intake.archive.staff import LoginRefused, StaffError
+from intake.archive.throttle import ACCOUNT
 from intake.email_address import is_email_address, normal_email
 from tests.support.staff import FAST_HASHER, events
 
@@ -104,15 +105,22 @@ def test_nobody_changes_their_own_role_or_switches_themselves_off(
     assert events(archive, "staff changed") == []
 
 
-def test_a_refused_login_is_kept_in_the_trail(archive: Archive, accounts: Accounts):
+def test_a_refused_login_is_kept_in_the_trail(
+    archive: Archive, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+):
     add(accounts, "dana@clinic.test")
-    for _ in range(MAX_FAILURES):
+    for _ in range(ACCOUNT.free):
         with pytest.raises(LoginRefused):
             accounts.login("dana@clinic.test", "wrong password!", DESK)
-    assert len(events(archive, "login failed")) == MAX_FAILURES
+    assert len(events(archive, "login failed")) == ACCOUNT.free
     with pytest.raises(LoginRefused) as raised:
         accounts.login("dana@clinic.test", PASSWORD, DESK)
-    assert raised.value.wait_minutes == 15
+    assert raised.value.wait_seconds == 15
+    assert raised.value.message == "Too many failed attempts. Wait 15 seconds, then try again."
+    assert len(events(archive, "login delayed")) == 1
+    # The wait is a delay, not a lock: once it has passed the right password opens.
+    monkeypatch.setattr(archive, "clock", lambda: T0 + timedelta(seconds=15))
+    assert accounts.check_session(accounts.login("dana@clinic.test", PASSWORD, DESK), DESK).staff
 
 
 def test_login_check_and_logout(archive: Archive, accounts: Accounts):

@@ -171,29 +171,28 @@ def test_logout_ends_the_session_for_good(archive: Archive):
         assert check_session(session, token, DESK, T0 + timedelta(minutes=2)).staff is None
 
 
-def test_five_failures_for_an_account_make_the_next_login_wait(archive: Archive):
+def test_three_failures_for_an_account_make_the_next_login_wait_a_little(archive: Archive):
     make_staff(archive)
-    for i in range(5):
+    for i in range(3):
         other_ip = Actor(ip=f"203.0.113.{i}", user_agent="x")
         refused = try_login(archive, "desk@clinic.test", "wrong", at=T0, actor=other_ip)
         assert "do not match" in refused.message
-    refused = try_login(archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(minutes=1))
+    refused = try_login(archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(seconds=5))
     assert isinstance(refused, LoginRefused)
-    assert refused.message == "Too many failed logins. Wait 14 minutes, then try again."
-    token = try_login(
-        archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(minutes=15, seconds=1)
-    )
+    assert refused.message == "Too many failed attempts. Wait 10 seconds, then try again."
+    token = try_login(archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(seconds=16))
     assert isinstance(token, str)
 
 
-def test_five_failures_from_one_address_make_it_wait(archive: Archive):
+def test_failures_from_one_address_make_guesses_wait_but_not_a_colleague(archive: Archive):
     make_staff(archive)
-    for i in range(5):
+    for i in range(10):
         try_login(archive, f"nobody{i}@clinic.test", "wrong", at=T0)
-    refused = try_login(archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(seconds=30))
-    assert isinstance(refused, LoginRefused) and "Wait 15 minutes" in refused.message
-    elsewhere = Actor(ip="198.51.100.99", user_agent="y")
-    assert isinstance(try_login(archive, "desk@clinic.test", PASSWORD, at=T0, actor=elsewhere), str)
+    refused = try_login(archive, "nobody@clinic.test", "wrong", at=T0 + timedelta(seconds=5))
+    assert isinstance(refused, LoginRefused) and "Wait 10 seconds" in refused.message
+    # The right password of an account with no failures of its own opens from that address.
+    token = try_login(archive, "desk@clinic.test", PASSWORD, at=T0 + timedelta(seconds=5))
+    assert isinstance(token, str)
 
 
 def test_an_unknown_email_and_a_wrong_password_read_the_same(archive: Archive):

@@ -145,9 +145,19 @@ def test_an_admin_cannot_lock_themselves_out(archive, admin):
     assert admin.client.get("/staff/accounts").status_code == 200
 
 
-def test_an_admin_changing_their_own_password_logs_in_again(archive, admin):
+def test_an_admin_changes_their_own_password_under_my_account_only(archive, admin):
+    """Setting one's own password needs the current one (My account), even for an admin."""
     own = staff_row(archive, EMAILS["admin"]).id
     response = admin.post(f"/staff/accounts/{own}/password", {"password": "my next password"})
+    assert response.status_code == 422 and "under My account" in response.text
+    response = admin.post(
+        "/staff/me/password",
+        {
+            "current_password": PASSWORD,
+            "password": "my next password",
+            "confirm": "my next password",
+        },
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/staff/login"
     assert "Log in with the new one." in admin.client.get("/staff/login").text
     assert admin.login(EMAILS["admin"], "my next password").status_code == 302

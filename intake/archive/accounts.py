@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.archive import audit
+from intake.archive import audit, second_factor
 from intake.archive import staff as rules
 from intake.archive.audit import Actor
 from intake.archive.models import Staff, StaffSession, is_id
-from intake.archive.staff import LoginRefused, SessionCheck, StaffError
+from intake.archive.staff import LoginPolicy, LoginRefused, SessionCheck, StaffError
 from intake.email_address import normal_email
 
 if TYPE_CHECKING:
@@ -27,6 +28,19 @@ if TYPE_CHECKING:
 
 #: Why an admin may not change their own role or switch their own account off.
 OWN_ACCOUNT = "You cannot change the role of your own account or switch it off. Ask another admin."
+#: Why an admin does not set their own password on the accounts page.
+OWN_PASSWORD = "Change your own password under My account, with your current password."
+ADMIN_KEEPS_CODES = "An admin account needs its second factor. Enrol a new one instead."
+WRONG_ENROLMENT_CODE = "is not the code your app shows now. Check the app's clock, then try again."
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A second factor waiting for its first code: what the enrolment page shows."""
+
+    secret: str
+    uri: str
+    qr: str
 
 
 class Database(Protocol):
@@ -46,8 +60,9 @@ class StaffMissing(LookupError):
 class Accounts:
     """Staff accounts, their logins and the search each login keeps, over `database`."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, policy: LoginPolicy | None = None) -> None:
         self.database = database
+        self.policy = policy or LoginPolicy()
 
     # --- accounts ----------------------------------------------------------------------------
 
@@ -88,6 +103,8 @@ class Accounts:
         cannot lock the clinic out; another admin must do it."""
         if actor.staff_id == staff_id and (role is not None or active is not None):
             raise StaffError("account", OWN_ACCOUNT)
+        if actor.staff_id == staff_id and password is not None:
+            raise StaffError("account", OWN_PASSWORD)
         with self.database.transaction() as session:
             staff = session.get(Staff, staff_id) if is_id(staff_id) else None
             if staff is None:
@@ -113,15 +130,94 @@ class Accounts:
     # --- logins ------------------------------------------------------------------------------
 
     def login(self, email: str, password: str, actor: Actor) -> str:
-        """A new login's token, or `LoginRefused` once the failed attempt is in the trail."""
-        refused: LoginRefused | None = None
+        """A new login's token, or `LoginRefused` once the failed attempt is in the trail. When
+        the account has a second factor, the login opens nothing before `confirm_code`."""
+        return self._committing_refusal(
+            lambda session: rules.login(session, email, password, actor, self.database.clock())
+        )
+
+    def confirm_code(self, token: str | None, code: str, actor: Actor) -> None:
+        """The login's second step: a code from the app or a recovery code."""
+        self._committing_refusal(
+            lambda session: rules.confirm_code(session, token, code, actor, self.database.clock())
+        )
+
+    def _committing_refusal(self, attempt: Callable[[Session], Any]) -> Any:
+        refused: Exception | None = None
         with self.database.transaction() as session:
             try:
-                return rules.login(session, email, password, actor, self.database.clock())
-            except LoginRefused as error:
-                # Kept to raise after the commit: a failed attempt counts towards the limit.
+                return attempt(session)
+            except (LoginRefused, StaffError) as error:
+                # Kept to raise after the commit: a failed attempt counts towards the wait.
                 refused = error
         raise refused
+
+    def reauthenticate(self, token: str | None, password: str, code: str, actor: Actor) -> None:
+        """The login behind `token` proves again who holds it; `StaffError` names the field."""
+
+        def attempt(session: Session) -> None:
+            row = session.get(StaffSession, rules.token_sha256(token)) if token else None
+            if row is None or row.ended_at is not None or row.code_due:
+                raise StaffError("password", rules.CODE_EXPIRED)
+            rules.reauthenticate(session, row, password, code, actor, self.database.clock())
+
+        self._committing_refusal(attempt)
+
+    def change_own_password(self, staff_id: str, current: str, new: str, actor: Actor) -> None:
+        """A new password for oneself, given the current one; every login of it ends."""
+
+        def attempt(session: Session) -> None:
+            staff = session.get(Staff, staff_id) if is_id(staff_id) else None
+            if staff is None:
+                raise StaffMissing(staff_id)
+            rules.change_own_password(session, staff, current, new, actor, self.database.clock())
+
+        self._committing_refusal(attempt)
+
+    # --- the second factor -------------------------------------------------------------------
+
+    def start_enrolment(self, staff_id: str) -> Enrolment:
+        """The secret the enrolment page shows (the same one until a code confirms it)."""
+        with self.database.transaction() as session:
+            staff = session.get(Staff, staff_id)
+            if staff is None:
+                raise StaffMissing(staff_id)
+            row = second_factor.start(session, staff_id, self.database.clock())
+            uri = second_factor.provisioning_uri(row.secret, staff.email)
+            return Enrolment(row.secret, uri, second_factor.qr_data_uri(uri))
+
+    def confirm_enrolment(self, staff_id: str, code: str, actor: Actor) -> list[str]:
+        """Switch the second factor on with a first code from the app; the ten recovery codes,
+        to be shown once. `StaffError` at `code` when it does not match."""
+        now = self.database.clock()
+        with self.database.transaction() as session:
+            row = second_factor.start(session, staff_id, now)
+            if not second_factor.accept_code(row, code, now):
+                raise StaffError("code", WRONG_ENROLMENT_CODE)
+            row.confirmed_at = now
+            codes = second_factor.new_recovery_codes(session, staff_id)
+            audit.record(session, "second factor enrolled", actor, staff_id, at=now)
+            return codes
+
+    def has_second_factor(self, staff_id: str) -> bool:
+        with self.database.sessions() as session:
+            return second_factor.confirmed(session, staff_id) is not None
+
+    def recovery_codes_left(self, staff_id: str) -> int:
+        with self.database.sessions() as session:
+            return second_factor.unused_recovery_codes(session, staff_id)
+
+    def remove_second_factor(self, staff_id: str, actor: Actor, *, admin_may: bool = False) -> None:
+        """Switch an account's second factor off (the CLI, for a lost phone and lost recovery
+        codes: `admin_may`); an admin's own is refused, since admins need one."""
+        with self.database.transaction() as session:
+            staff = session.get(Staff, staff_id) if is_id(staff_id) else None
+            if staff is None:
+                raise StaffMissing(staff_id)
+            if staff.role == "admin" and not admin_may:
+                raise StaffError("account", ADMIN_KEEPS_CODES)
+            second_factor.remove(session, staff_id)
+            audit.record(session, "second factor removed", actor, staff_id)
 
     def logout(self, token: str | None, actor: Actor) -> None:
         with self.database.transaction() as session:
@@ -130,7 +226,7 @@ class Accounts:
     def check_session(self, token: str | None, actor: Actor) -> SessionCheck:
         """The live login behind `token`, marked used; an idle one is ended (and audited)."""
         with self.database.transaction() as session:
-            return rules.check_session(session, token, actor, self.database.clock())
+            return rules.check_session(session, token, actor, self.database.clock(), self.policy)
 
     def hand_to_patient(self, token: str | None, actor: Actor, form_id: str) -> None:
         """End this login as the tablet goes to a patient for `form_id`: the trail records both

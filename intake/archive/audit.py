@@ -40,6 +40,13 @@ EVENTS = (
     "staff changed",
     "setup link issued",
     "setup link used",
+    "login delayed",
+    "login code failed",
+    "logoff expired",
+    "reauthenticated",
+    "reauthentication failed",
+    "second factor enrolled",
+    "second factor removed",
 )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -191,6 +192,12 @@ class StaffSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The consent search in progress (JSON), kept here so names never appear in a URL.
     search: Mapped[str | None] = mapped_column(Text)
+    #: When this login last proved who it is (password, and code when enrolled): account and
+    #: retention changes ask again once this is older than a few minutes.
+    authenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The password was right, and the account's second-factor code is still to come: the
+    #: login opens nothing until it does.
+    code_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Review(Base):
@@ -247,4 +254,44 @@ class SetupToken(Base):
 
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per account ("account <id>") or per address ("address <ip>"): each
+    failure past the free ones doubles the wait before the next check. The row is locked while
+    a login is checked, so parallel guesses get no more checks than the count allows."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: No password or code is checked for this key before this time.
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SecondFactor(Base):
+    """A staff member's TOTP secret (RFC 6238). Unconfirmed while `confirmed_at` is empty: made
+    on the enrolment page, and in use only once a code from the app has confirmed it."""
+
+    __tablename__ = "staff_second_factors"
+
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    #: Base32, as the authenticator app holds it.
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The time step of the last code accepted: a code of that step or before is refused, so
+    #: a code seen over a shoulder cannot be used again.
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code for a lost authenticator: shown once, kept as its SHA-256."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -109,6 +109,20 @@ def staff_enable(catalog: FormCatalog, email: str) -> None:
     change_account(Accounts(open_archive(catalog)), email, "enabled", active=True)
 
 
+@staff.command("reset-second-factor")
+@click.option("--email", required=True)
+@pass_catalog
+def staff_reset_second_factor(catalog: FormCatalog, email: str) -> None:
+    """Switch an account's two-step login off (a lost phone and lost recovery codes); an admin
+    is asked to set up a new one at the next login."""
+    accounts = Accounts(open_archive(catalog))
+    member = accounts.by_email(email)
+    if member is None:
+        fail(f"email: no staff account has the email {email}")
+    accounts.remove_second_factor(member.id, CLI, admin_may=True)
+    click.echo(f"{member.email}: two-step login switched off")
+
+
 @staff.command("set-password")
 @click.option("--email", required=True)
 @password_stdin_option

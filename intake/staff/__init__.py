@@ -8,15 +8,24 @@ from importlib import import_module
 from flask import Flask
 
 #: The modules of the staff pages, one per area; each adds its views to the staff blueprint.
-AREAS = ("login", "consents", "patient_session", "accounts", "retention", "audit_trail")
+AREAS = (
+    "login",
+    "consents",
+    "patient_session",
+    "accounts",
+    "retention",
+    "audit_trail",
+    "my_account",
+)
 
 
 def init_app(app: Flask) -> None:
-    from intake.staff import filters, setup
+    from intake.staff import auth, filters, setup
     from intake.staff.pages import bp
 
     for area in AREAS:
         import_module(f"{__name__}.{area}")
+    auth.init_app(app)
     filters.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(setup.bp)

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from intake.archive.accounts import StaffError, StaffMissing
 from intake.archive.models import Staff
-from intake.staff.auth import allow
+from intake.staff.auth import allow, recent_login
 from intake.staff.forms import ActiveForm, NewStaffForm, PasswordForm, RoleForm, show_error
 from intake.staff.pages import accounts as account_service
-from intake.staff.pages import actor, bp, me
+from intake.staff.pages import actor, bp
 
 
 def staff_or_404(staff_id: str) -> Staff:
@@ -37,6 +37,7 @@ def accounts() -> ResponseReturnValue:
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
 @allow("admin")
+@recent_login()
 def new_account() -> ResponseReturnValue:
     form = NewStaffForm()
     if form.validate_on_submit():
@@ -78,6 +79,7 @@ def show_account(staff: Staff, **forms: FlaskForm) -> ResponseReturnValue:
 
 @bp.get("/accounts/<staff_id>")
 @allow("admin")
+@recent_login()
 def account(staff_id: str) -> ResponseReturnValue:
     return show_account(staff_or_404(staff_id))
 
@@ -95,11 +97,6 @@ def change_account(
         except StaffError as error:
             show_error(form, error)
         else:
-            if staff.id == me().id:
-                # A new password ends every login of the account, this one too.
-                session.clear()
-                flash("Your password was changed. Log in with the new one.")
-                return redirect(url_for(".login"))
             flash("Saved. The account's open logins have ended.")
             return redirect(url_for(".account", staff_id=staff_id))
     return show_account(staff, **{form_name: form})
@@ -107,6 +104,7 @@ def change_account(
 
 @bp.post("/accounts/<staff_id>/role")
 @allow("admin")
+@recent_login("staff.account")
 def change_role(staff_id: str) -> ResponseReturnValue:
     form = RoleForm()
     return change_account(staff_id, form, "role_form", role=form.role.data)
@@ -114,6 +112,7 @@ def change_role(staff_id: str) -> ResponseReturnValue:
 
 @bp.post("/accounts/<staff_id>/password")
 @allow("admin")
+@recent_login("staff.account")
 def change_password(staff_id: str) -> ResponseReturnValue:
     form = PasswordForm()
     return change_account(staff_id, form, "password_form", password=form.password.data or "")
@@ -121,6 +120,7 @@ def change_password(staff_id: str) -> ResponseReturnValue:
 
 @bp.post("/accounts/<staff_id>/active")
 @allow("admin")
+@recent_login("staff.account")
 def switch_account(staff_id: str) -> ResponseReturnValue:
     form = ActiveForm()
     return change_account(staff_id, form, "active_form", active=form.state.data == "on")

@@ -19,13 +19,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import DateInput, EmailInput
 
 from intake.archive.models import ROLES
+from intake.archive.passwords import PASSWORD_MAX, PASSWORD_MIN
 from intake.archive.search import SearchCriteria
 from intake.archive.service import NOTE_MAX
-from intake.archive.staff import PASSWORD_MAX, StaffError
+from intake.archive.staff import StaffError
 from intake.email_address import EMAIL_MAX
 
 
@@ -133,8 +134,8 @@ class NewStaffForm(FlaskForm):
     role = SelectField("Role", choices=list(ROLES), default="front-desk")
     password = PasswordField(
         "Initial password",
-        description="At least 12 characters. Tell it to them in person; they can be given a new "
-        "one here at any time.",
+        description=f"At least {PASSWORD_MIN} characters, not a common one. Tell it to them in "
+        "person; they can be given a new one here at any time.",
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -150,7 +151,7 @@ class FirstAdminForm(FlaskForm):
     )
     password = PasswordField(
         "Password",
-        description="At least 12 characters.",
+        description=f"At least {PASSWORD_MIN} characters, not a common or leaked password.",
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -162,7 +163,8 @@ class RoleForm(FlaskForm):
 class PasswordForm(FlaskForm):
     password = PasswordField(
         "New password",
-        description="At least 12 characters. Every login of this account ends.",
+        description=f"At least {PASSWORD_MIN} characters, not a common or leaked password. "
+        "Every login of this account ends.",
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -174,3 +176,65 @@ class ActiveForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token: the button is the decision."""
+
+
+#: What every new password must be, shown beside its field (the rules are in
+#: `intake.archive.passwords`).
+NEW_PASSWORD_HINT = (
+    f"At least {PASSWORD_MIN} characters, not a common or leaked password. A phrase of a few "
+    "unrelated words is easy to remember and hard to guess."
+)
+
+
+class CodeForm(FlaskForm):
+    """The second step of a login, or the first code of a new authenticator."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Type the code."), Length(max=40)],
+        description="The 6 digits your authenticator app shows now, or one of your recovery codes.",
+        render_kw={
+            "autocomplete": "one-time-code",
+            "inputmode": "text",
+            "autocapitalize": "off",
+            "spellcheck": "false",
+        },
+    )
+
+
+class ReauthForm(FlaskForm):
+    """Proof, again, of who holds this login, before an account or retention change."""
+
+    password = PasswordField(
+        "Your password",
+        validators=[DataRequired("Enter your password."), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        "Code from your app",
+        validators=[Length(max=40)],
+        description="The 6 digits your authenticator app shows now, or a recovery code.",
+        render_kw={"autocomplete": "one-time-code", "autocapitalize": "off"},
+    )
+    next = HiddenField()
+
+
+class OwnPasswordForm(FlaskForm):
+    """A staff member's own new password: the current one, then the new one twice."""
+
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=PASSWORD_MAX)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a new password.")],
+        description=NEW_PASSWORD_HINT,
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[EqualTo("password", "The two new passwords are not the same.")],
+        render_kw={"autocomplete": "new-password"},
+    )

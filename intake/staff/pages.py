@@ -14,17 +14,18 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
 from intake.archive.errors import ConsentMissing, is_storage_reason
 from intake.archive.models import Consent, Staff
 from intake.archive.staff import IDLE_LIMIT
 from intake.archive.web import get_archive, request_actor
 from intake.definition import FormCatalog
-from intake.staff.auth import current_staff, load_staff, may, require_role
+from intake.staff.auth import accounts, current_staff, load_staff, may, require_role
 from intake.staff.filters import why_waiting
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+__all__ = ["accounts", "actor", "bp", "catalog", "consent_or_404", "me"]
 
 #: Seconds between two background retries of consents waiting for storage, from staff pages.
 RETRY_EVERY = 60.0
@@ -32,10 +33,6 @@ RETRY_EVERY = 60.0
 
 def catalog() -> FormCatalog:
     return current_app.extensions["forms"]
-
-
-def accounts() -> Accounts:
-    return Accounts(get_archive())
 
 
 def me() -> Staff:

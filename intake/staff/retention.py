@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive
-from intake.staff.auth import allow
+from intake.staff.auth import allow, recent_login
 from intake.staff.forms import ConfirmForm
 from intake.staff.pages import actor, bp, consent_or_404
 
@@ -32,6 +32,7 @@ def retention() -> ResponseReturnValue:
 
 @bp.route("/retention/<consent_id>", methods=["GET", "POST"])
 @allow("admin")
+@recent_login()
 def delete_consent(consent_id: str) -> ResponseReturnValue:
     """Ask first, then delete a consent past retention (its id and audit trail stay)."""
     archive = get_archive()

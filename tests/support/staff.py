@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import timedelta
 from typing import Any
 
+import pyotp
 from argon2 import PasswordHasher
 
 from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
-from intake.archive.models import AuditEvent, Staff
+from intake.archive.models import AuditEvent, SecondFactor, Staff
 from intake.archive.service import Archive
 from intake.submission import validate_submission
 from tests.support.tablet import csrf_token
@@ -30,14 +32,52 @@ EMAILS = {
 NAMES = {"front-desk": "Frank Desk", "clinician": "Clara Clinician", "admin": "Ada Admin"}
 
 
+#: The second factor of each account `enrol_second_factor` set up, by email: its TOTP secret
+#: and the recovery codes not used yet.
+SECOND_FACTORS: dict[str, tuple[str, list[str]]] = {}
+
+
 def make_staff(archive: Archive, role: str, email: str | None = None, name: str | None = None):
-    return Accounts(archive).create(
+    """An account with `PASSWORD`; an admin also gets a second factor (admin pages need one),
+    which `StaffActions.login` answers by itself."""
+    staff = Accounts(archive).create(
         email=email or EMAILS[role],
         name=name or NAMES[role],
         role=role,
         password=PASSWORD,
         actor=Actor(),
     )
+    if role == "admin":
+        enrol_second_factor(archive, staff)
+    return staff
+
+
+def enrol_second_factor(archive: Archive, staff: Staff) -> str:
+    """Enrol a TOTP second factor through the service, as the enrolment page does; its secret."""
+    accounts = Accounts(archive)
+    secret = accounts.start_enrolment(staff.id).secret
+    totp = pyotp.TOTP(secret)
+    # The step before now: the logins that follow still have now and the next step to use.
+    codes = accounts.confirm_enrolment(
+        staff.id, totp.at(archive.clock() - timedelta(seconds=30)), Actor()
+    )
+    SECOND_FACTORS[staff.email] = (secret, codes)
+    return secret
+
+
+def next_code(archive: Archive, email: str) -> str:
+    """A code the account has not used: its TOTP code of a step not used yet, else (after
+    three logins in one 30-second step) one of its recovery codes."""
+    secret, recovery = SECOND_FACTORS[email]
+    with archive.sessions() as db:
+        staff = db.query(Staff).filter(Staff.email == email).one()
+        last = db.get(SecondFactor, staff.id).last_step
+    totp = pyotp.TOTP(secret)
+    now_step = totp.timecode(archive.clock())
+    for step in (now_step - 1, now_step, now_step + 1):
+        if last is None or step > last:
+            return totp.generate_otp(step)
+    return recovery.pop()
 
 
 def patient(
@@ -100,9 +140,23 @@ class StaffActions:
         self.client = client
 
     def login(self, email: str, password: str = PASSWORD):
+        """The login form; when the account has a second factor `enrol_second_factor` made,
+        its code step too (the password's response is returned when it asks for none)."""
         page = self.client.get("/staff/login")
         fields = {"csrf_token": csrf_token(page.text), "email": email, "password": password}
-        return self.client.post("/staff/login", data=fields)
+        response = self.client.post("/staff/login", data=fields)
+        if response.status_code != 302 or email not in SECOND_FACTORS:
+            return response
+        step = self.client.get("/staff/login")
+        if "Staff login: code" not in step.text:
+            return response
+        return self.send_code(next_code(self.client.application.extensions["archive"], email))
+
+    def send_code(self, code: str):
+        page = self.client.get("/staff/login")
+        return self.client.post(
+            "/staff/login", data={"csrf_token": csrf_token(page.text), "code": code}
+        )
 
     def login_as(self, role: str):
         response = self.login(EMAILS[role])
