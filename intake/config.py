@@ -137,6 +137,20 @@ class Config:
         #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
         self.TSA_URL = text("TSA_URL")
 
+        #: Only an enrolled tablet, or a browser a staff member handed to a patient, opens the
+        #: tablet flow. On by default; "0" lets any browser in (a closed test bench only).
+        self.TABLET_ENROLMENT_REQUIRED = text("TABLET_ENROLMENT_REQUIRED", "1") == "1"
+        #: An enrolment code shown on the staff screen works this long, once.
+        self.TABLET_CODE_TTL_SECONDS = seconds("TABLET_CODE_TTL_SECONDS", 10 * 60)
+        #: A tablet's "last seen" is written at most this often.
+        self.TABLET_SEEN_EVERY_SECONDS = seconds("TABLET_SEEN_EVERY_SECONDS", 60)
+        #: New patient sessions (the welcome's Start) and submits per minute, per tablet and per
+        #: address; beyond, a "wait a minute" page (429). Far above what a front desk does.
+        self.TABLET_SESSIONS_PER_MINUTE = int(text("TABLET_SESSIONS_PER_MINUTE", "20"))
+        self.ADDRESS_SESSIONS_PER_MINUTE = int(text("ADDRESS_SESSIONS_PER_MINUTE", "60"))
+        self.TABLET_SUBMITS_PER_MINUTE = int(text("TABLET_SUBMITS_PER_MINUTE", "20"))
+        self.ADDRESS_SUBMITS_PER_MINUTE = int(text("ADDRESS_SUBMITS_PER_MINUTE", "60"))
+
         for name, value in (overrides or {}).items():
             setattr(self, name, value)
         self.INSTANCE_PATH = Path(self.INSTANCE_PATH).absolute()

@@ -40,6 +40,11 @@ EVENTS = (
     "staff changed",
     "setup link issued",
     "setup link used",
+    "tablet code issued",
+    "tablet enrolled",
+    "tablet revoked",
+    "device refused",
+    "consent voided",
 )
 
 
