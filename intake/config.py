@@ -137,9 +137,6 @@ class Config:
         #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
         self.TSA_URL = text("TSA_URL")
 
-        #: Only an enrolled tablet, or a browser a staff member handed to a patient, opens the
-        #: tablet flow. On by default; "0" lets any browser in (a closed test bench only).
-        self.TABLET_ENROLMENT_REQUIRED = text("TABLET_ENROLMENT_REQUIRED", "1") == "1"
         #: An enrolment code shown on the staff screen works this long, once.
         self.TABLET_CODE_TTL_SECONDS = seconds("TABLET_CODE_TTL_SECONDS", 10 * 60)
         #: A tablet's "last seen" is written at most this often.

@@ -55,6 +55,8 @@ class Actor:
     staff_id: str | None = None
     ip: str = ""
     user_agent: str = ""
+    #: The enrolled tablet the request came from, if any (recorded on the consents it takes).
+    tablet_id: str | None = None
 
 
 #: The command line, run by whoever holds the server.

@@ -290,21 +290,18 @@ class TabletCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class RateHit(Base):
-    """One new tablet session or submit, by tablet or by address, counted against the per-minute
-    limits. Kept in the database so every app server counts the same; rows older than the
-    window are swept as new ones come."""
+class RateCount(Base):
+    """How many new tablet sessions (or submits) one tablet or one address made in one minute,
+    counted against the per-minute limits. In the database, so every app server counts the same;
+    one atomic upsert per request, so parallel requests are each counted; past minutes are
+    swept as new ones begin."""
 
-    __tablename__ = "rate_hits"
+    __tablename__ = "rate_counts"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     #: What was done: "session" or "submit".
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     #: Who did it: "tablet:<id>" or "ip:<address>".
-    key: Mapped[str] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (
-        Index("ix_rate_hits_kind_key_at", "kind", "key", "at"),
-        Index("ix_rate_hits_at", "at"),
-    )
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    #: The minute counted (UTC, seconds zero).
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(Integer)

@@ -1,4 +1,4 @@
-"""Enrolled tablets, their one-time codes, rate-limit counts; a consent's tablet and its void.
+"""Enrolled tablets, their one-time codes, per-minute counts; a consent's tablet and its void.
 
 Revision ID: 0004_tablets
 Revises: 0003
@@ -40,15 +40,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code_sha256", name=op.f("pk_tablet_codes")),
     )
     op.create_table(
-        "rate_hits",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        "rate_counts",
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("key", sa.String(length=80), nullable=False),
-        sa.Column("at", sa.DateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_rate_hits")),
+        sa.Column("minute", sa.DateTime(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("kind", "key", "minute", name=op.f("pk_rate_counts")),
     )
-    op.create_index("ix_rate_hits_kind_key_at", "rate_hits", ["kind", "key", "at"])
-    op.create_index("ix_rate_hits_at", "rate_hits", ["at"])
+    op.create_index("ix_rate_counts_minute", "rate_counts", ["minute"])
     with op.batch_alter_table("consents") as batch:
         batch.add_column(sa.Column("device_id", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("voided_at", sa.DateTime(), nullable=True))
@@ -62,8 +61,7 @@ def downgrade() -> None:
         batch.drop_column("voided_by")
         batch.drop_column("voided_at")
         batch.drop_column("device_id")
-    op.drop_index("ix_rate_hits_at", table_name="rate_hits")
-    op.drop_index("ix_rate_hits_kind_key_at", table_name="rate_hits")
-    op.drop_table("rate_hits")
+    op.drop_index("ix_rate_counts_minute", table_name="rate_counts")
+    op.drop_table("rate_counts")
     op.drop_table("tablet_codes")
     op.drop_table("tablets")
