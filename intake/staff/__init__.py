@@ -8,7 +8,16 @@ from importlib import import_module
 from flask import Flask
 
 #: The modules of the staff pages, one per area; each adds its views to the staff blueprint.
-AREAS = ("login", "consents", "patient_session", "accounts", "retention", "audit_trail")
+AREAS = (
+    "login",
+    "consents",
+    "patient_session",
+    "accounts",
+    "retention",
+    "audit_trail",
+    "tablets",
+    "void",
+)
 
 
 def init_app(app: Flask) -> None:

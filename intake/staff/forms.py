@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import DateInput, EmailInput
 
+from intake.archive.marks import LONG_REASON, NO_REASON, VOID_REASON_MAX
 from intake.archive.models import ROLES
 from intake.archive.search import SearchCriteria
 from intake.archive.service import NOTE_MAX
@@ -174,3 +175,17 @@ class ActiveForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token: the button is the decision."""
+
+
+class VoidForm(FlaskForm):
+    """An admin voids a consent taken by mistake or forged; the reason is kept with it."""
+
+    reason = TextAreaField(
+        "Why is this consent void?",
+        description="For example “Taken by mistake: the patient signed twice” or “Not signed "
+        "by this patient”. Kept with the consent and shown on its page.",
+        validators=[
+            DataRequired(message=NO_REASON),
+            Length(max=VOID_REASON_MAX, message=LONG_REASON),
+        ],
+    )
