@@ -61,6 +61,7 @@ from intake.archive.models import (
     ConsentName,
     Review,
     Staff,
+    Tablet,
     is_id,
     utcnow,
 )
@@ -315,8 +316,21 @@ class Archive:
     def _sealed_pdf(self, consent: Consent) -> bytes:
         s = self.settings
         return sealed_consent_pdf(
-            consent, self.catalog, self.signer, render=s.render, tsa_url=s.tsa_url
+            consent,
+            self.catalog,
+            self.signer,
+            render=s.render,
+            tsa_url=s.tsa_url,
+            tablet=self._tablet_name(consent.device_id),
         )
+
+    def _tablet_name(self, tablet_id: str | None) -> str:
+        """The name of the enrolled tablet a consent was taken on, for its Signing record."""
+        if tablet_id is None:
+            return ""
+        with self.sessions() as session:
+            tablet = session.get(Tablet, tablet_id)
+        return tablet.name if tablet is not None else ""
 
     def submit(self, submission: Submission, actor: Actor, *, key: str | None = None) -> str:
         """Accept, then finish: the consent is safe once this returns, even if the PDF failed.
