@@ -45,6 +45,7 @@ from tests.support.serving import (
     NoAnswer,
     TabletClient,
     app_env,
+    enrolled_tokens,
     intake_command,
     percentile,
     submission_for,
@@ -130,9 +131,10 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one_tablet(url: str) -> tuple[float | None, str | None]:
-    """One complete walk; the submit's seconds, or None and what went wrong."""
-    client = TabletClient([url], timeout=60)
+def one_tablet(url: str, device: str) -> tuple[float | None, str | None]:
+    """One complete walk on the enrolled tablet `device`; the submit's seconds, or None and
+    what went wrong."""
+    client = TabletClient([url], timeout=60, device=device)
     try:
         client.prepare(submission_for(unique_token()))
         answer, seconds = client.submit()
@@ -147,12 +149,15 @@ def one_tablet(url: str) -> tuple[float | None, str | None]:
         return None, f"{type(error).__name__}: {error}"[:300]
 
 
-def one_round(server: GunicornServer, workers: list[int], count: int, clients: int) -> Round:
+def one_round(server: GunicornServer, workers: list[int], count: int, devices: list[str]) -> Round:
+    clients = len(devices)
     cpu_before = sum(cpu_seconds(pid) for pid in workers)
     client_before = own_cpu()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients, thread_name_prefix="tablet") as pool:
-        results = list(pool.map(lambda _: one_tablet(server.url), range(count)))
+        results = list(
+            pool.map(lambda n: one_tablet(server.url, devices[n % clients]), range(count))
+        )
     seconds = time.perf_counter() - started
     return Round(
         seconds=seconds,
@@ -205,8 +210,9 @@ def measure(rounds: int, per_round: int, clients: int, threads: int) -> Run:
             run.start_rss_kb = {pid: status_kb(pid, "VmRSS") for pid in workers}
             start_hwm = {pid: status_kb(pid, "VmHWM") for pid in workers}
             reset = all(reset_hwm(pid) for pid in workers)
+            devices = enrolled_tokens(env, clients)
             for number in range(1, rounds + 1):
-                result = one_round(server, workers, per_round, clients)
+                result = one_round(server, workers, per_round, devices)
                 run.rounds.append(result)
                 lat = sorted(result.latencies)
                 print(

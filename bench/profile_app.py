@@ -27,6 +27,7 @@ from bench.measure import median
 from intake import create_app
 from intake.archive.migrate import upgrade
 from tests.support.app import B12
+from tests.support.devices import enrol, give_cookie
 from tests.support.serving import app_env, submission_for, unique_token
 from tests.support.tablet import csrf_token, step_fields
 
@@ -43,6 +44,8 @@ class Walker:
         self.profiling = False
         self.cpu: dict[str, list[float]] = defaultdict(list)
         self.wall: dict[str, list[float]] = defaultdict(list)
+        #: The walks run on one enrolled tablet (app_env's limits leave it unthrottled).
+        self.device = enrol(app.extensions["archive"], "Profiled tablet")
 
     def _request(self, client, method: str, path: str, data=None):
         label = f"{method} {path}"
@@ -67,6 +70,7 @@ class Walker:
 
     def consent(self) -> None:
         client = self.app.test_client()
+        give_cookie(client, self.device)
         steps = step_fields(submission_for(unique_token()))
         self._step(client, f"/tablet/form/{B12}", {})
         for step, fields in steps.items():

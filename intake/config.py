@@ -151,6 +151,17 @@ class Config:
             "SESSION_COOKIE_NAME", "__Host-session" if self.SESSION_COOKIE_SECURE else "session"
         )
 
+        #: An enrolment code shown on the staff screen works this long, once.
+        self.TABLET_CODE_TTL_SECONDS = seconds("TABLET_CODE_TTL_SECONDS", 10 * 60)
+        #: A tablet's "last seen" is written at most this often.
+        self.TABLET_SEEN_EVERY_SECONDS = seconds("TABLET_SEEN_EVERY_SECONDS", 60)
+        #: New patient sessions (the welcome's Start) and submits per minute, per tablet and per
+        #: address; beyond, a "wait a minute" page (429). Far above what a front desk does.
+        self.TABLET_SESSIONS_PER_MINUTE = int(text("TABLET_SESSIONS_PER_MINUTE", "20"))
+        self.ADDRESS_SESSIONS_PER_MINUTE = int(text("ADDRESS_SESSIONS_PER_MINUTE", "60"))
+        self.TABLET_SUBMITS_PER_MINUTE = int(text("TABLET_SUBMITS_PER_MINUTE", "20"))
+        self.ADDRESS_SUBMITS_PER_MINUTE = int(text("ADDRESS_SUBMITS_PER_MINUTE", "60"))
+
         for name, value in (overrides or {}).items():
             setattr(self, name, value)
         self.INSTANCE_PATH = Path(self.INSTANCE_PATH).absolute()

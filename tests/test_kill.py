@@ -51,6 +51,7 @@ from tests.support.serving import (
     TabletClient,
     app_env,
     archive_of,
+    enrolled_tokens,
     intake_command,
     live_group_members,
     show,
@@ -181,8 +182,10 @@ def kill_in_the_middle(env: dict[str, str], tmp_path: Path, moment: str, servers
     phases.done("start")
 
     tablets = [
-        Tablet(surname, TabletClient([server.url], timeout=90))
-        for surname in (unique_token() for _ in range(BURST))
+        Tablet(surname, TabletClient([server.url], timeout=90, device=device))
+        for surname, device in zip(
+            (unique_token() for _ in range(BURST)), enrolled_tokens(env, BURST), strict=True
+        )
     ]
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
         list(pool.map(lambda t: t.client.prepare(submission_for(t.surname)), tablets, timeout=120))

@@ -45,6 +45,7 @@ from tests.support.serving import (
     TabletClient,
     app_env,
     archive_of,
+    enrolled_tokens,
     intake_command,
     percentile,
     show,
@@ -94,9 +95,9 @@ class LoadRun:
         )
 
 
-def one_tablet(servers: list[str], index: int, alternate: bool) -> Outcome:
+def one_tablet(servers: list[str], index: int, alternate: bool, device: str) -> Outcome:
     outcome = Outcome(surname=unique_token())
-    client = TabletClient(servers, home=index, alternate=alternate, timeout=60)
+    client = TabletClient(servers, home=index, alternate=alternate, timeout=60, device=device)
     outcome.server = servers[index % len(servers)]
     try:
         client.prepare(submission_for(outcome.surname))
@@ -112,12 +113,18 @@ def one_tablet(servers: list[str], index: int, alternate: bool) -> Outcome:
     return outcome
 
 
-def run_load(servers: list[str], *, alternate: bool) -> LoadRun:
-    """SUBMISSIONS complete walks, CLIENTS at a time; each tablet starts from a fresh session."""
+def run_load(servers: list[str], env: dict[str, str], *, alternate: bool) -> LoadRun:
+    """SUBMISSIONS complete walks, CLIENTS at a time; each tablet starts from a fresh session.
+    CLIENTS tablets are enrolled first (in the archive `env` names), each taking every
+    CLIENTS-th walk."""
+    devices = enrolled_tokens(env, CLIENTS)
     outcomes: list[Outcome] = []
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=CLIENTS, thread_name_prefix="tablet") as pool:
-        futures = [pool.submit(one_tablet, servers, i, alternate) for i in range(SUBMISSIONS)]
+        futures = [
+            pool.submit(one_tablet, servers, i, alternate, devices[i % CLIENTS])
+            for i in range(SUBMISSIONS)
+        ]
         try:
             for future in as_completed(futures, timeout=RUN_TIMEOUT):
                 outcomes.append(future.result())
@@ -187,7 +194,7 @@ def test_one_server_on_sqlite(tmp_path: Path, servers, capsys):
     servers.append(server)
     server.start()
 
-    run = run_load([server.url], alternate=False)
+    run = run_load([server.url], env, alternate=False)
     show(capsys, run.figures(f"1 gunicorn x 2 {WORKER_CLASS} workers, SQLite, STORAGE=files"))
 
     archive = archive_of(env)
@@ -234,7 +241,7 @@ def test_two_servers_share_one_postgresql(tmp_path: Path, servers, postgres_serv
         thread.join(timeout=90)
     assert all(s.running for s in servers), [s.log_tail() for s in servers]
 
-    run = run_load([s.url for s in servers], alternate=STEP_BY_STEP)
+    run = run_load([s.url for s in servers], envs[0], alternate=STEP_BY_STEP)
     how = "each step on the other server" if STEP_BY_STEP else "tablets alternating servers"
     show(
         capsys,

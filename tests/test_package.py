@@ -64,6 +64,13 @@ def site_packages(venv: Path) -> Path:
     return folder
 
 
+FIRST_ADMIN = {
+    "name": "Ana Ruiz",
+    "email": "ana@clinic.example",
+    "password": "violet tractor mango quietly 71",
+}
+
+
 def clean_env(venv: Path) -> dict[str, str]:
     """The environment of a new deployment: no app setting, the virtualenv first on PATH."""
     env = {k: v for k, v in os.environ.items() if k not in APP_SETTINGS and k != "PYTHONPATH"}
@@ -124,7 +131,11 @@ def test_the_installed_package_runs_from_an_empty_folder(installed: Path, tmp_pa
                     raise AssertionError(log.read_text()) from None
                 time.sleep(0.2)
         assert "development server" not in log.read_text()
-        assert re.search(rf"{re.escape(url)}/staff/setup/\S{{40,}}", log.read_text())
+        link = re.search(rf"{re.escape(url)}(/staff/setup/\S{{40,}})", log.read_text())
+        assert link
+        # The newcomer opens the setup link on the tablet: the first admin is made and this
+        # browser enrolled as the first tablet, so the patient's forms open on it.
+        tablet._post_step(link.group(1), FIRST_ADMIN, "/staff/login")
         tablet.prepare(demo_submission())
         answer, _ = tablet.submit()
         assert answer.status in (302, 303), answer.body[:500]

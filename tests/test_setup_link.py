@@ -8,6 +8,7 @@ from intake.archive.accounts import Accounts
 from intake.archive.audit import CLI, Actor
 from intake.archive.models import AuditEvent
 from intake.archive.setup import SETUP_PATH, has_staff, issue_setup_token, setup_token_holds
+from tests.support.devices import plain_browser
 from tests.support.tablet import csrf_token
 
 ADMIN = {"name": "Ana Ruiz", "email": "ana@clinic.example", "password": "a long passphrase"}
@@ -24,7 +25,8 @@ def post(client, url: str, fields: dict[str, str]):
     return client.post(url, data={"csrf_token": csrf_token(page.text), **fields})
 
 
-def test_a_setup_link_makes_the_first_admin_once(archive, client):
+def test_a_setup_link_makes_the_first_admin_once(app, archive):
+    client = plain_browser(app)  # a newcomer's browser, not yet one of the clinic's tablets
     token = issue_setup_token(archive, CLI)
     earlier = issue_setup_token(archive, CLI)
     assert token and earlier and token != earlier
@@ -43,6 +45,7 @@ def test_a_setup_link_makes_the_first_admin_once(archive, client):
         "setup link issued",
         "setup link used",
         "staff created",
+        "tablet enrolled",
     ]
 
     # Used, and the other link too: an account exists now.

@@ -9,6 +9,7 @@ import pytest
 from intake.archive import staff as staff_accounts
 from intake.archive.audit import Actor
 from intake.archive.models import ROLES, Staff
+from intake.archive.tablets import Tablets
 from tests.support.app import B12, on_both_databases
 from tests.support.staff import (
     EMAILS,
@@ -50,6 +51,10 @@ NEEDS = {
     "staff.change_own_password": "front-desk",
     "staff.second_factor": "front-desk",
     "staff.reauthenticate": "front-desk",
+    "staff.tablets_list": "admin",
+    "staff.tablet_code": "admin",
+    "staff.revoke_tablet": "admin",
+    "staff.void_consent": "admin",
 }
 IDLE = "You were logged off after 15 minutes without activity."
 
@@ -210,7 +215,12 @@ def test_every_route_has_a_role(app):
 @pytest.fixture
 def url_args(archive, demo_data) -> dict[str, str]:
     consent_id = add_consent(archive, demo_data)
-    return {"consent_id": consent_id, "staff_id": make_staff(archive, "admin").id}
+    tablet = Tablets(archive).enrol_directly("Front desk", Actor(), enrolled_by=None).tablet
+    return {
+        "consent_id": consent_id,
+        "staff_id": make_staff(archive, "admin").id,
+        "tablet_id": tablet.id,
+    }
 
 
 def urls(app, url_args) -> list[tuple[str, str, str]]:

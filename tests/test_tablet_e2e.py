@@ -21,8 +21,10 @@ import pytest
 from pypdf import PdfReader
 
 from intake.definition import ConsentDefinition
+from intake.tablet.devices import COOKIE
 from tests.support.app import B12, app_settings, new_app
 from tests.support.browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
+from tests.support.devices import enrol
 
 #: The sizes at which no page may scroll sideways.
 NO_SIDEWAYS_SCROLL = [{"width": 768, "height": 1024}, {"width": 1024, "height": 768}]
@@ -37,11 +39,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
 
 
 @pytest.fixture
-def tablet_page(chromium: Any) -> Iterator[Any]:
-    """A tablet: 820 x 1180, touch screen, mobile viewport rules (as on an iPad or Android)."""
+def tablet_page(chromium: Any, server: tuple[str, Any]) -> Iterator[Any]:
+    """A tablet: 820 x 1180, touch screen, mobile viewport rules (as on an iPad or Android),
+    enrolled as one of the clinic's tablets."""
+    base_url, app = server
     context = chromium.new_context(
         viewport=PORTRAIT, has_touch=True, is_mobile=True, accept_downloads=True
     )
+    device = enrol(app.extensions["archive"])
+    context.add_cookies([{"name": COOKIE, "value": device, "url": base_url, "httpOnly": True}])
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

@@ -47,6 +47,11 @@ EVENTS = (
     "reauthentication failed",
     "second factor enrolled",
     "second factor removed",
+    "tablet code issued",
+    "tablet enrolled",
+    "tablet revoked",
+    "device refused",
+    "consent voided",
 )
 
 
@@ -57,6 +62,8 @@ class Actor:
     staff_id: str | None = None
     ip: str = ""
     user_agent: str = ""
+    #: The enrolled tablet the request came from, if any (recorded on the consents it takes).
+    tablet_id: str | None = None
 
 
 #: The command line, run by whoever holds the server.

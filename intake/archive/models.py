@@ -113,6 +113,14 @@ class Consent(Base):
     #: Why the last attempt to make the PDF failed: an archive error's message (written for staff)
     #: or another exception's class name; never patient data.
     last_error: Mapped[str | None] = mapped_column(String(200))
+    #: The enrolled tablet the consent was taken on (None: a browser a staff member handed to
+    #: the patient, or a consent from before tablets were enrolled).
+    device_id: Mapped[str | None] = mapped_column(String(32))
+    #: An admin voided the consent (taken by mistake, or forged): it is kept, marked void, with
+    #: who (a staff id; None: the command line) and why. The sealed PDF is never changed.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_by: Mapped[str | None] = mapped_column(String(32))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         Index("ix_consents_newest", "created_at", "id"),
@@ -295,3 +303,52 @@ class RecoveryCode(Base):
     code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Tablet(Base):
+    """One of the clinic's enrolled tablets: its cookie holds a random token, the table only the
+    token's SHA-256. Revoking one ends its access at its next request; rows are never deleted,
+    so a consent keeps naming the tablet it was taken on."""
+
+    __tablename__ = "tablets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(60))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The admin who enrolled it (None: the command line or the service directly).
+    enrolled_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Written at most every `TABLET_SEEN_EVERY_SECONDS`, so a tablet's requests stay reads.
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class TabletCode(Base):
+    """A one-time enrolment code an admin shows on the staff screen: short-lived, single-use;
+    the table keeps only its SHA-256."""
+
+    __tablename__ = "tablet_codes"
+
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issued_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RateCount(Base):
+    """How many new tablet sessions (or submits) one tablet or one address made in one minute,
+    counted against the per-minute limits. In the database, so every app server counts the same;
+    one atomic upsert per request, so parallel requests are each counted; past minutes are
+    swept as new ones begin."""
+
+    __tablename__ = "rate_counts"
+
+    #: What was done: "session" or "submit".
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: Who did it: "tablet:<id>" or "ip:<address>".
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    #: The minute counted (UTC, seconds zero).
+    minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(Integer)

@@ -22,10 +22,11 @@ def sealed_consent_pdf(
     *,
     render: RenderSettings,
     tsa_url: str = "",
+    tablet: str = "",
 ) -> bytes:
     """The consent's PDF, sealed. Raises `ArchiveError` (worded for staff) when its form changed
     since it was signed, or the sealing certificate cannot be made (`signer` is asked for it
-    only once the submission is known to render)."""
+    only once the submission is known to render). `tablet`: the name of the tablet that took it."""
     assert consent.submission_json is not None
     data = json.loads(consent.submission_json)
     definition = catalog.get(consent.form_id)
@@ -42,7 +43,12 @@ def sealed_consent_pdf(
             + (storage_reason(error, "the certificates folder") or type(error).__name__)
         ) from error
     pdf = render_consent(
-        definition, submission, settings=render, document_id=consent.id, seal=clinic.certificate
+        definition,
+        submission,
+        settings=render,
+        document_id=consent.id,
+        seal=clinic.certificate,
+        tablet=tablet,
     )
     return seal_pdf(
         pdf,

@@ -37,7 +37,7 @@ from sqlalchemy import Engine, exists, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.archive import audit
+from intake.archive import audit, marks
 from intake.archive.audit import Actor
 from intake.archive.background import BackgroundRun
 from intake.archive.blobs import Blobs, DatabaseBlobs, FileBlobs
@@ -52,6 +52,7 @@ from intake.archive.errors import (
     is_storage_reason,
     storage_reason,
 )
+from intake.archive.marks import NOTE_MAX as NOTE_MAX
 from intake.archive.models import (
     ARCHIVED,
     DELETED,
@@ -60,6 +61,7 @@ from intake.archive.models import (
     ConsentName,
     Review,
     Staff,
+    Tablet,
     is_id,
     utcnow,
 )
@@ -74,7 +76,6 @@ from intake.submission import Submission
 
 log = logging.getLogger(__name__)
 
-NOTE_MAX = 5000
 #: Consents `retry_waiting` finishes per call (each is rendered and sealed, so a call stays
 #: short); the next trigger takes the next ones, and `repair` takes them all.
 RETRY_LIMIT = 25
@@ -212,6 +213,7 @@ class Archive:
             submission_json=submission.canonical_json(),
             submission_sha256=submission.sha256,
             submit_key=key,
+            device_id=actor.tablet_id,
         )
         with self.transaction() as session:
             session.add(consent)
@@ -314,8 +316,21 @@ class Archive:
     def _sealed_pdf(self, consent: Consent) -> bytes:
         s = self.settings
         return sealed_consent_pdf(
-            consent, self.catalog, self.signer, render=s.render, tsa_url=s.tsa_url
+            consent,
+            self.catalog,
+            self.signer,
+            render=s.render,
+            tsa_url=s.tsa_url,
+            tablet=self._tablet_name(consent.device_id),
         )
+
+    def _tablet_name(self, tablet_id: str | None) -> str:
+        """The name of the enrolled tablet a consent was taken on, for its Signing record."""
+        if tablet_id is None:
+            return ""
+        with self.sessions() as session:
+            tablet = session.get(Tablet, tablet_id)
+        return tablet.name if tablet is not None else ""
 
     def submit(self, submission: Submission, actor: Actor, *, key: str | None = None) -> str:
         """Accept, then finish: the consent is safe once this returns, even if the PDF failed.
@@ -538,26 +553,11 @@ class Archive:
 
     def review(self, consent_id: str, staff: Staff, note: str, actor: Actor) -> Review:
         """Keep a clinician's review beside the consent; the signed PDF is not touched."""
-        note = note.strip()
-        if not note:
-            raise ArchiveError("Write a review note.")
-        if len(note) > NOTE_MAX:
-            raise ArchiveError(f"A review note can be at most {NOTE_MAX} characters.")
-        self.get(consent_id)
-        with self.transaction() as session:
-            review = Review(
-                consent_id=consent_id,
-                staff_id=staff.id,
-                staff_name=staff.name,
-                note=note,
-                reviewed_at=self.clock(),
-            )
-            session.add(review)
-            session.execute(
-                update(Consent).where(Consent.id == consent_id).values(needs_review=False)
-            )
-            audit.record(session, "consent reviewed", actor, consent_id)
-        return review
+        return marks.review(self, consent_id, staff, note, actor)
+
+    def void(self, consent_id: str, reason: str, actor: Actor) -> Consent:
+        """Mark a consent void, with why and by whom; it is kept, its sealed PDF untouched."""
+        return marks.void(self, consent_id, reason, actor)
 
     # --- retention -------------------------------------------------------------------------
 

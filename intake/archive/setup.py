@@ -3,12 +3,15 @@
 The server prints the link when it starts (its log, and the terminal of `make run`); it holds a
 random token and the table only the token's SHA-256. Whoever opens it first makes the first
 admin account, and from then on every setup link stops working: there is never an open admin
-page. `intake staff create ... --role admin` is the other way in.
+page. `intake staff create ... --role admin` is the other way in. The browser that makes the
+first admin is enrolled as the clinic's first tablet in the same transaction, so a newcomer's
+first start leads straight to a working tablet.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 
@@ -17,6 +20,7 @@ from intake.archive.audit import Actor
 from intake.archive.models import SetupToken, Staff
 from intake.archive.service import Archive
 from intake.archive.staff import create_staff, token_sha256
+from intake.archive.tablets import FIRST_TABLET_NAME, Enrolled, enrol_in
 
 #: Where the link leads, below the app's address.
 SETUP_PATH = "/staff/setup/"
@@ -24,6 +28,14 @@ SETUP_PATH = "/staff/setup/"
 
 class SetupLinkSpent(Exception):
     """The link is unknown, used, or a staff account exists already."""
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    """The first admin, and the tablet the browser that made it now is."""
+
+    admin: Staff
+    tablet: Enrolled
 
 
 def has_staff(archive: Archive) -> bool:
@@ -58,9 +70,9 @@ def _holds(session, token: str) -> bool:  # noqa: ANN001
 
 def create_first_admin(
     archive: Archive, token: str, *, email: str, name: str, password: str, actor: Actor
-) -> Staff:
-    """Make the first admin with a setup token; `SetupLinkSpent` when it cannot, `StaffError`
-    for the account's fields."""
+) -> FirstStart:
+    """Make the first admin with a setup token, and enrol the browser as the first tablet;
+    `SetupLinkSpent` when it cannot, `StaffError` for the account's fields."""
     with archive.transaction() as session:
         # The audit append locks the trail's head first, so two setups at once run one after the
         # other and the second finds the first one's admin.
@@ -72,4 +84,7 @@ def create_first_admin(
         )
         row = session.get(SetupToken, token_sha256(token))
         row.used_at = archive.clock()
-    return staff
+        tablet = enrol_in(
+            session, FIRST_TABLET_NAME, actor, enrolled_by=staff.id, at=archive.clock()
+        )
+    return FirstStart(staff, tablet)

@@ -1,4 +1,4 @@
-"""`intake archive ...`: repair the archive; retention."""
+"""`intake archive ...`: repair the archive; retention; voiding a consent."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import click
 
 from intake.archive.audit import CLI
 from intake.archive.errors import ArchiveError, ConsentMissing
+from intake.archive.marks import LONG_REASON, NO_REASON
 from intake.cli.runtime import fail, open_archive, pass_catalog
 from intake.definition import FormCatalog
+
+#: The void's problems that are about the reason given, reported as `error: reason: ...`.
+REASON_PROBLEMS = (NO_REASON, LONG_REASON)
 
 
 def register(main: click.Group) -> None:
@@ -16,7 +20,7 @@ def register(main: click.Group) -> None:
 
 @click.group("archive")
 def archive_group() -> None:
-    """The consent archive: repair it; retention."""
+    """The consent archive: repair it; retention; void a consent."""
 
 
 @archive_group.command("repair")
@@ -94,3 +98,22 @@ def archive_delete(catalog: FormCatalog, consent_id: str, yes: bool) -> None:
     except ArchiveError as exc:
         fail(f"{consent.id}: {exc}")
     click.echo(f"deleted consent {consent.id}")
+
+
+@archive_group.command("void")
+@click.argument("consent_id", metavar="ID")
+@click.option("--reason", required=True, help="Why the consent is void (kept with it).")
+@pass_catalog
+def archive_void(catalog: FormCatalog, consent_id: str, reason: str) -> None:
+    """Mark a consent taken by mistake or forged as VOID, with the reason.
+
+    It is kept: its answers and sealed PDF stay as they are, staff see it marked VOID, and the
+    audit trail records it.
+    """
+    try:
+        open_archive(catalog).void(consent_id, reason, CLI)
+    except ConsentMissing:
+        fail(f"{consent_id}: no consent in the archive has this id")
+    except ArchiveError as exc:
+        fail(f"{'reason' if str(exc) in REASON_PROBLEMS else consent_id}: {exc}")
+    click.echo(f"voided consent {consent_id}")

@@ -320,8 +320,10 @@ def build_story(
     document_id: str,
     width: float,
     seal: ClinicCertificate | None = None,
+    tablet: str = "",
 ) -> list[Any]:
-    """Every flowable of the consent, in reading order."""
+    """Every flowable of the consent, in reading order. `tablet` is the name of the enrolled
+    tablet it was taken on (the archive's record; empty: none)."""
     s = _styles()
     patient = submission.patient
     story: list[Any] = [_p(definition.clinic_name, s["clinic"])]
@@ -438,6 +440,7 @@ def build_story(
                     if guardian
                     else "",
                 ),
+                ("Tablet", tablet),
                 ("Device", device.user_agent),
                 ("IP address", device.ip),
                 ("Form", f"{definition.id}, version {definition.version}"),
@@ -465,10 +468,12 @@ def render_consent(
     settings: RenderSettings | None = None,
     document_id: str | None = None,
     seal: ClinicCertificate | None = None,
+    tablet: str = "",
 ) -> bytes:
     """The consent PDF for one submission, as bytes, with metadata and `submission.json`.
 
-    `seal` is the certificate the PDF will be sealed with, named on the Signing record page.
+    `seal` is the certificate the PDF will be sealed with, named on the Signing record page;
+    `tablet` the name of the enrolled tablet that took it, on the same page.
     Without it the PDF is a preview: every page says so (`PREVIEW_MARK`).
     """
     register_fonts()
@@ -488,7 +493,7 @@ def render_consent(
         subject=f"{definition.id} version {definition.version}",
         creator="intake",
     )
-    story = build_story(definition, submission, settings, document_id, doc.width, seal)
+    story = build_story(definition, submission, settings, document_id, doc.width, seal, tablet)
     preview = seal is None
     on_page = _preview_page if preview else (lambda _canvas, _doc: None)
     doc.build(

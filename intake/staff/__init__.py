@@ -16,6 +16,8 @@ AREAS = (
     "retention",
     "audit_trail",
     "my_account",
+    "tablets",
+    "void",
 )
 
 

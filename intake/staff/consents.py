@@ -21,6 +21,9 @@ from intake.staff import service
 from intake.staff.auth import TOKEN, allow, may
 from intake.staff.forms import ReviewForm, SearchForm
 from intake.staff.pages import accounts, actor, bp, catalog, consent_or_404, me
+from intake.tablet.devices import tablets
+
+FORMER_ACCOUNT = "an account since removed"
 
 
 def search_form(**kwargs: object) -> SearchForm:
@@ -71,6 +74,14 @@ def search() -> ResponseReturnValue:
     return redirect(url_for(".consents"))
 
 
+def voided_by_name(consent: Consent) -> str | None:
+    """Who voided the consent, for its page (None: not void, or voided on the command line)."""
+    if consent.voided_by is None:
+        return None
+    staff = accounts().get(consent.voided_by)
+    return staff.name if staff else FORMER_ACCOUNT
+
+
 def show_consent(consent: Consent, review_form: ReviewForm | None) -> ResponseReturnValue:
     archive = get_archive()
     record = service.consent_record(consent, catalog())
@@ -84,6 +95,8 @@ def show_consent(consent: Consent, review_form: ReviewForm | None) -> ResponseRe
         reviews=archive.reviews(consent.id),
         review_form=review_form,
         retained_until=archive.retained_until(consent),
+        tablet=tablets().get(consent.device_id),
+        voided_by_name=voided_by_name(consent),
         page_title="Consent",
         section="consents",
     ), 422 if review_form is not None and review_form.errors else 200

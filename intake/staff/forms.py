@@ -22,6 +22,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import DateInput, EmailInput
 
+from intake.archive.marks import LONG_REASON, NO_REASON, VOID_REASON_MAX
 from intake.archive.models import ROLES
 from intake.archive.passwords import PASSWORD_MAX, PASSWORD_MIN
 from intake.archive.search import SearchCriteria
@@ -237,4 +238,18 @@ class OwnPasswordForm(FlaskForm):
         "New password again",
         validators=[EqualTo("password", "The two new passwords are not the same.")],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class VoidForm(FlaskForm):
+    """An admin voids a consent taken by mistake or forged; the reason is kept with it."""
+
+    reason = TextAreaField(
+        "Why is this consent void?",
+        description="For example “Taken by mistake: the patient signed twice” or “Not signed "
+        "by this patient”. Kept with the consent and shown on its page.",
+        validators=[
+            DataRequired(message=NO_REASON),
+            Length(max=VOID_REASON_MAX, message=LONG_REASON),
+        ],
     )

@@ -1,4 +1,5 @@
-"""Handing the tablet to a patient: this browser's staff login ends and the tablet flow opens."""
+"""Handing the tablet to a patient: this browser's staff login ends and the tablet flow opens,
+for that one patient, even on a browser that is not an enrolled tablet."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from intake.definition import ConsentDefinition
 from intake.staff.auth import TOKEN, allow
 from intake.staff.forms import StartSessionForm
 from intake.staff.pages import accounts, actor, bp, catalog
+from intake.tablet.devices import start_patient_session
 
 
 def tablet_forms() -> list[ConsentDefinition]:
@@ -27,6 +29,7 @@ def patient_session() -> ResponseReturnValue:
     if form.validate_on_submit():
         accounts().hand_to_patient(session.get(TOKEN), actor(), form.form_id.data)
         session.clear()
+        start_patient_session(form.form_id.data)
         return redirect(url_for("tablet.welcome", form_id=form.form_id.data))
     return render_template(
         "staff/patient_session.html",

@@ -2,7 +2,8 @@
 
 A blueprint of its own, outside the staff pages' login and roles: it is the way in before any
 account exists. A link that is unknown, used, or opened once an account exists leads to the
-login page, so the page tells nothing about which links were ever issued.
+login page, so the page tells nothing about which links were ever issued. The browser that makes
+the first admin is enrolled as the first tablet (its cookie is set with the redirect).
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ from intake.archive.staff import StaffError
 from intake.archive.web import get_archive, request_actor
 from intake.staff.forms import FirstAdminForm, show_error
 from intake.staff.pages import clinic_name
+from intake.tablet.devices import set_tablet_cookie
 
 bp = Blueprint("setup", __name__, url_prefix="/staff/setup")
 
+READY = (
+    "Your admin account is ready. Log in with it. This browser is now enrolled as the tablet "
+    "“{tablet}”: it opens the patient's forms at /tablet/."
+)
 SPENT = "This setup link has been used, or an account exists already. Log in, or ask an admin."
 
 
@@ -35,7 +41,7 @@ def first_admin(token: str) -> ResponseReturnValue:
     form = FirstAdminForm()
     if form.validate_on_submit():
         try:
-            create_first_admin(
+            first = create_first_admin(
                 archive,
                 token,
                 email=form.email.data or "",
@@ -49,8 +55,10 @@ def first_admin(token: str) -> ResponseReturnValue:
         except StaffError as error:
             show_error(form, error)
         else:
-            flash("Your admin account is ready. Log in with it.")
-            return redirect(url_for("staff.login"))
+            flash(READY.format(tablet=first.tablet.tablet.name))
+            response = redirect(url_for("staff.login"))
+            set_tablet_cookie(response, first.tablet.token)
+            return response
     return render_template(
         "staff/setup.html", form=form, page_title="Make the first admin account"
     ), 422 if form.errors else 200

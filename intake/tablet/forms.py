@@ -398,3 +398,17 @@ class SignForm(StepForm):
 
     def check(self) -> list[FieldError]:
         return check_signing(self.part(), self.legal_name, self.date_of_birth)[1]
+
+
+class EnrolForm(FlaskForm):
+    """A tablet enrols itself: the code from the staff screen, and a name staff will know it by."""
+
+    code = StringField(
+        "Enrolment code",
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    name = StringField(
+        "Name of this tablet",
+        description="For example “Front desk 1”. Staff see it in the list of tablets.",
+        render_kw={"autocomplete": "off"},
+    )

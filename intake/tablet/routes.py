@@ -37,7 +37,7 @@ from intake.submission import (
     SubmissionInvalid,
     validate_submission,
 )
-from intake.tablet import service
+from intake.tablet import devices, service
 from intake.tablet.drafts import DatabaseDrafts, Draft, Drafts, FileDrafts
 from intake.tablet.forms import (
     PAD_HEIGHT,
@@ -53,6 +53,7 @@ from intake.tablet.forms import (
 )
 
 bp = Blueprint("tablet", __name__, url_prefix="/tablet")
+devices.register(bp)
 log = logging.getLogger(__name__)
 
 #: Step numbers shown as "Step N of 6".
@@ -189,6 +190,10 @@ def welcome(form_id: str) -> ResponseReturnValue:
     definition = definition_or_404(form_id)
     form = StartForm()
     if form.validate_on_submit():
+        if not devices.may_start_another():
+            return devices.refused_page()
+        if (over := devices.refuse_if_over("session")) is not None:
+            return over
         drafts().delete(session.pop("draft_id", None))
         session["draft_id"] = drafts().create(definition.id).id
         return redirect(url_for(".details"))
@@ -291,6 +296,8 @@ def review() -> ResponseReturnValue:
 def submit() -> ResponseReturnValue:
     form = ReviewForm()
     form.validate_on_submit()
+    if (over := devices.refuse_if_over("submit")) is not None:
+        return over
     try:
         service.submit(
             drafts(),
@@ -298,7 +305,7 @@ def submit() -> ResponseReturnValue:
             form.submit_token.data or "",
             catalog=catalog(),
             archive=get_archive(),
-            actor=request_actor(),
+            actor=devices.tablet_actor(),
             device=device(),
             copy_ttl=current_app.config["PATIENT_COPY_TTL_SECONDS"],
         )
@@ -307,6 +314,7 @@ def submit() -> ResponseReturnValue:
         return redirect(url_for(".index"))
     except SubmissionInvalid:
         return redirect(url_for(".review"))
+    devices.mark_submitted()
     return redirect(url_for(".done"))
 
 

@@ -13,6 +13,7 @@ A plain helper module for the load and crash tests (no fixtures here):
   page's submit token as a browser would; `submit()` posts it and times the answer.
 - `submission_for(name)`: the demo submission with a unique patient name (and email).
 - `archive_of(env)`: the archive a test server writes, opened from the test.
+- `enrolled_tokens(env, n)`: n tablets enrolled in that archive, for `TabletClient(device=...)`.
 
 Every wait has a timeout; only 127.0.0.1 is ever contacted.
 """
@@ -44,7 +45,9 @@ import pytest
 from intake.archive.service import Archive
 from intake.config import PROJECT_ROOT, Config
 from intake.definition import FormCatalog
+from intake.tablet.devices import COOKIE
 from tests.support.app import B12, FORMS_DIR, demo_submission
+from tests.support.devices import enrol
 from tests.support.tablet import csrf_token, step_fields
 
 VENV_BIN = Path(sys.executable).parent
@@ -71,6 +74,20 @@ def server_env(settings: Mapping[str, str | Path]) -> dict[str, str]:
     return env
 
 
+#: Every test tablet speaks from 127.0.0.1, and a load test walks hundreds of patients a minute:
+#: the per-tablet and per-address limits (a real front desk's, tested on their own in
+#: tests/test_tablet_devices.py) are raised for these servers; enrolment stays required.
+LOAD_LIMITS = {
+    name: "100000"
+    for name in (
+        "TABLET_SESSIONS_PER_MINUTE",
+        "ADDRESS_SESSIONS_PER_MINUTE",
+        "TABLET_SUBMITS_PER_MINUTE",
+        "ADDRESS_SUBMITS_PER_MINUTE",
+    )
+}
+
+
 def app_env(folder: Path, **overrides: str | Path) -> dict[str, str]:
     """Settings for one app server whose own files (instance folder) are under `folder`."""
     instance = folder / "instance"
@@ -80,6 +97,7 @@ def app_env(folder: Path, **overrides: str | Path) -> dict[str, str]:
         "FORMS_DIR": str(FORMS_DIR),
         "DATABASE_URL": f"sqlite:///{instance}/archive.sqlite3",
         "STORAGE": "files",
+        **LOAD_LIMITS,
         **{k: str(v) for k, v in overrides.items()},
     }
 
@@ -312,7 +330,13 @@ class TabletClient:
     hits: list[Hit] = field(default_factory=list)
     submit_token: str | None = None
     submit_csrf: str | None = None
+    #: The enrolled tablet's token (`enrolled_tokens`), sent as its device cookie.
+    device: str | None = None
     _turn: int = 0
+
+    def __post_init__(self) -> None:
+        if self.device:
+            self.cookies[COOKIE] = self.device
 
     def _server(self) -> str:
         if not self.alternate:
@@ -436,6 +460,16 @@ def percentile(values: Iterable[float], fraction: float) -> float:
 def archive_of(env: dict[str, str]) -> Archive:
     """The archive a test server with these settings writes, opened from the test."""
     return Archive(Config(env).archive_settings(), FormCatalog(FORMS_DIR))
+
+
+def enrolled_tokens(env: dict[str, str], count: int) -> list[str]:
+    """`count` tablets enrolled in the archive of a server with these settings (through the
+    tablets service, as the staff page's code would); their tokens, for `TabletClient.device`."""
+    archive = archive_of(env)
+    try:
+        return [enrol(archive, f"Test tablet {number}") for number in range(1, count + 1)]
+    finally:
+        archive.dispose()
 
 
 def show(capsys: pytest.CaptureFixture[str], text: str) -> None:

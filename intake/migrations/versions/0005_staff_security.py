@@ -2,7 +2,7 @@
 what a login proved and when.
 
 Revision ID: 0005_staff_security
-Revises: 0003
+Revises: 0004_tablets
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_staff_security"
-down_revision = "0003"
+down_revision = "0004_tablets"
 branch_labels = None
 depends_on = None
 

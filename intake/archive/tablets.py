@@ -1,0 +1,274 @@
+"""The clinic's enrolled tablets: one-time enrolment codes, device credentials, revocation, and
+the per-minute limits on new patient sessions and submits. No Flask here.
+
+An admin asks for a code (`issue_code`): short, random, working once for `code_ttl` seconds;
+the table keeps its SHA-256. The tablet sends it with a name (`enrol`) and receives a random
+token, its credential, which it keeps in a cookie; the table keeps the token's SHA-256 only.
+`check` finds the tablet behind a token on every tablet request, so a revoked one is refused at
+its next request. Issuing, enrolling, revoking and refusing a device are audit events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from intake.archive import audit
+from intake.archive.audit import Actor
+from intake.archive.models import AuditEvent, RateCount, Tablet, TabletCode
+
+if TYPE_CHECKING:
+    from intake.archive.service import Archive
+
+#: Enrolment codes: letters and digits that cannot be mistaken for one another (no 0/O, 1/I/L).
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+#: 8 of 31 symbols, about 40 bits: beyond guessing within a code's ten minutes.
+CODE_LENGTH = 8
+NAME_MAX = 60
+#: What a tablet enrolled by the first start's setup link is called.
+FIRST_TABLET_NAME = "First tablet (setup link)"
+#: A refused device is written to the audit trail at most once a minute per address.
+REFUSAL_EVERY = timedelta(minutes=1)
+
+NO_CODE = "is required: type the code shown on the staff screen."
+BAD_CODE = "is not a code that works now: it may be mistyped, used already, or expired."
+NO_NAME = "is required, so staff can tell the tablets apart."
+LONG_NAME = f"can be at most {NAME_MAX} characters."
+
+
+class TabletError(ValueError):
+    """Bad input for an enrolment, naming the field (`code` or `name`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    expires_at: datetime
+
+    @property
+    def grouped(self) -> str:
+        """The code as shown on screen, in two groups of four ("ABCD-EFGH")."""
+        return f"{self.code[:4]}-{self.code[4:]}"
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """A tablet just enrolled, and its token: given to the tablet once, never stored."""
+
+    tablet: Tablet
+    token: str
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def normal_code(text: str) -> str:
+    """A typed code as issued: case, spaces and hyphens do not matter."""
+    return "".join(ch for ch in text.upper() if ch not in " -\t")
+
+
+class Tablets:
+    def __init__(self, archive: Archive, *, code_ttl: float = 600, seen_every: float = 60):
+        self.archive = archive
+        self.code_ttl = timedelta(seconds=code_ttl)
+        self.seen_every = timedelta(seconds=seen_every)
+
+    # --- enrolment -------------------------------------------------------------------------
+
+    def issue_code(self, actor: Actor) -> IssuedCode:
+        """A new one-time code, issued by the staff member `actor` names."""
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        now = self.archive.clock()
+        with self.archive.transaction() as session:
+            session.add(
+                TabletCode(
+                    code_sha256=sha256(code),
+                    issued_by=actor.staff_id,
+                    created_at=now,
+                    expires_at=now + self.code_ttl,
+                )
+            )
+            audit.record(session, "tablet code issued", actor)
+        return IssuedCode(code, now + self.code_ttl)
+
+    def enrol(self, code: str, name: str, actor: Actor) -> Enrolled:
+        """Spend a code on a new tablet called `name`. `TabletError` for a missing name, or a
+        code that is unknown, used or expired (one message for all three)."""
+        name = _tablet_name(name)
+        code = normal_code(code)
+        if not code:
+            raise TabletError("code", NO_CODE)
+        now = self.archive.clock()
+        with self.archive.transaction() as session:
+            row = None
+            if len(code) == CODE_LENGTH:
+                row = session.scalar(
+                    select(TabletCode)
+                    .where(TabletCode.code_sha256 == sha256(code))
+                    .with_for_update()
+                )
+            if row is None or row.used_at is not None or row.expires_at <= now:
+                raise TabletError("code", BAD_CODE)
+            # Only the first of two enrolments with one code changes the row.
+            spent = session.execute(
+                update(TabletCode)
+                .where(TabletCode.code_sha256 == row.code_sha256, TabletCode.used_at.is_(None))
+                .values(used_at=now)
+            ).rowcount
+            if not spent:
+                raise TabletError("code", BAD_CODE)
+            return self._enrol_in(session, name, actor, enrolled_by=row.issued_by)
+
+    def enrol_directly(self, name: str, actor: Actor, *, enrolled_by: str | None) -> Enrolled:
+        """A tablet enrolled without a code: by whoever already holds the way in (the first
+        admin's setup link, the command line, a test's helper)."""
+        name = _tablet_name(name)
+        with self.archive.transaction() as session:
+            return self._enrol_in(session, name, actor, enrolled_by=enrolled_by)
+
+    def _enrol_in(
+        self, session: Session, name: str, actor: Actor, *, enrolled_by: str | None
+    ) -> Enrolled:
+        return enrol_in(session, name, actor, enrolled_by=enrolled_by, at=self.archive.clock())
+
+    # --- every request ---------------------------------------------------------------------
+
+    def check(self, token: str | None) -> Tablet | None:
+        """The live tablet behind a cookie's token, or None (unknown, malformed, revoked). Its
+        `last_seen` is written when older than `seen_every`, so most requests only read."""
+        if not token or not 20 <= len(token) <= 100:
+            return None
+        with self.archive.sessions() as session:
+            tablet = session.scalar(select(Tablet).where(Tablet.token_sha256 == sha256(token)))
+        if tablet is None or tablet.revoked_at is not None:
+            return None
+        now = self.archive.clock()
+        if now - tablet.last_seen >= self.seen_every:
+            with self.archive.transaction() as session:
+                session.execute(
+                    update(Tablet)
+                    .where(Tablet.id == tablet.id, Tablet.last_seen < now)
+                    .values(last_seen=now)
+                )
+            tablet.last_seen = now
+        return tablet
+
+    def refused(self, actor: Actor) -> None:
+        """A device that is not an enrolled tablet asked for the tablet flow: audited, at most
+        once a minute per address, so a refused device cannot flood the trail."""
+        since = self.archive.clock() - REFUSAL_EVERY
+        with self.archive.transaction() as session:
+            recent = session.scalar(
+                select(AuditEvent.seq)
+                .where(
+                    AuditEvent.event == "device refused",
+                    AuditEvent.ip == actor.ip[:64],
+                    AuditEvent.at >= since,
+                )
+                .limit(1)
+            )
+            if recent is None:
+                audit.record(session, "device refused", actor)
+
+    # --- the staff pages -------------------------------------------------------------------
+
+    def all(self) -> list[Tablet]:
+        """Every tablet ever enrolled, live ones first, newest first."""
+        with self.archive.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Tablet).order_by(
+                        Tablet.revoked_at.is_not(None), Tablet.created_at.desc(), Tablet.id
+                    )
+                )
+            )
+
+    def get(self, tablet_id: str | None) -> Tablet | None:
+        if not tablet_id:
+            return None
+        with self.archive.sessions() as session:
+            return session.get(Tablet, tablet_id)
+
+    def revoke(self, tablet_id: str, actor: Actor) -> bool:
+        """End a tablet's access from its next request. False if it is unknown or revoked."""
+        with self.archive.transaction() as session:
+            done = session.execute(
+                update(Tablet)
+                .where(Tablet.id == tablet_id, Tablet.revoked_at.is_(None))
+                .values(revoked_at=self.archive.clock(), revoked_by=actor.staff_id)
+            ).rowcount
+            if done:
+                audit.record(session, "tablet revoked", actor, tablet_id)
+        return bool(done)
+
+    # --- limits ----------------------------------------------------------------------------
+
+    def over_limit(self, kind: str, limits: list[tuple[str, int]]) -> str | None:
+        """Count one `kind` ("session", "submit") for each (key, per-minute limit) and return
+        the first key past its limit this minute, or None. Counted with one atomic upsert per
+        key, so parallel requests on any app server are each counted."""
+        now = self.archive.clock()
+        minute = now.replace(second=0, microsecond=0)
+        over = None
+        with self.archive.transaction() as session:
+            for key, limit in limits:
+                count = _count(session, kind, key[:80], minute)
+                if count == 1:
+                    # The first of a minute: sweep the minutes before the last one.
+                    session.execute(
+                        delete(RateCount).where(RateCount.minute < minute - timedelta(minutes=1))
+                    )
+                if count > limit and over is None:
+                    over = key
+        return over
+
+
+def enrol_in(
+    session: Session, name: str, actor: Actor, *, enrolled_by: str | None, at: datetime
+) -> Enrolled:
+    """Make a tablet and its token in the caller's transaction (the setup link makes the first
+    admin and enrols its browser in one)."""
+    token = secrets.token_urlsafe(32)
+    tablet = Tablet(
+        name=_tablet_name(name),
+        token_sha256=sha256(token),
+        enrolled_by=enrolled_by,
+        created_at=at,
+        last_seen=at,
+    )
+    session.add(tablet)
+    session.flush()
+    audit.record(session, "tablet enrolled", actor, tablet.id)
+    return Enrolled(tablet, token)
+
+
+def _tablet_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise TabletError("name", NO_NAME)
+    if len(name) > NAME_MAX:
+        raise TabletError("name", LONG_NAME)
+    return name
+
+
+def _count(session: Session, kind: str, key: str, minute: datetime) -> int:
+    """Add one to this minute's count for (kind, key) and return the new count."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(RateCount).values(kind=kind, key=key, minute=minute, count=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["kind", "key", "minute"], set_={"count": RateCount.count + 1}
+    ).returning(RateCount.count)
+    return session.execute(statement).scalar_one()
