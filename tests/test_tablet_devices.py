@@ -167,6 +167,9 @@ def test_a_staff_started_session_opens_the_flow_for_one_patient(app, archive, de
     desk = StaffActions(browser)
     desk.login_as("front-desk")
     assert browser.get("/tablet/").status_code == 403  # a staff login alone is no tablet
+    # Opening a tablet page ended the staff login in this browser, too.
+    assert browser.get("/staff/").headers["Location"] == "/staff/login"
+    desk.login_as("front-desk")
     started = desk.post("/staff/patient-session", {"form_id": B12})
     assert started.headers["Location"] == f"/tablet/form/{B12}"
     actions = TabletActions(browser)
