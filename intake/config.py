@@ -137,12 +137,16 @@ class Config:
         #: RFC 3161 timestamp authority for each seal (empty: no timestamp).
         self.TSA_URL = text("TSA_URL")
 
+        #: Folder of tablet drafts with STORAGE=files; empty: `drafts/` in the instance folder.
+        self.DRAFTS_DIR: Path | None = path("DRAFTS_DIR")
+
         for name, value in (overrides or {}).items():
             setattr(self, name, value)
         self.INSTANCE_PATH = Path(self.INSTANCE_PATH).absolute()
         self.FORMS_DIR = Path(self.FORMS_DIR)
         self.ARCHIVE_DIR = Path(self.ARCHIVE_DIR or self.INSTANCE_PATH / "archive")
         self.CERTIFICATES_DIR = Path(self.CERTIFICATES_DIR or self.INSTANCE_PATH / "certificates")
+        self.DRAFTS_DIR = Path(self.DRAFTS_DIR or self.INSTANCE_PATH / "drafts")
 
     @property
     def database_url(self) -> str:

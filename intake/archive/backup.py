@@ -67,7 +67,7 @@ from intake.archive.models import (
 )
 from intake.archive.service import Archive
 from intake.certificates import certificate_files, is_certificate_file, restore_certificate_file
-from intake.safe_write import copy_file, fsync_folder, write_file
+from intake.safe_write import copy_file, fsync_folder, make_folders, write_file
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -493,7 +493,7 @@ def _occupied(archive: Archive) -> list[str]:
 
 
 def _restore_pdfs(path: Path, manifest: dict[str, Any], blobs: FileBlobs) -> None:
-    blobs.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_folders(blobs.root)
     for entry in manifest["files"]:
         sha256 = _pdf_entry(entry["file"])
         if sha256 is not None:
@@ -502,7 +502,7 @@ def _restore_pdfs(path: Path, manifest: dict[str, Any], blobs: FileBlobs) -> Non
 
 def _restore_certificates(folder: Path, manifest: dict[str, Any], certificates_dir: Path) -> None:
     """Add the backup's certificates; a different self-signed one already here stays trusted."""
-    certificates_dir.mkdir(parents=True, exist_ok=True)
+    make_folders(certificates_dir)
     for entry in manifest["files"]:
         name = _certificate_entry(entry["file"])
         if name is not None:

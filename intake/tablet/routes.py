@@ -77,7 +77,7 @@ def drafts() -> Drafts:
     if current_app.config["STORAGE"] == "database":
         lease = current_app.config["DRAFT_LEASE_SECONDS"]
         return DatabaseDrafts(get_archive().sessions, ttl, lease=lease)
-    return FileDrafts(Path(current_app.instance_path) / "drafts", ttl)
+    return FileDrafts(Path(current_app.config["DRAFTS_DIR"]), ttl)
 
 
 def device() -> dict[str, str]:
