@@ -107,12 +107,16 @@ class Drafts:
         `per_owner` live drafts already."""
         self.sweep()
         prefix = owner_prefix(owner)
-        if self.live_count(prefix) >= self.per_owner:
-            raise TooManyDrafts
-        draft_id = prefix + secrets.token_urlsafe(_RANDOM_BYTES)
-        draft = Draft(id=draft_id, form_id=form_id, updated_at=self.clock())
-        self.save(draft)
+        draft = Draft(
+            id=prefix + secrets.token_urlsafe(_RANDOM_BYTES), form_id=form_id, updated_at=0
+        )
+        self._add_counted(draft, prefix)
         return draft
+
+    def _add_counted(self, draft: Draft, prefix: str) -> None:
+        """Save the new `draft` unless `prefix` holds `per_owner` live drafts; the count and
+        the save are one step against every other start from the same address."""
+        raise NotImplementedError
 
     def body(self, draft: Draft) -> str:
         """The JSON a store saves; `DraftTooLarge` when it is over `max_bytes`."""
@@ -228,6 +232,17 @@ class FileDrafts(Drafts):
             elif not path.with_suffix(".json").exists():
                 path.unlink(missing_ok=True)
 
+    def _add_counted(self, draft: Draft, prefix: str) -> None:
+        make_folders(self.root)
+        fd = os.open(self.root / f"{prefix}.owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if self.live_count(prefix) >= self.per_owner:
+                raise TooManyDrafts
+            self.save(draft)
+        finally:
+            os.close(fd)
+
     def live_count(self, prefix: str) -> int:
         if not self.root.is_dir():
             return 0
@@ -304,16 +319,34 @@ class DatabaseDrafts(Drafts):
         with self.sessions.begin() as session:
             session.execute(delete(DraftRow).where(DraftRow.updated_at < self.clock() - self.ttl))
 
+    def _add_counted(self, draft: Draft, prefix: str) -> None:
+        draft.updated_at = self.clock()
+        body = self.body(draft)
+        # SQLite: the transaction holds the write lock from its start (BEGIN IMMEDIATE).
+        # PostgreSQL: starts from one address queue on a lock of their own.
+        with self.sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                key = int.from_bytes(
+                    hashlib.sha256(prefix.encode()).digest()[:8], "big", signed=True
+                )
+                session.execute(select(func.pg_advisory_xact_lock(key)))
+            if self._count(session, prefix) >= self.per_owner:
+                raise TooManyDrafts
+            session.add(DraftRow(id=draft.id, updated_at=draft.updated_at, body=body))
+
     def live_count(self, prefix: str) -> int:
         with self.sessions() as session:
-            return session.scalar(
-                select(func.count())
-                .select_from(DraftRow)
-                .where(
-                    DraftRow.id.startswith(prefix, autoescape=True),
-                    DraftRow.updated_at >= self.clock() - self.ttl,
-                )
+            return self._count(session, prefix)
+
+    def _count(self, session: Session, prefix: str) -> int:
+        return session.scalar(
+            select(func.count())
+            .select_from(DraftRow)
+            .where(
+                DraftRow.id.startswith(prefix, autoescape=True),
+                DraftRow.updated_at >= self.clock() - self.ttl,
             )
+        )
 
     @contextmanager
     def locked(self, draft_id: str, poll: float = 0.05) -> Iterator[None]:

@@ -321,7 +321,15 @@ class TabletClient:
         self._turn += 1
         return server
 
-    def request(self, method: str, path: str, fields: Mapping[str, str] | None = None) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        fields: Mapping[str, str] | None = None,
+        *,
+        multipart: bool = False,
+    ) -> Answer:
+        """One request; `fields` are sent form-encoded, or as multipart/form-data."""
         server = self._server()
         host, port = server.removeprefix("http://").rsplit(":", 1)
         assert host == HOST, "loopback only"
@@ -329,7 +337,9 @@ class TabletClient:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
-        if fields is not None:
+        if fields is not None and multipart:
+            body, headers["Content-Type"] = multipart_body(fields)
+        elif fields is not None:
             body = urlencode(fields).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         connection = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
@@ -431,6 +441,17 @@ def percentile(values: Iterable[float], fraction: float) -> float:
 
 
 # --- the server's archive ------------------------------------------------------------------------
+
+
+def multipart_body(fields: Mapping[str, str]) -> tuple[bytes, str]:
+    """`fields` as a multipart/form-data body, and its Content-Type."""
+    boundary = secrets.token_hex(16)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def archive_of(env: dict[str, str]) -> Archive:
