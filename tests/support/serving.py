@@ -463,3 +463,43 @@ def show(capsys: pytest.CaptureFixture[str], text: str) -> None:
     """Print a run's figures past pytest's capture, as the test runs."""
     with capsys.disabled():
         print(text, flush=True)
+
+
+class IntakeServe:
+    """`intake serve` in a process group of its own, its terminal and log in one file."""
+
+    def __init__(self, settings: Mapping[str, str | Path], log: Path, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.log = log
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [str(INTAKE), "serve", "--host", HOST, "--port", str(self.port), *args],
+                cwd=PROJECT_ROOT,
+                env=server_env(settings),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 60) -> IntakeServe:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if TabletClient([self.url], timeout=2).request("GET", "/healthz").status == 200:
+                    return self
+            except NoAnswer:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"intake serve did not start:\n{self.log.read_text()}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
