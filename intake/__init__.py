@@ -13,7 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.config import Config, bundled
 from intake.definition import FormCatalog
-from intake.safe_write import make_folders
+from intake.private_files import SECRET_KEY_FILE, tighten_instance
+from intake.safe_write import make_folders, write_file
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -27,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(config.as_dict())
     make_folders(config.INSTANCE_PATH)
+    tighten_instance(config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
     app.extensions["config"] = config
@@ -95,9 +97,9 @@ def _log_like_the_server() -> None:
 
 def _instance_secret(app: Flask) -> str:
     """A random secret kept under `instance/`, made on first start, so sessions survive restarts."""
-    key_file = Path(app.instance_path) / "secret_key"
+    key_file = Path(app.instance_path) / SECRET_KEY_FILE
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+        # Owner-only from the moment it exists; a second worker starting at the same time
+        # finds the first one's key in place and reads it.
+        write_file(key_file, secrets.token_hex(32).encode(), replace=False)
     return key_file.read_text().strip()

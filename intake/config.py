@@ -162,12 +162,21 @@ class Config:
         self.TABLET_SUBMITS_PER_MINUTE = int(text("TABLET_SUBMITS_PER_MINUTE", "20"))
         self.ADDRESS_SUBMITS_PER_MINUTE = int(text("ADDRESS_SUBMITS_PER_MINUTE", "60"))
 
+        #: Folder of tablet drafts with STORAGE=files; empty: `drafts/` in the instance folder.
+        self.DRAFTS_DIR: Path | None = path("DRAFTS_DIR")
+        #: The largest tablet draft kept, in bytes of JSON (room for the largest answers the
+        #: checks accept); a step that would make it larger is not kept, and the patient is told.
+        self.DRAFT_MAX_BYTES = int(text("DRAFT_MAX_BYTES", str(1024 * 1024)))
+        #: Live drafts one client address may hold; a new start beyond it is refused (429).
+        self.DRAFTS_PER_ADDRESS = int(text("DRAFTS_PER_ADDRESS", "20"))
+
         for name, value in (overrides or {}).items():
             setattr(self, name, value)
         self.INSTANCE_PATH = Path(self.INSTANCE_PATH).absolute()
         self.FORMS_DIR = Path(self.FORMS_DIR)
         self.ARCHIVE_DIR = Path(self.ARCHIVE_DIR or self.INSTANCE_PATH / "archive")
         self.CERTIFICATES_DIR = Path(self.CERTIFICATES_DIR or self.INSTANCE_PATH / "certificates")
+        self.DRAFTS_DIR = Path(self.DRAFTS_DIR or self.INSTANCE_PATH / "drafts")
 
     @property
     def database_url(self) -> str:

@@ -28,6 +28,8 @@ NAME_MAX = 200
 SHORT_TEXT_MAX = 300
 ADDRESS_MAX = 500
 LONG_TEXT_MAX = 10_000
+PHONE_MAX = 40
+RELATIONSHIP_MAX = 100
 USER_AGENT_MAX = 1_000
 
 #: Signature pad limits: enough for any real signature, small enough to render quickly.
@@ -258,7 +260,7 @@ class _Checker:
         return value
 
     def phone(self, data: Mapping[str, Any], key: str, name: str, required: bool = True) -> str:
-        value = self.text(data, key, name, max_len=40, required=required)
+        value = self.text(data, key, name, max_len=PHONE_MAX, required=required)
         if value:
             digits = sum(ch.isdigit() for ch in value)
             if not _PHONE_CHARS.match(value) or not 7 <= digits <= 15:
@@ -385,7 +387,7 @@ def check_patient(data: Any, c: _Checker | None = None) -> tuple[Patient | None,
         emergency_contact=EmergencyContact(
             name=c.text(ec, "name", name, max_len=NAME_MAX),
             phone=c.phone(ec, "phone", name),
-            relationship=c.text(ec, "relationship", name, max_len=100),
+            relationship=c.text(ec, "relationship", name, max_len=RELATIONSHIP_MAX),
         ),
         primary_physician=c.text(
             p, "primary_physician", "patient", max_len=SHORT_TEXT_MAX, required=False
@@ -483,7 +485,7 @@ def check_signing(
             g = c.mapping(raw_guardian or None, "guardian", required=False)
             if g:
                 g_name = c.text(g, "name", "guardian", max_len=NAME_MAX)
-                g_relationship = c.text(g, "relationship", "guardian", max_len=100)
+                g_relationship = c.text(g, "relationship", "guardian", max_len=RELATIONSHIP_MAX)
                 g_pad = c.pad(g.get("signature"), "guardian.signature")
                 if g_name and g_relationship and g_pad:
                     guardian = Guardian(g_name, g_relationship, g_pad)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -289,3 +292,57 @@ def test_the_archive_must_be_at_the_newest_schema(
     result = run("verify", path, "--archive")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: the archive database is at schema none")
+
+
+# --- hostile files: a verdict, never a traceback --------------------------------------------
+
+
+def nested_pdf(depth: int) -> bytes:
+    """A small, well-formed PDF whose catalog holds `depth` arrays, each inside the one before."""
+    head = b"%PDF-1.7\n"
+    catalog = b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R /X " + b"[" * depth + b"]" * depth
+    catalog += b" >>\nendobj\n"
+    pages = b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    xref_at = len(head + catalog + pages)
+    xref = b"xref\n0 3\n0000000000 65535 f \n%010d 00000 n \n%010d 00000 n \n" % (
+        len(head),
+        len(head + catalog),
+    )
+    trailer = b"trailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref_at
+    return head + catalog + pages + xref + trailer
+
+
+def intake_process(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The installed `intake` command in a process of its own, as a person runs it: what it
+    prints on both streams, with Python's own last-resort logging in place."""
+    command = Path(sys.executable).parent / "intake"
+    return subprocess.run(
+        [str(command), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+def test_a_pdf_of_200000_nested_arrays_gets_a_verdict(tmp_path: Path, certificates_dir: Path):
+    path = tmp_path / "nested.pdf"
+    path.write_bytes(nested_pdf(200_000))
+    result = intake_process("verify", path, env={"CERTIFICATES_DIR": str(certificates_dir)})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "RecursionError" not in result.stdout + result.stderr
+    assert f"{path}: NOT VERIFIED" in result.stdout
+    assert "problem: not a readable PDF: its objects are nested too deeply" in result.stdout
+
+
+def test_a_foreign_certificate_prints_no_pyhanko_traceback(
+    tmp_path: Path, demo_pdf: bytes, clinic: ClinicSigner, certificates_dir: Path
+):
+    stranger = clinic_signer(tmp_path / "elsewhere")
+    path = sealed_file(tmp_path, demo_pdf, stranger)
+    result = intake_process("verify", path, env={"CERTIFICATES_DIR": str(certificates_dir)})
+    assert result.returncode == 1
+    assert result.stderr == ""
+    assert "Traceback" not in result.stdout
+    assert "problem: sealed with a certificate that is not the clinic's" in result.stdout

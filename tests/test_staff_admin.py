@@ -250,6 +250,15 @@ def test_the_audit_trail_goes_50_at_a_time(archive, admin, demo_data):
     assert rest == list(range(seqs[-1] - 1, 0, -1))
 
 
+@pytest.mark.parametrize("before", ["99999999999999999999999", str(2**31), "-5", "0", "x"])
+def test_a_before_bound_the_database_cannot_hold_shows_the_newest_page(archive, admin, before):
+    newest = admin.client.get("/staff/audit").text
+    page = admin.client.get(f"/staff/audit?before={before}")
+    assert page.status_code == 200
+    seqs = re.findall(r'<td data-label="#">(\d+)</td>', page.text)
+    assert seqs and seqs == re.findall(r'<td data-label="#">(\d+)</td>', newest)
+
+
 def test_a_changed_audit_row_breaks_the_trail_on_the_page(archive, admin):
     with archive.transaction() as db:
         # What someone with write access to the database could do: switch the guard off.

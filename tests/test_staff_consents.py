@@ -206,6 +206,21 @@ def test_the_list_goes_25_at_a_time_with_older_links(archive, desk, demo_data):
     assert len(made) == 30
 
 
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "20261301T000000000000." + "0" * 32,  # month 13
+        "20260230T000000000000." + "0" * 32,  # 30 February
+        "20260101T250000000000." + "0" * 32,  # hour 25
+        "not-a-cursor",
+    ],
+)
+def test_a_cursor_that_names_no_moment_shows_the_first_page(desk, three, cursor):
+    page = desk.client.get(f"/staff/?cursor={cursor}")
+    assert page.status_code == 200
+    assert len(names_listed(page.text)) == len(three)
+
+
 def test_no_patient_data_in_any_url_or_the_cookie(app, desk, three):
     desk.search(name="zoe", date_of_birth="1985-04-12")
     pages = [desk.client.get("/staff/"), desk.client.get(f"/staff/consents/{three['zoe']}")]

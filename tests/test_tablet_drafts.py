@@ -13,7 +13,13 @@ import pytest
 
 from intake.archive.db import make_engine, session_factory
 from intake.archive.migrate import upgrade
-from intake.tablet.drafts import DatabaseDrafts, Drafts, FileDrafts
+from intake.tablet.drafts import (
+    DatabaseDrafts,
+    Drafts,
+    DraftTooLarge,
+    FileDrafts,
+    TooManyDrafts,
+)
 
 MakeStore = Callable[..., Drafts]
 
@@ -154,3 +160,47 @@ def test_a_lease_left_by_a_dead_server_runs_out(database_url: str):
         assert store.get(draft.id) is not None
     finally:
         engine.dispose()
+
+
+def test_an_address_holds_at_most_its_live_drafts(make_store: MakeStore):
+    clock = Clock()
+    store = make_store(ttl=60, clock=clock, per_owner=3)
+    made = [store.create("b12-methylcobalamin", "203.0.113.7") for _ in range(3)]
+    with pytest.raises(TooManyDrafts):
+        store.create("b12-methylcobalamin", "203.0.113.7")
+    # Another address is counted apart; the address itself is in no id.
+    other = store.create("b12-methylcobalamin", "198.51.100.2")
+    assert all("203" not in d.id and len(d.id) == 43 for d in [*made, other])
+    # A wiped draft, or one expired, frees its place.
+    store.delete(made[0].id)
+    store.create("b12-methylcobalamin", "203.0.113.7")
+    clock.now += 61
+    for _ in range(3):
+        store.create("b12-methylcobalamin", "203.0.113.7")
+
+
+def test_a_draft_over_its_size_is_not_saved(make_store: MakeStore):
+    store = make_store(ttl=60, max_bytes=4096)
+    draft = store.create("b12-methylcobalamin")
+    draft.answers["health"] = {"allergies": "é" * 2000}  # 4,000 bytes of UTF-8
+    with pytest.raises(DraftTooLarge):
+        store.save(draft)
+    assert store.get(draft.id).answers == {}
+
+
+def test_a_sweep_removes_stale_lock_and_temporary_files(tmp_path: Path):
+    clock = Clock()
+    store = FileDrafts(tmp_path, ttl=60, clock=clock)
+    live = store.create("b12-methylcobalamin")
+    with store.locked(live.id):
+        pass
+    (tmp_path / ("x" * 43 + ".tmp")).write_text("{}")
+    (tmp_path / ("y" * 43 + ".lock")).write_text("")
+    for path in tmp_path.iterdir():
+        os.utime(path, (clock.now - 120, clock.now - 120))
+    store.save(live)  # its own files are young again
+    os.utime(tmp_path / f"{live.id}.lock", (clock.now - 120, clock.now - 120))
+    store.sweep()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{live.id}.json", f"{live.id}.lock"]
+    )

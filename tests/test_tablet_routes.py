@@ -516,3 +516,31 @@ def test_when_the_archive_cannot_write_the_patient_hands_the_tablet_back(
     assert tablet.submit().headers["Location"] == "/tablet/done"
     (consent,) = stored_consents(app)
     assert consent.status == ARCHIVED
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"padding": "x" * 400_000},
+        {"device": {"user_agent": "Clinic kiosk 7", "ip": "10.9.9.9"}},
+        {"typed_name": "Someone Else"},
+    ],
+    ids=["400KB", "fake-device", "typed-name"],
+)
+def test_extra_keys_in_the_pads_json_are_dropped_before_sealing(app, tablet, minor_data, extra):
+    fields = step_fields(minor_data)
+    for name in ("signature", "guardian_signature"):
+        fields["sign"][name] = json.dumps({**json.loads(fields["sign"][name]), **extra})
+    tablet.fill(minor_data, until="sign")
+    assert tablet.post("/tablet/sign", fields["sign"]).status_code == 302
+    assert tablet.submit().headers["Location"] == "/tablet/done"
+    (consent,) = stored_consents(app)
+    pdf = app.extensions["archive"].pdf(consent.id)
+    (attached,) = PdfReader(io.BytesIO(pdf)).attachments["submission.json"]
+    for sealed in (json.loads(attached), submission_of(consent)):
+        assert set(sealed["signature"]) == {"typed_name", "width", "height", "strokes"}
+        assert set(sealed["guardian"]["signature"]) == {"width", "height", "strokes"}
+        assert sealed["signature"]["typed_name"] == minor_data["signature"]["typed_name"]
+        assert sealed["signature"]["strokes"] == minor_data["signature"]["strokes"]
+        assert sealed["device"]["ip"] == "127.0.0.1"
+    assert len(attached) < 100_000

@@ -90,7 +90,7 @@ from intake.archive.migrate import alembic_config, upgrade
 from intake.archive.models import AuditHead, Consent, Staff
 from intake.archive.service import Archive
 from intake.certificates import CURRENT_SEAL, ClinicCertificate, restore_certificate_file
-from intake.safe_write import fsync_folder, write_file
+from intake.safe_write import fsync_folder, make_folders, write_file
 
 #: What the CLI and the tests reach through this module.
 __all__ = [
@@ -376,7 +376,7 @@ def _occupied(archive: Archive) -> list[str]:
 
 
 def _restore_pdfs(path: Path, manifest: dict[str, Any], blobs: FileBlobs, key: BackupKey) -> None:
-    blobs.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_folders(blobs.root)
     for entry in manifest["files"]:
         sha256 = pdf_entry(entry["file"])
         if sha256 is not None:
@@ -389,7 +389,7 @@ def _restore_certificates(
 ) -> None:
     """Add the backup's certificates (each checked again as it goes in); a different
     self-signed one already here stays trusted."""
-    certificates_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_folders(certificates_dir)
     for entry in manifest["files"]:
         name = certificate_entry(entry["file"])
         if name is not None:

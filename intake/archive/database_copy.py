@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from intake.archive.db import SQLITE_BUSY_SECONDS
 from intake.archive.models import Base
+from intake.safe_write import make_folders
 
 
 class BackupError(Exception):
@@ -36,6 +37,7 @@ def sqlite_path(database_url: str) -> Path:
 
 def copy_sqlite(live: Path, target: Path) -> None:
     """Copy the SQLite database at `live` to the new file `target`, owner-only and on the disk."""
+    _owner_only_new_file(target)
     source = sqlite3.connect(live, timeout=SQLITE_BUSY_SECONDS)
     try:
         copy = sqlite3.connect(target)
@@ -60,7 +62,9 @@ def read_only_sqlite(path: Path) -> Engine:
 
 def restore_sqlite(copy: Path, live: Path) -> None:
     """Copy the backup's database over the live one with SQLite's backup, in one transaction."""
-    live.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_folders(live.parent)
+    with suppress(FileExistsError):
+        _owner_only_new_file(live)
     source = sqlite3.connect(f"{copy.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
         target = sqlite3.connect(live, timeout=SQLITE_BUSY_SECONDS)
@@ -83,6 +87,7 @@ def dump_postgresql(
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
             snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+            _owner_only_new_file(target)
             run_pg_tool(
                 database_url, pg_dump, "--format=custom", f"--snapshot={snapshot}", "--file",
                 str(target),
@@ -157,8 +162,13 @@ def last_lines(result: subprocess.CompletedProcess[str]) -> str:
     return " ".join(lines[-3:]) or f"exit code {result.returncode}"
 
 
+def _owner_only_new_file(path: Path) -> None:
+    """Create `path` empty and owner-only (0600 whatever the umask), for another program
+    (SQLite, pg_dump) to write into: it keeps the mode of a file that is already there."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _fsync(path: Path) -> None:
-    """Make a file written by another program owner-only, and make it reach the disk."""
-    path.chmod(0o600)
+    """Make a file written by another program reach the disk."""
     with path.open("rb") as file:
         os.fsync(file.fileno())

@@ -100,8 +100,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str] | None:
     match = re.fullmatch(r"(\d{8}T\d{12})\.([0-9a-f]{32})", cursor or "")
     if not match:
         return None
-    moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%f").replace(tzinfo=utcnow().tzinfo)
-    return moment, match.group(2)
+    try:
+        moment = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%f")
+    except ValueError:  # digits in the right places, but no such date: the first page
+        return None
+    return moment.replace(tzinfo=utcnow().tzinfo), match.group(2)
 
 
 def search_query(

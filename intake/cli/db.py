@@ -6,6 +6,7 @@ import click
 
 from intake.archive.migrate import head_revision, upgrade
 from intake.cli.runtime import settings
+from intake.private_files import tighten_instance
 
 
 def register(main: click.Group) -> None:
@@ -20,5 +21,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Bring the archive database (DATABASE_URL, or SQLite in the instance folder) up to date."""
-    upgrade(settings().database_url)
+    config = settings()
+    tighten_instance(config)
+    upgrade(config.database_url)
     click.echo(f"archive database at schema {head_revision()}")

@@ -21,6 +21,7 @@ from intake.archive.staff import StaffError
 from intake.certificates import CertificateError
 from intake.config import Config, SettingError
 from intake.definition import DefinitionError, FormCatalog
+from intake.private_files import PrivateFilesError, tighten_instance
 from intake.submission import SubmissionInvalid
 
 #: Exit code for input the command cannot use; click uses the same code for usage errors.
@@ -44,7 +45,7 @@ def problems_of(error: Exception) -> list[str] | None:
         return error.problems
     if isinstance(error, DefinitionError | SettingError | StaffError | ExportError):
         return [str(error)]
-    if isinstance(error, CertificateError | SchemaOutOfDate):
+    if isinstance(error, CertificateError | SchemaOutOfDate | PrivateFilesError):
         return [str(error)]
     return None
 
@@ -70,9 +71,12 @@ def settings() -> Config:
 def open_archive(catalog: FormCatalog) -> Archive:
     """The archive the settings name, made as the app makes it; closed when the command ends.
 
-    Refuses (exit 2) a database whose schema is not the newest, with the command to run.
+    Refuses (exit 2) a database whose schema is not the newest, with the command to run. The
+    private folders and files are made owner-only first (`tighten_instance`).
     """
-    archive_settings = settings().archive_settings()
+    config = settings()
+    archive_settings = config.archive_settings()
+    tighten_instance(config)
     try:
         archive = Archive(archive_settings, catalog)
     except (ArgumentError, ValueError) as exc:  # SQLAlchemy's words, without the URL

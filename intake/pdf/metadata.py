@@ -33,7 +33,7 @@ def keywords_document_id(pdf: bytes, password: str | None = None) -> str | None:
         if reader.is_encrypted and password is not None:
             reader.decrypt(password)
         keywords = str((reader.metadata or {}).get("/Keywords", ""))
-    except (PyPdfError, ValueError, OSError):
+    except (PyPdfError, ValueError, OSError, RecursionError):
         return None
     return parse_document_id(keywords)
 

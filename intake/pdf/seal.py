@@ -7,6 +7,7 @@ any later change, even one appended as an incremental update, shows when the sea
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -36,6 +37,13 @@ SEAL_MARGIN_BYTES = 4096
 SEAL_KEY_USAGE = KeyUsageConstraints(
     key_usage=frozenset({"digital_signature", "non_repudiation"}), match_all_key_usages=False
 )
+#: What a file too deeply nested to read is reported as (pyHanko's parser recurses per level).
+TOO_DEEP = "not a readable PDF: its objects are nested too deeply"
+
+# pyHanko logs each certificate it cannot validate as a warning with the whole traceback; the
+# report names the same failure in a line of its own, so those records would only repeat it
+# (on the terminal of `intake verify`, in the server's log).
+logging.getLogger("pyhanko.sign.validation.generic_cms").setLevel(logging.ERROR)
 
 
 def seal_reason(definition: ConsentDefinition, document_id: str) -> str:
@@ -143,12 +151,29 @@ def check_seal(
     except (PdfError, ValueError) as exc:
         report.problems.append(f"not a readable PDF: {exc}")
         return report
+    except RecursionError:
+        report.problems.append(TOO_DEEP)
+        return report
     if not signatures:
         report.problems.append(
             "the file carries no seal: it was never sealed, or the seal was removed"
         )
         return report
 
+    try:
+        _check_signatures(pdf, signatures, trusted, report)
+    except RecursionError:
+        report.problems.append(TOO_DEEP)
+        return report
+    if report.holds:
+        report.facts.append(("covers", "the whole file, unchanged since sealing"))
+    return report
+
+
+def _check_signatures(
+    pdf: bytes, signatures: list, trusted: list[ClinicCertificate], report: SealReport
+) -> None:
+    """Add what each embedded signature shows, and what is wrong with it, to `report`."""
     context = ValidationContext(trust_roots=[c.asn1 for c in trusted], allow_fetching=False)
     for signature in signatures:
         status = validate_pdf_signature(
@@ -197,6 +222,3 @@ def check_seal(
             )
             if not (timestamp.intact and timestamp.valid):
                 report.problems.append("the timestamp does not match the seal")
-    if report.holds:
-        report.facts.append(("covers", "the whole file, unchanged since sealing"))
-    return report

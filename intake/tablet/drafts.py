@@ -4,6 +4,12 @@ A draft is named by a random id that the Flask session holds. It expires `ttl` s
 last step the patient saved. Once submitted, the answers are dropped and only a receipt stays (the
 consent id and the one-time patient-copy link).
 
+What one address may keep is bounded: a draft is at most `max_bytes` of JSON (a save beyond
+it raises `DraftTooLarge`), and an address (a tablet, until tablets are enrolled) has at most
+`per_owner` live drafts (`create` raises `TooManyDrafts`). The count is kept by the store
+itself: a draft's id starts with a short hash of the address that made it, so both stores count
+an address's drafts with one prefix lookup, and no address is stored.
+
 Two stores, the same behaviour: `FileDrafts` keeps each draft as a private JSON file under the
 instance folder (one app server, `STORAGE=files`); `DatabaseDrafts` keeps it as a row of the
 archive database (`STORAGE=database`), so any of several app servers can serve the next step.
@@ -11,8 +17,10 @@ archive database (`STORAGE=database`), so any of several app servers can serve t
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -24,12 +32,37 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.archive.models import DraftRow
+from intake.safe_write import make_folders
 
 _DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
+#: A draft id: the owner's prefix (11 characters), then 32 random ones (192 bits).
+_OWNER_PREFIX_BYTES = 8
+_RANDOM_BYTES = 24
+
+#: The largest draft kept: room for the largest answers the checks accept (two signature pads
+#: of 20,000 points are about 650 KB of JSON), far below what a post of refused answers once
+#: left behind.
+DRAFT_MAX_BYTES = 1024 * 1024
+#: Live drafts one address may hold at once: the clinic's tablets each hold one or two.
+DRAFTS_PER_OWNER = 20
+
+
+class DraftTooLarge(Exception):
+    """A draft over the store's `max_bytes` was not saved."""
+
+
+class TooManyDrafts(Exception):
+    """The address already holds `per_owner` live drafts; no new one was made."""
+
+
+def owner_prefix(owner: str) -> str:
+    """The first characters of every draft id an address makes: a hash, never the address."""
+    digest = hashlib.sha256(f"intake draft owner:{owner}".encode()).digest()
+    return base64.urlsafe_b64encode(digest[:_OWNER_PREFIX_BYTES]).decode().rstrip("=")
 
 
 @dataclass
@@ -65,13 +98,36 @@ class Drafts:
 
     ttl: float
     clock: Callable[[], float]
+    max_bytes: int = DRAFT_MAX_BYTES
+    per_owner: int = DRAFTS_PER_OWNER
 
-    def create(self, form_id: str) -> Draft:
-        """A new, empty draft; expired drafts of earlier patients are deleted on the way."""
+    def create(self, form_id: str, owner: str = "") -> Draft:
+        """A new, empty draft for `owner` (the client's address); expired drafts of earlier
+        patients are deleted on the way. Raises `TooManyDrafts` when `owner` holds
+        `per_owner` live drafts already."""
         self.sweep()
-        draft = Draft(id=secrets.token_urlsafe(32), form_id=form_id, updated_at=self.clock())
-        self.save(draft)
+        prefix = owner_prefix(owner)
+        draft = Draft(
+            id=prefix + secrets.token_urlsafe(_RANDOM_BYTES), form_id=form_id, updated_at=0
+        )
+        self._add_counted(draft, prefix)
         return draft
+
+    def _add_counted(self, draft: Draft, prefix: str) -> None:
+        """Save the new `draft` unless `prefix` holds `per_owner` live drafts; the count and
+        the save are one step against every other start from the same address."""
+        raise NotImplementedError
+
+    def body(self, draft: Draft) -> str:
+        """The JSON a store saves; `DraftTooLarge` when it is over `max_bytes`."""
+        text = draft.to_json()
+        if len(text.encode()) > self.max_bytes:
+            raise DraftTooLarge
+        return text
+
+    def live_count(self, prefix: str) -> int:
+        """How many drafts, not yet expired, have ids starting with `prefix`."""
+        raise NotImplementedError
 
     def get(self, draft_id: str | None) -> Draft | None:
         """The draft, or None when it never existed, was wiped, or has expired."""
@@ -107,10 +163,20 @@ class Drafts:
 class FileDrafts(Drafts):
     """Drafts as private files under `root`, expiring `ttl` seconds after their last save."""
 
-    def __init__(self, root: Path, ttl: float, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        root: Path,
+        ttl: float,
+        clock: Callable[[], float] = time.time,
+        *,
+        max_bytes: int = DRAFT_MAX_BYTES,
+        per_owner: int = DRAFTS_PER_OWNER,
+    ) -> None:
         self.root = Path(root)
         self.ttl = ttl
         self.clock = clock
+        self.max_bytes = max_bytes
+        self.per_owner = per_owner
 
     def _path(self, draft_id: str, suffix: str = ".json") -> Path:
         if not _DRAFT_ID.match(draft_id):
@@ -125,12 +191,13 @@ class FileDrafts(Drafts):
 
     def save(self, draft: Draft) -> None:
         draft.updated_at = self.clock()
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        text = self.body(draft)
+        make_folders(self.root)
         path = self._path(draft.id)
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(draft.to_json())
+            f.write(text)
         # The file's time is the draft's last save, so a sweep reads no file.
         os.utime(tmp, (draft.updated_at, draft.updated_at))
         os.replace(tmp, path)
@@ -146,22 +213,52 @@ class FileDrafts(Drafts):
 
     def sweep(self) -> None:
         """Delete every expired draft, by the time of its file (set to its last save), so a new
-        patient's start reads no draft file, however many are kept."""
+        patient's start reads no draft file, however many are kept; and the lock and temporary
+        files that no live draft uses (a save or a submit cut short)."""
         if not self.root.is_dir():
             return
         now = self.clock()
-        for path in self.root.glob("*.json"):
+        for path in self.root.iterdir():
+            if path.suffix not in (".json", ".lock", ".tmp"):
+                continue
             try:
                 expired = now - path.stat().st_mtime > self.ttl
             except OSError:
                 expired = True
-            if expired:
+            if not expired:
+                continue
+            if path.suffix == ".json":
                 self.delete(path.stem)
+            elif not path.with_suffix(".json").exists():
+                path.unlink(missing_ok=True)
+
+    def _add_counted(self, draft: Draft, prefix: str) -> None:
+        make_folders(self.root)
+        fd = os.open(self.root / f"{prefix}.owner.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if self.live_count(prefix) >= self.per_owner:
+                raise TooManyDrafts
+            self.save(draft)
+        finally:
+            os.close(fd)
+
+    def live_count(self, prefix: str) -> int:
+        if not self.root.is_dir():
+            return 0
+        now = self.clock()
+        count = 0
+        for path in self.root.glob(f"{prefix}*.json"):
+            try:
+                count += now - path.stat().st_mtime <= self.ttl
+            except OSError:
+                continue
+        return count
 
     @contextmanager
     def locked(self, draft_id: str) -> Iterator[None]:
         """Hold an exclusive lock on one draft, across threads and processes."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_folders(self.root)
         fd = os.open(self._path(draft_id, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -185,11 +282,16 @@ class DatabaseDrafts(Drafts):
         ttl: float,
         clock: Callable[[], float] = time.time,
         lease: float = 60,
+        *,
+        max_bytes: int = DRAFT_MAX_BYTES,
+        per_owner: int = DRAFTS_PER_OWNER,
     ) -> None:
         self.sessions = sessions
         self.ttl = ttl
         self.clock = clock
         self.lease = lease
+        self.max_bytes = max_bytes
+        self.per_owner = per_owner
 
     def _load(self, draft_id: str) -> str | None:
         with self.sessions() as session:
@@ -197,7 +299,7 @@ class DatabaseDrafts(Drafts):
 
     def save(self, draft: Draft) -> None:
         draft.updated_at = self.clock()
-        body = draft.to_json()
+        body = self.body(draft)
         with self.sessions.begin() as session:
             saved = session.execute(
                 update(DraftRow)
@@ -216,6 +318,35 @@ class DatabaseDrafts(Drafts):
     def sweep(self) -> None:
         with self.sessions.begin() as session:
             session.execute(delete(DraftRow).where(DraftRow.updated_at < self.clock() - self.ttl))
+
+    def _add_counted(self, draft: Draft, prefix: str) -> None:
+        draft.updated_at = self.clock()
+        body = self.body(draft)
+        # SQLite: the transaction holds the write lock from its start (BEGIN IMMEDIATE).
+        # PostgreSQL: starts from one address queue on a lock of their own.
+        with self.sessions.begin() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                key = int.from_bytes(
+                    hashlib.sha256(prefix.encode()).digest()[:8], "big", signed=True
+                )
+                session.execute(select(func.pg_advisory_xact_lock(key)))
+            if self._count(session, prefix) >= self.per_owner:
+                raise TooManyDrafts
+            session.add(DraftRow(id=draft.id, updated_at=draft.updated_at, body=body))
+
+    def live_count(self, prefix: str) -> int:
+        with self.sessions() as session:
+            return self._count(session, prefix)
+
+    def _count(self, session: Session, prefix: str) -> int:
+        return session.scalar(
+            select(func.count())
+            .select_from(DraftRow)
+            .where(
+                DraftRow.id.startswith(prefix, autoescape=True),
+                DraftRow.updated_at >= self.clock() - self.ttl,
+            )
+        )
 
     @contextmanager
     def locked(self, draft_id: str, poll: float = 0.05) -> Iterator[None]:

@@ -309,8 +309,15 @@ def consent_form(definition: ConsentDefinition) -> type[ConsentForm]:
     return _consent_forms[key]
 
 
+#: What the tablet's signature pad sends; any other key in its hidden field is dropped, so
+#: nothing the page did not draw (a made-up `device`, a typed name, kilobytes of padding) is
+#: kept in the draft or sealed into the consent.
+PAD_KEYS = ("width", "height", "strokes")
+
+
 def _pad(value: Any) -> dict[str, Any]:
-    """The pad's hidden field as data; anything unreadable counts as an empty pad.
+    """The pad's hidden field as data, its own keys only; anything unreadable counts as an empty
+    pad.
 
     Unreadable includes JSON nested deeper than the parser goes (RecursionError).
     """
@@ -318,7 +325,9 @@ def _pad(value: Any) -> dict[str, Any]:
         pad = json.loads(value) if isinstance(value, str) and value else None
     except (ValueError, RecursionError):
         pad = None
-    return pad if isinstance(pad, dict) else json.loads(EMPTY_PAD)
+    if not isinstance(pad, dict):
+        return json.loads(EMPTY_PAD)
+    return {key: pad[key] for key in PAD_KEYS if key in pad}
 
 
 class SignForm(StepForm):

@@ -38,7 +38,14 @@ from intake.submission import (
     validate_submission,
 )
 from intake.tablet import devices, service
-from intake.tablet.drafts import DatabaseDrafts, Draft, Drafts, FileDrafts
+from intake.tablet.drafts import (
+    DatabaseDrafts,
+    Draft,
+    Drafts,
+    DraftTooLarge,
+    FileDrafts,
+    TooManyDrafts,
+)
 from intake.tablet.forms import (
     PAD_HEIGHT,
     PAD_WIDTH,
@@ -58,6 +65,13 @@ log = logging.getLogger(__name__)
 
 #: Step numbers shown as "Step N of 6".
 STEP_NUMBERS = {"welcome": 1, "details": 2, "health": 3, "consent": 4, "sign": 5, "review": 6}
+#: A step's answers would make the draft larger than it may be.
+NOT_KEPT = "Your answers on this page are too long to keep. Please shorten them."
+#: The address has as many forms open as a tablet may.
+TOO_MANY_OPEN = (
+    "Too many forms are open from this tablet. Please finish or start over on one, or ask the "
+    "front desk."
+)
 STEP_TITLES = {
     "details": "Your details",
     "health": "Your health",
@@ -74,11 +88,13 @@ def catalog() -> FormCatalog:
 def drafts() -> Drafts:
     """Where drafts live: the archive database when PDFs do (several app servers), else files
     under the instance folder."""
-    ttl = current_app.config["DRAFT_TTL_SECONDS"]
-    if current_app.config["STORAGE"] == "database":
-        lease = current_app.config["DRAFT_LEASE_SECONDS"]
-        return DatabaseDrafts(get_archive().sessions, ttl, lease=lease)
-    return FileDrafts(Path(current_app.instance_path) / "drafts", ttl)
+    config = current_app.config
+    ttl = config["DRAFT_TTL_SECONDS"]
+    limits = {"max_bytes": config["DRAFT_MAX_BYTES"], "per_owner": config["DRAFTS_PER_ADDRESS"]}
+    if config["STORAGE"] == "database":
+        lease = config["DRAFT_LEASE_SECONDS"]
+        return DatabaseDrafts(get_archive().sessions, ttl, lease=lease, **limits)
+    return FileDrafts(Path(config["DRAFTS_DIR"]), ttl, **limits)
 
 
 def device() -> dict[str, str]:
@@ -122,7 +138,11 @@ def open_step(step: str) -> tuple[Draft, ConsentDefinition]:
 def save_step(step: str, draft: Draft, form: StepForm) -> ResponseReturnValue | None:
     """Keep what was posted; the redirect onwards (or back), or None to show the errors."""
     ok = form.validate_on_submit()
-    service.record_step(drafts(), draft, step, form.part(), ok)
+    try:
+        service.record_step(drafts(), draft, step, form.part(), ok)
+    except DraftTooLarge:
+        form.form_errors.append(NOT_KEPT)
+        return None
     order = ["welcome", *service.STEPS, "review"]
     if request.form.get("nav") == "back":
         before = order[order.index(step) - 1]
@@ -189,21 +209,27 @@ def index() -> ResponseReturnValue:
 def welcome(form_id: str) -> ResponseReturnValue:
     definition = definition_or_404(form_id)
     form = StartForm()
+    refused = None
     if form.validate_on_submit():
         if not devices.may_start_another():
             return devices.refused_page()
         if (over := devices.refuse_if_over("session")) is not None:
             return over
         drafts().delete(session.pop("draft_id", None))
-        session["draft_id"] = drafts().create(definition.id).id
-        return redirect(url_for(".details"))
+        try:
+            session["draft_id"] = drafts().create(definition.id, request.remote_addr or "").id
+        except TooManyDrafts:
+            refused = TOO_MANY_OPEN
+        else:
+            return redirect(url_for(".details"))
     return render_template(
         "tablet/welcome.html",
         form=form,
         definition=definition,
+        refused=refused,
         step=STEP_NUMBERS["welcome"],
         page_title="Welcome",
-    )
+    ), (429 if refused else 200)
 
 
 @bp.route("/details", methods=["GET", "POST"])

@@ -16,7 +16,23 @@ from intake.archive.errors import ConsentMissing
 from intake.archive.models import ARCHIVED
 from intake.archive.service import Archive
 from intake.definition import FormCatalog
-from intake.submission import ADULT_AGE, age_on, validate_submission
+from intake.email_address import EMAIL_MAX
+from intake.submission import (
+    ADDRESS_MAX,
+    ADULT_AGE,
+    LONG_TEXT_MAX,
+    NAME_MAX,
+    PHONE_MAX,
+    POINTS_PER_STROKE_MAX,
+    POINTS_TOTAL_MAX,
+    RELATIONSHIP_MAX,
+    SHORT_TEXT_MAX,
+    STROKES_MAX,
+    FieldError,
+    SubmissionInvalid,
+    age_on,
+    validate_submission,
+)
 from intake.tablet.drafts import Draft, Drafts
 
 #: The steps that collect answers, in order; the welcome comes before and the review after.
@@ -34,6 +50,37 @@ STEP_OF_PART = {
 }
 
 
+#: The longest text each answer may be (the checks' limits, by its path in the submission); a
+#: longer answer is refused, and the draft keeps it only up to this length.
+TEXT_MAX = {
+    "patient.legal_name": NAME_MAX,
+    "patient.preferred_name": NAME_MAX,
+    "patient.date_of_birth": len("YYYY-MM-DD"),
+    "patient.phone": PHONE_MAX,
+    "patient.email": EMAIL_MAX,
+    "patient.address": ADDRESS_MAX,
+    "patient.primary_physician": SHORT_TEXT_MAX,
+    "patient.emergency_contact.name": NAME_MAX,
+    "patient.emergency_contact.phone": PHONE_MAX,
+    "patient.emergency_contact.relationship": RELATIONSHIP_MAX,
+    "health.allergies": LONG_TEXT_MAX,
+    "health.medications": LONG_TEXT_MAX,
+    "health.conditions": LONG_TEXT_MAX,
+    "signature.typed_name": NAME_MAX,
+    "guardian.name": NAME_MAX,
+    "guardian.relationship": RELATIONSHIP_MAX,
+}
+#: A step whose post is this many times over a limit is no patient's typing: nothing of it is
+#: kept.
+FAR_OVER = 4
+#: The keys of a signature pad in the answers.
+_PAD = ("width", "height", "strokes")
+
+
+class FarOverLimits(Exception):
+    """A step's answers are far beyond what any field accepts."""
+
+
 class SubmitRefused(Exception):
     """The submit does not belong to a live draft: wiped, expired, or sent from an old page."""
 
@@ -43,13 +90,66 @@ class CopyUnavailable(Exception):
 
 
 def record_step(drafts: Drafts, draft: Draft, step: str, part: dict[str, Any], ok: bool) -> None:
-    """Keep what the patient entered on `step` (valid or not), and whether it passed."""
-    draft.answers.update(part)
-    if ok and step not in draft.done_steps:
-        draft.done_steps.append(step)
-    elif not ok and step in draft.done_steps:
-        draft.done_steps.remove(step)
-    drafts.save(draft)
+    """Keep what the patient entered on `step` (valid or not, each answer cut to its field's
+    limit), and whether it passed. A post far over the limits keeps nothing (its fields' errors
+    say why); one that would make the draft too large raises `DraftTooLarge`, the draft as it
+    was."""
+    try:
+        kept = bounded(part)
+    except FarOverLimits:
+        return
+    answers = {**draft.answers, **kept}
+    done = [s for s in draft.done_steps if s != step] + ([step] if ok else [])
+    saved = Draft(**{**vars(draft), "answers": answers, "done_steps": done})
+    drafts.save(saved)
+    draft.answers, draft.done_steps, draft.updated_at = answers, done, saved.updated_at
+
+
+def bounded(part: dict[str, Any], path: str = "") -> dict[str, Any]:
+    """`part` with each text cut to its limit and each signature pad over its limits left
+    empty; `FarOverLimits` when something is `FAR_OVER` times a limit."""
+    kept: dict[str, Any] = {}
+    for key, value in part.items():
+        where = f"{path}{key}"
+        if isinstance(value, str):
+            limit = TEXT_MAX.get(where, SHORT_TEXT_MAX)
+            if len(value) > FAR_OVER * limit:
+                raise FarOverLimits
+            kept[key] = value.strip()[:limit] if len(value) > limit else value
+        elif isinstance(value, dict):
+            rest = bounded({k: v for k, v in value.items() if k not in _PAD}, f"{where}.")
+            is_pad = any(k in value for k in _PAD)
+            kept[key] = {**rest, **_bounded_pad(value)} if is_pad else rest
+        else:
+            kept[key] = value
+    return kept
+
+
+def _bounded_pad(pad: dict[str, Any]) -> dict[str, Any]:
+    """A pad as the draft keeps it: its strokes when they are within the pad's limits and made
+    of [x, y] numbers, else none (the patient signs again, as the check asks anyway)."""
+    strokes = pad.get("strokes")
+    size = {k: v for k, v in pad.items() if k in ("width", "height") and _number(v)}
+    if not isinstance(strokes, list):
+        return {**size, "strokes": []}
+    points = sum(len(s) if isinstance(s, list) else 1 for s in strokes)
+    if len(strokes) > FAR_OVER * STROKES_MAX or points > FAR_OVER * POINTS_TOTAL_MAX:
+        raise FarOverLimits
+    usable = (
+        len(strokes) <= STROKES_MAX
+        and points <= POINTS_TOTAL_MAX
+        and all(
+            isinstance(s, list)
+            and len(s) <= POINTS_PER_STROKE_MAX
+            and all(isinstance(p, list) and len(p) == 2 and all(map(_number, p)) for p in s)
+            for s in strokes
+        )
+    )
+    return {**size, "strokes": strokes if usable else []}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def next_step_to_fill(draft: Draft, step: str) -> str | None:
@@ -124,6 +224,10 @@ def submit(
             raise SubmitRefused
         if draft.submitted:
             return draft
+        if missing := next_step_to_fill(draft, "review"):
+            # A step refused since the review was shown (its answers kept cut to their limits,
+            # which may pass the checks): the patient sees that step again first.
+            raise SubmissionInvalid([FieldError(missing, "is not finished")])
         submission = validate_submission(submission_data(draft, device), catalog)
         key = hashlib.sha256(f"{draft.id}:{draft.submit_token}".encode()).hexdigest()
         consent_id = archive.submit(submission, actor, key=key)

@@ -98,6 +98,9 @@ def app_env(folder: Path, **overrides: str | Path) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{instance}/archive.sqlite3",
         "STORAGE": "files",
         **LOAD_LIMITS,
+        # Every simulated tablet comes from 127.0.0.1: the per-address cap on live drafts is
+        # set past what a load run opens (the flood test sets its own).
+        "DRAFTS_PER_ADDRESS": "100000",
         **{k: str(v) for k, v in overrides.items()},
     }
 
@@ -345,7 +348,15 @@ class TabletClient:
         self._turn += 1
         return server
 
-    def request(self, method: str, path: str, fields: Mapping[str, str] | None = None) -> Answer:
+    def request(
+        self,
+        method: str,
+        path: str,
+        fields: Mapping[str, str] | None = None,
+        *,
+        multipart: bool = False,
+    ) -> Answer:
+        """One request; `fields` are sent form-encoded, or as multipart/form-data."""
         server = self._server()
         host, port = server.removeprefix("http://").rsplit(":", 1)
         assert host == HOST, "loopback only"
@@ -353,7 +364,9 @@ class TabletClient:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
-        if fields is not None:
+        if fields is not None and multipart:
+            body, headers["Content-Type"] = multipart_body(fields)
+        elif fields is not None:
             body = urlencode(fields).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         connection = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
@@ -457,6 +470,17 @@ def percentile(values: Iterable[float], fraction: float) -> float:
 # --- the server's archive ------------------------------------------------------------------------
 
 
+def multipart_body(fields: Mapping[str, str]) -> tuple[bytes, str]:
+    """`fields` as a multipart/form-data body, and its Content-Type."""
+    boundary = secrets.token_hex(16)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 def archive_of(env: dict[str, str]) -> Archive:
     """The archive a test server with these settings writes, opened from the test."""
     return Archive(Config(env).archive_settings(), FormCatalog(FORMS_DIR))
@@ -476,3 +500,43 @@ def show(capsys: pytest.CaptureFixture[str], text: str) -> None:
     """Print a run's figures past pytest's capture, as the test runs."""
     with capsys.disabled():
         print(text, flush=True)
+
+
+class IntakeServe:
+    """`intake serve` in a process group of its own, its terminal and log in one file."""
+
+    def __init__(self, settings: Mapping[str, str | Path], log: Path, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.log = log
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen(
+                [str(INTAKE), "serve", "--host", HOST, "--port", str(self.port), *args],
+                cwd=PROJECT_ROOT,
+                env=server_env(settings),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 60) -> IntakeServe:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if TabletClient([self.url], timeout=2).request("GET", "/healthz").status == 200:
+                    return self
+            except NoAnswer:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"intake serve did not start:\n{self.log.read_text()}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)

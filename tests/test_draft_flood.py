@@ -1,0 +1,117 @@
+"""Filling the disk from outside: new sessions posting 480 KB of refused answers to the details
+step, from 4 threads, through the real app under gunicorn. What the drafts take stays bounded,
+in files and in the database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from intake.archive.models import DraftRow
+from tests.support.serving import (
+    HOST,
+    GunicornServer,
+    NoAnswer,
+    TabletClient,
+    app_env,
+    archive_of,
+    intake_command,
+    show,
+)
+from tests.support.tablet import csrf_token
+
+SECONDS = 6
+THREADS = 4
+POSTED = 480 * 1024
+PER_ADDRESS = 20
+#: What one draft of refused details may keep: every field cut to its limit (under 2 KB), with
+#: the draft's own tokens.
+DRAFT_BOUND = 4 * 1024
+
+
+def flood(url: str, stop: float, counts: dict[str, int], lock: threading.Lock) -> None:
+    """New sessions until `stop`, each posting 480 KB to the details step as multipart; once
+    new ones are refused, the sessions already open post again and again."""
+    held: list[TabletClient] = []
+    while time.monotonic() < stop:
+        tablet = TabletClient([url])
+        try:
+            welcome = tablet.request("GET", "/tablet/form/b12-methylcobalamin")
+            start = tablet.request(
+                "POST", "/tablet/form/b12-methylcobalamin", {"csrf_token": csrf_token(welcome.body)}
+            )
+            if start.status == 302:
+                held.append(tablet)
+            else:
+                count(counts, lock, f"start {start.status}")
+                if not held:
+                    continue
+                tablet = held[sum(counts.values()) % len(held)]
+            page = tablet.request("GET", "/tablet/details")
+            fields = {"csrf_token": csrf_token(page.body), "legal_name": "x" * POSTED}
+            answer = tablet.request("POST", "/tablet/details", fields, multipart=True)
+        except NoAnswer:
+            count(counts, lock, "no answer")
+            continue
+        count(counts, lock, f"details {answer.status}")
+
+
+def count(counts: dict[str, int], lock: threading.Lock, key: str) -> None:
+    with lock:
+        counts[key] = counts.get(key, 0) + 1
+
+
+@pytest.mark.parametrize("storage", ["files", "sqlite-database", "postgresql-database"])
+def test_refused_answers_from_outside_fill_no_disk(
+    tmp_path: Path, servers: list[GunicornServer], request, capsys, storage: str
+):
+    overrides: dict[str, str] = {"DRAFTS_PER_ADDRESS": str(PER_ADDRESS)}
+    if storage != "files":
+        overrides["STORAGE"] = "database"
+    if storage == "postgresql-database":
+        server = request.getfixturevalue("postgres_server")
+        overrides["DATABASE_URL"] = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(overrides["DATABASE_URL"]))
+    env = app_env(tmp_path, **overrides)
+    assert intake_command(env, "db", "upgrade").returncode == 0
+    gunicorn = GunicornServer(env, tmp_path / "logs", workers=2, threads=4)
+    servers.append(gunicorn.start())
+    assert gunicorn.url.startswith(f"http://{HOST}:")
+
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+    stop = time.monotonic() + SECONDS
+    threads = [
+        threading.Thread(target=flood, args=(gunicorn.url, stop, counts, lock))
+        for _ in range(THREADS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=SECONDS + 60)
+    assert not any(thread.is_alive() for thread in threads)
+
+    if storage == "files":
+        files = list((Path(env["INSTANCE_PATH"]) / "drafts").glob("*.json"))
+        drafts, used = len(files), sum(f.stat().st_size for f in files)
+    else:
+        archive = archive_of(env)
+        with archive.sessions() as session:
+            drafts = session.scalar(select(func.count()).select_from(DraftRow))
+            used = session.scalar(select(func.coalesce(func.sum(func.length(DraftRow.body)), 0)))
+        archive.dispose()
+    posted = counts.get("details 422", 0)
+    show(
+        capsys,
+        f"\n{storage}: {posted} posts of {POSTED // 1024} KB refused in {SECONDS} s from "
+        f"{THREADS} threads ({posted * POSTED / SECONDS / 1e6:.0f} MB/s posted); "
+        f"{counts.get('start 429', 0)} starts refused; {drafts} drafts kept, {used:,} bytes",
+    )
+    assert posted >= 5 * PER_ADDRESS, counts  # the flood reached the step, many times over
+    assert set(counts) <= {"details 422", "start 429"}, counts
+    assert drafts <= PER_ADDRESS
+    assert used <= PER_ADDRESS * DRAFT_BOUND
