@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from intake.config import Config
+from intake.tablet.drafts import FileDrafts
 from tests.support.serving import (
     HOST,
     IntakeServe,
     TabletClient,
     app_env,
+    enrolled_tokens,
     intake_command,
     submission_for,
 )
@@ -84,22 +87,26 @@ def test_half_sent_requests_are_dropped_and_others_still_answer(serve: IntakeSer
     print(f"\na request behind {HALF_SENT} half-sent ones answered in {waited:.1f} s")
 
 
-def test_the_access_log_shows_no_token(serve: IntakeServe):
+def test_the_access_log_shows_no_token(serve: IntakeServe, settings: dict[str, str]):
     log = serve.log.read_text()
     setup = re.search(r"/staff/setup/(\S{40,})", log)
     assert setup, log
-    tablet = TabletClient([serve.url])
+    (device,) = enrolled_tokens(settings, 1)
+    tablet = TabletClient([serve.url], device=device)
     assert tablet.request("GET", f"/staff/setup/{setup.group(1)}").status == 200
     tablet.prepare(submission_for("Tokenless"))
     answer, _ = tablet.submit()
     assert answer.status == 302
-    done = tablet.request("GET", "/tablet/done").body
-    copy = re.search(r"/tablet/copy/([A-Za-z0-9_-]{20,})", done)
-    assert copy, done
-    assert tablet.request("GET", copy.group(0)).status == 200
+    assert "phone-copy-qr" in tablet.request("GET", "/tablet/done").body
+    # The QR code's link, as the patient's phone opens it.
+    config = Config(settings)
+    draft = FileDrafts(config.DRAFTS_DIR, 600).get(tablet.session_data()["draft_id"])
+    assert draft is not None and draft.copy_token
+    phone = TabletClient([serve.url])
+    assert phone.request("GET", f"/copy/{draft.copy_token}").status == 200
     time.sleep(0.5)
     access = [line for line in serve.log.read_text().splitlines() if '" 200 ' in line]
-    assert any('"GET /tablet/copy/<token> HTTP/1.1" 200' in line for line in access), access
+    assert any('"GET /copy/<token> HTTP/1.1" 200' in line for line in access), access
     assert any('"GET /staff/setup/<token> HTTP/1.1" 200' in line for line in access), access
-    for token in (setup.group(1), copy.group(1)):
+    for token in (setup.group(1), draft.copy_token, device):
         assert not [line for line in access if token in line]

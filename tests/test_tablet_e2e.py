@@ -22,10 +22,13 @@ from pypdf import PdfReader
 
 from intake.definition import ConsentDefinition
 from intake.tablet.devices import COOKIE
+from intake.tablet.drafts import FileDrafts
 from tests.support.app import B12, app_settings, new_app
 from tests.support.browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
 from tests.support.devices import enrol
 
+#: The patient's own phone, which opens the copy's link from the QR code.
+PHONE = {"width": 390, "height": 844}
 #: The sizes at which no page may scroll sideways.
 NO_SIDEWAYS_SCROLL = [{"width": 768, "height": 1024}, {"width": 1024, "height": 768}]
 
@@ -200,14 +203,37 @@ def pdf_text(data: bytes) -> str:
     return " ".join(text.replace("’", "'").split())
 
 
-def submit_and_check_copy(page: Any, app: Any, data: dict[str, Any], definition, name: str):
+def submit_and_check_copy(
+    page: Any, base: str, app: Any, data: dict[str, Any], definition, name: str
+) -> str:
+    """Submit, then take the copy as the patient would: the thank-you screen's QR code on the
+    patient's own phone (another browser, no tablet), opened with the code shown beside it."""
     tap(page, "Submit")
     arrive(page, "done")
     assert "hand the tablet back" in page.inner_text("main")
+    qr = page.locator("img.phone-copy-qr")
+    assert qr.is_visible()
+    assert page.evaluate("document.querySelector('img.phone-copy-qr').naturalWidth") > 0
+    box = qr.bounding_box()
+    assert box and box["width"] >= 200 and box["height"] >= 200
+    assert page.locator("a[download], a[href$='.pdf'], a[href*='/copy/']").count() == 0
+    code = page.inner_text(".phone-copy-code code")
     shoot(page, f"{name}-7-done")
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Download your copy (PDF)").tap()
-    text = pdf_text(Path(download.value.path()).read_bytes())
+    name_of_cookie = app.config["SESSION_COOKIE_NAME"]
+    cookie = next(c for c in page.context.cookies() if c["name"] == name_of_cookie)
+    draft_id = app.session_interface.get_signing_serializer(app).loads(cookie["value"])["draft_id"]
+    drafts = FileDrafts(app.config["DRAFTS_DIR"], app.config["DRAFT_TTL_SECONDS"])
+    token = drafts.get(draft_id).copy_token
+    phone = page.context.browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        phone_page = phone.new_page()
+        with phone_page.expect_download() as download:
+            phone_page.evaluate("url => { window.location.href = url }", f"{base}/copy/{token}")
+        reader = PdfReader(io.BytesIO(Path(download.value.path()).read_bytes()))
+    finally:
+        phone.close()
+    assert reader.is_encrypted and reader.decrypt(code)
+    text = " ".join("".join(p.extract_text() for p in reader.pages).replace("’", "'").split())
     assert data["patient"]["legal_name"] in text
     for tier in definition.side_effects:
         for item in tier.items:
@@ -222,7 +248,7 @@ def test_an_adult_fills_signs_and_downloads_a_copy(tablet_page, server, demo_dat
     fill_in(page, base, demo_data, definition, "adult")
     review = page.inner_text("main")
     assert "Zoë O'Brien" in review and "Warfarin" in review
-    submit_and_check_copy(page, app, demo_data, definition, "adult")
+    submit_and_check_copy(page, base, app, demo_data, definition, "adult")
     assert time.monotonic() - started < 45
 
 
@@ -237,7 +263,7 @@ def test_a_minor_signs_with_a_guardian(tablet_page, server, demo_data, definitio
     assert "Maria Nowak (mother)" in page.inner_text("main")
     app.config["DONE_CLEAR_SECONDS"] = 4
     try:
-        text = submit_and_check_copy(page, app, demo_data, definition, "minor")
+        text = submit_and_check_copy(page, base, app, demo_data, definition, "minor")
         assert "Maria Nowak" in text and "Lena Nowak, a minor, as mother" in text
         page.wait_for_url(f"**/tablet/form/{B12}", timeout=8_000)
     finally:

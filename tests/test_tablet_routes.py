@@ -1,4 +1,4 @@
-"""The tablet flow through the test client: each step, errors, drafts, submit, patient copy."""
+"""The tablet flow through the test client: each step, errors, drafts, submit."""
 
 from __future__ import annotations
 
@@ -438,37 +438,6 @@ def test_a_stale_submit_token_is_refused(app, tablet, demo_data):
     assert stored_consents(app) == []
 
 
-def test_patient_copy_downloads_once(app, client, tablet, demo_data):
-    tablet.fill(demo_data)
-    tablet.submit()
-    link = re.search(r'href="(/tablet/copy/[^"]+)"', client.get("/tablet/done").text)[1]
-    response = client.get(link)
-    assert response.status_code == 200
-    assert response.mimetype == "application/pdf"
-    assert "O'Brien" not in response.headers["Content-Disposition"]
-    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
-    assert "O'Brien" in text or "O’Brien" in text
-    assert client.get(link).status_code == 410
-    assert "/tablet/copy/" not in client.get("/tablet/done").text
-
-
-def test_patient_copy_expires(app, client, tablet, demo_data):
-    app.config["PATIENT_COPY_TTL_SECONDS"] = 0
-    tablet.fill(demo_data)
-    tablet.submit()
-    time.sleep(0.01)
-    assert "/tablet/copy/" not in client.get("/tablet/done").text
-    token = drafts_of(app).get(session_of(app, client)["draft_id"]).copy_token
-    assert client.get(f"/tablet/copy/{token}").status_code == 410
-
-
-def test_patient_copy_needs_the_same_tablet_session(app, client, tablet, demo_data):
-    tablet.fill(demo_data)
-    tablet.submit()
-    link = re.search(r'href="(/tablet/copy/[^"]+)"', client.get("/tablet/done").text)[1]
-    assert app.test_client().get(link).status_code == 410
-
-
 def test_a_minor_submission_keeps_the_guardian(app, tablet, minor_data):
     tablet.fill(minor_data)
     assert tablet.submit().headers["Location"] == "/tablet/done"
@@ -490,7 +459,7 @@ def test_when_the_pdf_fails_the_consent_is_kept_and_no_copy_is_offered(
     assert tablet.submit().headers["Location"] == "/tablet/done"
     page = client.get("/tablet/done").text
     assert "Your consent has been received." in page
-    assert "/tablet/copy/" not in page and "Ask the front desk" in page
+    assert "phone-copy" not in page and "Ask the front desk" in page
     (consent,) = stored_consents(app)
     assert consent.status == "pending" and submission_of(consent)["screening"]
 

@@ -22,6 +22,7 @@ from intake.archive.audit import Actor
 from intake.archive.models import Staff, StaffSession, is_id
 from intake.archive.staff import LoginPolicy, LoginRefused, SessionCheck, StaffError
 from intake.email_address import normal_email
+from intake.qr import qr_data_uri
 
 if TYPE_CHECKING:
     from intake.archive.search import SearchCriteria
@@ -184,7 +185,7 @@ class Accounts:
                 raise StaffMissing(staff_id)
             row = second_factor.start(session, staff_id, self.database.clock())
             uri = second_factor.provisioning_uri(row.secret, staff.email)
-            return Enrolment(row.secret, uri, second_factor.qr_data_uri(uri))
+            return Enrolment(row.secret, uri, qr_data_uri(uri, scale=4))
 
     def confirm_enrolment(self, staff_id: str, code: str, actor: Actor) -> list[str]:
         """Switch the second factor on with a first code from the app; the ten recovery codes,

@@ -352,3 +352,19 @@ class RateCount(Base):
     #: The minute counted (UTC, seconds zero).
     minute: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True, index=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class PatientCopy(Base):
+    """A one-time link to the patient's own copy, opened on their phone from the QR code on the
+    thank-you screen: the link holds a random token, the table only its SHA-256. The copy is
+    encrypted under `code`, shown beside the QR code; the code is kept until the link is used
+    or has expired, then wiped."""
+
+    __tablename__ = "patient_copies"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -23,10 +23,12 @@ def sealed_consent_pdf(
     render: RenderSettings,
     tsa_url: str = "",
     tablet: str = "",
+    password: str | None = None,
 ) -> bytes:
     """The consent's PDF, sealed. Raises `ArchiveError` (worded for staff) when its form changed
     since it was signed, or the sealing certificate cannot be made (`signer` is asked for it
-    only once the submission is known to render). `tablet`: the name of the tablet that took it."""
+    only once the submission is known to render). `tablet`: the name of the tablet that took it.
+    With `password`, the copy is encrypted under it before it is sealed (the patient's copy)."""
     assert consent.submission_json is not None
     data = json.loads(consent.submission_json)
     definition = catalog.get(consent.form_id)
@@ -55,4 +57,5 @@ def sealed_consent_pdf(
         clinic,
         reason=seal_reason(definition, consent.id),
         timestamper_url=tsa_url or None,
+        password=password,
     )

@@ -18,7 +18,6 @@ import secrets
 from datetime import datetime
 
 import pyotp
-import segno
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -49,12 +48,6 @@ def start(session: Session, staff_id: str, now: datetime) -> SecondFactor:
 
 def provisioning_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=ISSUER)
-
-
-def qr_data_uri(uri: str) -> str:
-    """The provisioning URI as a QR code, an SVG data URI (the page's CSP allows `data:` images
-    and no inline script or style)."""
-    return segno.make(uri, error="m").svg_data_uri(scale=4, border=2)
 
 
 def accept_code(row: SecondFactor, code: str, now: datetime) -> bool:

@@ -313,7 +313,7 @@ class Archive:
             )
         return reason
 
-    def _sealed_pdf(self, consent: Consent) -> bytes:
+    def _sealed_pdf(self, consent: Consent, password: str | None = None) -> bytes:
         s = self.settings
         return sealed_consent_pdf(
             consent,
@@ -322,6 +322,7 @@ class Archive:
             render=s.render,
             tsa_url=s.tsa_url,
             tablet=self._tablet_name(consent.device_id),
+            password=password,
         )
 
     def _tablet_name(self, tablet_id: str | None) -> str:

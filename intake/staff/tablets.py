@@ -3,22 +3,16 @@ revoking a tablet, which ends its access at its next request."""
 
 from __future__ import annotations
 
-import segno
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from intake.qr import qr_data_uri
 from intake.staff.auth import allow
 from intake.staff.forms import ConfirmForm
 from intake.staff.pages import accounts, actor, bp
 from intake.tablet.devices import tablets
 
 REVOKED = "“{name}” is revoked: it cannot open a form from its next tap on."
-
-
-def qr_data_uri(url: str) -> str:
-    """The QR code of `url` as an SVG data URI, for an `<img>` (the page's policy allows
-    `data:` images, and no inline script or style is needed)."""
-    return segno.make(url, error="m").svg_data_uri(scale=6, border=2)
 
 
 @bp.get("/tablets")

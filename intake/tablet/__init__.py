@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
+from intake.tablet import copy
 from intake.tablet.routes import bp
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(copy.bp)
     app.register_error_handler(CSRFError, _page_expired)
 
 

@@ -80,7 +80,10 @@ class Draft:
     #: Sent with the review page; a submit carrying it makes one consent, however often it comes.
     submit_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     consent_id: str | None = None
+    #: The one-time link to the patient's copy (`archive.copies`) and the code it opens with,
+    #: kept for the thank-you screen only.
     copy_token: str | None = None
+    copy_code: str | None = None
     copy_expires_at: float | None = None
 
     @property

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from io import BytesIO
 from pathlib import Path
 
 from flask import (
@@ -21,16 +20,16 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake.archive.errors import ArchiveError, ConsentMissing
-from intake.archive.web import get_archive, request_actor
+from intake.archive.errors import ArchiveError
+from intake.archive.web import get_archive
 from intake.definition import ConsentDefinition, FormCatalog
+from intake.qr import qr_data_uri
 from intake.submission import (
     SIGNATURE_MIN_EXTENT,
     USER_AGENT_MAX,
@@ -349,34 +348,20 @@ def done() -> ResponseReturnValue:
     draft = current_draft()
     if draft is None or not draft.submitted:
         return redirect(url_for(".index"))
-    copy_url = None
+    copy_qr = None
     if service.patient_copy_available(drafts(), draft) and service.copy_ready(get_archive(), draft):
-        copy_url = url_for(".patient_copy", token=draft.copy_token)
+        # The link is for the patient's phone: the tablet shows it only as a QR code.
+        copy_qr = qr_data_uri(url_for("copy.take", token=draft.copy_token, _external=True))
     return render_template(
         "tablet/done.html",
         definition=catalog().get(draft.form_id),
-        copy_url=copy_url,
+        copy_qr=copy_qr,
+        copy_code=draft.copy_code,
         copy_minutes=current_app.config["PATIENT_COPY_TTL_SECONDS"] // 60,
         idle_seconds=current_app.config["DONE_CLEAR_SECONDS"],
         idle_warning_seconds=0,
         in_flow=True,
         page_title="Thank you",
-    )
-
-
-@bp.get("/copy/<token>")
-def patient_copy(token: str) -> ResponseReturnValue:
-    try:
-        pdf = service.take_patient_copy(
-            drafts(), session.get("draft_id"), token, get_archive(), request_actor()
-        )
-    except (service.CopyUnavailable, ConsentMissing):
-        return render_template("tablet/copy_gone.html", page_title="Link expired"), 410
-    return send_file(
-        BytesIO(pdf),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name="consent-copy.pdf",
     )
 
 

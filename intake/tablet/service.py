@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake.archive.audit import Actor
+from intake.archive.copies import offer_copy
 from intake.archive.errors import ConsentMissing
 from intake.archive.models import ARCHIVED
 from intake.archive.service import Archive
@@ -83,10 +84,6 @@ class FarOverLimits(Exception):
 
 class SubmitRefused(Exception):
     """The submit does not belong to a live draft: wiped, expired, or sent from an old page."""
-
-
-class CopyUnavailable(Exception):
-    """The patient-copy link was used already, has expired, or is not this tablet's."""
 
 
 def record_step(drafts: Drafts, draft: Draft, step: str, part: dict[str, Any], ok: bool) -> None:
@@ -234,13 +231,14 @@ def submit(
         draft.answers = {}
         draft.done_steps = []
         draft.consent_id = consent_id
-        draft.copy_token = secrets.token_urlsafe(32)
+        draft.copy_token, draft.copy_code = offer_copy(archive, consent_id, copy_ttl)
         draft.copy_expires_at = drafts.clock() + copy_ttl
         drafts.save(draft)
         return draft
 
 
 def patient_copy_available(drafts: Drafts, draft: Draft) -> bool:
+    """Whether the thank-you screen still offers the link to the patient's copy."""
     return (
         draft.copy_token is not None
         and draft.copy_expires_at is not None
@@ -254,26 +252,3 @@ def copy_ready(archive: Archive, draft: Draft) -> bool:
         return draft.consent_id is not None and archive.get(draft.consent_id).status == ARCHIVED
     except ConsentMissing:
         return False
-
-
-def take_patient_copy(
-    drafts: Drafts, draft_id: str | None, token: str, archive: Archive, actor: Actor
-) -> bytes:
-    """The PDF for a one-time patient-copy link; the link stops working once used."""
-    if drafts.get(draft_id) is None:
-        raise CopyUnavailable
-    assert draft_id is not None
-    with drafts.locked(draft_id):
-        draft = drafts.get(draft_id)
-        if (
-            draft is None
-            or not patient_copy_available(drafts, draft)
-            or not secrets.compare_digest(token.encode(), str(draft.copy_token).encode())
-        ):
-            raise CopyUnavailable
-        assert draft.consent_id is not None
-        pdf = archive.pdf(draft.consent_id)
-        draft.copy_token = None
-        drafts.save(draft)
-        archive.record("consent downloaded", actor, draft.consent_id)
-        return pdf
