@@ -167,8 +167,9 @@ class Config:
         #: The largest tablet draft kept, in bytes of JSON (room for the largest answers the
         #: checks accept); a step that would make it larger is not kept, and the patient is told.
         self.DRAFT_MAX_BYTES = int(text("DRAFT_MAX_BYTES", str(1024 * 1024)))
-        #: Live drafts one client address may hold; a new start beyond it is refused (429).
-        self.DRAFTS_PER_ADDRESS = int(text("DRAFTS_PER_ADDRESS", "20"))
+        #: Live drafts one enrolled tablet (or, for a browser a staff member handed to a patient,
+        #: one client address) may hold; a new start beyond it is refused (429).
+        self.DRAFTS_PER_TABLET = int(text("DRAFTS_PER_TABLET", "20"))
 
         for name, value in (overrides or {}).items():
             setattr(self, name, value)

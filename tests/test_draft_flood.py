@@ -1,6 +1,8 @@
-"""Filling the disk from outside: new sessions posting 480 KB of refused answers to the details
-step, from 4 threads, through the real app under gunicorn. What the drafts take stays bounded,
-in files and in the database (SQLite and PostgreSQL)."""
+"""Filling the disk: new sessions posting 480 KB of refused answers to the details step, from 4
+threads, through the real app under gunicorn. From outside, no device that is not an enrolled
+tablet gets a draft at all (`test_tablet_devices.py`); so the flood comes from an enrolled tablet
+gone wrong. What the drafts take stays bounded, in files and in the database (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from tests.support.serving import (
     TabletClient,
     app_env,
     archive_of,
+    enrolled_tokens,
     intake_command,
     show,
 )
@@ -27,18 +30,18 @@ from tests.support.tablet import csrf_token
 SECONDS = 6
 THREADS = 4
 POSTED = 480 * 1024
-PER_ADDRESS = 20
+PER_TABLET = 20
 #: What one draft of refused details may keep: every field cut to its limit (under 2 KB), with
 #: the draft's own tokens.
 DRAFT_BOUND = 4 * 1024
 
 
-def flood(url: str, stop: float, counts: dict[str, int], lock: threading.Lock) -> None:
+def flood(url: str, device: str, stop: float, counts: dict[str, int], lock: threading.Lock) -> None:
     """New sessions until `stop`, each posting 480 KB to the details step as multipart; once
     new ones are refused, the sessions already open post again and again."""
     held: list[TabletClient] = []
     while time.monotonic() < stop:
-        tablet = TabletClient([url])
+        tablet = TabletClient([url], device=device)
         try:
             welcome = tablet.request("GET", "/tablet/form/b12-methylcobalamin")
             start = tablet.request(
@@ -69,7 +72,7 @@ def count(counts: dict[str, int], lock: threading.Lock, key: str) -> None:
 def test_refused_answers_from_outside_fill_no_disk(
     tmp_path: Path, servers: list[GunicornServer], request, capsys, storage: str
 ):
-    overrides: dict[str, str] = {"DRAFTS_PER_ADDRESS": str(PER_ADDRESS)}
+    overrides: dict[str, str] = {"DRAFTS_PER_TABLET": str(PER_TABLET)}
     if storage != "files":
         overrides["STORAGE"] = "database"
     if storage == "postgresql-database":
@@ -78,6 +81,7 @@ def test_refused_answers_from_outside_fill_no_disk(
         request.addfinalizer(lambda: server.drop_database(overrides["DATABASE_URL"]))
     env = app_env(tmp_path, **overrides)
     assert intake_command(env, "db", "upgrade").returncode == 0
+    (device,) = enrolled_tokens(env, 1)
     gunicorn = GunicornServer(env, tmp_path / "logs", workers=2, threads=4)
     servers.append(gunicorn.start())
     assert gunicorn.url.startswith(f"http://{HOST}:")
@@ -86,7 +90,7 @@ def test_refused_answers_from_outside_fill_no_disk(
     lock = threading.Lock()
     stop = time.monotonic() + SECONDS
     threads = [
-        threading.Thread(target=flood, args=(gunicorn.url, stop, counts, lock))
+        threading.Thread(target=flood, args=(gunicorn.url, device, stop, counts, lock))
         for _ in range(THREADS)
     ]
     for thread in threads:
@@ -111,7 +115,7 @@ def test_refused_answers_from_outside_fill_no_disk(
         f"{THREADS} threads ({posted * POSTED / SECONDS / 1e6:.0f} MB/s posted); "
         f"{counts.get('start 429', 0)} starts refused; {drafts} drafts kept, {used:,} bytes",
     )
-    assert posted >= 5 * PER_ADDRESS, counts  # the flood reached the step, many times over
+    assert posted >= 5 * PER_TABLET, counts  # the flood reached the step, many times over
     assert set(counts) <= {"details 422", "start 429"}, counts
-    assert drafts <= PER_ADDRESS
-    assert used <= PER_ADDRESS * DRAFT_BOUND
+    assert drafts <= PER_TABLET
+    assert used <= PER_TABLET * DRAFT_BOUND

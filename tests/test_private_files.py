@@ -43,7 +43,7 @@ def open_to_others(root: Path) -> list[str]:
 
 
 def test_everything_written_is_owner_only_whatever_the_umask(
-    tmp_path: Path, umask: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, umask: int, monkeypatch: pytest.MonkeyPatch, backup_key
 ):
     config = app_settings(tmp_path)
     del config["SECRET_KEY"]  # made and kept in the instance folder

@@ -68,6 +68,12 @@ def current_tablet() -> Tablet | None:
     return g.get("tablet")
 
 
+def draft_owner() -> str:
+    """Whose drafts a new one counts with: the enrolled tablet's, else the client address's."""
+    tablet = current_tablet()
+    return f"tablet:{tablet.id}" if tablet is not None else f"ip:{request.remote_addr or ''}"
+
+
 def tablet_actor() -> Actor:
     """Who is asking, with the enrolled tablet (if any): a consent records which one took it."""
     tablet = current_tablet()

@@ -89,7 +89,7 @@ def drafts() -> Drafts:
     under the instance folder."""
     config = current_app.config
     ttl = config["DRAFT_TTL_SECONDS"]
-    limits = {"max_bytes": config["DRAFT_MAX_BYTES"], "per_owner": config["DRAFTS_PER_ADDRESS"]}
+    limits = {"max_bytes": config["DRAFT_MAX_BYTES"], "per_owner": config["DRAFTS_PER_TABLET"]}
     if config["STORAGE"] == "database":
         lease = config["DRAFT_LEASE_SECONDS"]
         return DatabaseDrafts(get_archive().sessions, ttl, lease=lease, **limits)
@@ -216,7 +216,7 @@ def welcome(form_id: str) -> ResponseReturnValue:
             return over
         drafts().delete(session.pop("draft_id", None))
         try:
-            session["draft_id"] = drafts().create(definition.id, request.remote_addr or "").id
+            session["draft_id"] = drafts().create(definition.id, devices.draft_owner()).id
         except TooManyDrafts:
             refused = TOO_MANY_OPEN
         else:

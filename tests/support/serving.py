@@ -100,7 +100,7 @@ def app_env(folder: Path, **overrides: str | Path) -> dict[str, str]:
         **LOAD_LIMITS,
         # Every simulated tablet comes from 127.0.0.1: the per-address cap on live drafts is
         # set past what a load run opens (the flood test sets its own).
-        "DRAFTS_PER_ADDRESS": "100000",
+        "DRAFTS_PER_TABLET": "100000",
         **{k: str(v) for k, v in overrides.items()},
     }
 
