@@ -10,8 +10,7 @@ import click
 
 from intake.archive.audit import CLI
 from intake.archive.export import export_consents, verify_export
-from intake.certificates import kept_certificates, read_certificate
-from intake.cli.runtime import fail, open_archive, settings
+from intake.cli.runtime import fail, open_archive, trust_option, trusted_certificates
 from intake.definition import FormCatalog
 
 
@@ -62,14 +61,7 @@ def export(ctx: click.Context, since: str | None, out: Path | None) -> None:
 
 @export.command("verify")
 @click.argument("zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--trust",
-    "trust_paths",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Accept seals made with this certificate (PEM or DER; repeatable) instead of the "
-    "certificates kept in CERTIFICATES_DIR.",
-)
+@trust_option
 def export_verify(zip_path: Path, trust_paths: tuple[Path, ...]) -> None:
     """Check an export zip against its manifest, and each PDF's seal.
 
@@ -77,12 +69,7 @@ def export_verify(zip_path: Path, trust_paths: tuple[Path, ...]) -> None:
     PDF's seal, and that the manifest's id, name, date of birth and signing time are those
     sealed in the PDF. Exits 0 when all holds and 1, naming each problem, when not.
     """
-    trusted = (
-        [read_certificate(path) for path in trust_paths]
-        if trust_paths
-        else kept_certificates(settings().CERTIFICATES_DIR)
-    )
-    check = verify_export(zip_path, trusted)
+    check = verify_export(zip_path, trusted_certificates(trust_paths))
     if check.holds:
         click.echo(f"{zip_path}: {check.count} consents, every file as the manifest records")
         return

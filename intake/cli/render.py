@@ -10,8 +10,14 @@ from typing import Any
 import click
 
 from intake.archive.verify import compare_with_archive
-from intake.certificates import kept_certificates, read_certificate
-from intake.cli.runtime import fail, open_archive, pass_catalog, settings
+from intake.cli.runtime import (
+    fail,
+    open_archive,
+    pass_catalog,
+    settings,
+    trust_option,
+    trusted_certificates,
+)
 from intake.definition import FormCatalog
 from intake.pdf import render_consent
 from intake.pdf.seal import check_seal
@@ -79,14 +85,7 @@ def render(catalog: FormCatalog, input_path: Path | None, demo: bool, out: Path)
 
 @click.command()
 @click.argument("pdf_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--trust",
-    "trust_paths",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Accept seals made with this certificate (PEM or DER; repeatable) instead of the "
-    "certificates kept in CERTIFICATES_DIR.",
-)
+@trust_option
 @click.option("--password", help="Password of an encrypted copy.")
 @click.option(
     "--archive",
@@ -109,10 +108,8 @@ def verify(
     With --archive, also that it is the very file the archive stored for its consent. Exits 0
     when every check holds and 1, with the reasons, when one does not.
     """
-    trusted = [read_certificate(path) for path in trust_paths]
+    trusted = trusted_certificates(trust_paths)
     certificates_dir = settings().CERTIFICATES_DIR
-    if not trust_paths:
-        trusted = kept_certificates(certificates_dir)
     pdf = pdf_path.read_bytes()
     report = check_seal(pdf, trusted, password=password)
     if against_archive:

@@ -8,6 +8,7 @@ service raises into those lines, so a command only calls the service.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -18,7 +19,12 @@ from intake.archive.export import ExportError
 from intake.archive.migrate import SchemaOutOfDate, require_current
 from intake.archive.service import Archive
 from intake.archive.staff import StaffError
-from intake.certificates import CertificateError
+from intake.certificates import (
+    CertificateError,
+    ClinicCertificate,
+    kept_certificates,
+    read_certificate,
+)
 from intake.config import Config, SettingError
 from intake.definition import DefinitionError, FormCatalog
 from intake.private_files import PrivateFilesError, tighten_instance
@@ -61,6 +67,23 @@ class IntakeGroup(click.Group):
             if problems is None:
                 raise
             fail(*problems)
+
+
+trust_option = click.option(
+    "--trust",
+    "trust_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Accept seals made with this certificate (PEM or DER; repeatable) instead of the "
+    "certificates kept in CERTIFICATES_DIR.",
+)
+
+
+def trusted_certificates(trust_paths: tuple[Path, ...]) -> list[ClinicCertificate]:
+    """The certificates `--trust` names, else every one the clinic has sealed with."""
+    if trust_paths:
+        return [read_certificate(path) for path in trust_paths]
+    return kept_certificates(settings().CERTIFICATES_DIR)
 
 
 def settings() -> Config:
