@@ -229,7 +229,7 @@ def measure(rounds: int, per_round: int, clients: int, threads: int) -> Run:
                 )
             if reset:
                 load_hwm = {pid: status_kb(pid, "VmHWM") for pid in workers}
-            run.alone = one_round(server, workers, ALONE, 1)
+            run.alone = one_round(server, workers, ALONE, devices[:1])
             lat = sorted(run.alone.latencies)
             print(
                 f"e2e: then {ALONE} consents from one tablet at a time: submit p50 "
