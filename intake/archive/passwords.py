@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 from importlib.resources import files
 
-from zxcvbn import zxcvbn
-
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1000
 #: zxcvbn's score runs 0 (guessed at once) to 4; below 3 it is guessable offline in hours.
@@ -50,6 +48,10 @@ def password_problem(password: str, *, user_inputs: tuple[str, ...] = ()) -> str
         return ONLY_SPACES
     if password.strip().lower() in common_passwords():
         return COMMON
+    # Imported when a new password is checked, not with the app: its frequency lists take
+    # 12 MB, which every worker would otherwise carry.
+    from zxcvbn import zxcvbn
+
     scored = zxcvbn(password[:SCORED_LENGTH], user_inputs=[u for u in user_inputs if u])
     if scored["score"] < MIN_SCORE:
         return GUESSABLE
