@@ -96,3 +96,10 @@ def test_a_view_reads_a_bounded_number_of_audit_rows(archive, admin):
         assert len(loaded) >= newest  # the full walk, by contrast, reads every row
     finally:
         event.remove(AuditEvent, "load", count)
+
+
+def test_a_change_to_the_checkpoints_own_row_is_caught_on_the_page(archive, admin):
+    newest = seed_audit_rows(archive, 10)
+    assert verdict(admin).startswith(f"✓ The trail holds: {newest} rows")
+    change_audit_row(archive, newest)
+    assert verdict(admin) == f"✗ The trail is BROKEN at row {newest}"

@@ -165,8 +165,10 @@ def check_since_checkpoint(session: Session, limit: int) -> ChainReport:
         if kept is None or row_sha256(kept) != start_sha256:
             reason = f"row {start_seq} was changed after it was checked"
             return ChainReport(start_seq - 1, start_seq, reason)
+    # Only rows the head already counted: one appended since it was read is for the next view.
+    newer = (AuditEvent.seq > start_seq) & (AuditEvent.seq <= written)
     rows = session.scalars(
-        select(AuditEvent).where(AuditEvent.seq > start_seq).order_by(AuditEvent.seq).limit(limit)
+        select(AuditEvent).where(newer).order_by(AuditEvent.seq).limit(limit)
     ).all()
     last = rows[-1].seq if rows else start_seq
     stop = None if len(rows) < limit or last >= written else last
