@@ -6,16 +6,17 @@
 4. archive: searches at 100,000 consents on SQLite and PostgreSQL
 5. memory: a gunicorn worker's peak RSS after 1,000 consents, RSS first vs last 100
 6. growth: render time for answers of 1, 10 and 100 pages; searches at 10k, 100k and 1M rows
+7. audit: the staff audit trail page at 100,000 and 1,000,000 audit rows (SQLite)
 
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
 
-    .venv/bin/python -m bench.run [--quick] [--only render seal growth e2e archive]
+    .venv/bin/python -m bench.run [--quick] [--only render seal growth e2e archive audit]
         [--markdown FILE]
 
-`BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive (about 5 of the run's
-minutes). A part that fails is reported in the table and the run goes on; the exit status is 1
-if any part failed (a missed target is not a failure).
+`BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive and the 1,000,000-row
+audit trail (about 5 of the run's minutes). A part that fails is reported in the table and the
+run goes on; the exit status is 1 if any part failed (a missed target is not a failure).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from datetime import UTC, datetime
 
 from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
-PARTS = ("render", "seal", "growth", "e2e", "archive")
+PARTS = ("render", "seal", "growth", "e2e", "archive", "audit")
 
 
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
@@ -52,6 +53,11 @@ def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
         from bench import bench_e2e
 
         return bench_e2e.run
+    if name == "audit":
+        from bench import bench_audit_page
+
+        sizes = bench_audit_page.SIZES[:-1] if quick else bench_audit_page.SIZES
+        return lambda: bench_audit_page.run(sizes)
     from bench import bench_archive
 
     sizes = bench_archive.SIZES[:-1] if quick else bench_archive.SIZES
@@ -74,7 +80,7 @@ def main() -> int:
         "--quick",
         action="store_true",
         default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
-        help="leave out the 1M archive (also BENCH_QUICK=1)",
+        help="leave out the 1M archive and 1M audit rows (also BENCH_QUICK=1)",
     )
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.archive.models import AuditEvent, AuditHead, utcnow
+from intake.archive.models import AuditCheckpoint, AuditEvent, AuditHead, utcnow
 from intake.canonical import canonical_json
 
 GENESIS = "0" * 64
@@ -111,14 +111,23 @@ def record(
 
 @dataclass(frozen=True)
 class ChainReport:
+    #: Rows 1 to `rows` were checked (all of them, for a full walk).
     rows: int
-    #: The first row that does not hold, and why; None when the whole chain holds.
+    #: The first row that does not hold, and why; None when every row checked holds.
     broken_seq: int | None = None
     reason: str = ""
+    #: How many rows the trail holds, when fewer were checked (an incremental check stopped
+    #: short); None when the check reached the newest row.
+    written: int | None = None
 
     @property
     def holds(self) -> bool:
         return self.broken_seq is None
+
+    @property
+    def complete(self) -> bool:
+        """Every row written was checked."""
+        return self.written is None
 
 
 def _rows(session: Session) -> Iterator[AuditEvent]:
@@ -129,35 +138,105 @@ def _rows(session: Session) -> Iterator[AuditEvent]:
 
 def verify(session: Session) -> ChainReport:
     """Walk the chain from the first row; name the first row that was changed or is missing."""
-    expected_prev, expected_seq, count = GENESIS, 1, 0
+    return _walk(session, _rows(session), 0, GENESIS, None)[0]
+
+
+def verify_and_keep(session: Session) -> ChainReport:
+    """`verify`, then keep how far the chain holds as the checkpoint the staff page extends (a
+    break found here moves it back, so the page shows the break too)."""
+    report, good_seq, good_sha256 = _walk(session, _rows(session), 0, GENESIS, None)
+    _keep(session, good_seq, good_sha256)
+    return report
+
+
+def check_since_checkpoint(session: Session, limit: int) -> ChainReport:
+    """Extend the kept checkpoint by at most `limit` rows and keep the new one: a bounded amount
+    of work that says how far the chain was checked. Rows at or before the checkpoint are not
+    walked again (a change there is for `verify`), except the checkpoint's own row."""
+    head = session.get(AuditHead, 1)
+    written = head.seq if head else 0
+    checkpoint = session.get(AuditCheckpoint, 1)
+    start_seq, start_sha256 = (checkpoint.seq, checkpoint.sha256) if checkpoint else (0, GENESIS)
+    if start_seq > written:
+        reason = f"the trail ends at row {written} but row {start_seq} was checked before"
+        return ChainReport(0, written + 1, reason + ": the newest rows were removed")
+    if start_seq:
+        kept = session.get(AuditEvent, start_seq)
+        if kept is None or row_sha256(kept) != start_sha256:
+            reason = f"row {start_seq} was changed after it was checked"
+            return ChainReport(start_seq - 1, start_seq, reason)
+    # Only rows the head already counted: one appended since it was read is for the next view.
+    newer = (AuditEvent.seq > start_seq) & (AuditEvent.seq <= written)
+    rows = session.scalars(
+        select(AuditEvent).where(newer).order_by(AuditEvent.seq).limit(limit)
+    ).all()
+    last = rows[-1].seq if rows else start_seq
+    stop = None if len(rows) < limit or last >= written else last
+    report, good_seq, good_sha256 = _walk(session, iter(rows), start_seq, start_sha256, stop)
+    if report.holds and good_seq > start_seq:
+        _keep(session, good_seq, good_sha256)
+    return report
+
+
+def _walk(
+    session: Session,
+    rows: Iterator[AuditEvent],
+    start_seq: int,
+    start_sha256: str,
+    stop: int | None,
+) -> tuple[ChainReport, int, str]:
+    """Check `rows` follow row `start_seq` (of hash `start_sha256`); with `stop`, the walk ends
+    there short of the newest row, else it is held against `audit_head`. Returns the report and
+    the last row known to hold with its hash."""
+    expected_prev, expected_seq, count = start_sha256, start_seq + 1, start_seq
     previous: AuditEvent | None = None
-    for row in _rows(session):
+    for row in rows:
         if row.seq != expected_seq:
-            return ChainReport(count, expected_seq, f"row {expected_seq} is missing")
+            report = ChainReport(count, expected_seq, f"row {expected_seq} is missing")
+            return report, count, expected_prev
         if row.prev_sha256 != expected_prev:
             if previous is None:
-                return ChainReport(count, row.seq, f"row {row.seq} does not start the chain")
-            return ChainReport(
+                if start_seq:
+                    reason = f"row {row.seq} does not follow row {start_seq} as it was checked"
+                    return ChainReport(count, row.seq, reason), start_seq, start_sha256
+                reason = f"row {row.seq} does not start the chain"
+                return ChainReport(count, row.seq, reason), start_seq, start_sha256
+            report = ChainReport(
                 count,
                 previous.seq,
                 f"row {previous.seq} was changed: its SHA-256 no longer matches the one "
                 f"row {row.seq} recorded",
             )
+            return report, previous.seq - 1, previous.prev_sha256
         expected_prev, expected_seq, count = row_sha256(row), row.seq + 1, count + 1
         previous = row
+    if stop is not None:
+        head = session.get(AuditHead, 1)
+        return ChainReport(count, written=head.seq if head else None), count, expected_prev
     head = session.get(AuditHead, 1)
     if head is None or head.seq != count:
-        return ChainReport(
+        report = ChainReport(
             count,
             count + 1 if head is None else head.seq,
             f"the trail ends at row {count} but {head.seq if head else '?'} "
             "rows were written: the newest rows were removed",
         )
+        return report, count, expected_prev
     if head.sha256 != expected_prev:
-        return ChainReport(
+        report = ChainReport(
             count, count, f"row {count} (the newest) was changed after it was written"
         )
-    return ChainReport(count)
+        good = (count - 1, previous.prev_sha256) if previous else (start_seq, start_sha256)
+        return (report, *good)
+    return ChainReport(count), count, expected_prev
+
+
+def _keep(session: Session, seq: int, sha256: str) -> None:
+    checkpoint = session.get(AuditCheckpoint, 1)
+    if checkpoint is None:
+        session.add(AuditCheckpoint(id=1, seq=seq, sha256=sha256))
+    else:
+        checkpoint.seq, checkpoint.sha256 = seq, sha256
 
 
 def page(session: Session, *, before: int | None = None, limit: int = 50) -> list[AuditEvent]:

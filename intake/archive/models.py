@@ -368,3 +368,15 @@ class PatientCopy(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditCheckpoint(Base):
+    """How far the audit chain was last found to hold: rows 1 to `seq` were walked and row `seq`
+    hashed to `sha256`. The staff page extends it by the rows added since, a bounded number per
+    view, so no view walks the whole chain; `intake audit verify` walks it all and resets it."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))

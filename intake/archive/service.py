@@ -548,9 +548,10 @@ class Archive:
             audit.record(session, event, actor, target)
 
     def verify_audit(self) -> audit.ChainReport:
-        """The audit trail's hash chain, walked: holds, or the first row that does not."""
-        with self.sessions() as session:
-            return audit.verify(session)
+        """The audit trail's hash chain, walked: holds, or the first row that does not. How far
+        it holds is kept, for the staff page to extend."""
+        with self.transaction() as session:
+            return audit.verify_and_keep(session)
 
     def review(self, consent_id: str, staff: Staff, note: str, actor: Actor) -> Review:
         """Keep a clinician's review beside the consent; the signed PDF is not touched."""
