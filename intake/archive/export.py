@@ -16,16 +16,18 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import defer
 
 from intake.archive import audit
@@ -37,6 +39,7 @@ from intake.archive.service import Archive
 from intake.certificates import ClinicCertificate
 from intake.pdf.metadata import ATTACHMENT_NAME
 from intake.pdf.seal import check_seal, document_id
+from intake.progress import NO_PROGRESS, Progress
 from intake.safe_write import safe_file
 
 FORMAT = 1
@@ -71,41 +74,98 @@ def consent_file(consent_id: str) -> str:
     return f"{CONSENTS_FOLDER}/{consent_id}.pdf"
 
 
-def export_consents(archive: Archive, since: date, out: Path, actor: Actor) -> ExportReport:
+#: How many rows an export reads at a time (a keyset page, each in its own short session).
+PAGE = 500
+
+
+def export_consents(
+    archive: Archive,
+    since: date,
+    out: Path,
+    actor: Actor,
+    progress: Progress = NO_PROGRESS,
+) -> ExportReport:
     """Write every archived consent signed on or after `since` to the zip `out`.
 
-    Raises `ExportError` (and leaves `out` untouched) when a stored PDF is missing or does not
-    match its row; records the audit event "consents exported" once the zip is in place.
+    Streams: the rows are read a page at a time, each PDF is written as it is read, and the
+    manifest's entries wait in an unnamed temporary file beside `out` until the end, so memory
+    stays flat in the archive's size. Raises `ExportError` (and leaves `out` untouched) when a
+    stored PDF is missing or does not match its row; records the audit event "consents
+    exported" once the zip is in place. An interrupted export leaves nothing at `out`.
     """
     exported_at = archive.clock().astimezone(UTC)
+    wanted = (Consent.status == ARCHIVED, Consent.signed_on >= since)
     with archive.sessions() as session:
-        # The rows only (without the submissions), not the PDFs: each PDF is read on its own
-        # below, so a long export never holds a transaction (on SQLite, the write lock) open.
-        rows = list(
-            session.scalars(
-                select(Consent)
-                .options(defer(Consent.submission_json))
-                .where(Consent.status == ARCHIVED, Consent.signed_on >= since)
-                .order_by(Consent.signed_on, Consent.id)
-            )
-        )
-    with archive.transaction() as session, safe_file(out) as file:
-        with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as zf:
-            entries = [_add_consent(archive, zf, consent, exported_at) for consent in rows]
-            manifest = {
+        progress.start(session.scalar(select(func.count()).select_from(Consent).where(*wanted)))
+    count = 0
+    with (
+        tempfile.TemporaryFile(dir=out.parent) as entries,
+        archive.transaction() as session,
+        safe_file(out) as file,
+    ):
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as zf:
+            for consent in _rows(archive, wanted):
+                entry = _add_consent(archive, zf, consent, exported_at)
+                entries.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
+                count += 1
+                progress.advance()
+            header = {
                 "format": FORMAT,
                 "exported_at": exported_at.isoformat(),
                 "since": since.isoformat(),
-                "consents": entries,
             }
-            zf.writestr(_entry(MANIFEST, exported_at), manifest_json(manifest))
+            entries.seek(0)
+            info = _entry(MANIFEST, exported_at, zipfile.ZIP_DEFLATED)
+            with zf.open(info, "w") as member:
+                _write_manifest(member, header, entries)
         # On the disk before the audit event takes the database's write lock.
         file.sync()
-        audit.record(
-            session, "consents exported", actor, f"{len(entries)} since {since.isoformat()}"
-        )
+        audit.record(session, "consents exported", actor, f"{count} since {since.isoformat()}")
         # The zip is put in place before the event commits: a failed rename rolls it back.
-    return ExportReport(out, len(entries), since)
+    return ExportReport(out, count, since)
+
+
+def _rows(archive: Archive, wanted: tuple[Any, ...]) -> Iterator[Consent]:
+    """The consents to export, oldest first, a keyset page at a time.
+
+    The rows only (without the submissions), not the PDFs: each PDF is read on its own, so a
+    long export never holds a transaction (on SQLite, the write lock) open, nor every row.
+    """
+    after: tuple[Any, Any] | None = None
+    while True:
+        query = (
+            select(Consent)
+            .options(defer(Consent.submission_json))
+            .where(*wanted)
+            .order_by(Consent.signed_on, Consent.id)
+            .limit(PAGE)
+        )
+        if after is not None:
+            query = query.where(tuple_(Consent.signed_on, Consent.id) > after)
+        with archive.sessions() as session:
+            page = list(session.scalars(query))
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = (page[-1].signed_on, page[-1].id)
+
+
+def _write_manifest(member: IO[bytes], header: dict[str, Any], entries: IO[bytes]) -> None:
+    """The manifest, byte for byte as `manifest_json` writes it, with its consents streamed
+    from `entries` (one JSON object a line) instead of held in a list."""
+    opening = manifest_json({**header, "consents": []})
+    assert opening.endswith(b"[]\n}")
+    member.write(opening[: -len(b"]\n}")])
+    first = True
+    for line in entries:
+        text = json.dumps(json.loads(line), ensure_ascii=False, indent=2)
+        member.write((b"\n" if first else b",\n") + _indented(text))
+        first = False
+    member.write(b"]\n}" if first else b"\n  ]\n}")
+
+
+def _indented(text: str) -> bytes:
+    return "\n".join(f"    {line}" for line in text.split("\n")).encode("utf-8")
 
 
 def _add_consent(
@@ -127,7 +187,8 @@ def _add_consent(
             f"archive's record ({consent.pdf_sha256})"
         )
     name = consent_file(consent.id)
-    zf.writestr(_entry(name, exported_at), pdf)
+    # Stored, not deflated: a PDF's streams are compressed already.
+    zf.writestr(_entry(name, exported_at, zipfile.ZIP_STORED), pdf)
     return {
         "id": consent.id,
         "legal_name": consent.legal_name,
@@ -141,21 +202,27 @@ def _add_consent(
     }
 
 
-def _entry(name: str, at: datetime) -> zipfile.ZipInfo:
+def _entry(name: str, at: datetime, compress_type: int) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=at.timetuple()[:6])
-    info.compress_type = zipfile.ZIP_DEFLATED
+    info.compress_type = compress_type
     info.external_attr = 0o600 << 16
     return info
 
 
-def verify_export(path: Path, trusted: list[ClinicCertificate]) -> ExportCheck:
+def verify_export(
+    path: Path, trusted: list[ClinicCertificate], progress: Progress = NO_PROGRESS
+) -> ExportCheck:
     """Recompute each file's SHA-256 and size against the manifest, check each PDF's seal
     against the `trusted` certificates, and each manifest entry against what its sealed PDF
-    says; name every difference."""
+    says; name every difference.
+
+    Linear in the zip's size: the zip's names and the manifest's are each a set built once, so
+    each member is looked up once in each.
+    """
     check = ExportCheck()
     try:
         with zipfile.ZipFile(path) as zf:
-            names = [info.filename for info in zf.infolist() if not info.is_dir()]
+            names = _member_names(zf)
             try:
                 manifest = json.loads(zf.read(MANIFEST))
             except KeyError:
@@ -164,19 +231,20 @@ def verify_export(path: Path, trusted: list[ClinicCertificate]) -> ExportCheck:
             entries = _manifest_entries(manifest, check)
             if entries is None:
                 return check
-            listed = set()
+            progress.start(len(entries))
+            listed = {MANIFEST}
             for entry in entries:
                 name = entry["file"]
                 listed.add(name)
                 if name not in names:
                     check.problems.append(f"{name}: missing from the zip")
-                    continue
                 # A file that is not the one listed is named once; only one that is has its
                 # seal and its sealed contents checked against the manifest.
-                if _check_file(zf, name, entry, check):
+                elif _check_file(zf, name, entry, check):
                     _check_sealed(zf, name, entry, trusted, check)
+                progress.advance()
             check.problems.extend(
-                f"{name}: not in the manifest" for name in names if name not in listed | {MANIFEST}
+                f"{name}: not in the manifest" for name in names if name not in listed
             )
             check.count = len(entries)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -184,6 +252,11 @@ def verify_export(path: Path, trusted: list[ClinicCertificate]) -> ExportCheck:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         check.problems.append(f"{MANIFEST} is not valid JSON: {exc}")
     return check
+
+
+def _member_names(zf: zipfile.ZipFile) -> dict[str, None]:
+    """The zip's file names, in the zip's order, for lookups in constant time."""
+    return dict.fromkeys(info.filename for info in zf.infolist() if not info.is_dir())
 
 
 def _manifest_entries(manifest: Any, check: ExportCheck) -> list[dict[str, Any]] | None:

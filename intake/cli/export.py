@@ -10,6 +10,7 @@ import click
 
 from intake.archive.audit import CLI
 from intake.archive.export import export_consents, verify_export
+from intake.cli.progress import progress_bar, quiet_option
 from intake.cli.runtime import fail, open_archive, trust_option, trusted_certificates
 from intake.definition import FormCatalog
 
@@ -17,6 +18,10 @@ from intake.definition import FormCatalog
 def register(main: click.Group) -> None:
     main.add_command(export)
 
+
+#: The progress bars' labels (on a terminal only).
+EXPORTING = "Exporting consents"
+VERIFYING = "Verifying consents"
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -28,8 +33,9 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the zip (owner-only: it holds health data).",
 )
+@quiet_option
 @click.pass_context
-def export(ctx: click.Context, since: str | None, out: Path | None) -> None:
+def export(ctx: click.Context, since: str | None, out: Path | None, quiet: bool) -> None:
     """Export consents to a zip (or verify one).
 
     The zip holds consents/<id>.pdf for each consent signed on or after --since, and
@@ -53,7 +59,8 @@ def export(ctx: click.Context, since: str | None, out: Path | None) -> None:
         fail(f"{out}: cannot write: no folder {out.parent}")
     archive = open_archive(ctx.find_object(FormCatalog))
     try:
-        report = export_consents(archive, day, out, CLI)
+        with progress_bar(EXPORTING, quiet) as progress:
+            report = export_consents(archive, day, out, CLI, progress)
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
     click.echo(f"wrote {out}: {report.count} consents signed on or after {day}")
@@ -62,14 +69,17 @@ def export(ctx: click.Context, since: str | None, out: Path | None) -> None:
 @export.command("verify")
 @click.argument("zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @trust_option
-def export_verify(zip_path: Path, trust_paths: tuple[Path, ...]) -> None:
+@quiet_option
+def export_verify(zip_path: Path, trust_paths: tuple[Path, ...], quiet: bool) -> None:
     """Check an export zip against its manifest, and each PDF's seal.
 
     Recomputes every file's SHA-256 and size, looks for files missing or added, checks each
     PDF's seal, and that the manifest's id, name, date of birth and signing time are those
     sealed in the PDF. Exits 0 when all holds and 1, naming each problem, when not.
     """
-    check = verify_export(zip_path, trusted_certificates(trust_paths))
+    trusted = trusted_certificates(trust_paths)
+    with progress_bar(VERIFYING, quiet) as progress:
+        check = verify_export(zip_path, trusted, progress)
     if check.holds:
         click.echo(f"{zip_path}: {check.count} consents, every file as the manifest records")
         return
