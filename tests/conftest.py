@@ -139,6 +139,15 @@ def desk(archive: Archive, client) -> StaffActions:
 
 
 @pytest.fixture
+def admin(archive: Archive, client) -> StaffActions:
+    """An admin, logged in on the test client (their second factor answered)."""
+    make_staff(archive, "admin")
+    actions = StaffActions(client)
+    actions.login_as("admin")
+    return actions
+
+
+@pytest.fixture
 def servers() -> Iterator[list[GunicornServer]]:
     """Gunicorn servers the test starts; every one is stopped at the end, whatever happened."""
     started: list[GunicornServer] = []

@@ -35,14 +35,6 @@ NEW = {
 LONG_AGO = {"born": "1970-05-06", "signed_at": "2010-01-05T10:00:00-06:00"}
 
 
-@pytest.fixture
-def admin(archive, client) -> StaffActions:
-    make_staff(archive, "admin")
-    actions = StaffActions(client)
-    actions.login_as("admin")
-    return actions
-
-
 def someone(app, archive, role: str = "front-desk") -> StaffActions:
     """Another staff member, logged in in a browser of their own."""
     make_staff(archive, role)

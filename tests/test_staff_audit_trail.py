@@ -12,18 +12,10 @@ from intake.archive.models import AuditEvent
 from intake.staff import service
 from tests.support.app import on_both_databases
 from tests.support.audit_rows import change_audit_row, seed_audit_rows
-from tests.support.staff import StaffActions, make_staff
+from tests.support.staff import StaffActions
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 app_config = pytest.fixture(on_both_databases, name="app_config")
-
-
-@pytest.fixture
-def admin(archive, client) -> StaffActions:
-    make_staff(archive, "admin")
-    actions = StaffActions(client)
-    actions.login_as("admin")
-    return actions
 
 
 def verdict(admin: StaffActions) -> str:
