@@ -42,9 +42,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     CSRFProtect(app)
     app.after_request(_protective_headers)
 
-    from intake import consent, staff, tablet
+    from intake import consent, i18n, staff, tablet
     from intake.archive import web as archive_web
 
+    i18n.init_app(app)
     archive_web.init_app(app)
     consent.init_app(app)
     tablet.init_app(app)

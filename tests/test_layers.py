@@ -16,7 +16,7 @@ WEB = ("flask", "flask_wtf", "werkzeug", "wtforms", "intake.staff", "intake.tabl
        "intake.consent", "intake.archive.web")  # fmt: skip
 #: The web app's own modules, and the package's `create_app`, which `intake serve` loads
 #: inside the worker, not on import.
-WEB_MODULES = {"intake/archive/web.py", "intake/__init__.py"}
+WEB_MODULES = {"intake/archive/web.py", "intake/__init__.py", "intake/i18n.py"}
 
 
 def imported(path: Path) -> set[str]:
