@@ -52,6 +52,13 @@ EVENTS = (
     "tablet revoked",
     "device refused",
     "consent voided",
+    "record created",
+    "record archived",
+    "record downloaded",
+    "visit started",
+    "visit checked in",
+    "visit cancelled",
+    "visit reviewed",
 )
 
 
