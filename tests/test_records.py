@@ -15,14 +15,13 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 
 from intake.archive import audit, records
-from intake.archive.course_models import VISIT, VISIT_OPEN, Patient, Record, Visit
+from intake.archive.course_models import VISIT, Record
 from intake.archive.models import ARCHIVED, PENDING, AuditEvent, Consent
 from intake.archive.records import RecordMissing, is_named, named_pdfs
 from intake.archive.service import Archive
-from intake.archive.visits import visit_body
 from intake.pdf.record import RECORD_ATTACHMENT
 from tests.support.app import on_both_databases
-from tests.support.course import TABLET, checkin, consent_with_patient, enrolled_tablet
+from tests.support.course import TABLET, submit_record, visit_record
 from tests.support.pdf import words
 
 app_config = pytest.fixture(on_both_databases, name="app_config")
@@ -30,54 +29,12 @@ STORAGES = [
     pytest.param({"STORAGE": "files"}, id="files"),
     pytest.param({"STORAGE": "database"}, id="database"),
 ]
-DEVICE = {"user_agent": "Mozilla/5.0 (iPad)", "ip": "192.0.2.7"}
-
-
-def visit_record(archive: Archive, *, yes: bool = False) -> dict[str, Any]:
-    """A visit row, open on an enrolled tablet, and the body of its check-in."""
-    consent_id, patient_id = consent_with_patient(archive, legal_name="Zoë O'Brien")
-    tablet_id = enrolled_tablet(archive)
-    definition = archive.catalog.get("b12-methylcobalamin")
-    with archive.transaction() as session:
-        visit = Visit(
-            patient_id=patient_id,
-            consent_id=consent_id,
-            status=VISIT_OPEN,
-            started_at=archive.clock(),
-            device_id=tablet_id,
-        )
-        session.add(visit)
-        session.flush()
-        patient = session.get(Patient, patient_id)
-        consent = session.get(Consent, consent_id)
-        answers = {"reaction_after_last": {"yes": True, "tier": "mild", "items": []}} if yes else {}
-        body = visit_body(
-            visit,
-            patient,
-            consent,
-            definition,
-            checkin(definition, **answers),
-            "Front desk 1",
-            DEVICE,
-        )
-    return {"body": body, "patient_id": patient_id, "consent_id": consent_id}
-
-
-def submit(archive: Archive, made: dict[str, Any], **kwargs: Any) -> str:
-    return archive.records.submit(
-        VISIT,
-        made["body"],
-        patient_id=made["patient_id"],
-        consent_id=made["consent_id"],
-        actor=TABLET,
-        **kwargs,
-    )
 
 
 @pytest.mark.parametrize("app_config", STORAGES, indirect=True)
 def test_a_record_is_sealed_stored_by_hash_and_reads_back(archive: Archive):
     made = visit_record(archive, yes=True)
-    record_id = submit(archive, made)
+    record_id = submit_record(archive, made)
     record = archive.records.get(record_id)
     consent = archive.get(made["consent_id"])
     assert record.status == ARCHIVED and record.kind == VISIT and record.last_error is None
@@ -129,7 +86,9 @@ def test_the_same_submit_key_makes_one_record(archive: Archive):
         calls.append(record.id)
 
     threads = [
-        threading.Thread(target=lambda: ids.append(submit(archive, made, key="k" * 40, rows=rows)))
+        threading.Thread(
+            target=lambda: ids.append(submit_record(archive, made, key="k" * 40, rows=rows))
+        )
         for _ in range(4)
     ]
     for thread in threads:
@@ -137,7 +96,7 @@ def test_the_same_submit_key_makes_one_record(archive: Archive):
     for thread in threads:
         thread.join()
     assert len(set(ids)) == 1 and len(ids) == 4
-    assert submit(archive, made, key="k" * 40) == ids[0]
+    assert submit_record(archive, made, key="k" * 40) == ids[0]
     with archive.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Record)) == 1
     assert ids[0] in calls
@@ -151,7 +110,7 @@ def test_the_callers_rows_commit_with_the_record_or_not_at_all(archive: Archive)
         raise RuntimeError("a rule of the caller's refused it")
 
     with pytest.raises(RuntimeError):
-        submit(archive, made, rows=failing)
+        submit_record(archive, made, rows=failing)
     with archive.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Record)) == 0
         assert audit.verify(session).broken_seq is None
@@ -168,7 +127,7 @@ def test_a_failed_seal_stays_pending_and_repair_finishes_it(archive: Archive, mo
         raise RuntimeError("the layout failed with the patient's name in it: Zoë")
 
     monkeypatch.setattr("intake.archive.records.render_record", broken)
-    record_id = submit(archive, made)
+    record_id = submit_record(archive, made)
     record = archive.records.get(record_id)
     assert record.status == PENDING and record.last_error == "RuntimeError"
     with pytest.raises(RecordMissing):
@@ -184,7 +143,7 @@ def test_a_failed_seal_stays_pending_and_repair_finishes_it(archive: Archive, mo
 @pytest.mark.parametrize("app_config", STORAGES, indirect=True)
 def test_repair_never_removes_a_records_pdf(archive: Archive):
     made = visit_record(archive)
-    record_id = submit(archive, made)
+    record_id = submit_record(archive, made)
     kept = archive.records.get(record_id).pdf_sha256
     consent_pdf = archive.get(made["consent_id"]).pdf_sha256
     with archive.sessions() as session:
@@ -203,7 +162,7 @@ def test_a_record_waits_for_its_consents_seal(archive: Archive):
         session.execute(
             update(Consent).where(Consent.id == made["consent_id"]).values(pdf_sha256=None)
         )
-    record_id = submit(archive, made)
+    record_id = submit_record(archive, made)
     record = archive.records.get(record_id)
     assert record.status == PENDING
     assert record.last_error == "the consent this record relies on has no sealed PDF yet"
@@ -222,7 +181,7 @@ def test_an_unknown_kind_is_refused_and_a_kind_without_renderer_stays_pending(
             actor=TABLET,
         )
     monkeypatch.setattr(records, "RENDERERS", {})
-    record_id = submit(archive, made)
+    record_id = submit_record(archive, made)
     assert (
         archive.records.get(record_id).last_error == "no renderer is registered for visit records"
     )

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from intake.archive.audit import Actor
-from intake.archive.course_models import Patient
+from intake.archive.course_models import VISIT, VISIT_OPEN, Patient, Visit
 from intake.archive.models import Consent
 from intake.archive.service import Archive
 from intake.archive.tablets import Tablets
+from intake.archive.visits import visit_body
 from intake.checkin import CheckIn, validate_checkin
 from intake.definition import ConsentDefinition
 from intake.submission import validate_submission
@@ -70,3 +71,47 @@ def checkin_data(definition: ConsentDefinition, **answers: Any) -> dict[str, Any
 
 def checkin(definition: ConsentDefinition, **answers: Any) -> CheckIn:
     return validate_checkin(checkin_data(definition, **answers), definition)
+
+
+DEVICE = {"user_agent": "Mozilla/5.0 (iPad)", "ip": "192.0.2.7"}
+
+
+def visit_record(archive: Archive, *, yes: bool = False) -> dict[str, Any]:
+    """A visit row, open on an enrolled tablet, and the body of its check-in."""
+    consent_id, patient_id = consent_with_patient(archive, legal_name="Zoë O'Brien")
+    tablet_id = enrolled_tablet(archive)
+    definition = archive.catalog.get("b12-methylcobalamin")
+    with archive.transaction() as session:
+        visit = Visit(
+            patient_id=patient_id,
+            consent_id=consent_id,
+            status=VISIT_OPEN,
+            started_at=archive.clock(),
+            device_id=tablet_id,
+        )
+        session.add(visit)
+        session.flush()
+        patient = session.get(Patient, patient_id)
+        consent = session.get(Consent, consent_id)
+        answers = {"reaction_after_last": {"yes": True, "tier": "mild", "items": []}} if yes else {}
+        body = visit_body(
+            visit,
+            patient,
+            consent,
+            definition,
+            checkin(definition, **answers),
+            "Front desk 1",
+            DEVICE,
+        )
+    return {"body": body, "patient_id": patient_id, "consent_id": consent_id}
+
+
+def submit_record(archive: Archive, made: dict[str, Any], **kwargs: Any) -> str:
+    return archive.records.submit(
+        VISIT,
+        made["body"],
+        patient_id=made["patient_id"],
+        consent_id=made["consent_id"],
+        actor=TABLET,
+        **kwargs,
+    )
