@@ -52,6 +52,10 @@ EVENTS = (
     "tablet revoked",
     "device refused",
     "consent voided",
+    "patient viewed",
+    "patients merged",
+    "patients kept apart",
+    "consent withdrawn",
 )
 
 
