@@ -59,6 +59,10 @@ EVENTS = (
     "visit checked in",
     "visit cancelled",
     "visit reviewed",
+    "patient viewed",
+    "patients merged",
+    "patients kept apart",
+    "consent withdrawn",
 )
 
 
