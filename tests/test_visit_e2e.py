@@ -1,7 +1,9 @@
-"""The visit check-in in real headless Chromium on a touch tablet, portrait and landscape: staff
-started the visit for this tablet; the patient is greeted by first name, answers, picks a
-reaction's tier and item, signs with a finger, is told at the field what is missing (answers and
-signature kept), and checks in. Screenshots go to `test-artifacts/screenshots/visit-*`."""
+"""The visit check-in in real headless Chromium on touch tablets, portrait and landscape: a
+clinician starts the visit from the patient's page for the front-desk tablet; there the patient
+is greeted by first name, answers, picks a reaction's tier and item, signs with a finger, is told
+at the field what is missing (answers and signature kept), and checks in; the clinician sees the
+flagged answer on the patient's page and reviews it. Screenshots go to
+`test-artifacts/screenshots/visit-*`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from intake.tablet.devices import COOKIE
 from tests.support.app import app_settings, new_app
 from tests.support.browser import PORTRAIT, serving
 from tests.support.devices import enrol
+from tests.support.staff import EMAILS, PASSWORD, make_staff
 from tests.test_tablet_e2e import draw, shoot, strokes_in, tap
 
 DESK = Actor(user_agent="front desk")
@@ -59,8 +61,21 @@ def tablet(chromium: Any, server: tuple[str, Any]) -> Iterator[tuple[Any, str]]:
     context.close()
 
 
+def staff_page(chromium: Any, base: str) -> Any:
+    """A clinician logged in on a tablet-sized browser of their own."""
+    context = chromium.new_context(viewport=PORTRAIT, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{base}/staff/login")
+    page.fill("#email", EMAILS["clinician"])
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation(url="**/staff/"):
+        page.get_by_role("button", name="Log in").tap()
+    return page
+
+
 def test_a_returning_patient_checks_in_with_a_reaction_in_under_two_minutes(
-    tablet, server, demo_data, definition
+    chromium, tablet, server, demo_data, definition
 ):
     page, tablet_id = tablet
     base, app = server
@@ -69,9 +84,15 @@ def test_a_returning_patient_checks_in_with_a_reaction_in_under_two_minutes(
         lambda: archive.submit(validate_submission(demo_data, archive.catalog), DESK)
     )
     consent = archive.get(consent_id)
-    visit = Visits(archive).start(
-        consent.patient_id, tablet_id, DESK, today=consent.signed_on + timedelta(days=7)
-    )
+    make_staff(archive, "clinician")
+    staff = staff_page(chromium, base)
+    staff.goto(f"{base}/staff/patients/{consent.patient_id}")
+    staff.select_option("#tablet", label="Front desk 1")
+    with staff.expect_navigation():
+        staff.get_by_role("button", name="Start a visit on this tablet").tap()
+    assert "Waiting on the tablet" in staff.inner_text("section.visits")
+    (view,) = Visits(archive).of_patient(consent.patient_id)
+    visit = view.visit
     started = time.monotonic()
 
     page.goto(f"{base}/tablet/")
@@ -118,3 +139,17 @@ def test_a_returning_patient_checks_in_with_a_reaction_in_under_two_minutes(
     assert checked.status == "checked-in" and checked.needs_review
     pdf = archive.records.pdf(checked.record_id)
     assert outside_the_browsers_loop(lambda: archive.check(pdf).holds)
+
+    # The clinician sees the flagged answer on the patient's page and reviews it there.
+    staff.reload()
+    visits = staff.locator("section.visits")
+    assert "Needs review" in visits.inner_text() and "muscle cramps" in visits.inner_text()
+    staff.locator(f"#visit-{visit.id}").scroll_into_view_if_needed()
+    shoot(staff, "visit-5-staff-needs-review")
+    staff.fill(f"#review-{visit.id}-note", "Cramps for a day after the last dose; gone. Fine.")
+    with staff.expect_navigation():
+        staff.get_by_role("button", name="Keep this review").tap()
+    visits = staff.locator("section.visits")
+    assert "Reviewed by" in visits.inner_text() and "Needs review" not in visits.inner_text()
+    assert "zoe" not in staff.url.lower() and "brien" not in staff.url.lower()
+    staff.context.close()
