@@ -226,3 +226,25 @@ def test_a_second_visit_for_a_busy_tablet_is_refused_at_the_field(
     again = start(desk, patient_id, tablet_client.tablet_id)
     assert again.status_code == 422 and "already has a visit open" in again.text
     assert start(desk, patient_id, "").status_code == 422
+
+
+def test_a_check_in_whose_pdf_fails_is_kept_and_the_page_says_so_until_repair(
+    archive, desk: StaffActions, tablet_client, demo_data, monkeypatch
+):
+    _, patient_id = patient_of_demo(archive, demo_data)
+    start(desk, patient_id, tablet_client.tablet_id)
+
+    def broken(*args: Any, **kwargs: Any) -> bytes:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("intake.archive.records.seal_pdf", broken)
+    done = post_visit(tablet_client, answers(q_unwell_today="yes"))
+    assert done.status_code == 302 and done.headers["Location"] == "/tablet/visit/done"
+    (view,) = Visits(archive).of_patient(patient_id)
+    assert view.visit.status == VISIT_CHECKED_IN and view.waiting
+    page = desk.client.get(f"/staff/patients/{patient_id}")
+    assert "PDF not made yet" in page.text and "Download the check-in PDF" not in page.text
+    monkeypatch.undo()
+    assert view.visit.record_id in archive.repair(TABLET_ACTOR).finished
+    page = desk.client.get(f"/staff/patients/{patient_id}")
+    assert "PDF not made yet" not in page.text and "Download the check-in PDF" in page.text
