@@ -53,7 +53,8 @@ def test_a_record_is_sealed_stored_by_hash_and_reads_back(archive: Archive):
     assert f"Relies on consent {consent.id}" in text and consent.pdf_sha256 in text
     assert f"Document {record_id}" in text
     assert "Did you have any reaction after your last injection?" in text
-    assert "Clinician review required (STOP)" in text and "Mild side effects" in text
+    assert "Yes · STOP Did you have any reaction" in text and "Mild side effects" in text
+    assert "Clinician review required: 1 answer(s) below." in text
     (attached,) = reader.attachments[RECORD_ATTACHMENT]
     assert attached == record.body_json and json.loads(attached) == made["body"]
     # The metadata names the kind and the document, never the patient.

@@ -128,7 +128,7 @@ def build_record_story(
                 [
                     Paragraph(pdf_text(page.signature_heading), s["h2"]),
                     Paragraph(pdf_text(page.signature_meaning), s["para"]),
-                    SignatureDrawing(page.signature, min(width, 3.6 * inch), 1.0 * inch),
+                    SignatureDrawing(page.signature, min(width, 3.2 * inch), 0.85 * inch),
                     Spacer(1, 4),
                     *_fields(page.signature_rows, s),
                 ]
