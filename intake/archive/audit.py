@@ -52,6 +52,17 @@ EVENTS = (
     "tablet revoked",
     "device refused",
     "consent voided",
+    "record created",
+    "record archived",
+    "record downloaded",
+    "visit started",
+    "visit checked in",
+    "visit cancelled",
+    "visit reviewed",
+    "patient viewed",
+    "patients merged",
+    "patients kept apart",
+    "consent withdrawn",
 )
 
 

@@ -18,6 +18,8 @@ AREAS = (
     "my_account",
     "tablets",
     "void",
+    "patients",
+    "visits",
 )
 
 
