@@ -1,4 +1,9 @@
-"""pypdf post-processing: metadata without patient data, and the submission as an attachment."""
+"""Post-processing with pikepdf: metadata without patient data, the submission as an attachment.
+
+The file reportlab wrote is read and written anew (not appended to): its objects are renumbered,
+so the trailer counts them right, and font resources no page draws with are dropped (reportlab
+names an unembedded Helvetica on every page).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ import io
 import re
 from datetime import UTC, datetime
 
-from pypdf import PdfReader, PdfWriter
+import pikepdf
+from pypdf import PdfReader
 from pypdf.errors import PyPdfError
-from pypdf.xmp import XmpInformation
 
 from intake.definition import ConsentDefinition
 from intake.submission import Submission
@@ -53,29 +58,24 @@ def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[s
     }
 
 
-def _xmp(definition: ConsentDefinition, document_id: str) -> XmpInformation:
-    xmp = XmpInformation.create()
-    xmp.dc_title = {"x-default": definition.title}
-    xmp.dc_creator = [definition.clinic_name]
-    xmp.dc_description = {"x-default": f"{definition.id} version {definition.version}"}
-    xmp.dc_identifier = document_id
-    xmp.dc_format = "application/pdf"
-    xmp.pdf_producer = PRODUCER
-    xmp.xmp_creator_tool = PRODUCER
-    xmp.xmpmm_document_id = f"uuid:{document_id}"
-    return xmp
-
-
 def finish_pdf(
     pdf: bytes, definition: ConsentDefinition, submission: Submission, document_id: str
 ) -> bytes:
-    """Replace reportlab's metadata, add XMP, and attach the canonical submission."""
-    # Incremental: pypdf appends only the objects it adds or changes instead of rewriting all.
-    writer = PdfWriter(PdfReader(io.BytesIO(pdf)), incremental=True)
-    writer.metadata = None
-    writer.add_metadata(document_metadata(definition, document_id))
-    writer.xmp_metadata = _xmp(definition, document_id)
-    writer.add_attachment(ATTACHMENT_NAME, submission.canonical_json())
-    out = io.BytesIO()
-    writer.write(out)
+    """Replace reportlab's metadata, add XMP saying the same, and attach the submission."""
+    info = document_metadata(definition, document_id)
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        doc.remove_unreferenced_resources()
+        doc.docinfo = doc.make_indirect(pikepdf.Dictionary(info))
+        with doc.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+            xmp.load_from_docinfo(doc.docinfo, raise_failure=True)
+            # The one creator, whatever punctuation the clinic's name has.
+            xmp["dc:creator"] = [definition.clinic_name]
+            xmp["dc:identifier"] = document_id
+            xmp["dc:format"] = "application/pdf"
+            xmp["xmpMM:DocumentID"] = f"uuid:{document_id}"
+        doc.attachments[ATTACHMENT_NAME] = pikepdf.AttachedFileSpec(
+            doc, submission.canonical_json(), filename=ATTACHMENT_NAME
+        )
+        out = io.BytesIO()
+        doc.save(out)
     return out.getvalue()
