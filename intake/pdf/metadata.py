@@ -16,9 +16,11 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from intake.definition import ConsentDefinition
+from intake.pdf import pdfa
 from intake.submission import Submission
 
 ATTACHMENT_NAME = "submission.json"
+ATTACHMENT_DESCRIPTION = "The submission as signed, canonical JSON"
 PRODUCER = "intake consent engine"
 #: The document id that ends both the seal's reason ("..., document <id>", `seal_reason`) and
 #: the keywords ("...; <id>", `document_metadata`).
@@ -44,7 +46,11 @@ def keywords_document_id(pdf: bytes, password: str | None = None) -> str | None:
 
 
 def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[str, str]:
-    """Document information: the form and the document id, never a patient's details."""
+    """Document information: the form and the document id, never a patient's details.
+
+    No /Producer: the seal's writer (pyHanko) names itself there and in the XMP alike, and an
+    entry of ours would leave the two saying different things, which PDF/A forbids.
+    """
     now = datetime.now(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
     return {
         "/Title": definition.title,
@@ -52,7 +58,6 @@ def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[s
         "/Subject": f"{definition.id} version {definition.version}",
         "/Keywords": f"consent; {definition.id}; version {definition.version}; {document_id}",
         "/Creator": PRODUCER,
-        "/Producer": PRODUCER,
         "/CreationDate": now,
         "/ModDate": now,
     }
@@ -61,7 +66,8 @@ def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[s
 def finish_pdf(
     pdf: bytes, definition: ConsentDefinition, submission: Submission, document_id: str
 ) -> bytes:
-    """Replace reportlab's metadata, add XMP saying the same, and attach the submission."""
+    """The consent as PDF/A-3b (pdfa.py): reportlab's metadata replaced, XMP saying the same,
+    the output intent, and the submission as the document's associated data."""
     info = document_metadata(definition, document_id)
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         doc.remove_unreferenced_resources()
@@ -72,10 +78,15 @@ def finish_pdf(
             xmp["dc:creator"] = [definition.clinic_name]
             xmp["dc:identifier"] = document_id
             xmp["dc:format"] = "application/pdf"
-            xmp["xmpMM:DocumentID"] = f"uuid:{document_id}"
-        doc.attachments[ATTACHMENT_NAME] = pikepdf.AttachedFileSpec(
-            doc, submission.canonical_json(), filename=ATTACHMENT_NAME
+            pdfa.claim(xmp)
+        pdfa.add_output_intent(doc)
+        pdfa.attach_data(
+            doc,
+            ATTACHMENT_NAME,
+            submission.canonical_json(),
+            description=ATTACHMENT_DESCRIPTION,
+            when=info["/CreationDate"],
         )
         out = io.BytesIO()
-        doc.save(out)
+        doc.save(out, min_version=pdfa.PDF_VERSION)
     return out.getvalue()

@@ -27,6 +27,7 @@ from pyhanko_certvalidator import ValidationContext
 from intake.certificates import ClinicCertificate, ClinicSigner
 from intake.definition import ConsentDefinition
 from intake.pdf.metadata import keywords_document_id, parse_document_id
+from intake.pdf.pdfa import without_claim
 
 SEAL_FIELD = "ClinicSeal"
 #: Room for the signed attributes, the signature value and the DER framing of the seal, on top of
@@ -107,8 +108,9 @@ def _room_for_seal(clinic: ClinicSigner, timestamper_url: str | None) -> int | N
 
 
 def _encrypted(pdf: bytes, password: str) -> bytes:
-    """A full rewrite of the PDF, encrypted with AES-256 (security handler revision 6)."""
-    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
+    """A full rewrite of the PDF, encrypted with AES-256 (security handler revision 6). PDF/A
+    forbids encryption, so the copy no longer claims to be PDF/A."""
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(without_claim(pdf))))
     # The PDF 2.0 MAC extension (ISO 32004) is left off: few readers on a patient's phone know
     # it, and the seal already makes any change evident.
     writer.encrypt(password, password, pdf_mac=False)
