@@ -85,3 +85,32 @@ def without_claim(pdf: bytes) -> bytes:
         out = io.BytesIO()
         doc.save(out, fix_metadata_version=False)
     return out.getvalue()
+
+
+#: What a writer that appends validation data or a timestamp updates in the description.
+UPDATED_ON_APPEND = {"/ModDate", "/Producer"}
+UPDATED_ON_APPEND_XMP = {
+    "{http://ns.adobe.com/xap/1.0/}ModifyDate",
+    "{http://ns.adobe.com/xap/1.0/}MetadataDate",
+    "{http://ns.adobe.com/pdf/1.3/}Producer",
+}
+
+
+def _description(pdf: bytes) -> tuple[dict[str, str], dict[str, str]]:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        info = {k: str(v) for k, v in doc.docinfo.items() if k not in UPDATED_ON_APPEND}
+        xmp = {
+            k: str(v)
+            for k, v in doc.open_metadata(set_pikepdf_as_editor=False).items()
+            if k not in UPDATED_ON_APPEND_XMP
+        }
+    return info, xmp
+
+
+def same_description(before: bytes, after: bytes) -> bool:
+    """Whether two revisions say the same of the document (information and XMP), but for the
+    dates and producer that appending validation data or a timestamp updates."""
+    try:
+        return _description(before) == _description(after)
+    except (pikepdf.PdfError, ValueError):
+        return False
