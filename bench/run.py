@@ -1,4 +1,4 @@
-"""`make bench`: the six parts of the performance picture, then one table of every figure.
+"""`make bench`: the eight parts of the performance picture, then one table of every figure.
 
 1. render: ms per demo consent, ours vs a bare reportlab floor vs WeasyPrint from HTML
 2. seal: ms per PAdES seal, (render + seal) / render
@@ -7,11 +7,13 @@
 5. memory: a gunicorn worker's peak RSS after 1,000 consents, RSS first vs last 100
 6. growth: render time for answers of 1, 10 and 100 pages; searches at 10k, 100k and 1M rows
 7. audit: the staff audit trail page at 100,000 and 1,000,000 audit rows (SQLite)
+8. pdfa: PDF/A render against the render before PDF/A; B-B, B-T and B-LTA seals on a loopback
+   test PKI; `intake archive timestamp` at 10,000 and 100,000 consents
 
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
 
-    .venv/bin/python -m bench.run [--quick] [--only render seal growth e2e archive audit]
+    .venv/bin/python -m bench.run [--quick] [--only render seal growth e2e archive audit pdfa]
         [--markdown FILE]
 
 `BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive and the 1,000,000-row
@@ -32,7 +34,7 @@ from datetime import UTC, datetime
 
 from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
-PARTS = ("render", "seal", "growth", "e2e", "archive", "audit")
+PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "pdfa")
 
 
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
@@ -53,6 +55,11 @@ def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
         from bench import bench_e2e
 
         return bench_e2e.run
+    if name == "pdfa":
+        from bench import bench_pdfa
+
+        sizes = bench_pdfa.SIZES[:-1] if quick else bench_pdfa.SIZES
+        return lambda: bench_pdfa.run(sizes=sizes)
     if name == "audit":
         from bench import bench_audit_page
 
