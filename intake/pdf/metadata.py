@@ -1,8 +1,7 @@
 """Post-processing with pikepdf: metadata without patient data, the submission as an attachment.
 
 The file reportlab wrote is read and written anew (not appended to): its objects are renumbered,
-so the trailer counts them right, and font resources no page draws with are dropped (reportlab
-names an unembedded Helvetica on every page).
+so the trailer counts them right.
 """
 
 from __future__ import annotations
@@ -70,7 +69,6 @@ def finish_pdf(
     the output intent, and the submission as the document's associated data."""
     info = document_metadata(definition, document_id)
     with pikepdf.open(io.BytesIO(pdf)) as doc:
-        doc.remove_unreferenced_resources()
         doc.docinfo = doc.make_indirect(pikepdf.Dictionary(info))
         with doc.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
             xmp.load_from_docinfo(doc.docinfo, raise_failure=True)
@@ -88,5 +86,7 @@ def finish_pdf(
             when=info["/CreationDate"],
         )
         out = io.BytesIO()
-        doc.save(out, min_version=pdfa.PDF_VERSION)
+        # reportlab's streams are compressed already; qpdf recompressing them all would
+        # double the cost of finishing.
+        doc.save(out, min_version=pdfa.PDF_VERSION, compress_streams=False)
     return out.getvalue()

@@ -17,6 +17,7 @@ written. An encrypted copy (the patient's) cannot be PDF/A: `without_claim` take
 from __future__ import annotations
 
 import io
+import zlib
 from functools import cache
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def _profile() -> bytes:
 
 def add_output_intent(doc: pikepdf.Pdf) -> None:
     """The catalog's one output intent: sRGB, the profile embedded."""
-    profile = doc.make_stream(_profile(), N=3)
+    profile = doc.make_stream(zlib.compress(_profile()), N=3, Filter=pikepdf.Name.FlateDecode)
     intent = pikepdf.Dictionary(
         Type=pikepdf.Name.OutputIntent,
         S=pikepdf.Name.GTS_PDFA1,
@@ -70,6 +71,8 @@ def attach_data(doc: pikepdf.Pdf, name: str, data: bytes, *, description: str, w
         mod_date=when,
         relationship=pikepdf.Name.Data,
     )
+    stream = spec.obj.EF.F
+    stream.write(zlib.compress(data), filter=pikepdf.Name.FlateDecode)
     doc.attachments[name] = spec
     doc.Root.AF = pikepdf.Array([doc.attachments[name].obj])
 
