@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 
 from intake.archive import audit
 from intake.archive.audit import Actor
@@ -96,21 +96,30 @@ def read_expiries(archive: Archive) -> int:
 
 
 def due(archive: Archive, before: datetime) -> list[tuple[str, str]]:
-    """(id, PDF SHA-256) of each archived consent whose last timestamp expires before `before`."""
+    """(id, PDF SHA-256) of each archived consent whose last timestamp expires before `before`,
+    the soonest first.
+
+    Two lookups, not a join: the expiry index gives the few due rows, then their consents by
+    primary key; joined, a planner without statistics walks every archived consent instead.
+    """
     with archive.sessions() as session:
         rows = session.execute(
-            select(Consent.id, Consent.pdf_sha256)
-            .join(
-                ConsentTimestamp,
-                and_(
-                    ConsentTimestamp.consent_id == Consent.id,
-                    ConsentTimestamp.pdf_sha256 == Consent.pdf_sha256,
-                ),
-            )
-            .where(Consent.status == ARCHIVED, ConsentTimestamp.expires_at < before)
-            .order_by(Consent.id)
+            select(ConsentTimestamp.consent_id, ConsentTimestamp.pdf_sha256)
+            .where(ConsentTimestamp.expires_at < before)
+            .order_by(ConsentTimestamp.expires_at, ConsentTimestamp.consent_id)
         ).all()
-    return [(row.id, row.pdf_sha256) for row in rows]
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(rows), BATCH):
+            batch = dict(rows[start : start + BATCH])
+            current = dict(
+                session.execute(
+                    select(Consent.id, Consent.pdf_sha256).where(
+                        Consent.id.in_(list(batch)), Consent.status == ARCHIVED
+                    )
+                ).all()
+            )
+            found += [(i, sha) for i, sha in batch.items() if current.get(i) == sha]
+    return found
 
 
 def renew_timestamps(
