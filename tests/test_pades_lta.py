@@ -198,3 +198,16 @@ def test_intake_verify_says_why_a_seal_is_below_what_settings_ask(
         "note: the settings ask for B-LTA, the seal is B-T: the file carries no validation data"
         in result.output
     )
+
+
+def test_the_patients_encrypted_copy_is_b_lta_too(tmp_path: Path, demo_pdf: bytes):
+    with serve_pki(tmp_path / "pki") as pki:
+        folder = tmp_path / "certificates"
+        clinic = clinic_signer(folder, p12=pki.p12(), p12_password=P12_PASSWORD)
+        copy = seal_pdf(
+            demo_pdf, clinic, reason="x", timestamper_url=pki.tsa_url(), password="246810"
+        )
+    report = check_seal(
+        copy, kept_certificates(folder), password="246810", roots=kept_roots(folder)
+    )
+    assert report.problems == [] and report.level == "B-LTA"

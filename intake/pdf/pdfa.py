@@ -99,8 +99,8 @@ UPDATED_ON_APPEND_XMP = {
 }
 
 
-def _description(pdf: bytes) -> tuple[dict[str, str], dict[str, str]]:
-    with pikepdf.open(io.BytesIO(pdf)) as doc:
+def _description(pdf: bytes, password: str) -> tuple[dict[str, str], dict[str, str]]:
+    with pikepdf.open(io.BytesIO(pdf), password=password) as doc:
         info = {k: str(v) for k, v in doc.docinfo.items() if k not in UPDATED_ON_APPEND}
         xmp = {
             k: str(v)
@@ -110,10 +110,10 @@ def _description(pdf: bytes) -> tuple[dict[str, str], dict[str, str]]:
     return info, xmp
 
 
-def same_description(before: bytes, after: bytes) -> bool:
+def same_description(before: bytes, after: bytes, password: str | None = None) -> bool:
     """Whether two revisions say the same of the document (information and XMP), but for the
     dates and producer that appending validation data or a timestamp updates."""
     try:
-        return _description(before) == _description(after)
+        return _description(before, password or "") == _description(after, password or "")
     except (pikepdf.PdfError, ValueError):
         return False

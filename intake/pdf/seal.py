@@ -185,7 +185,7 @@ def check_seal(
         return report
 
     try:
-        _check_signatures(pdf, signatures, trusted, report)
+        _check_signatures(pdf, signatures, trusted, report, password)
         _check_level(reader, signatures[-1], report, roots)
     except RecursionError:
         report.problems.append(TOO_DEEP)
@@ -196,7 +196,11 @@ def check_seal(
 
 
 def _check_signatures(
-    pdf: bytes, signatures: list, trusted: list[ClinicCertificate], report: SealReport
+    pdf: bytes,
+    signatures: list,
+    trusted: list[ClinicCertificate],
+    report: SealReport,
+    password: str | None = None,
 ) -> None:
     """Add what each embedded signature shows, and what is wrong with it, to `report`."""
     context = ValidationContext(trust_roots=[c.asn1 for c in trusted], allow_fetching=False)
@@ -218,7 +222,7 @@ def _check_signatures(
         elif not status.valid:
             report.problems.append("the seal's signature does not match its certificate")
         if status.coverage != SignatureCoverageLevel.ENTIRE_FILE and not _archival_updates(
-            pdf, signature, status
+            pdf, signature, status, password
         ):
             added = len(pdf) - (signature.byte_range[2] + signature.byte_range[3])
             report.problems.append(
@@ -253,7 +257,10 @@ def _check_signatures(
 
 
 def _archival_updates(
-    pdf: bytes, signature: EmbeddedPdfSignature, status: PdfSignatureStatus
+    pdf: bytes,
+    signature: EmbeddedPdfSignature,
+    status: PdfSignatureStatus,
+    password: str | None = None,
 ) -> bool:
     """Whether all that follows the sealed revision is validation data and document timestamps
     (B-LT, B-LTA), the last of them covering the rest of the file."""
@@ -264,7 +271,7 @@ def _archival_updates(
     sealed_end = signature.byte_range[2] + signature.byte_range[3]
     if not pdf.rstrip(b"\r\n").endswith(b"%%EOF"):
         return False  # bytes after the last revision
-    if not same_description(pdf[:sealed_end], pdf):
+    if not same_description(pdf[:sealed_end], pdf, password):
         return False
     timestamps = signature.reader.embedded_timestamp_signatures
     if not timestamps:
