@@ -28,10 +28,13 @@ run: $(STAMP)
 	-$(VENV)/bin/intake archive repair
 	$(VENV)/bin/intake serve --host 127.0.0.1 --port $(PORT)
 
-# Debian packages the tests drive for real: pdftoppm (README page image), Chromium, PostgreSQL.
+# Debian packages the tests drive for real: pdftoppm (README page image), pdfinfo and pdffonts
+# and qpdf (each archived consent checked by PDF tools not written here), Chromium, PostgreSQL.
 system-deps:
 	@missing=""; \
-	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v pdftoppm >/dev/null && command -v pdffonts >/dev/null \
+	  || missing="$$missing poppler-utils"; \
+	command -v qpdf >/dev/null || missing="$$missing qpdf"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(INSTALL_MISSING)

@@ -1,4 +1,4 @@
-"""`make bench`: the six parts of the performance picture, then one table of every figure.
+"""`make bench`: the parts of the performance picture, then one table of every figure.
 
 1. render: ms per demo consent, ours vs a bare reportlab floor vs WeasyPrint from HTML
 2. seal: ms per PAdES seal, (render + seal) / render
@@ -9,12 +9,14 @@
 7. audit: the staff audit trail page at 100,000 and 1,000,000 audit rows (SQLite)
 8. check-in: a visit check-in's submit alone (its one-page sealed record), against a consent's
    submit and against laying out and sealing its page alone (SQLite, files)
+9. pdfa: PDF/A render against the render before PDF/A; B-B, B-T and B-LTA seals on a loopback
+   test PKI; `intake archive timestamp` at 10,000 and 100,000 consents
 
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
 
     .venv/bin/python -m bench.run [--quick]
-        [--only render seal growth e2e archive audit checkin] [--markdown FILE]
+        [--only render seal growth e2e archive audit checkin pdfa] [--markdown FILE]
 
 `BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive and the 1,000,000-row
 audit trail (about 5 of the run's minutes). A part that fails is reported in the table and the
@@ -34,7 +36,7 @@ from datetime import UTC, datetime
 
 from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
-PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "checkin")
+PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "checkin", "pdfa")
 
 
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
@@ -59,6 +61,11 @@ def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
         from bench import bench_checkin
 
         return bench_checkin.run
+    if name == "pdfa":
+        from bench import bench_pdfa
+
+        sizes = bench_pdfa.SIZES[:-1] if quick else bench_pdfa.SIZES
+        return lambda: bench_pdfa.run(sizes=sizes)
     if name == "audit":
         from bench import bench_audit_page
 

@@ -5,7 +5,10 @@ Layout of the certificates folder (the only code that knows it):
 - `current-seal.pem`: the self-signed certificate and its private key, made on first use when no
   PKCS#12 file is configured (readable by its owner only);
 - `<sha256>.pem`: every certificate the clinic has ever sealed with, named by its fingerprint and
-  never deleted, so a consent sealed years ago still verifies after the certificate is replaced.
+  never deleted, so a consent sealed years ago still verifies after the certificate is replaced;
+- `ca-<sha256>.pem`: every CA certificate a PKCS#12 file brought with the clinic's (its chain,
+  and for instance the timestamp authority's root): the roots among them are what a seal's
+  validation data (B-LT, B-LTA) is checked against, without any network.
 
 No Flask here: the CLI, the web app and the tests call the same functions.
 """
@@ -33,6 +36,8 @@ from intake.safe_write import make_folders, write_file
 log = logging.getLogger(__name__)
 
 CURRENT_SEAL = "current-seal.pem"
+#: How the name of a kept CA certificate starts (`ca-<sha256>.pem`).
+AUTHORITY_PREFIX = "ca-"
 #: A consent is kept for years (a minor's until 21 plus the retention setting); the self-signed
 #: certificate must outlive every consent it seals, or their seals would read as expired.
 SELF_SIGNED_YEARS = 40
@@ -80,6 +85,9 @@ class ClinicSigner:
     certificate: ClinicCertificate
     #: pyHanko's signer holding the key; kept so each consent does not reload it.
     signer: SimpleSigner
+    #: The self-signed CA certificates the PKCS#12 file brought (none for the self-signed
+    #: seal): what the validation data of a B-LTA seal is gathered and checked against.
+    roots: tuple[asn1_x509.Certificate, ...] = ()
 
 
 def clinic_signer(
@@ -100,6 +108,8 @@ def clinic_signer(
         key, certificate = _self_signed(certificates_dir, clinic_name)
         chain = []
     keep_certificate(certificates_dir, certificate)
+    for authority in chain:
+        keep_certificate(certificates_dir, authority, prefix=AUTHORITY_PREFIX)
     return ClinicSigner(
         certificate=ClinicCertificate.of(certificate),
         signer=SimpleSigner(
@@ -115,7 +125,23 @@ def clinic_signer(
                 [_asn1_certificate(c) for c in [certificate, *chain]]
             ),
         ),
+        roots=tuple(_asn1_certificate(c) for c in chain if _self_issued(c)),
     )
+
+
+def _self_issued(certificate: x509.Certificate) -> bool:
+    return certificate.issuer == certificate.subject
+
+
+def kept_roots(certificates_dir: Path) -> list[asn1_x509.Certificate]:
+    """The self-signed CA certificates kept (`ca-<sha256>.pem`), as pyHanko takes them."""
+    roots = []
+    for path in certificate_files(certificates_dir):
+        if path.name.startswith(AUTHORITY_PREFIX):
+            certificate = x509.load_pem_x509_certificate(path.read_bytes())
+            if _self_issued(certificate):
+                roots.append(_asn1_certificate(certificate))
+    return roots
 
 
 def kept_certificates(certificates_dir: Path) -> list[ClinicCertificate]:
@@ -123,7 +149,7 @@ def kept_certificates(certificates_dir: Path) -> list[ClinicCertificate]:
     return [
         ClinicCertificate.of(x509.load_pem_x509_certificate(path.read_bytes()))
         for path in certificate_files(certificates_dir)
-        if path.name != CURRENT_SEAL
+        if path.name != CURRENT_SEAL and not path.name.startswith(AUTHORITY_PREFIX)
     ]
 
 
@@ -150,10 +176,13 @@ def restore_certificate_file(certificates_dir: Path, name: str, data: bytes) -> 
         write_file(target, data, mode=0o644, replace=False)
 
 
-def keep_certificate(certificates_dir: Path, certificate: x509.Certificate) -> Path:
-    """Store a certificate as `<sha256>.pem` unless it is already there; never overwrite one."""
+def keep_certificate(
+    certificates_dir: Path, certificate: x509.Certificate, *, prefix: str = ""
+) -> Path:
+    """Store a certificate as `<prefix><sha256>.pem` unless it is already there; never
+    overwrite one."""
     kept = ClinicCertificate.of(certificate)
-    path = certificates_dir / f"{kept.sha256}.pem"
+    path = certificates_dir / f"{prefix}{kept.sha256}.pem"
     if not path.exists():
         make_folders(certificates_dir)
         # Linked into place only if absent: two processes never replace each other's file.

@@ -171,6 +171,10 @@ class Config:
         #: one client address) may hold; a new start beyond it is refused (429).
         self.DRAFTS_PER_TABLET = int(text("DRAFTS_PER_TABLET", "20"))
 
+        #: `intake archive timestamp` renews a consent's archival timestamp once the
+        #: certificate of its last one expires within this many days.
+        self.TIMESTAMP_RENEW_DAYS = int(text("TIMESTAMP_RENEW_DAYS", "180"))
+
         for name, value in (overrides or {}).items():
             setattr(self, name, value)
         self.INSTANCE_PATH = Path(self.INSTANCE_PATH).absolute()

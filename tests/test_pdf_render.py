@@ -230,7 +230,7 @@ def test_markup_typed_by_a_patient_prints_literally(typed, demo_data, catalog):
 def test_pdf_text_is_the_one_escape():
     assert pdf_text("a < b & c > d") == "a &lt; b &amp; c &gt; d"
     assert pdf_text("line one\nline two") == "line one<br/>line two"
-    assert pdf_text("名前") == '<font name="STSong-Light">名前</font>'
+    assert pdf_text("名前") == '<font name="WenQuanYiMicroHei">名前</font>'
 
 
 def test_a_5000_character_answer_is_found_whole(demo_data, catalog):

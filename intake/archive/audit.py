@@ -63,6 +63,7 @@ EVENTS = (
     "patients merged",
     "patients kept apart",
     "consent withdrawn",
+    "consent timestamped",
 )
 
 

@@ -390,6 +390,19 @@ class AuditCheckpoint(Base):
     sha256: Mapped[str] = mapped_column(String(64))
 
 
+class ConsentTimestamp(Base):
+    """When the last timestamp in a consent's stored PDF stops being provable: its certificate's
+    expiry, read from the PDF whose SHA-256 is `pdf_sha256` (a row for another SHA-256 is stale
+    and read again). `intake archive timestamp` finds the consents due by this, not by opening
+    every PDF; `expires_at` is empty for a PDF with no timestamp at all."""
+
+    __tablename__ = "consent_timestamps"
+
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"), primary_key=True)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
 # The course's tables (patients, visits, lots, injections, records, withdrawals) live in their
 # own module on the same metadata; importing it here registers them wherever models is used.
 from intake.archive import course_models  # noqa: E402, F401

@@ -68,7 +68,7 @@ from intake.archive.models import (
 from intake.archive.records import Records, is_named, named_pdfs
 from intake.archive.sealing import sealed_consent_pdf
 from intake.archive.search import PAGE_SIZE, Page, SearchCriteria, name_words, search_query
-from intake.certificates import ClinicSigner, clinic_signer, kept_certificates
+from intake.certificates import ClinicSigner, clinic_signer, kept_certificates, kept_roots
 from intake.definition import FormCatalog
 from intake.pdf import RenderSettings
 from intake.pdf.seal import SealReport, check_seal
@@ -161,7 +161,8 @@ class Archive:
 
     def check(self, pdf: bytes) -> SealReport:
         """The seal verdict, against every certificate the clinic has sealed with."""
-        return check_seal(pdf, kept_certificates(self.settings.certificates_dir))
+        folder = self.settings.certificates_dir
+        return check_seal(pdf, kept_certificates(folder), roots=kept_roots(folder))
 
     # --- writing ---------------------------------------------------------------------------
 

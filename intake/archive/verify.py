@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+from intake.archive.blobs import BlobMissing
 from intake.archive.course_models import Record
 from intake.archive.errors import ConsentMissing
 from intake.archive.models import Consent
@@ -35,6 +36,16 @@ def compare_with_archive(
         report.problems.append(f"{what} {consent.id} is pending: the archive has no PDF of it yet")
         return
     sha256 = hashlib.sha256(pdf).hexdigest()
+    if sha256 != consent.pdf_sha256 and _earlier_revision(archive, consent.id, pdf):
+        # The archive's copy is this file with archival timestamps appended since.
+        report.facts.append(
+            (
+                "archive",
+                f"an earlier revision of consent {consent.id}: the archive's copy has newer "
+                "archival timestamps appended",
+            )
+        )
+        return
     if sha256 != consent.pdf_sha256:
         report.problems.append(
             f"the file's SHA-256 {sha256} does not match the archive's record for {what} "
@@ -44,3 +55,14 @@ def compare_with_archive(
     report.facts.append(
         ("archive", f"matches {what} {consent.id} (stored {consent.archived_at.date()})")
     )
+
+
+def _earlier_revision(archive: Archive, consent_id: str, pdf: bytes) -> bool:
+    """Whether the archive's copy is `pdf`, whole revisions, with more appended."""
+    if not pdf.rstrip(b"\r\n").endswith(b"%%EOF"):
+        return False
+    try:
+        stored = archive.pdf(consent_id)
+    except (BlobMissing, ConsentMissing, OSError):
+        return False
+    return len(stored) > len(pdf) and stored.startswith(pdf)

@@ -1,4 +1,5 @@
-"""`intake archive ...`: repair the archive; retention; voiding a consent."""
+"""`intake archive ...`: repair the archive; retention; voiding a consent; renewing archival
+timestamps."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import click
 from intake.archive.audit import CLI
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.marks import LONG_REASON, NO_REASON
-from intake.cli.runtime import fail, open_archive, pass_catalog
+from intake.archive.timestamps import renew_timestamps
+from intake.cli.progress import progress_bar, quiet_option
+from intake.cli.runtime import fail, open_archive, pass_catalog, settings
 from intake.definition import FormCatalog
 
 #: The void's problems that are about the reason given, reported as `error: reason: ...`.
 REASON_PROBLEMS = (NO_REASON, LONG_REASON)
+TIMESTAMPING = "Renewing timestamps"
 
 
 def register(main: click.Group) -> None:
@@ -117,3 +121,39 @@ def archive_void(catalog: FormCatalog, consent_id: str, reason: str) -> None:
     except ArchiveError as exc:
         fail(f"{'reason' if str(exc) in REASON_PROBLEMS else consent_id}: {exc}")
     click.echo(f"voided consent {consent_id}")
+
+
+@archive_group.command("timestamp")
+@click.option(
+    "--within-days",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="DAYS",
+    help="Renew where the last timestamp's certificate expires within this many days "
+    "(default: TIMESTAMP_RENEW_DAYS).",
+)
+@quiet_option
+@pass_catalog
+def archive_timestamp(catalog: FormCatalog, within_days: int | None, quiet: bool) -> None:
+    """Add a new archival document timestamp to every consent whose last one expires soon.
+
+    Each is a new incremental revision, audited; interrupted, run it again. Exits 1 if any
+    consent could not be renewed.
+    """
+    config = settings()
+    if not config.TSA_URL:
+        fail("TSA_URL: no timestamp authority is set")
+    days = config.TIMESTAMP_RENEW_DAYS if within_days is None else within_days
+    archive = open_archive(catalog)
+    with progress_bar(TIMESTAMPING, quiet) as progress:
+        report = renew_timestamps(
+            archive, CLI, tsa_url=config.TSA_URL, within_days=days, progress=progress
+        )
+    click.echo(
+        f"archive timestamp: {len(report.renewed)} renewed, {len(report.failed)} failed "
+        f"(expiring within {days} days; {report.read} PDFs read for their expiry)"
+    )
+    for consent_id, reason in report.failed:
+        click.echo(f"  failed: consent {consent_id}: {reason}")
+    if report.failed:
+        raise click.exceptions.Exit(1)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from intake.archive.verify import compare_with_archive
+from intake.certificates import kept_roots
 from intake.cli.runtime import (
     fail,
     open_archive,
@@ -20,7 +21,8 @@ from intake.cli.runtime import (
 )
 from intake.definition import FormCatalog
 from intake.pdf import render_consent
-from intake.pdf.seal import check_seal
+from intake.pdf.ltv import LEVELS, expected_level
+from intake.pdf.seal import SealReport, check_seal
 from intake.safe_write import write_file
 from intake.submission import validate_submission
 
@@ -83,6 +85,17 @@ def render(catalog: FormCatalog, input_path: Path | None, demo: bool, out: Path)
     click.echo(f"wrote {out} ({len(pdf)} bytes)")
 
 
+def level_notes(report: SealReport, ca_certificate: bool, timestamp_authority: bool) -> list[str]:
+    """How the level found compares with what the settings ask, and why it is no higher."""
+    asked, ceiling = expected_level(ca_certificate, timestamp_authority)
+    found = report.level
+    if LEVELS.index(found) < LEVELS.index(asked):
+        return [f"the settings ask for {asked}, the seal is {found}: " + "; ".join(report.short_of)]
+    if ceiling:
+        return [f"{asked} is the most these settings give: {ceiling}"]
+    return []
+
+
 @click.command()
 @click.argument("pdf_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @trust_option
@@ -109,9 +122,10 @@ def verify(
     when every check holds and 1, with the reasons, when one does not.
     """
     trusted = trusted_certificates(trust_paths)
-    certificates_dir = settings().CERTIFICATES_DIR
+    config = settings()
+    certificates_dir = config.CERTIFICATES_DIR
     pdf = pdf_path.read_bytes()
-    report = check_seal(pdf, trusted, password=password)
+    report = check_seal(pdf, trusted, password=password, roots=kept_roots(certificates_dir))
     if against_archive:
         compare_with_archive(open_archive(catalog), pdf, report, password=password)
     verdict = "sealed by the clinic, unchanged since" if report.holds else "NOT VERIFIED"
@@ -120,6 +134,9 @@ def verify(
         click.echo(f"  {label}: {value}")
     for problem in report.problems:
         click.echo(f"  problem: {problem}")
+    if report.level:
+        for note in level_notes(report, bool(config.SIGNING_P12), bool(config.TSA_URL)):
+            click.echo(f"  note: {note}")
     if not trust_paths and not trusted:
         click.echo(f"  note: no clinic certificate is kept in {certificates_dir}")
     if not report.holds:

@@ -8,6 +8,8 @@ is trusted, whatever the environment (`RL_trustedHosts`) says, so reportlab read
 from reportlab import rl_config
 
 rl_config.trustedHosts = None
+#: Page content compressed with Flate alone, not also ASCII85-encoded (a quarter larger).
+rl_config.useA85 = 0
 
 from intake.pdf.render import RenderSettings, render_consent  # noqa: E402
 

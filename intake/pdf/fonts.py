@@ -1,8 +1,13 @@
-"""Fonts for the consent PDF: DejaVu Sans (embedded, subset) and reportlab's CID fonts for CJK.
+"""Fonts for the consent PDF, every one embedded (subset): DejaVu Sans, and WenQuanYi Micro Hei
+for Chinese, Japanese and Korean.
 
 DejaVu Sans covers Latin (Polish, Vietnamese, ...), Greek, Cyrillic, Arabic and Hebrew with real
-glyphs that text extraction gives back. Chinese, Japanese and Korean use Adobe's standard CID
-fonts, which every PDF viewer supplies, so they add nothing to the file size.
+glyphs that text extraction gives back. WenQuanYi Micro Hei (Debian's fonts-wqy-microhei,
+Apache 2.0, `fonts/LICENSE-WenQuanYi.txt`) has the CJK ideographs, kana and every Hangul
+syllable in one face: PDF/A wants each font in the file, so the viewer's own CID fonts, which
+weigh nothing but are not embedded, cannot be used. Its Han glyphs are drawn in the Chinese
+style; a Japanese reader sees the same characters in shapes a Japanese font would draw a little
+differently.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from pathlib import Path
 
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics, ttfonts
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -20,10 +24,10 @@ FONT_DIR = Path(__file__).parent / "fonts"
 BODY = "DejaVuSans"
 BOLD = "DejaVuSans-Bold"
 
-#: CID font per East Asian script.
-CHINESE = "STSong-Light"
-JAPANESE = "HeiseiMin-W3"
-KOREAN = "HYSMyeongJo-Medium"
+CJK = "WenQuanYiMicroHei"
+CJK_FILE = FONT_DIR / "wqy-microhei.ttc"
+#: The font per East Asian script: one face has them all.
+CHINESE = JAPANESE = KOREAN = CJK
 
 
 def to_unicode_cmap(fontname: str, subset: list[int]) -> str:
@@ -72,5 +76,4 @@ def register_fonts() -> None:
     addMapping(BODY, 1, 0, BOLD)
     addMapping(BODY, 0, 1, BODY)
     addMapping(BODY, 1, 1, BOLD)
-    for name in (CHINESE, JAPANESE, KOREAN):
-        pdfmetrics.registerFont(UnicodeCIDFont(name))
+    pdfmetrics.registerFont(TTFont(CJK, CJK_FILE, subfontIndex=0))

@@ -1,4 +1,8 @@
-"""pypdf post-processing: metadata without patient data, and the submission as an attachment."""
+"""Post-processing with pikepdf: metadata without patient data, the submission as an attachment.
+
+The file reportlab wrote is read and written anew (not appended to): its objects are renumbered,
+so the trailer counts them right.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,16 @@ import io
 import re
 from datetime import UTC, datetime
 
-from pypdf import PdfReader, PdfWriter
+import pikepdf
+from pypdf import PdfReader
 from pypdf.errors import PyPdfError
-from pypdf.xmp import XmpInformation
 
 from intake.definition import ConsentDefinition
+from intake.pdf import pdfa
 from intake.submission import Submission
 
 ATTACHMENT_NAME = "submission.json"
+ATTACHMENT_DESCRIPTION = "The submission as signed, canonical JSON"
 PRODUCER = "intake consent engine"
 #: The document id that ends both the seal's reason ("..., document <id>", `seal_reason`) and
 #: the keywords ("...; <id>", `document_metadata`).
@@ -39,7 +45,11 @@ def keywords_document_id(pdf: bytes, password: str | None = None) -> str | None:
 
 
 def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[str, str]:
-    """Document information: the form and the document id, never a patient's details."""
+    """Document information: the form and the document id, never a patient's details.
+
+    No /Producer: the seal's writer (pyHanko) names itself there and in the XMP alike, and an
+    entry of ours would leave the two saying different things, which PDF/A forbids.
+    """
     now = datetime.now(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
     return {
         "/Title": definition.title,
@@ -47,35 +57,36 @@ def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[s
         "/Subject": f"{definition.id} version {definition.version}",
         "/Keywords": f"consent; {definition.id}; version {definition.version}; {document_id}",
         "/Creator": PRODUCER,
-        "/Producer": PRODUCER,
         "/CreationDate": now,
         "/ModDate": now,
     }
 
 
-def _xmp(definition: ConsentDefinition, document_id: str) -> XmpInformation:
-    xmp = XmpInformation.create()
-    xmp.dc_title = {"x-default": definition.title}
-    xmp.dc_creator = [definition.clinic_name]
-    xmp.dc_description = {"x-default": f"{definition.id} version {definition.version}"}
-    xmp.dc_identifier = document_id
-    xmp.dc_format = "application/pdf"
-    xmp.pdf_producer = PRODUCER
-    xmp.xmp_creator_tool = PRODUCER
-    xmp.xmpmm_document_id = f"uuid:{document_id}"
-    return xmp
-
-
 def finish_pdf(
     pdf: bytes, definition: ConsentDefinition, submission: Submission, document_id: str
 ) -> bytes:
-    """Replace reportlab's metadata, add XMP, and attach the canonical submission."""
-    # Incremental: pypdf appends only the objects it adds or changes instead of rewriting all.
-    writer = PdfWriter(PdfReader(io.BytesIO(pdf)), incremental=True)
-    writer.metadata = None
-    writer.add_metadata(document_metadata(definition, document_id))
-    writer.xmp_metadata = _xmp(definition, document_id)
-    writer.add_attachment(ATTACHMENT_NAME, submission.canonical_json())
-    out = io.BytesIO()
-    writer.write(out)
+    """The consent as PDF/A-3b (pdfa.py): reportlab's metadata replaced, XMP saying the same,
+    the output intent, and the submission as the document's associated data."""
+    info = document_metadata(definition, document_id)
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        doc.docinfo = doc.make_indirect(pikepdf.Dictionary(info))
+        with doc.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+            xmp.load_from_docinfo(doc.docinfo, raise_failure=True)
+            # The one creator, whatever punctuation the clinic's name has.
+            xmp["dc:creator"] = [definition.clinic_name]
+            xmp["dc:identifier"] = document_id
+            xmp["dc:format"] = "application/pdf"
+            pdfa.claim(xmp)
+        pdfa.add_output_intent(doc)
+        pdfa.attach_data(
+            doc,
+            ATTACHMENT_NAME,
+            submission.canonical_json(),
+            description=ATTACHMENT_DESCRIPTION,
+            when=info["/CreationDate"],
+        )
+        out = io.BytesIO()
+        # reportlab's streams are compressed already; qpdf recompressing them all would
+        # double the cost of finishing.
+        doc.save(out, min_version=pdfa.PDF_VERSION, compress_streams=False)
     return out.getvalue()

@@ -307,6 +307,8 @@ def _clinician_block(line: str, width: float, s: dict[str, ParagraphStyle]) -> K
             [
                 *[("LINEBELOW", (col, 0), (col, 0), 0.5, colors.black) for col in (0, 2, 4)],
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                # The empty cells' font, else reportlab's Helvetica (not embedded).
+                ("FONTNAME", (0, 0), (-1, -1), BODY),
             ]
         )
     )
@@ -492,6 +494,9 @@ def render_consent(
         author=definition.clinic_name,
         subject=f"{definition.id} version {definition.version}",
         creator="intake",
+        # The font each page's content starts with: reportlab's default, Helvetica, would be
+        # named (not embedded) in every page's resources, which PDF/A forbids.
+        initialFontName=BODY,
     )
     story = build_story(definition, submission, settings, document_id, doc.width, seal, tablet)
     preview = seal is None

@@ -10,23 +10,31 @@ import io
 import logging
 from dataclasses import dataclass, field
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import copy_into_new_writer
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps import HTTPTimeStamper
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import (
+    EmbeddedPdfSignature,
+    validate_pdf_signature,
+    validate_pdf_timestamp,
+)
 from pyhanko.sign.validation.settings import KeyUsageConstraints
-from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from intake.certificates import ClinicCertificate, ClinicSigner
 from intake.definition import ConsentDefinition
+from intake.pdf import ltv
 from intake.pdf.metadata import keywords_document_id, parse_document_id
+from intake.pdf.pdfa import same_description, without_claim
 
 SEAL_FIELD = "ClinicSeal"
 #: Room for the signed attributes, the signature value and the DER framing of the seal, on top of
@@ -39,6 +47,8 @@ SEAL_KEY_USAGE = KeyUsageConstraints(
 )
 #: What a file too deeply nested to read is reported as (pyHanko's parser recurses per level).
 TOO_DEEP = "not a readable PDF: its objects are nested too deeply"
+#: What may follow a seal and keep it whole: validation data and document timestamps.
+LTA_UPDATES = ModificationLevel.LTA_UPDATES
 
 # pyHanko logs each certificate it cannot validate as a warning with the whole traceback; the
 # report names the same failure in a line of its own, so those records would only repeat it
@@ -69,7 +79,9 @@ def seal_pdf(
 ) -> bytes:
     """The PDF with the clinic's PAdES signature (SHA-256) appended as its last revision.
 
-    With `timestamper_url`, an RFC 3161 timestamp from that authority goes into the signature.
+    With `timestamper_url`, an RFC 3161 timestamp from that authority goes into the signature;
+    with a certificate from a CA besides (`clinic.roots`), the seal is PAdES B-LTA (ltv.py): the
+    chain's OCSP answers or CRLs are fetched and embedded, then a document timestamp is added.
     With `password`, the PDF is first encrypted (AES-256, revision 6) and the encrypted file is
     sealed, so the copy that travels is both unreadable without the password and tamper-evident.
     """
@@ -84,6 +96,7 @@ def seal_pdf(
             md_algorithm="sha256",
             subfilter=SigSeedSubFilter.PADES,
             reason=reason,
+            **(ltv.signing_options(clinic.roots) if timestamper_url and clinic.roots else {}),
         ),
         signer=clinic.signer,
         timestamper=HTTPTimeStamper(timestamper_url) if timestamper_url else None,
@@ -107,8 +120,9 @@ def _room_for_seal(clinic: ClinicSigner, timestamper_url: str | None) -> int | N
 
 
 def _encrypted(pdf: bytes, password: str) -> bytes:
-    """A full rewrite of the PDF, encrypted with AES-256 (security handler revision 6)."""
-    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
+    """A full rewrite of the PDF, encrypted with AES-256 (security handler revision 6). PDF/A
+    forbids encryption, so the copy no longer claims to be PDF/A."""
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(without_claim(pdf))))
     # The PDF 2.0 MAC extension (ISO 32004) is left off: few readers on a patient's phone know
     # it, and the seal already makes any change evident.
     writer.encrypt(password, password, pdf_mac=False)
@@ -123,6 +137,10 @@ class SealReport:
 
     facts: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: The PAdES baseline level found ("B-B" ... "B-LTA"), and why it is no higher.
+    level: str = ""
+    short_of: list[str] = field(default_factory=list)
+    timestamped: bool = False
 
     @property
     def holds(self) -> bool:
@@ -130,12 +148,18 @@ class SealReport:
 
 
 def check_seal(
-    pdf: bytes, trusted: list[ClinicCertificate], *, password: str | None = None
+    pdf: bytes,
+    trusted: list[ClinicCertificate],
+    *,
+    password: str | None = None,
+    roots: list[asn1_x509.Certificate] | None = None,
 ) -> SealReport:
-    """Check that the seal is intact, covers the whole file, and is made with a trusted certificate.
+    """Check that the seal is intact, covers the whole file, and is made with a trusted certificate;
+    and name the PAdES level it reaches (`report.level`, ltv.py).
 
     `trusted` is the list of certificates a seal may be made with: every one the clinic has kept,
-    or the one a person checking the file was given.
+    or the one a person checking the file was given. `roots`: the CA certificates the validation
+    data of a B-LT or B-LTA seal is checked against, offline (None: not checked).
     """
     report = SealReport()
     try:
@@ -147,7 +171,7 @@ def check_seal(
             if reader.decrypt(password).status == AuthStatus.FAILED:
                 report.problems.append("the password does not open this file")
                 return report
-        signatures = reader.embedded_signatures
+        signatures = reader.embedded_regular_signatures
     except (PdfError, ValueError) as exc:
         report.problems.append(f"not a readable PDF: {exc}")
         return report
@@ -161,7 +185,8 @@ def check_seal(
         return report
 
     try:
-        _check_signatures(pdf, signatures, trusted, report)
+        _check_signatures(pdf, signatures, trusted, report, password)
+        _check_level(reader, signatures[-1], report, roots)
     except RecursionError:
         report.problems.append(TOO_DEEP)
         return report
@@ -171,7 +196,11 @@ def check_seal(
 
 
 def _check_signatures(
-    pdf: bytes, signatures: list, trusted: list[ClinicCertificate], report: SealReport
+    pdf: bytes,
+    signatures: list,
+    trusted: list[ClinicCertificate],
+    report: SealReport,
+    password: str | None = None,
 ) -> None:
     """Add what each embedded signature shows, and what is wrong with it, to `report`."""
     context = ValidationContext(trust_roots=[c.asn1 for c in trusted], allow_fetching=False)
@@ -192,7 +221,9 @@ def _check_signatures(
             )
         elif not status.valid:
             report.problems.append("the seal's signature does not match its certificate")
-        if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        if status.coverage != SignatureCoverageLevel.ENTIRE_FILE and not _archival_updates(
+            pdf, signature, status, password
+        ):
             added = len(pdf) - (signature.byte_range[2] + signature.byte_range[3])
             report.problems.append(
                 f"the file was changed after sealing: {added} byte{'s' if added != 1 else ''} "
@@ -222,3 +253,50 @@ def _check_signatures(
             )
             if not (timestamp.intact and timestamp.valid):
                 report.problems.append("the timestamp does not match the seal")
+        report.timestamped = timestamp is not None
+
+
+def _archival_updates(
+    pdf: bytes,
+    signature: EmbeddedPdfSignature,
+    status: PdfSignatureStatus,
+    password: str | None = None,
+) -> bool:
+    """Whether all that follows the sealed revision is validation data and document timestamps
+    (B-LT, B-LTA), the last of them covering the rest of the file."""
+    if status.coverage != SignatureCoverageLevel.ENTIRE_REVISION or not status.docmdp_ok:
+        return False
+    if status.modification_level is None or status.modification_level > LTA_UPDATES:
+        return False
+    sealed_end = signature.byte_range[2] + signature.byte_range[3]
+    if not pdf.rstrip(b"\r\n").endswith(b"%%EOF"):
+        return False  # bytes after the last revision
+    if not same_description(pdf[:sealed_end], pdf, password):
+        return False
+    timestamps = signature.reader.embedded_timestamp_signatures
+    if not timestamps:
+        return True
+    last = timestamps[-1]
+    covered = validate_pdf_timestamp(last, validation_context=ValidationContext(trust_roots=[]))
+    if not (covered.intact and covered.valid):
+        return False
+    # The last timestamp's own validation data may follow it.
+    return covered.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        covered.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+        and covered.modification_level is not None
+        and covered.modification_level <= LTA_UPDATES
+    )
+
+
+def _check_level(
+    reader: PdfFileReader,
+    signature: EmbeddedPdfSignature,
+    report: SealReport,
+    roots: list[asn1_x509.Certificate] | None,
+) -> None:
+    """Name the PAdES level of the (last) seal, and add what breaks it to the problems."""
+    level = ltv.assess(reader, signature, report.timestamped, roots)
+    report.level = level.level
+    report.short_of = level.short_of
+    report.facts.append(("level", f"PAdES {level.level}"))
+    report.problems += level.problems
