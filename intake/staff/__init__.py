@@ -21,6 +21,7 @@ AREAS = (
     "patients",
     "patient_merge",
     "withdrawals",
+    "visits",
 )
 
 
