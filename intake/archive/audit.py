@@ -52,6 +52,12 @@ EVENTS = (
     "tablet revoked",
     "device refused",
     "consent voided",
+    "lot added",
+    "lot recalled",
+    "injection recorded",
+    "injection corrected",
+    "injection interval overridden",
+    "injection refused",
 )
 
 
