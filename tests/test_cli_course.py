@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from tests.support.app import on_both_databases
-from tests.support.course import add_patient
+from tests.support.course_rows import add_patient
 
 app_config = pytest.fixture(on_both_databases, name="app_config")
 

@@ -19,7 +19,7 @@ from intake.archive.schedule import (
     next_due,
 )
 from tests.support.app import on_both_databases
-from tests.support.course import add_patient, add_visit
+from tests.support.course_rows import add_patient, add_visit
 from tests.support.staff import add_consent
 
 app_config = pytest.fixture(on_both_databases, name="app_config")
