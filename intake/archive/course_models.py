@@ -229,3 +229,15 @@ class Withdrawal(Base):
     #: The patient signed the withdrawal on the tablet (else staff recorded it without).
     patient_signed: Mapped[bool] = mapped_column(Boolean)
     record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
+
+
+class PatientsApart(Base):
+    """Staff looked at two records that seemed alike and said they are not the same person: the
+    pair is no longer offered as a possible match. Stored once per pair, the smaller id first."""
+
+    __tablename__ = "patients_apart"
+
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    other_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -212,6 +212,8 @@ class StaffSession(Base):
     #: The password was right, and the account's second-factor code is still to come: the
     #: login opens nothing until it does.
     code_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The patient search in progress (JSON), kept here like `search`.
+    patient_search: Mapped[str | None] = mapped_column(Text)
 
 
 class Review(Base):

@@ -1,15 +1,26 @@
 """How long a consent is kept: the retention setting's years after signing, or, for a minor,
-until they turn `MINOR_RETAINED_UNTIL_AGE` plus those years. Past that, it may be deleted."""
+until they turn `MINOR_RETAINED_UNTIL_AGE` plus those years; and never less than those years
+after its patient's last entry (a later consent, visit, injection or withdrawal), since a
+course's later records rely on it. Past that, it may be deleted. No Flask here:
+`Archive.retained_until`, `Archive.due` and `Archive.delete` call these."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from intake.archive import audit
+from intake.archive.audit import Actor
+from intake.archive.blobs import DatabaseBlobs, FileBlobs
+from intake.archive.course_models import Patient
 from intake.archive.errors import ArchiveError
 from intake.archive.models import DELETED, Consent, ConsentName, Review
+
+if TYPE_CHECKING:
+    from intake.archive.service import Archive
 
 #: A minor's consent is kept until they turn this old, plus the retention setting.
 MINOR_RETAINED_UNTIL_AGE = 21
@@ -22,16 +33,34 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def retained_until(consent: Consent, years: int) -> date:
-    """The last day `consent` must be kept, with a retention setting of `years`."""
+def retained_until(consent: Consent, years: int, last_entry_on: date | None = None) -> date:
+    """The last day `consent` must be kept, with a retention setting of `years`, its patient's
+    last entry having been on `last_entry_on`."""
     if consent.is_minor and consent.date_of_birth:
-        return add_years(consent.date_of_birth, MINOR_RETAINED_UNTIL_AGE + years)
-    return add_years(consent.signed_on, years)
+        until = add_years(consent.date_of_birth, MINOR_RETAINED_UNTIL_AGE + years)
+    else:
+        until = add_years(consent.signed_on, years)
+    if last_entry_on is not None:
+        until = max(until, add_years(last_entry_on, years))
+    return until
 
 
-def check_deletable(consent: Consent, years: int, today: date) -> None:
+def last_entry_on(session: Session, consent: Consent) -> date | None:
+    if consent.patient_id is None:
+        return None
+    return session.scalar(select(Patient.last_entry_on).where(Patient.id == consent.patient_id))
+
+
+def kept_until(archive: Archive, consent: Consent) -> date:
+    """`retained_until` with the archive's setting and the patient's last entry."""
+    with archive.sessions() as session:
+        last = last_entry_on(session, consent)
+    return retained_until(consent, archive.settings.retention_years, last)
+
+
+def check_deletable(consent: Consent, years: int, today: date, last: date | None = None) -> None:
     """Raise `ArchiveError` unless `consent` is past retention on `today`."""
-    until = retained_until(consent, years)
+    until = retained_until(consent, years, last)
     if until >= today:
         raise ArchiveError(f"This consent must be kept until {until.isoformat()}.")
 
@@ -42,12 +71,14 @@ def due_query(today: date, years: int, *, limit: int | None = None) -> Select[tu
     minor_cutoff = add_years(today, -(MINOR_RETAINED_UNTIL_AGE + years))
     return (
         select(Consent)
+        .outerjoin(Patient, Patient.id == Consent.patient_id)
         .where(
             Consent.status != DELETED,
             or_(
                 and_(Consent.is_minor.is_(False), Consent.signed_on < adult_cutoff),
                 and_(Consent.is_minor.is_(True), Consent.date_of_birth < minor_cutoff),
             ),
+            or_(Patient.id.is_(None), Patient.last_entry_on < adult_cutoff),
         )
         .order_by(Consent.signed_on, Consent.id)
         .limit(limit)
@@ -73,3 +104,27 @@ def erase(session: Session, consent_id: str, at: datetime) -> None:
             deleted_at=at,
         )
     )
+
+
+def due(archive: Archive, today: date, limit: int | None) -> list[Consent]:
+    query = due_query(today, archive.settings.retention_years, limit=limit)
+    with archive.sessions() as session:
+        return list(session.scalars(query))
+
+
+def delete_consent(archive: Archive, consent_id: str, actor: Actor, today: date) -> None:
+    """Delete a consent past retention: its data, PDF and reviews; the id and audit stay."""
+    consent = archive.get(consent_id)
+    with archive.sessions() as session:
+        last = last_entry_on(session, consent)
+    check_deletable(consent, archive.settings.retention_years, today, last)
+    blobs = archive.blobs
+    with archive.transaction() as session:
+        erase(session, consent_id, archive.clock())
+        audit.record(session, "consent deleted", actor, consent_id)
+        if consent.pdf_sha256 and isinstance(blobs, DatabaseBlobs):
+            blobs.discard(session, consent.pdf_sha256)
+    if consent.pdf_sha256 and isinstance(blobs, FileBlobs):
+        with archive.sessions() as session:
+            if not archive._named(session, consent.pdf_sha256):
+                blobs.discard(session, consent.pdf_sha256)

@@ -37,7 +37,7 @@ from sqlalchemy import Engine, exists, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.archive import audit, marks
+from intake.archive import audit, marks, patients, retention
 from intake.archive.audit import Actor
 from intake.archive.background import BackgroundRun
 from intake.archive.blobs import Blobs, DatabaseBlobs, FileBlobs
@@ -65,7 +65,6 @@ from intake.archive.models import (
     is_id,
     utcnow,
 )
-from intake.archive.retention import check_deletable, due_query, erase, retained_until
 from intake.archive.sealing import sealed_consent_pdf
 from intake.archive.search import PAGE_SIZE, Page, SearchCriteria, name_words, search_query
 from intake.certificates import ClinicSigner, clinic_signer, kept_certificates
@@ -163,8 +162,11 @@ class Archive:
 
     # --- writing ---------------------------------------------------------------------------
 
-    def accept(self, submission: Submission, actor: Actor, *, key: str | None = None) -> str:
-        """Commit a validated submission as a pending consent; its id from now on.
+    def accept(
+        self, submission: Submission, actor: Actor, *, key: str | None = None, patient: str = ""
+    ) -> str:
+        """Commit a validated submission as a pending consent, filed under its patient (the one
+        `patient` names, else a new one); its id from now on.
 
         With `key`, a consent already accepted under the same key is returned instead.
         Raises `ArchiveUnavailable` when the database cannot be written (full, read-only, out of
@@ -173,7 +175,7 @@ class Archive:
         try:
             if key is not None and (known := self._known(key)) is not None:
                 return known
-            return self._accept(submission, actor, key)
+            return self._accept(submission, actor, key, patient)
         except IntegrityError:
             # Another submit with the same key committed first: that consent is this one.
             if key is not None and (known := self._known(key)) is not None:
@@ -194,7 +196,7 @@ class Archive:
         with self.sessions() as session:
             return session.scalar(select(Consent.id).where(Consent.submit_key == key))
 
-    def _accept(self, submission: Submission, actor: Actor, key: str | None) -> str:
+    def _accept(self, submission: Submission, actor: Actor, key: str | None, patient: str) -> str:
         definition = self.catalog.get(submission.form_id)
         flagged = bool(submission.flags(definition))
         consent = Consent(
@@ -216,6 +218,7 @@ class Archive:
             device_id=actor.tablet_id,
         )
         with self.transaction() as session:
+            patients.file_consent(session, consent, submission, patient or None)
             session.add(consent)
             session.flush()
             session.add_all(
@@ -333,12 +336,14 @@ class Archive:
             tablet = session.get(Tablet, tablet_id)
         return tablet.name if tablet is not None else ""
 
-    def submit(self, submission: Submission, actor: Actor, *, key: str | None = None) -> str:
+    def submit(
+        self, submission: Submission, actor: Actor, *, key: str | None = None, patient: str = ""
+    ) -> str:
         """Accept, then finish: the consent is safe once this returns, even if the PDF failed.
 
         Raises `ArchiveUnavailable` only when the consent could not be accepted at all.
         """
-        consent_id = self.accept(submission, actor, key=key)
+        consent_id = self.accept(submission, actor, key=key, patient=patient)
         if self.finish(consent_id, actor) and self._storage_waiting():
             # This store just showed storage works again: finish those that waited for it.
             self.retry_waiting_soon()
@@ -564,27 +569,15 @@ class Archive:
     # --- retention -------------------------------------------------------------------------
 
     def retained_until(self, consent: Consent) -> date:
-        return retained_until(consent, self.settings.retention_years)
+        return retention.kept_until(self, consent)
 
     def due(self, today: date | None = None, *, limit: int | None = None) -> list[Consent]:
         """Consents past retention on `today`, oldest first."""
-        query = due_query(today or self.clock().date(), self.settings.retention_years, limit=limit)
-        with self.sessions() as session:
-            return list(session.scalars(query))
+        return retention.due(self, today or self.clock().date(), limit)
 
     def delete(self, consent_id: str, actor: Actor, today: date | None = None) -> None:
         """Delete a consent past retention: its data, PDF and reviews; the id and audit stay."""
-        consent = self.get(consent_id)
-        check_deletable(consent, self.settings.retention_years, today or self.clock().date())
-        with self.transaction() as session:
-            erase(session, consent_id, self.clock())
-            audit.record(session, "consent deleted", actor, consent_id)
-            if consent.pdf_sha256 and isinstance(self.blobs, DatabaseBlobs):
-                self.blobs.discard(session, consent.pdf_sha256)
-        if consent.pdf_sha256 and isinstance(self.blobs, FileBlobs):
-            with self.sessions() as session:
-                if not self._named(session, consent.pdf_sha256):
-                    self.blobs.discard(session, consent.pdf_sha256)
+        retention.delete_consent(self, consent_id, actor, today or self.clock().date())
 
     def counts(self) -> dict[str, int]:
         with self.sessions() as session:

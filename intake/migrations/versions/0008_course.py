@@ -228,8 +228,28 @@ def upgrade() -> None:
             batch_op.f("fk_consents_patient_id_patients"), "patients", ["patient_id"], ["id"]
         )
 
+    op.create_table(
+        "patients_apart",
+        sa.Column("patient_id", sa.String(length=32), nullable=False),
+        sa.Column("other_id", sa.String(length=32), nullable=False),
+        sa.Column("decided_by", sa.String(length=32), nullable=True),
+        sa.Column("decided_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["other_id"], ["patients.id"], name=op.f("fk_patients_apart_other_id_patients")
+        ),
+        sa.ForeignKeyConstraint(
+            ["patient_id"], ["patients.id"], name=op.f("fk_patients_apart_patient_id_patients")
+        ),
+        sa.PrimaryKeyConstraint("patient_id", "other_id", name=op.f("pk_patients_apart")),
+    )
+    with op.batch_alter_table("staff_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("patient_search", sa.Text(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("staff_sessions", schema=None) as batch_op:
+        batch_op.drop_column("patient_search")
+    op.drop_table("patients_apart")
     with op.batch_alter_table("consents", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_consents_patient_id_patients"), type_="foreignkey")
         batch_op.drop_index("ix_consents_patient")
