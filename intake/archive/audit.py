@@ -62,6 +62,13 @@ EVENTS = (
     "injection corrected",
     "injection interval overridden",
     "injection refused",
+    "record created",
+    "record archived",
+    "record downloaded",
+    "visit started",
+    "visit checked in",
+    "visit cancelled",
+    "visit reviewed",
 )
 
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, inspect, select, union
 
 from intake.archive.backup_key import BackupKey
 from intake.archive.blobs import FileBlobs
+from intake.archive.course_models import Record
 from intake.archive.models import ARCHIVED, DELETED, PENDING, AuditHead, Consent, Staff
 from intake.certificates import is_certificate_file
 from intake.safe_write import make_folders, safe_file
@@ -43,7 +44,7 @@ class Contents:
     consents: dict[str, int]
     audit_rows: int
     audit_head: str
-    #: The SHA-256 of every archived consent's PDF.
+    #: The SHA-256 of every archived consent's and course record's PDF.
     pdfs: list[str]
     #: Each staff account as [email, role, active, password hash], by email: what may log in.
     staff: list[list[Any]]
@@ -68,12 +69,7 @@ def contents(connection: Connection) -> Contents:
     head = connection.execute(select(AuditHead.seq, AuditHead.sha256).where(AuditHead.id == 1))
     rows, head_sha256 = head.one()
     schema = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    pdfs = connection.scalars(
-        select(Consent.pdf_sha256)
-        .where(Consent.status == ARCHIVED, Consent.pdf_sha256.is_not(None))
-        .distinct()
-        .order_by(Consent.pdf_sha256)
-    )
+    pdfs = connection.scalars(archived_pdfs_query(connection))
     staff = connection.execute(
         select(Staff.email, Staff.role, Staff.active, Staff.password_hash).order_by(Staff.email)
     )
@@ -85,6 +81,20 @@ def contents(connection: Connection) -> Contents:
         pdfs=list(pdfs),
         staff=[[email, role, bool(active), hash_] for email, role, active, hash_ in staff],
     )
+
+
+def archived_pdfs_query(connection: Connection) -> Any:
+    """The SHA-256 of every archived consent's PDF and every sealed course record's, once each,
+    in order (a copy made before the course had records names consents' only)."""
+    consents = select(Consent.pdf_sha256.label("sha256")).where(
+        Consent.status == ARCHIVED, Consent.pdf_sha256.is_not(None)
+    )
+    if not inspect(connection).has_table(Record.__tablename__):
+        return consents.distinct().order_by("sha256")
+    records = select(Record.pdf_sha256.label("sha256")).where(
+        Record.status == ARCHIVED, Record.pdf_sha256.is_not(None)
+    )
+    return union(consents, records).order_by("sha256")
 
 
 def summary(manifest: dict[str, Any]) -> str:

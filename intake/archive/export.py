@@ -1,7 +1,9 @@
 """Export archived consents to a zip (sealed PDFs and a manifest), and check such a zip later.
 
-The zip holds `consents/<id>.pdf` for each consent, exactly as stored, and `manifest.json`
-naming each one with its patient, form and the PDF's SHA-256 and size. Checking a zip trusts
+The zip holds `consents/<id>.pdf` for each consent, exactly as stored, `records/<id>.pdf` for
+each sealed record of the course (a visit, an injection, a withdrawal), and `manifest.json`
+naming each consent with its patient, form and the PDF's SHA-256 and size, and each record with
+its kind, consent and patient ids. Checking a zip trusts
 neither: each PDF's seal must hold, and the manifest's id, name, birth date and signing time
 must be those the sealed PDF carries (its document id, and its attached `submission.json`).
 A PDF whose bytes do not match its row's SHA-256 stops the export: a copy that leaves the clinic
@@ -21,7 +23,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +35,7 @@ from sqlalchemy.orm import defer
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.blobs import BlobMissing
+from intake.archive.course_models import Record
 from intake.archive.manifest import digest, entry_problems, is_file_entry, manifest_json
 from intake.archive.models import ARCHIVED, Consent
 from intake.archive.service import Archive
@@ -45,6 +48,7 @@ from intake.safe_write import safe_file
 FORMAT = 1
 MANIFEST = "manifest.json"
 CONSENTS_FOLDER = "consents"
+RECORDS_FOLDER = "records"
 
 
 class ExportError(Exception):
@@ -56,6 +60,8 @@ class ExportReport:
     path: Path
     count: int
     since: date
+    #: The course records written beside the consents.
+    records: int = 0
 
 
 @dataclass
@@ -64,6 +70,8 @@ class ExportCheck:
 
     count: int = 0
     problems: list[str] = field(default_factory=list)
+    #: The course records it holds.
+    records: int = 0
 
     @property
     def holds(self) -> bool:
@@ -72,6 +80,10 @@ class ExportCheck:
 
 def consent_file(consent_id: str) -> str:
     return f"{CONSENTS_FOLDER}/{consent_id}.pdf"
+
+
+def record_file(record_id: str) -> str:
+    return f"{RECORDS_FOLDER}/{record_id}.pdf"
 
 
 #: How many rows an export reads at a time (a keyset page, each in its own short session).
@@ -95,11 +107,19 @@ def export_consents(
     """
     exported_at = archive.clock().astimezone(UTC)
     wanted = (Consent.status == ARCHIVED, Consent.signed_on >= since)
+    wanted_records = (
+        Record.status == ARCHIVED,
+        Record.created_at >= datetime.combine(since, time(), UTC),
+    )
     with archive.sessions() as session:
-        progress.start(session.scalar(select(func.count()).select_from(Consent).where(*wanted)))
-    count = 0
+        progress.start(
+            session.scalar(select(func.count()).select_from(Consent).where(*wanted))
+            + session.scalar(select(func.count()).select_from(Record).where(*wanted_records))
+        )
+    count = records = 0
     with (
         tempfile.TemporaryFile(dir=out.parent) as entries,
+        tempfile.TemporaryFile(dir=out.parent) as record_entries,
         archive.transaction() as session,
         safe_file(out) as file,
     ):
@@ -109,20 +129,28 @@ def export_consents(
                 entries.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
                 count += 1
                 progress.advance()
+            for record in _record_rows(archive, wanted_records):
+                entry = _add_record(archive, zf, record, exported_at)
+                record_entries.write(json.dumps(entry).encode("utf-8") + b"\n")
+                records += 1
+                progress.advance()
             header = {
                 "format": FORMAT,
                 "exported_at": exported_at.isoformat(),
                 "since": since.isoformat(),
             }
             entries.seek(0)
+            record_entries.seek(0)
             info = _entry(MANIFEST, exported_at, zipfile.ZIP_DEFLATED)
             with zf.open(info, "w") as member:
-                _write_manifest(member, header, entries)
+                _write_manifest(
+                    member, header, [("consents", entries), ("records", record_entries)]
+                )
         # On the disk before the audit event takes the database's write lock.
         file.sync()
         audit.record(session, "consents exported", actor, f"{count} since {since.isoformat()}")
         # The zip is put in place before the event commits: a failed rename rolls it back.
-    return ExportReport(out, count, since)
+    return ExportReport(out, count, since, records)
 
 
 def _rows(archive: Archive, wanted: tuple[Any, ...]) -> Iterator[Consent]:
@@ -150,18 +178,44 @@ def _rows(archive: Archive, wanted: tuple[Any, ...]) -> Iterator[Consent]:
         after = (page[-1].signed_on, page[-1].id)
 
 
-def _write_manifest(member: IO[bytes], header: dict[str, Any], entries: IO[bytes]) -> None:
-    """The manifest, byte for byte as `manifest_json` writes it, with its consents streamed
-    from `entries` (one JSON object a line) instead of held in a list."""
-    opening = manifest_json({**header, "consents": []})
-    assert opening.endswith(b"[]\n}")
-    member.write(opening[: -len(b"]\n}")])
-    first = True
-    for line in entries:
-        text = json.dumps(json.loads(line), ensure_ascii=False, indent=2)
-        member.write((b"\n" if first else b",\n") + _indented(text))
-        first = False
-    member.write(b"]\n}" if first else b"\n  ]\n}")
+def _record_rows(archive: Archive, wanted: tuple[Any, ...]) -> Iterator[Record]:
+    """The course records to export, oldest first, a keyset page at a time (like `_rows`)."""
+    after: tuple[Any, Any] | None = None
+    while True:
+        query = (
+            select(Record)
+            .options(defer(Record.body_json))
+            .where(*wanted)
+            .order_by(Record.created_at, Record.id)
+            .limit(PAGE)
+        )
+        if after is not None:
+            query = query.where(tuple_(Record.created_at, Record.id) > after)
+        with archive.sessions() as session:
+            page = list(session.scalars(query))
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = (page[-1].created_at, page[-1].id)
+
+
+def _write_manifest(
+    member: IO[bytes], header: dict[str, Any], lists: list[tuple[str, IO[bytes]]]
+) -> None:
+    """The manifest, byte for byte as `manifest_json` writes it, with each of its lists (the
+    consents, the records) streamed from a file of one JSON object a line instead of held."""
+    opening = manifest_json(header)
+    assert opening.endswith(b"\n}")
+    member.write(opening[: -len(b"\n}")])
+    for name, entries in lists:
+        member.write(f",\n  {json.dumps(name)}: [".encode())
+        first = True
+        for line in entries:
+            text = json.dumps(json.loads(line), ensure_ascii=False, indent=2)
+            member.write((b"\n" if first else b",\n") + _indented(text))
+            first = False
+        member.write(b"]" if first else b"\n  ]")
+    member.write(b"\n}")
 
 
 def _indented(text: str) -> bytes:
@@ -202,6 +256,38 @@ def _add_consent(
     }
 
 
+def _add_record(
+    archive: Archive, zf: zipfile.ZipFile, record: Record, exported_at: datetime
+) -> dict[str, Any]:
+    """One course record's PDF into the zip, checked against its row; its manifest entry."""
+    assert record.pdf_sha256 is not None
+    try:
+        with archive.sessions() as session:
+            pdf = archive.blobs.get(session, record.pdf_sha256)
+    except BlobMissing:
+        raise ExportError(
+            f"record {record.id}: its stored PDF ({record.pdf_sha256}) is missing"
+        ) from None
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    if sha256 != record.pdf_sha256:
+        raise ExportError(
+            f"record {record.id}: the stored PDF's SHA-256 {sha256} does not match the "
+            f"archive's record ({record.pdf_sha256})"
+        )
+    name = record_file(record.id)
+    zf.writestr(_entry(name, exported_at, zipfile.ZIP_STORED), pdf)
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "consent_id": record.consent_id,
+        "patient_id": record.patient_id,
+        "created_at": record.created_at.isoformat(),
+        "file": name,
+        "sha256": sha256,
+        "size": len(pdf),
+    }
+
+
 def _entry(name: str, at: datetime, compress_type: int) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=at.timetuple()[:6])
     info.compress_type = compress_type
@@ -229,9 +315,10 @@ def verify_export(
                 check.problems.append(f"no {MANIFEST} in the zip")
                 return check
             entries = _manifest_entries(manifest, check)
-            if entries is None:
+            records = _record_entries(manifest, check)
+            if entries is None or records is None:
                 return check
-            progress.start(len(entries))
+            progress.start(len(entries) + len(records))
             listed = {MANIFEST}
             for entry in entries:
                 name = entry["file"]
@@ -243,10 +330,19 @@ def verify_export(
                 elif _check_file(zf, name, entry, check):
                     _check_sealed(zf, name, entry, trusted, check)
                 progress.advance()
+            for entry in records:
+                name = entry["file"]
+                listed.add(name)
+                if name not in names:
+                    check.problems.append(f"{name}: missing from the zip")
+                elif _check_file(zf, name, entry, check):
+                    _check_sealed_record(zf, name, entry, trusted, check)
+                progress.advance()
             check.problems.extend(
                 f"{name}: not in the manifest" for name in names if name not in listed
             )
             check.count = len(entries)
+            check.records = len(records)
     except (zipfile.BadZipFile, OSError) as exc:
         check.problems.append(f"not a readable zip: {exc}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -269,6 +365,34 @@ def _manifest_entries(manifest: Any, check: ExportCheck) -> list[dict[str, Any]]
         check.problems.append(f"{MANIFEST}: every consent needs a file, sha256 and size")
         return None
     return entries
+
+
+def _record_entries(manifest: dict[str, Any], check: ExportCheck) -> list[dict[str, Any]] | None:
+    """The manifest's course records (none in an export made before there were any)."""
+    entries = manifest.get("records", [])
+    if not isinstance(entries, list) or not all(
+        is_file_entry(e) and isinstance(e.get("id"), str) for e in entries
+    ):
+        check.problems.append(f"{MANIFEST}: every record needs an id, file, sha256 and size")
+        return None
+    return entries
+
+
+def _check_sealed_record(
+    zf: zipfile.ZipFile,
+    name: str,
+    entry: dict[str, Any],
+    trusted: list[ClinicCertificate],
+    check: ExportCheck,
+) -> None:
+    """A record PDF's seal, and that the sealed document is the record the manifest names."""
+    pdf = zf.read(name)
+    report = check_seal(pdf, trusted)
+    check.problems.extend(f"{name}: {problem}" for problem in report.problems)
+    if report.holds and (sealed_id := document_id(pdf, report)) != entry["id"]:
+        check.problems.append(
+            f"{name}: the manifest names record {entry['id']}, the sealed document is {sealed_id}"
+        )
 
 
 def _check_file(zf: zipfile.ZipFile, name: str, entry: dict[str, Any], check: ExportCheck) -> bool:

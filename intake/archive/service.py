@@ -33,7 +33,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, or_, select, update
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +65,7 @@ from intake.archive.models import (
     is_id,
     utcnow,
 )
+from intake.archive.records import Records, is_named, named_pdfs
 from intake.archive.sealing import sealed_consent_pdf
 from intake.archive.search import PAGE_SIZE, Page, SearchCriteria, name_words, search_query
 from intake.certificates import ClinicSigner, clinic_signer, kept_certificates
@@ -128,6 +129,7 @@ class Archive:
         self._signer: ClinicSigner | None = None
         self._signer_lock = threading.Lock()
         self._retry = BackgroundRun(self._retry_in_background, "archive-retry")
+        self.records = Records(self)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -137,6 +139,7 @@ class Archive:
 
     def dispose(self) -> None:
         self.wait_for_retry()
+        self.records.wait_for_retry()
         self.engine.dispose()
 
     # --- sealing ---------------------------------------------------------------------------
@@ -286,7 +289,7 @@ class Archive:
             ).rowcount
             if won:
                 audit.record(session, "consent archived", actor, consent_id)
-            elif not self._named(session, sha256):
+            elif not is_named(session, sha256):
                 self.blobs.discard(session, sha256)
 
     def _keep_pending(self, consent_id: str, what: str, reason: str, error: Exception) -> str:
@@ -349,11 +352,8 @@ class Archive:
             self.retry_waiting_soon()
         return consent_id
 
-    def _named(self, session: Session, sha256: str) -> bool:
-        return session.scalar(select(exists().where(Consent.pdf_sha256 == sha256))) or False
-
     def repair(self, actor: Actor, *, grace_seconds: float = 0) -> RepairReport:
-        """Finish every pending consent; remove stored PDFs no row names.
+        """Finish every pending consent and course record; remove stored PDFs no row names.
 
         PDFs stored less than `grace_seconds` ago are left alone: another process may be about
         to commit the row that names one. Run with no grace only while the app is stopped.
@@ -389,6 +389,7 @@ class Archive:
             self._mark_waiting(
                 [consent_id for consent_id, reason in report.failed if reason == stopped], stopped
             )
+        self.records.repair(actor, report, stopped)
         try:
             self._remove_unnamed(grace_seconds, report)
         except OSError as error:
@@ -406,13 +407,11 @@ class Archive:
 
     def _remove_unnamed(self, grace_seconds: float, report: RepairReport) -> None:
         with self.sessions() as session:
-            named = set(
-                session.scalars(select(Consent.pdf_sha256).where(Consent.pdf_sha256.is_not(None)))
-            )
+            named = named_pdfs(session)
             orphans = [sha for sha in self.blobs.stored(session, grace_seconds) if sha not in named]
         for sha256 in orphans:
             with self.transaction() as session:
-                if not self._named(session, sha256):
+                if not is_named(session, sha256):
                     self.blobs.discard(session, sha256)
                     report.removed.append(sha256)
 

@@ -1,10 +1,14 @@
-"""Whether a sealed PDF someone holds is the one the archive stored for its consent."""
+"""Whether a sealed PDF someone holds is the one the archive stored for its consent (or for
+the course record it is: a visit, an injection, a withdrawal)."""
 
 from __future__ import annotations
 
 import hashlib
 
+from intake.archive.course_models import Record
 from intake.archive.errors import ConsentMissing
+from intake.archive.models import Consent
+from intake.archive.records import RecordMissing
 from intake.archive.service import Archive
 from intake.pdf.seal import SealReport, document_id
 
@@ -19,20 +23,24 @@ def compare_with_archive(
         report.problems.append("the file names no document id: no consent in the archive to match")
         return
     try:
-        consent = archive.get(consent_id)
+        consent: Consent | Record = archive.get(consent_id)
     except ConsentMissing:
-        report.problems.append(f"no consent in the archive has this document id ({consent_id})")
-        return
+        try:
+            consent = archive.records.get(consent_id)
+        except RecordMissing:
+            report.problems.append(f"no consent in the archive has this document id ({consent_id})")
+            return
+    what = "consent" if isinstance(consent, Consent) else f"{consent.kind} record"
     if consent.pdf_sha256 is None or consent.archived_at is None:
-        report.problems.append(f"consent {consent.id} is pending: the archive has no PDF of it yet")
+        report.problems.append(f"{what} {consent.id} is pending: the archive has no PDF of it yet")
         return
     sha256 = hashlib.sha256(pdf).hexdigest()
     if sha256 != consent.pdf_sha256:
         report.problems.append(
-            f"the file's SHA-256 {sha256} does not match the archive's record for consent "
+            f"the file's SHA-256 {sha256} does not match the archive's record for {what} "
             f"{consent.id} ({consent.pdf_sha256})"
         )
         return
     report.facts.append(
-        ("archive", f"matches consent {consent.id} (stored {consent.archived_at.date()})")
+        ("archive", f"matches {what} {consent.id} (stored {consent.archived_at.date()})")
     )

@@ -38,8 +38,9 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def export(ctx: click.Context, since: str | None, out: Path | None, quiet: bool) -> None:
     """Export consents to a zip (or verify one).
 
-    The zip holds consents/<id>.pdf for each consent signed on or after --since, and
-    manifest.json naming each one's patient, form, and the PDF's SHA-256 and size. Every PDF is
+    The zip holds consents/<id>.pdf for each consent signed on or after --since,
+    records/<id>.pdf for each sealed course record made since, and manifest.json naming each
+    one (a consent's patient and form), and each PDF's SHA-256 and size. Every PDF is
     checked against the archive's record on the way out. `intake export verify FILE` checks a
     zip later.
     """
@@ -63,7 +64,8 @@ def export(ctx: click.Context, since: str | None, out: Path | None, quiet: bool)
             report = export_consents(archive, day, out, CLI, progress)
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
-    click.echo(f"wrote {out}: {report.count} consents signed on or after {day}")
+    records = f" and {report.records} course records" if report.records else ""
+    click.echo(f"wrote {out}: {report.count} consents{records} signed on or after {day}")
 
 
 @export.command("verify")
@@ -81,7 +83,10 @@ def export_verify(zip_path: Path, trust_paths: tuple[Path, ...], quiet: bool) ->
     with progress_bar(VERIFYING, quiet) as progress:
         check = verify_export(zip_path, trusted, progress)
     if check.holds:
-        click.echo(f"{zip_path}: {check.count} consents, every file as the manifest records")
+        records = f" and {check.records} course records" if check.records else ""
+        click.echo(
+            f"{zip_path}: {check.count} consents{records}, every file as the manifest records"
+        )
         return
     click.echo(f"{zip_path}: NOT VERIFIED")
     for problem in check.problems:

@@ -1,0 +1,244 @@
+"""The one-page record of the treatment course (a visit's check-in, an injection, a withdrawal):
+a title, labelled fields, an optional signature drawing, and in the footer of the page the
+record's document id and the consent it relies on (document id and SHA-256). No Flask here.
+
+Every kind is laid out by `render_record` from a `RecordPage` its owner builds from the record's
+body, so the three kinds share one look and one way of naming the consent. The words on the page
+are the caller's (the form's TOML and the page's data); the labels of the footer are this
+module's, like the consent's Signing record.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.xmp import XmpInformation
+from reportlab.lib import colors
+from reportlab.lib.units import inch
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
+
+from intake.certificates import ClinicCertificate
+from intake.pdf.fonts import BODY, register_fonts
+from intake.pdf.metadata import PRODUCER
+from intake.pdf.render import (
+    MARGIN,
+    PAGE_SIZES,
+    RenderSettings,
+    _NumberedCanvas,
+    _styles,
+)
+from intake.pdf.signature import SignatureDrawing
+from intake.pdf.text import pdf_text
+from intake.submission import SignaturePad
+
+#: The record's body, attached to its PDF as this file (canonical JSON, as stored).
+RECORD_ATTACHMENT = "record.json"
+
+
+@dataclass(frozen=True)
+class RecordField:
+    """One labelled value of a record; `flagged` marks it for a clinician (shaded, like a
+    flagged screening answer on the consent)."""
+
+    label: str
+    value: str
+    flagged: bool = False
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """What a record's page shows, in reading order. Built by the kind's owner from the record's
+    body; `render_record` lays it out."""
+
+    #: The kind of record ("visit", "injection", "withdrawal"): in the metadata and the seal.
+    kind: str
+    title: str
+    clinic_name: str
+    #: A line under the title (the form's words, e.g. the visit's intro).
+    intro: str = ""
+    #: A box above the fields when the record needs a clinician's eye.
+    notice: str = ""
+    fields: tuple[RecordField, ...] = ()
+    #: A paragraph after the fields (e.g. the side-effects reminder shown at the check-in).
+    note: str = ""
+    #: The drawn signature, what signing meant, and who signed when (rows under the drawing).
+    signature: SignaturePad | None = None
+    signature_heading: str = ""
+    signature_meaning: str = ""
+    signature_rows: tuple[RecordField, ...] = ()
+    #: Facts of the signing record: tablet, device, the body's SHA-256 (small print).
+    record_rows: tuple[RecordField, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ConsentReference:
+    """The consent a record relies on: its document id and the SHA-256 of its sealed PDF."""
+
+    document_id: str
+    sha256: str
+
+
+def record_reason(kind: str, document_id: str) -> str:
+    """The seal's reason field for a record: its kind and document id, no patient details (the
+    document id ends it, as `parse_document_id` reads it)."""
+    return f"Record {kind}, document {document_id}"
+
+
+def _fields(rows: tuple[RecordField, ...], s: dict[str, Any], style: str = "row") -> list[Any]:
+    return [
+        Paragraph(
+            pdf_text(row.value or "—"),
+            s["flag-row" if row.flagged else style],
+            bulletText=row.label,
+        )
+        for row in rows
+    ]
+
+
+def build_record_story(
+    page: RecordPage,
+    document_id: str,
+    consent: ConsentReference,
+    width: float,
+    settings: RenderSettings,
+    seal: ClinicCertificate | None,
+) -> list[Any]:
+    s = _styles()
+    story: list[Any] = [Paragraph(pdf_text(page.clinic_name), s["clinic"])]
+    contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
+    if contact:
+        story.append(Paragraph(pdf_text(contact), s["small"]))
+    story.append(Paragraph(pdf_text(page.title), s["title"]))
+    story.append(Paragraph(pdf_text(f"Document {document_id}"), s["small"]))
+    if page.intro:
+        story += [Spacer(1, 4), Paragraph(pdf_text(page.intro), s["para"])]
+    if page.notice:
+        story.append(Paragraph(pdf_text(page.notice), s["flag-box"]))
+    story += [Spacer(1, 4), *_fields(page.fields, s)]
+    if page.note:
+        story += [Spacer(1, 6), Paragraph(pdf_text(page.note), s["small"])]
+    if page.signature is not None:
+        story.append(
+            KeepTogether(
+                [
+                    Paragraph(pdf_text(page.signature_heading), s["h2"]),
+                    Paragraph(pdf_text(page.signature_meaning), s["para"]),
+                    SignatureDrawing(page.signature, min(width, 3.6 * inch), 1.0 * inch),
+                    Spacer(1, 4),
+                    *_fields(page.signature_rows, s),
+                ]
+            )
+        )
+    rows = (
+        RecordField("Document id", document_id),
+        RecordField("Relies on consent", consent.document_id),
+        RecordField("Consent PDF SHA-256", consent.sha256),
+        *page.record_rows,
+        *(
+            (
+                RecordField("Sealed with", seal.subject),
+                RecordField("Certificate SHA-256", seal.sha256),
+            )
+            if seal
+            else ()
+        ),
+    )
+    story += [Spacer(1, 6), *_fields(rows, s, style="record")]
+    return story
+
+
+class _RecordCanvas(_NumberedCanvas):
+    """The consent's numbered canvas, with a second footer line naming the consent."""
+
+    def __init__(self, *args: Any, consent: ConsentReference, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._consent = consent
+
+    def showPage(self) -> None:  # noqa: N802 - reportlab's name
+        width, _ = self._pagesize
+        self.saveState()
+        self.setFont(BODY, 7)
+        self.setFillColor(colors.HexColor("#555555"))
+        self.drawCentredString(
+            width / 2,
+            0.3 * inch,
+            f"Relies on consent {self._consent.document_id} · SHA-256 {self._consent.sha256}",
+        )
+        self.restoreState()
+        super().showPage()
+
+
+def render_record(
+    page: RecordPage,
+    body_json: bytes,
+    *,
+    document_id: str,
+    consent: ConsentReference,
+    settings: RenderSettings | None = None,
+    seal: ClinicCertificate | None = None,
+) -> bytes:
+    """The record's PDF, as bytes: its page, metadata without patient data, and `body_json`
+    attached as `record.json`. Without `seal` it is a preview: the page says so."""
+    register_fonts()
+    settings = settings or RenderSettings()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=PAGE_SIZES.get(settings.page_size, PAGE_SIZES["letter"]),
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=0.6 * inch,
+        bottomMargin=0.8 * inch,
+    )
+    story = build_record_story(page, document_id, consent, doc.width, settings, seal)
+    preview = seal is None
+
+    def on_page(canvas: Canvas, _doc: Any) -> None:
+        if preview:
+            canvas.mark_preview()  # type: ignore[attr-defined]
+
+    doc.build(
+        story,
+        onFirstPage=on_page,
+        onLaterPages=on_page,
+        canvasmaker=lambda *a, **kw: _RecordCanvas(
+            *a, footer=f"Document {document_id}", preview=preview, consent=consent, **kw
+        ),
+    )
+    return _finish(buffer.getvalue(), page, document_id, body_json)
+
+
+def _finish(pdf: bytes, page: RecordPage, document_id: str, body_json: bytes) -> bytes:
+    """reportlab's metadata replaced by the record's (kind and id only), XMP, the body attached."""
+    writer = PdfWriter(PdfReader(io.BytesIO(pdf)), incremental=True)
+    now = datetime.now(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+    writer.metadata = None
+    writer.add_metadata(
+        {
+            "/Title": page.title,
+            "/Author": page.clinic_name,
+            "/Subject": f"{page.kind} record",
+            "/Keywords": f"record; {page.kind}; {document_id}",
+            "/Creator": PRODUCER,
+            "/Producer": PRODUCER,
+            "/CreationDate": now,
+            "/ModDate": now,
+        }
+    )
+    xmp = XmpInformation.create()
+    xmp.dc_title = {"x-default": page.title}
+    xmp.dc_creator = [page.clinic_name]
+    xmp.dc_identifier = document_id
+    xmp.dc_format = "application/pdf"
+    xmp.pdf_producer = PRODUCER
+    xmp.xmpmm_document_id = f"uuid:{document_id}"
+    writer.xmp_metadata = xmp
+    writer.add_attachment(RECORD_ATTACHMENT, body_json)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
