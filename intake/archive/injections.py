@@ -31,6 +31,7 @@ from intake.archive.course_models import (
     SIDES,
     SITES,
     VISIT_CANCELLED,
+    VISIT_CHECKED_IN,
     VISIT_GIVEN,
     VISIT_OPEN,
     Injection,
@@ -481,3 +482,29 @@ class Injections:
             mine = session.scalar(select(Injection).where(Injection.record_id == record_id))
         assert mine is not None
         return Outcome(mine.id, record_id, made=mine.id == injection_id)
+
+
+def first_visit(archive: Archive, consent_id: str, actor: Actor) -> str:
+    """The visit of a first consent: the patient signed the full consent today, so there is
+    no check-in; the consent is the visit's record. Its id is the consent's, so two clinicians
+    opening it at once make one visit. Returns the visit's id."""
+    with archive.transaction() as session:
+        consent = session.get(Consent, consent_id) if is_id(consent_id) else None
+        if consent is None or consent.patient_id is None:
+            raise InjectionMissing(consent_id)
+        if session.get(Visit, consent_id) is None:
+            session.add(
+                Visit(
+                    id=consent.id,
+                    patient_id=consent.patient_id,
+                    consent_id=consent.id,
+                    status=VISIT_CHECKED_IN,
+                    started_by=actor.staff_id,
+                    started_at=consent.created_at,
+                    device_id=consent.device_id,
+                    checked_in_at=consent.created_at,
+                    flagged=False,
+                    needs_review=False,
+                )
+            )
+    return consent_id

@@ -20,6 +20,8 @@ AREAS = (
     "void",
     "patients",
     "lots",
+    "today",
+    "injections",
 )
 
 

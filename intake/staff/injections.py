@@ -29,13 +29,16 @@ from intake.archive.injections import (
     InjectionRefused,
     Injections,
     Refusal,
+    first_visit,
 )
 from intake.archive.lots import Lots
+from intake.archive.patients import current_consent
 from intake.archive.service import Archive
 from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
 from intake.i18n import gettext, lazy_gettext
 from intake.staff.auth import TOKEN, allow
+from intake.staff.forms import ConfirmForm
 from intake.staff.injection_forms import CorrectionForm, InjectionForm
 from intake.staff.lots import clinic_today
 from intake.staff.pages import actor, bp, me
@@ -225,6 +228,19 @@ def record_injection(visit_id: str) -> ResponseReturnValue:
     ), 422 if form.errors else 200
 
 
+@bp.post("/consents/<consent_id>/first-injection")
+@allow("clinician")
+def first_injection(consent_id: str) -> ResponseReturnValue:
+    """The first injection, right after the full consent: its visit is the consent's own."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        visit_id = first_visit(get_archive(), consent_id, actor())
+    except InjectionMissing:
+        abort(404)
+    return redirect(url_for(".record_injection", visit_id=visit_id))
+
+
 @bp.route("/injections/<injection_id>/correct", methods=["GET", "POST"])
 @allow("clinician")
 def correct_injection(injection_id: str) -> ResponseReturnValue:
@@ -284,7 +300,13 @@ class Prefill:
 def injections_section(archive: Archive, patient: Patient) -> dict[str, Any]:
     """The patient page's injections: each with its lot and site, reactions, and next due."""
     rows = Injections(archive, zone()).of_patient(patient.id)
+    first = None
+    if not rows:
+        with archive.sessions() as db:
+            first = current_consent(db, patient.id, archive.catalog, clinic_today()).consent
     return {
+        "first_consent": first,
+        "confirm": ConfirmForm(),
         "injection_rows": rows,
         "site_labels": SITE_LABELS,
         "next_due_on": patient.next_due_on,
