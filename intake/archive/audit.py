@@ -52,6 +52,13 @@ EVENTS = (
     "tablet revoked",
     "device refused",
     "consent voided",
+    "record created",
+    "record archived",
+    "record downloaded",
+    "visit started",
+    "visit checked in",
+    "visit cancelled",
+    "visit reviewed",
     "patient viewed",
     "patients merged",
     "patients kept apart",
@@ -62,13 +69,6 @@ EVENTS = (
     "injection corrected",
     "injection interval overridden",
     "injection refused",
-    "record created",
-    "record archived",
-    "record downloaded",
-    "visit started",
-    "visit checked in",
-    "visit cancelled",
-    "visit reviewed",
 )
 
 

@@ -18,7 +18,6 @@ from intake.archive.blobs import DatabaseBlobs, FileBlobs
 from intake.archive.course_models import Patient
 from intake.archive.errors import ArchiveError
 from intake.archive.models import DELETED, Consent, ConsentName, Review
-from intake.archive.records import is_named
 
 if TYPE_CHECKING:
     from intake.archive.service import Archive
@@ -127,5 +126,5 @@ def delete_consent(archive: Archive, consent_id: str, actor: Actor, today: date)
             blobs.discard(session, consent.pdf_sha256)
     if consent.pdf_sha256 and isinstance(blobs, FileBlobs):
         with archive.sessions() as session:
-            if not is_named(session, consent.pdf_sha256):
+            if not archive._named(session, consent.pdf_sha256):
                 blobs.discard(session, consent.pdf_sha256)

@@ -352,6 +352,10 @@ class Archive:
             self.retry_waiting_soon()
         return consent_id
 
+    def _named(self, session: Session, sha256: str) -> bool:
+        """Whether a consent or a course record names the stored PDF with this SHA-256."""
+        return is_named(session, sha256)
+
     def repair(self, actor: Actor, *, grace_seconds: float = 0) -> RepairReport:
         """Finish every pending consent and course record; remove stored PDFs no row names.
 
