@@ -19,6 +19,7 @@ AREAS = (
     "tablets",
     "void",
     "patients",
+    "patient_merge",
     "lots",
     "today",
     "injections",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from intake.archive.patient_match import REASON_MAX
 from intake.archive.patient_search import PatientCriteria
 from intake.i18n import lazy_gettext
 from intake.staff.forms import Day
@@ -22,3 +23,23 @@ class PatientSearchForm(FlaskForm):
 
     def criteria(self) -> PatientCriteria:
         return PatientCriteria(" ".join((self.name.data or "").split()), self.date_of_birth.data)
+
+
+class MergeForm(FlaskForm):
+    """An admin merges this record into another, with a reason. The other record is picked
+    from this record's possible matches or from a name search (`find`)."""
+
+    find = StringField(
+        lazy_gettext("Find the other record by name"),
+        validators=[Length(max=200)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    other = RadioField(lazy_gettext("Merge into"), choices=[], validate_choice=False)
+    reason = TextAreaField(
+        lazy_gettext("Why are these records one person?"),
+        description=lazy_gettext(
+            "For example “The patient's new married name” or “Date of birth typed wrong at the "
+            "first visit”. Kept with both records."
+        ),
+        validators=[Length(max=REASON_MAX)],
+    )
