@@ -7,6 +7,7 @@
 5. memory: a gunicorn worker's peak RSS after 1,000 consents, RSS first vs last 100
 6. growth: render time for answers of 1, 10 and 100 pages; searches at 10k, 100k and 1M rows
 7. audit: the staff audit trail page at 100,000 and 1,000,000 audit rows (SQLite)
+8. course: today's list and the patient search at 100,000 patients with 1,000,000 injections
 
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
@@ -32,7 +33,7 @@ from datetime import UTC, datetime
 
 from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
-PARTS = ("render", "seal", "growth", "e2e", "archive", "audit")
+PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "course")
 
 
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
@@ -58,6 +59,10 @@ def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
 
         sizes = bench_audit_page.SIZES[:-1] if quick else bench_audit_page.SIZES
         return lambda: bench_audit_page.run(sizes)
+    if name == "course":
+        from bench import bench_course
+
+        return bench_course.run
     from bench import bench_archive
 
     sizes = bench_archive.SIZES[:-1] if quick else bench_archive.SIZES

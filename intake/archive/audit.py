@@ -63,6 +63,12 @@ EVENTS = (
     "patients merged",
     "patients kept apart",
     "consent withdrawn",
+    "lot added",
+    "lot recalled",
+    "injection recorded",
+    "injection corrected",
+    "injection interval overridden",
+    "injection refused",
 )
 
 

@@ -62,6 +62,7 @@ DomainRows = Callable[[Session, Record], None]
 RENDERERS: dict[str, str] = {
     VISIT: "intake.archive.visits:visit_page",
     WITHDRAWAL: "intake.archive.withdrawals:withdrawal_page",
+    INJECTION: "intake.archive.injection_record:injection_page",
 }
 KINDS = (VISIT, INJECTION, WITHDRAWAL)
 #: Records `retry_waiting` finishes per call, like the consents' `RETRY_LIMIT`.

@@ -22,6 +22,9 @@ AREAS = (
     "patient_merge",
     "withdrawals",
     "visits",
+    "lots",
+    "today",
+    "injections",
 )
 
 
