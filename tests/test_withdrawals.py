@@ -14,9 +14,11 @@ from sqlalchemy import select, update
 
 from intake.archive import patients
 from intake.archive.course_models import Patient, Record, Withdrawal
+from intake.archive.injections import NO_CONSENT, Injections, Refusal
 from intake.archive.models import Consent
 from tests.support.app import on_both_databases
 from tests.support.course import PAD
+from tests.support.course_rows import add_visit
 from tests.support.pdf import words
 from tests.support.staff import StaffActions, add_consent, events, make_staff
 
@@ -79,6 +81,8 @@ def test_a_withdrawal_by_phone_is_sealed_and_ends_the_consent(archive, clinician
     assert len(PdfReader(BytesIO(pdf)).pages) == 1
     shown = clinician.client.get(f"/staff/patients/{patient_id}").text
     assert "withdrawn on 2026-11-30" in shown and "No current consent" in shown
+    consent_page = clinician.client.get(f"/staff/consents/{consent_id}").text
+    assert "The patient withdrew this consent" in consent_page
     download = clinician.client.get(f"/staff/consents/{consent_id}/withdrawal.pdf")
     assert download.status_code == 200 and download.data == pdf
     again = clinician.post(
@@ -145,3 +149,20 @@ def test_the_front_desk_cannot_record_a_withdrawal(archive, desk, consent):
         {"withdrawn_on": "2026-11-30", "reason": "x", "present": "absent"},
     )
     assert response.status_code == 403
+
+
+def test_no_injection_can_be_recorded_under_a_withdrawn_consent(archive, clinician, consent):
+    consent_id, patient_id = consent
+    visit_id = add_visit(archive, patient_id, consent_id)
+    injections = Injections(archive)
+    assert not [
+        r
+        for r in injections.situation(visit_id, date(2026, 12, 1)).refusals
+        if r.code == NO_CONSENT
+    ]
+    clinician.post(
+        f"/staff/consents/{consent_id}/withdraw",
+        {"withdrawn_on": "2026-11-30", "reason": "Stopping", "present": "absent"},
+    )
+    refusals = injections.situation(visit_id, date(2026, 12, 1)).refusals
+    assert Refusal(NO_CONSENT, "withdrawn on 2026-11-30") in refusals
