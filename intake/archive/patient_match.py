@@ -30,6 +30,7 @@ from intake.archive.course_models import (
 )
 from intake.archive.errors import ArchiveError
 from intake.archive.models import Consent, is_id
+from intake.archive.patient_search import not_merged
 from intake.archive.patients import PatientMissing
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def possible_matches(session: Session, patient: Patient, limit: int = MATCH_LIMI
     rows = session.execute(
         select(Patient, same_name, same_birth)
         .join(common, common.c.patient_id == Patient.id)
-        .where(Patient.merged_into.is_(None), or_(same_name, same_birth), ~apart)
+        .where(not_merged(), or_(same_name, same_birth), ~apart)
         .order_by(Patient.created_at, Patient.id)
         .limit(limit * 3)
     ).all()
