@@ -329,3 +329,33 @@ def test_two_clinicians_at_once_make_one_record(archive, visit, lot):
         assert len(db.scalars(select(Record).where(Record.kind == "injection")).all()) == 1
     assert len(events(archive, "injection recorded")) == 1
     assert EMAILS  # the default accounts stay untouched
+
+
+def test_the_longest_record_is_one_page(archive, visit, lot):
+    """Every note, action and reason at its longest (a correction, sooner than the course)."""
+    from intake.archive.injections import TEXT_MAX
+
+    visit_id, patient_id, _ = visit
+    clinician = make_staff(archive, "clinician")
+    token = Accounts(archive).login(clinician.email, PASSWORD, Actor())
+    zone = ZoneInfo("UTC")
+    long = ("Wide words of a long note " * 40)[:TEXT_MAX]
+    entry = InjectionEntry(
+        lot_id=lot, dose_mg=1.0, volume_ml=1.0, site="vastus-lateralis", side="left",
+        given_at=datetime.now(zone) - timedelta(minutes=1), notes=long, reaction="severe",
+        reaction_action=long, override_reason=long,
+    )  # fmt: skip
+    service = Injections(archive, zone)
+    first = service.record(
+        visit_id, entry, clinician, token=token, password=PASSWORD, code="",
+        actor=Actor(), today=datetime.now(zone).date(),
+    )  # fmt: skip
+    fixed = service.correct(
+        first.injection_id, entry, long, clinician, token=token, password=PASSWORD, code="",
+        actor=Actor(),
+    )  # fmt: skip
+    for outcome in (first, fixed):
+        pdf = Records(archive).pdf(outcome.record_id)
+        pages = PdfReader(io.BytesIO(pdf)).pages
+        assert len(pages) == 1, pages[-1].extract_text()
+    assert "Severe reactions" in pdf_words(Records(archive).pdf(fixed.record_id))

@@ -96,25 +96,31 @@ def injection_page(
     """The injection's one page, from its sealed body (the renderer of `injection` records)."""
     lot = body["lot"]
     given = datetime.fromisoformat(body["given_at"])
+    born = body["patient"]["date_of_birth"]
+    check_in = body["visit"]["record_id"]
     fields = [
-        RecordField("Patient", body["patient"]["legal_name"]),
-        RecordField("Date of birth", body["patient"]["date_of_birth"] or ""),
-        RecordField("Visit", body["visit"]["id"]),
-        RecordField("Check-in record", body["visit"]["record_id"] or ""),
-        RecordField("Product", f"{lot['product']}, {lot['strength']}"),
-        RecordField("Supplier", lot["supplier"]),
-        RecordField("Lot", f"{lot['lot_number']} (expires {lot['expires_on']})"),
-        RecordField("Dose", f"{body['dose_mg']} mg in {body['volume_ml']} ml"),
-        RecordField("Route", body["route"]),
+        RecordField("Patient", body["patient"]["legal_name"] + (f" (born {born})" if born else "")),
+        RecordField(
+            "Visit",
+            body["visit"]["id"] + (f" (check-in record {check_in})" if check_in else ""),
+        ),
+        RecordField(
+            "Lot",
+            f"{lot['product']} {lot['strength']}, {lot['supplier']}: lot {lot['lot_number']}, "
+            f"expires {lot['expires_on']}",
+        ),
+        RecordField("Dose", f"{body['dose_mg']} mg in {body['volume_ml']} ml, {body['route']}"),
         RecordField("Site", site_words(body["site"], body["side"])),
         RecordField("Given", given.strftime("%Y-%m-%d %H:%M (UTC%z)")),
-        RecordField("Dose in the course", str(body["dose_number"])),
-        RecordField("Next due", body["next_due_on"] or "none"),
+        RecordField(
+            "In the course",
+            f"dose {body['dose_number']}; next due {body['next_due_on'] or 'none'}",
+        ),
         RecordField("Notes", body["notes"]),
         RecordField(
             "Observation afterwards",
             _reaction_text(body, definition)
-            + (f"\nWhat was done: {body['reaction_action']}" if body["reaction_action"] else ""),
+            + (f". What was done: {body['reaction_action']}" if body["reaction_action"] else ""),
             flagged=body["reaction"] != "none",
         ),
     ]
@@ -131,7 +137,7 @@ def injection_page(
         kind=INJECTION,
         title="Injection record",
         clinic_name=definition.clinic_name,
-        intro=f"{definition.treatment}, given under the consent named at the foot of the page.",
+        intro=definition.treatment,
         notice=notice,
         fields=tuple(fields),
         signature_heading="Clinician's electronic signature",
@@ -141,13 +147,13 @@ def injection_page(
         ),
         signature_rows=(
             RecordField("Signed by", clinician),
-            RecordField("Signed", body["signed_at"]),
+            RecordField(
+                "Signed",
+                datetime.fromisoformat(body["signed_at"]).strftime("%Y-%m-%d %H:%M:%S (UTC%z)"),
+            ),
         ),
         record_rows=(
             RecordField("Form", f"{body['form']['id']}, version {body['form']['version']}"),
-            RecordField(
-                "Consent", f"{body['consent']['id']} (SHA-256 {body['consent']['pdf_sha256']})"
-            ),
             RecordField("Record SHA-256", record.body_sha256),
             RecordField("Recorded data", "attached to this PDF as record.json"),
         ),

@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 ROUTE = "IM"
 #: The most one injection may hold; more is a typing slip.
 DOSE_MAX_MG, VOLUME_MAX_ML = 10.0, 5.0
-TEXT_MAX = 2000
+#: The longest note, action or reason: the record stays one page with every one at its longest.
+TEXT_MAX = 250
 
 #: Why an injection is refused (`Refusal.code`).
 NO_CONSENT = "no-consent"

@@ -7,6 +7,7 @@ from wtforms import DateTimeLocalField, PasswordField, RadioField, StringField, 
 from wtforms.validators import DataRequired, Length, Optional
 
 from intake.archive.course_models import SIDES, SITES
+from intake.archive.injections import TEXT_MAX
 from intake.archive.lots import LIMITS, REASON_MAX
 from intake.i18n import lazy_gettext
 from intake.staff.forms import Day
@@ -63,12 +64,14 @@ class InjectionForm(FlaskForm):
     given_at = DateTimeLocalField(
         lazy_gettext("Given at"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
-    notes = TextAreaField(lazy_gettext("Notes"), validators=[Length(max=2000, message=TOO_LONG)])
+    notes = TextAreaField(
+        lazy_gettext("Notes"), validators=[Length(max=TEXT_MAX, message=TOO_LONG)]
+    )
     reaction = RadioField(lazy_gettext("Observation afterwards"), choices=[], validate_choice=False)
     reaction_action = TextAreaField(
         lazy_gettext("What was done"),
         description=lazy_gettext("Required when there was a reaction."),
-        validators=[Length(max=2000, message=TOO_LONG)],
+        validators=[Length(max=TEXT_MAX, message=TOO_LONG)],
     )
     override_reason = TextAreaField(
         lazy_gettext("Why sooner than the course allows"),
@@ -76,7 +79,7 @@ class InjectionForm(FlaskForm):
             "Only when this injection comes sooner than the course's shortest interval: your "
             "reason is kept with the record and in the audit trail."
         ),
-        validators=[Length(max=2000, message=TOO_LONG)],
+        validators=[Length(max=TEXT_MAX, message=TOO_LONG)],
     )
     password = PasswordField(
         lazy_gettext("Your password"),
@@ -93,5 +96,5 @@ class InjectionForm(FlaskForm):
 class CorrectionForm(InjectionForm):
     correction_reason = TextAreaField(
         lazy_gettext("Why is the record corrected?"),
-        validators=[Length(max=2000, message=TOO_LONG)],
+        validators=[Length(max=TEXT_MAX, message=TOO_LONG)],
     )
