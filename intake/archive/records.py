@@ -144,12 +144,12 @@ class Records:
         if kind not in KINDS:
             raise ValueError(f"unknown record kind {kind!r}")
         try:
-            if key is not None and (known := self._known(key)) is not None:
+            if key is not None and (known := self.known(key)) is not None:
                 return known
             return self._accept(kind, body, patient_id, consent_id, actor, key, rows)
         except IntegrityError:
             # Another submit with the same key committed first: that record is this one.
-            if key is not None and (known := self._known(key)) is not None:
+            if key is not None and (known := self.known(key)) is not None:
                 return known
             raise
         except (DBAPIError, OSError) as error:
@@ -159,7 +159,8 @@ class Records:
             log.error("a %s record could not be saved: %s; nothing was kept", kind, reason)
             raise ArchiveUnavailable(reason) from None
 
-    def _known(self, key: str) -> str | None:
+    def known(self, key: str) -> str | None:
+        """The record already accepted under the submit key `key`, if any."""
         with self.archive.sessions() as session:
             return session.scalar(select(Record.id).where(Record.submit_key == key))
 
@@ -394,18 +395,6 @@ class Records:
 
     def wait_for_retry(self, timeout: float | None = 60) -> None:
         self._retry.wait(timeout)
-
-    def waiting(self) -> int:
-        """How many records failed to finish and wait, pending (one query on the status index)."""
-        with self.archive.sessions() as session:
-            return (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Record)
-                    .where(Record.status == PENDING, Record.last_error.is_not(None))
-                )
-                or 0
-            )
 
     # --- reading ---------------------------------------------------------------------------
 

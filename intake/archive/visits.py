@@ -28,7 +28,7 @@ from intake.archive.course_models import (
     Visit,
 )
 from intake.archive.errors import ArchiveError
-from intake.archive.models import Consent, Staff, Tablet, is_id
+from intake.archive.models import PENDING, Consent, Staff, Tablet, is_id
 from intake.archive.records import body_of
 from intake.checkin import CheckIn
 from intake.definition import ConsentDefinition
@@ -78,6 +78,8 @@ class VisitView:
     visit: Visit
     answers: list[dict[str, Any]]
     reviewer: str
+    #: Why the check-in's sealed PDF is not made yet (None: made, or no check-in).
+    waiting: str | None = None
 
 
 class Visits:
@@ -166,7 +168,7 @@ class Visits:
         open and on this tablet (`VisitError` otherwise); with `key`, a repeated submit returns
         the record the first made."""
         archive = self.archive
-        if key is not None and (known := archive.records._known(key)) is not None:
+        if key is not None and (known := archive.records.known(key)) is not None:
             return known
         with archive.sessions() as session:
             visit = session.get(Visit, visit_id) if is_id(visit_id) else None
@@ -255,7 +257,12 @@ class Visits:
                 .limit(limit)
             ).all()
         return [
-            VisitView(visit, body_of(record)["answers"] if record else [], reviewer or "")
+            VisitView(
+                visit,
+                body_of(record)["answers"] if record else [],
+                reviewer or "",
+                (record.last_error or "") if record and record.status == PENDING else None,
+            )
             for visit, record, reviewer in rows
         ]
 
@@ -326,6 +333,15 @@ def answer_text(answer: dict[str, Any]) -> str:
     return f"{answer['tier_heading']}" + (f": {items}" if items else "")
 
 
+#: The longest browser description the page shows (the whole one is in `record.json`), so
+#: the record stays one page.
+DEVICE_SHOWN = 100
+
+
+def shortened(text: str, limit: int = DEVICE_SHOWN) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def visit_page(
     record: Record, body: dict[str, Any], consent: Consent, definition: ConsentDefinition
 ) -> RecordPage:
@@ -339,9 +355,9 @@ def visit_page(
     for answer in body["answers"]:
         detail = answer_text(answer)
         text = answer["question"] + (f"\n{detail}" if detail else "")
-        if answer["yes"]:
-            text += f"\nClinician review required ({answer['level'].upper()})"
-        fields.append(RecordField("Yes" if answer["yes"] else "No", text, flagged=answer["yes"]))
+        # A "yes" is shaded, and its level (STOP, CAUTION) stands beside it.
+        label = f"Yes · {answer['level'].upper()}" if answer["yes"] else "No"
+        fields.append(RecordField(label, text, flagged=answer["yes"]))
     sig = body["signature"]
     pad = SignaturePad(
         sig["width"], sig["height"], tuple(tuple(map(tuple, s)) for s in sig["strokes"])
@@ -365,7 +381,7 @@ def visit_page(
         record_rows=(
             RecordField("Form", f"{body['form']['id']}, version {body['form']['version']}"),
             RecordField("Tablet", body["tablet"]),
-            RecordField("Device", body["device"]["user_agent"]),
+            RecordField("Device", shortened(body["device"]["user_agent"])),
             RecordField("Record SHA-256", record.body_sha256),
             RecordField("Submitted data", "attached to this PDF as record.json"),
         ),
