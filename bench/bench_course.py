@@ -348,7 +348,7 @@ def run(
         median = statistics.median(values)
         figures.append(
             Figure(
-                "8 course",
+                "9 course",
                 f"{name} ({backend}, {at})",
                 f"{median:.1f} ms",
                 f"< {TARGET_MS} ms",

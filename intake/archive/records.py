@@ -143,12 +143,12 @@ class Records:
         if kind not in KINDS:
             raise ValueError(f"unknown record kind {kind!r}")
         try:
-            if key is not None and (known := self._known(key)) is not None:
+            if key is not None and (known := self.known(key)) is not None:
                 return known
             return self._accept(kind, body, patient_id, consent_id, actor, key, rows)
         except IntegrityError:
             # Another submit with the same key committed first: that record is this one.
-            if key is not None and (known := self._known(key)) is not None:
+            if key is not None and (known := self.known(key)) is not None:
                 return known
             raise
         except (DBAPIError, OSError) as error:
@@ -158,7 +158,8 @@ class Records:
             log.error("a %s record could not be saved: %s; nothing was kept", kind, reason)
             raise ArchiveUnavailable(reason) from None
 
-    def _known(self, key: str) -> str | None:
+    def known(self, key: str) -> str | None:
+        """The record already accepted under the submit key `key`, if any."""
         with self.archive.sessions() as session:
             return session.scalar(select(Record.id).where(Record.submit_key == key))
 

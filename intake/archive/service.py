@@ -501,7 +501,9 @@ class Archive:
 
     def _retry_in_background(self) -> None:
         try:
-            self.retry_waiting(Actor(user_agent="archive: retry once storage works"))
+            actor = Actor(user_agent="archive: retry once storage works")
+            self.retry_waiting(actor)
+            self.records.retry_waiting(actor)
         except Exception as error:  # noqa: BLE001 - a thread has nobody to raise to
             log.error("archive retry failed (%s)", type(error).__name__)
 

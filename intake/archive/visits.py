@@ -28,7 +28,7 @@ from intake.archive.course_models import (
     Visit,
 )
 from intake.archive.errors import ArchiveError
-from intake.archive.models import Consent, Staff, Tablet, is_id
+from intake.archive.models import PENDING, Consent, Staff, Tablet, is_id
 from intake.archive.records import body_of
 from intake.checkin import CheckIn
 from intake.definition import ConsentDefinition
@@ -78,6 +78,8 @@ class VisitView:
     visit: Visit
     answers: list[dict[str, Any]]
     reviewer: str
+    #: Why the check-in's sealed PDF is not made yet (None: made, or no check-in).
+    waiting: str | None = None
 
 
 class Visits:
@@ -166,7 +168,7 @@ class Visits:
         open and on this tablet (`VisitError` otherwise); with `key`, a repeated submit returns
         the record the first made."""
         archive = self.archive
-        if key is not None and (known := archive.records._known(key)) is not None:
+        if key is not None and (known := archive.records.known(key)) is not None:
             return known
         with archive.sessions() as session:
             visit = session.get(Visit, visit_id) if is_id(visit_id) else None
@@ -255,7 +257,12 @@ class Visits:
                 .limit(limit)
             ).all()
         return [
-            VisitView(visit, body_of(record)["answers"] if record else [], reviewer or "")
+            VisitView(
+                visit,
+                body_of(record)["answers"] if record else [],
+                reviewer or "",
+                (record.last_error or "") if record and record.status == PENDING else None,
+            )
             for visit, record, reviewer in rows
         ]
 

@@ -20,6 +20,7 @@ AREAS = (
     "void",
     "patients",
     "patient_merge",
+    "visits",
     "lots",
     "today",
     "injections",

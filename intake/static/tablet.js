@@ -104,10 +104,25 @@
     });
   }
 
+  // A follow-up question (`data-shown-when` = the name of a yes/no question) shows only while
+  // that question is answered "yes"; without scripts it is always shown.
+  function followUps() {
+    document.querySelectorAll("[data-shown-when]").forEach(function (part) {
+      var radios = document.querySelectorAll("input[name='" + part.dataset.shownWhen + "']");
+      function update() {
+        var yes = Array.prototype.some.call(radios, function (r) { return r.checked && r.value === "yes"; });
+        part.hidden = !yes;
+      }
+      radios.forEach(function (r) { r.addEventListener("change", update); });
+      update();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     watchIdle();
     confirmButtons();
     submitOnce();
     focusErrors();
+    followUps();
   });
 })();

@@ -5,8 +5,11 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
-from intake.tablet import copy
+from intake.tablet import copy, visit
 from intake.tablet.routes import bp
+
+#: The returning patient's check-in adds its views to the tablet blueprint.
+VIEWS = (visit,)
 
 
 def init_app(app: Flask) -> None:

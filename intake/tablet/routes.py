@@ -27,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from intake.archive.errors import ArchiveError
+from intake.archive.visits import Visits
 from intake.archive.web import get_archive
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.qr import qr_data_uri
@@ -197,6 +198,10 @@ def could_not_save(error: Exception) -> ResponseReturnValue:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
+    tablet = devices.current_tablet()
+    if tablet is not None and Visits(get_archive()).open_for_tablet(tablet.id) is not None:
+        # Staff started a returning patient's visit for this tablet: the check-in comes first.
+        return redirect(url_for(".visit"))
     kiosk = current_app.config["KIOSK_FORM"]
     if kiosk:
         return redirect(url_for(".welcome", form_id=kiosk))

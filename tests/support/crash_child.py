@@ -2,7 +2,8 @@
 
 Started once as `python tests/support/crash_child.py CERTIFICATES_DIR`, it imports the app and
 renders a consent once (about a second), then reads one JSON run per line on stdin and, for each,
-forks a child that stores the demo consent with `Archive.submit` into the archive the run names. The
+forks a child that stores the demo consent with `Archive.submit` into the archive the run names
+(or, for a run with `"what": "visit"`, checks in to the visit the archive holds open). The
 child counts every step of the store path, the file-system calls under the run's folder
 (`os.open`, `write`, `fchmod`, `fsync`, `mkdir`, `link`, `rename`, `replace`, `unlink`) and every
 database commit, and at step `crash_at` leaves with `os._exit(77)`:
@@ -36,7 +37,9 @@ from typing import Any
 
 from intake.archive.audit import Actor
 from intake.archive.service import Archive, ArchiveSettings
+from intake.archive.visits import Visits
 from intake.certificates import clinic_signer
+from intake.checkin import validate_checkin
 from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
 from intake.pdf import render_consent
@@ -47,6 +50,15 @@ CRASHED = 77
 CATALOG = FormCatalog(PROJECT_ROOT / "forms")
 DEMO = json.loads((PROJECT_ROOT / "intake" / "demo_submission.json").read_text(encoding="utf-8"))
 SUBMISSION = validate_submission(DEMO, CATALOG)
+#: The check-in a `visit` run stores: a reaction of the serious tier, and the signature.
+CHECKIN = {
+    "answers": {
+        q.id: {"yes": q.pick_tier, **({"tier": "serious", "items": []} if q.pick_tier else {})}
+        for q in CATALOG.get(SUBMISSION.form_id).visit_screening
+    },
+    "signature": DEMO["signature"],
+    "signed_at": DEMO["signed_at"],
+}
 
 #: The real calls, for the child's own bookkeeping (never counted).
 _os = {name: getattr(os, name) for name in (
@@ -255,6 +267,17 @@ def store(run: dict[str, Any], trace_fd: int) -> None:
 
         intake.safe_write.fsync_folder = lambda folder: None
     Faults(run, trace_fd).install(archive)
+    if run.get("what") == "visit":
+        # A returning patient's check-in, on the visit the run's archive holds open.
+        Visits(archive).check_in(
+            run["visit_id"],
+            run["tablet_id"],
+            validate_checkin(CHECKIN, CATALOG.get(SUBMISSION.form_id)),
+            Actor(user_agent="crash test"),
+            device={"user_agent": "crash test", "ip": "192.0.2.7"},
+            key=run["key"],
+        )
+        return
     archive.submit(SUBMISSION, Actor(user_agent="crash test"), key=run["key"])
 
 
