@@ -15,7 +15,7 @@ Each part prints its own detail as it runs; the table comes last. Each figure is
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
 
     .venv/bin/python -m bench.run [--quick]
-        [--only render seal growth e2e archive audit checkin] [--markdown FILE]
+        [--only render seal growth e2e archive audit course checkin] [--markdown FILE]
 
 `BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive and the 1,000,000-row
 audit trail (about 5 of the run's minutes). A part that fails is reported in the table and the

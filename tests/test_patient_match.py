@@ -3,14 +3,14 @@ of any two records with a reason; where a merged record went. Both databases."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from intake.archive import patient_match
 from intake.archive.audit import Actor
-from intake.archive.course_models import VISIT_OPEN, Patient, PatientName, Visit
+from intake.archive.course_models import VISIT_OPEN, Injection, Lot, Patient, PatientName, Visit
 from intake.archive.models import Consent
 from intake.archive.patient_match import (
     BIRTH_AND_WORD,
@@ -192,3 +192,66 @@ def test_merges_that_are_refused(archive, demo_data):
     with pytest.raises(MergeRefused) as refused:
         patient_match.confirm(archive, b, c, Actor())
     assert refused.value.code == patient_match.NOT_A_MATCH
+
+
+def injection_row(archive, patient_id: str, lot_id: str, given: datetime, number: int) -> None:
+    with archive.transaction() as db:
+        consent_id = db.scalar(select(Consent.id).where(Consent.patient_id == patient_id))
+        visit = Visit(
+            patient_id=patient_id,
+            consent_id=consent_id,
+            status=VISIT_OPEN,
+            started_at=given,
+        )
+        db.add(visit)
+        db.flush()
+        db.add(
+            Injection(
+                patient_id=patient_id,
+                visit_id=visit.id,
+                consent_id=consent_id,
+                lot_id=lot_id,
+                dose_mg=1,
+                volume_ml=1,
+                route="IM",
+                site="deltoid",
+                side="left",
+                given_at=given,
+                reaction="none",
+                clinician_id="c" * 32,
+                clinician_name="Clara Clinician",
+                dose_number=number,
+                next_due_on=given.date() + timedelta(days=7),
+                created_at=given,
+            )
+        )
+        db.execute(
+            update(Patient)
+            .where(Patient.id == patient_id)
+            .values(doses_given=number, next_due_on=given.date() + timedelta(days=7))
+        )
+
+
+def test_a_merge_places_the_kept_record_in_the_course_from_both_records_injections(
+    archive, demo_data
+):
+    kept = new_patient(archive, demo_data, "Ana García", "1972-07-30")
+    merged = new_patient(archive, demo_data, "Ana Novak", "1972-07-30")
+    with archive.transaction() as db:
+        lot = Lot(
+            product="Methylcobalamin",
+            strength="1 mg/ml",
+            supplier="Hillside",
+            lot_number="B12-1",
+            expires_on=date(2030, 1, 1),
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        db.add(lot)
+        db.flush()
+        lot_id = lot.id
+    injection_row(archive, kept, lot_id, datetime(2026, 11, 1, 15, tzinfo=UTC), 1)
+    injection_row(archive, merged, lot_id, datetime(2026, 11, 20, 15, tzinfo=UTC), 1)
+    patient_match.merge(archive, merged, kept, "one person, two records", Actor())
+    record = row(archive, kept)
+    assert record.doses_given == 2 and record.next_due_on == date(2026, 11, 27)
+    assert row(archive, merged).next_due_on is None

@@ -30,6 +30,7 @@ from intake.archive.course_models import (
 )
 from intake.archive.errors import ArchiveError
 from intake.archive.models import Consent, is_id
+from intake.archive.patient_search import not_merged
 from intake.archive.patients import PatientMissing
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def possible_matches(session: Session, patient: Patient, limit: int = MATCH_LIMI
     rows = session.execute(
         select(Patient, same_name, same_birth)
         .join(common, common.c.patient_id == Patient.id)
-        .where(Patient.merged_into.is_(None), or_(same_name, same_birth), ~apart)
+        .where(not_merged(), or_(same_name, same_birth), ~apart)
         .order_by(Patient.created_at, Patient.id)
         .limit(limit * 3)
     ).all()
@@ -202,12 +203,8 @@ def merge(archive: Archive, merged_id: str, kept_id: str, reason: str, actor: Ac
                 update(table).where(table.patient_id == merged_id).values(patient_id=kept_id)
             )
         _move_words(session, merged_id, kept_id)
-        if merged.last_entry_on > kept.last_entry_on and merged.next_due_on is not None:
-            kept.next_due_on = merged.next_due_on
-        elif kept.next_due_on is None:
-            kept.next_due_on = merged.next_due_on
+        _place_in_course(session, kept, merged)
         kept.last_entry_on = max(kept.last_entry_on, merged.last_entry_on)
-        kept.doses_given = kept.doses_given + merged.doses_given
         kept.phone = kept.phone or merged.phone
         kept.email = kept.email or merged.email
         kept.address = kept.address or merged.address
@@ -217,6 +214,23 @@ def merge(archive: Archive, merged_id: str, kept_id: str, reason: str, actor: Ac
         merged.merge_reason = reason
         merged.next_due_on = None
         audit.record(session, "patients merged", actor, merged_id)
+
+
+def _place_in_course(session: Session, kept: Patient, merged: Patient) -> None:
+    """The kept record's place in the course, from the injections both now hold: the doses
+    given (current records only) and the next due day of the newest one. When neither record
+    had a day due (say, both withdrew), none is due now either."""
+    session.flush()
+    current = and_(Injection.patient_id == kept.id, Injection.superseded_by.is_(None))
+    newest = session.scalars(
+        select(Injection).where(current).order_by(Injection.given_at.desc()).limit(1)
+    ).first()
+    if newest is None:
+        kept.next_due_on = kept.next_due_on or merged.next_due_on
+        return
+    was_due = kept.next_due_on is not None or merged.next_due_on is not None
+    kept.doses_given = session.scalar(select(func.count()).where(current)) or 0
+    kept.next_due_on = newest.next_due_on if was_due else None
 
 
 def _move_words(session: Session, merged_id: str, kept_id: str) -> None:

@@ -20,6 +20,7 @@ AREAS = (
     "void",
     "patients",
     "patient_merge",
+    "withdrawals",
     "visits",
     "lots",
     "today",
