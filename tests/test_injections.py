@@ -134,6 +134,9 @@ def test_a_clinician_records_and_seals_an_injection(archive, clinician, visit, l
 
     section = clinician.client.get(f"/staff/patients/{patient_id}").text
     assert "Right gluteal" in section and "B12-041" in section and "Next due:" in section
+    download = clinician.client.get(f"/staff/injections/{injection.id}/pdf")
+    assert download.status_code == 200 and download.data == pdf
+    assert events(archive, "record downloaded")[-1].target == record.id
     # Once given, the page says so and takes no second record.
     again = clinician.client.get(url).text
     assert "This visit's injection is recorded" in again
@@ -176,6 +179,7 @@ def test_refusals_are_shown_with_their_reason(archive, clinician, visit, lot, de
         db.execute(update(Visit).where(Visit.id == visit_id).values(needs_review=True))
     flagged = clinician.client.get(url).text
     assert "A check-in answer is flagged and no clinician has reviewed it yet." in flagged
+    assert f'href="/staff/patients/{patient_id}#visit-{visit_id}"' in flagged
     assert clinician.post(url, fields(lot)).status_code == 200
     answers = _with_stop(archive, consent_id)
     with archive.transaction() as db:
@@ -187,6 +191,7 @@ def test_refusals_are_shown_with_their_reason(archive, clinician, visit, lot, de
         )
     stop = clinician.client.get(url).text
     assert "STOP screening answer that no clinician has reviewed yet" in stop
+    assert f'href="/staff/consents/{consent_id}"' in stop
     with archive.transaction() as db:
         db.execute(update(Consent).where(Consent.id == consent_id).values(needs_review=False))
     archive.void(consent_id, "signed twice", Actor())
