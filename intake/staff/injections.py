@@ -49,7 +49,7 @@ from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
 from intake.i18n import gettext, lazy_gettext
 from intake.staff.auth import TOKEN, allow
-from intake.staff.forms import ConfirmForm
+from intake.staff.forms import ConfirmForm, show_error
 from intake.staff.injection_forms import CorrectionForm, InjectionForm
 from intake.staff.lots import clinic_today
 from intake.staff.pages import actor, bp, me
@@ -63,6 +63,7 @@ INPUT_MESSAGES = {
     "future": lazy_gettext("This time is in the future."),
     "too-long": lazy_gettext("This is too long."),
     "superseded": lazy_gettext("This record was corrected already: correct the newest one."),
+    "not-a-clinician": lazy_gettext("Only a clinician signs an injection record."),
 }
 #: How a site on a side reads on the pages.
 SITE_LABELS = {
@@ -192,7 +193,7 @@ def _signed(form: InjectionForm, call) -> Any:
         for refusal in refused.refusals:
             show_at(form, refusal.field, refusal_text(refusal))
     except StaffError as error:
-        show_at(form, error.field, f"{form[error.field].label.text}: {error.message}")
+        show_error(form, error)
     return None
 
 
