@@ -22,6 +22,7 @@ from intake.archive.injections import InjectionEntry, Injections, first_visit
 from intake.archive.lots import Lots, NewLot
 from intake.archive.models import Consent
 from intake.archive.records import Records
+from intake.submission import validate_submission
 from tests.support.app import on_both_databases
 from tests.support.course_rows import add_visit
 from tests.support.devices import plain_browser
@@ -279,6 +280,25 @@ def test_the_first_injection_follows_the_full_consent(archive, clinician, demo_d
     assert done.status_code == 302, done.text
     with archive.sessions() as db:
         assert db.get(Patient, patient_id).doses_given == 1
+
+
+def test_a_new_full_consent_takes_its_injection_from_the_patient_page(
+    archive, clinician, visit, lot, demo_data
+):
+    visit_id, patient_id, consent_id = visit
+    assert clinician.post(f"/staff/visits/{visit_id}/injection", fields(lot)).status_code == 302
+    page = clinician.client.get(f"/staff/patients/{patient_id}").text
+    assert "Record the injection under the new consent" not in page
+    # The consent no longer holds (here: voided), and the patient signs the full consent again.
+    archive.void(consent_id, "signed on the wrong form", Actor())
+    again = patient(demo_data, "Vera Visit", flagged=False)
+    new_id = archive.submit(
+        validate_submission(again, archive.catalog), Actor(), patient=patient_id
+    )
+    assert archive.get(new_id).patient_id == patient_id
+    page = clinician.client.get(f"/staff/patients/{patient_id}").text
+    assert "Record the injection under the new consent" in page
+    assert f"/staff/consents/{new_id}/first-injection" in page
 
 
 def test_front_desk_cannot_record(app, archive, visit, lot):

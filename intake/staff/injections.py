@@ -346,10 +346,12 @@ def refusal_links(found: Any) -> list[tuple[str, str | None]]:
 def injections_section(archive: Archive, patient: Patient) -> dict[str, Any]:
     """The patient page's injections: each with its lot and site, reactions, and next due."""
     rows = Injections(archive, zone()).of_patient(patient.id)
-    first = None
-    if not rows:
-        with archive.sessions() as db:
-            first = current_consent(db, patient.id, archive.catalog, clinic_today()).consent
+    # A full consent signed today (the first, or again after one expired) has no check-in: its
+    # injection is recorded from here, as long as none is recorded under it yet.
+    with archive.sessions() as db:
+        first = current_consent(db, patient.id, archive.catalog, clinic_today()).consent
+    if first is not None and any(injection.consent_id == first.id for injection, _ in rows):
+        first = None
     return {
         "first_consent": first,
         "confirm": ConfirmForm(),
