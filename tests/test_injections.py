@@ -32,8 +32,10 @@ from tests.support.staff import (
     PASSWORD,
     StaffActions,
     add_consent,
+    enrol_second_factor,
     events,
     make_staff,
+    next_code,
     patient,
 )
 
@@ -153,6 +155,24 @@ def test_a_wrong_password_signs_nothing(archive, clinician, visit, lot):
     with archive.sessions() as db:
         assert db.scalars(select(Injection)).all() == []
     assert events(archive, "reauthentication failed")
+
+
+def test_a_second_factor_signs_with_its_code(archive, app, visit, lot):
+    staff = make_staff(archive, "clinician", email="cody@clinic.example", name="Cody Code")
+    enrol_second_factor(archive, staff)
+    clinician = StaffActions(plain_browser(app))
+    clinician.login("cody@clinic.example")
+    visit_id, _, _ = visit
+    url = f"/staff/visits/{visit_id}/injection"
+    without = clinician.post(url, fields(lot))
+    assert without.status_code == 422 and "That code is not right" in without.text
+    done = clinician.post(url, fields(lot, code=next_code(archive, "cody@clinic.example")))
+    assert done.status_code == 302, done.text
+    with archive.sessions() as db:
+        injection = db.scalars(select(Injection)).one()
+    body = json.loads(Records(archive).get(injection.record_id).body_json)
+    assert body["signed_with"] == "password and second factor"
+    assert body["clinician"]["name"] == "Cody Code"
 
 
 @pytest.mark.parametrize(
