@@ -7,9 +7,9 @@
 5. memory: a gunicorn worker's peak RSS after 1,000 consents, RSS first vs last 100
 6. growth: render time for answers of 1, 10 and 100 pages; searches at 10k, 100k and 1M rows
 7. audit: the staff audit trail page at 100,000 and 1,000,000 audit rows (SQLite)
-8. course: today's list and the patient search at 100,000 patients with 1,000,000 injections
-9. check-in: a visit check-in's submit alone (its one-page sealed record), against a consent's
+8. check-in: a visit check-in's submit alone (its one-page sealed record), against a consent's
    submit and against laying out and sealing its page alone (SQLite, files)
+9. course: today's list and the patient search at 100,000 patients with 1,000,000 injections
 
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 
 from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
-PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "course", "checkin")
+PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "checkin", "course")
 
 
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:

@@ -1,20 +1,21 @@
 """The whole treatment course in real headless Chromium, at tablet size.
 
 An admin adds two lots; a patient signs the full consent on an enrolled tablet; a clinician
-records the first injection, choosing the site by tapping the picture; then three weekly
-check-ins and injections (one check-in reports a reaction, which blocks the injection until a
-clinician reviews it; one injection is tried with a lot that expired since the form was opened,
-and refused with the reason on screen), and a monthly one, each from today's list. The app's
-clock is moved forward between visits (the staff log in again each time, as a login lasts hours,
-not weeks). The check-ins are made through the visits service (`intake.archive.visits`), signed
-and sealed as the tablet's page does it. Screenshots of today's list and of the injection record
-go to `docs/screenshots/` for the README.
+records the first injection, choosing the site by tapping the picture (and with the arrow keys);
+then three weekly check-ins on the tablet, each started from the patient's page, and their
+injections from today's list: one check-in reports a reaction, which blocks the injection until
+a clinician reviews it on the patient's page; one injection is tried with a lot that expired
+after the form was opened (refused, with the reason at the lot), then given from the other.
+Then the monthly one, and at the next check-in a withdrawal: the injection is refused with the
+reason and the patient is no longer due. The app's clock is moved forward between visits (the
+staff log in again each time, as a login lasts hours, not weeks). Screenshots of today's list and
+of the injection record go to `docs/screenshots/` for the README.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,15 +25,13 @@ from intake.archive.audit import Actor
 from intake.archive.course_models import Injection, Patient
 from intake.archive.models import Consent, utcnow
 from intake.archive.tablets import Tablets
-from intake.archive.visits import Visits
-from intake.checkin import validate_checkin
 from intake.config import PROJECT_ROOT
 from intake.tablet.devices import COOKIE
 from tests.support.app import app_settings, new_app
 from tests.support.browser import PORTRAIT, serving
 from tests.support.course_rows import add_patient
 from tests.support.staff import EMAILS, PASSWORD, make_staff, next_code
-from tests.test_tablet_e2e import arrive, fill_in, tap
+from tests.test_tablet_e2e import arrive, draw, fill_in, tap
 
 pytestmark = [pytest.mark.usefixtures("fast_passwords"), pytest.mark.slow]
 
@@ -56,26 +55,6 @@ class Clock:
     def to(self, day: date, hour: int = 10, minute: int = 0) -> None:
         target = datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
         self.offset = target - utcnow()
-
-
-def in_thread(call: Callable[[], Any]) -> Any:
-    """Run `call` in a thread of its own: sealing runs asyncio, which Playwright's loop in this
-    thread would be in the way of."""
-    result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(call())
-        except BaseException as error:  # noqa: BLE001 - raised again below
-            errors.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(120)
-    if errors:
-        raise errors[0]
-    return result[0] if result else None
 
 
 @pytest.fixture(scope="module")
@@ -104,26 +83,32 @@ def log_in(page: Any, base: str, role: str, archive: Any) -> None:
     page.wait_for_url(f"{base}/staff/")
 
 
-def check_in(app: Any, clock: Clock, patient_id: str, tablet_id: str, **answers: Any) -> str:
-    """A visit started by the front desk and checked in on the tablet (sealed); its id."""
-    archive = app.extensions["archive"]
-    definition = archive.catalog.get("b12-methylcobalamin")
-    given = {q.id: answers.get(q.id, {"yes": False}) for q in definition.visit_screening}
-    data = {"answers": given, "signature": PAD, "signed_at": clock().isoformat()}
-    visits = Visits(archive)
-
-    def run() -> str:
-        visit = visits.start(patient_id, tablet_id, Actor(), today=clock().date())
-        visits.check_in(
-            visit.id,
-            tablet_id,
-            validate_checkin(data, definition),
-            Actor(tablet_id=tablet_id),
-            device={"user_agent": "Tablet", "ip": "192.0.2.7"},
-        )
-        return visit.id
-
-    return in_thread(run)
+def check_in(staff: Any, tablet: Any, base: str, patient_id: str, reaction: Any = None) -> str:
+    """The clinician starts a visit for the front-desk tablet from the patient's page; the
+    patient checks in there (all "no", or a reaction `(tier heading, item)`); the visit's id."""
+    staff.goto(f"{base}/staff/patients/{patient_id}")
+    staff.select_option("#tablet", label="Front desk 1")
+    with staff.expect_navigation():
+        staff.get_by_role("button", name="Start a visit on this tablet").tap()
+    tablet.goto(f"{base}/tablet/")
+    tablet.wait_for_url(re.compile(r"/tablet/visit$"))
+    assert tablet.inner_text("h1") == "Welcome back, Zoë"
+    for label in tablet.locator("fieldset.question:not(.reaction)").all():
+        question = label.get_attribute("id").removeprefix("q_")
+        yes = reaction is not None and question == "reaction_after_last"
+        tablet.locator(f"label[for='q_{question}-{0 if yes else 1}']").tap()
+    if reaction is not None:
+        tablet.get_by_label(reaction[0], exact=True).check()
+        tablet.get_by_label(reaction[1], exact=True).check()
+    draw(tablet, "#signature-pad")
+    tap(tablet, "Confirm and check in")
+    tablet.wait_for_url(re.compile(r"/tablet/visit/done$"))
+    staff.reload()
+    return (
+        staff.locator("section.visits [id^=visit-]")
+        .first.get_attribute("id")
+        .removeprefix("visit-")
+    )
 
 
 def record(page: Any, lot_label: str, site: str, *, given_at: str | None = None) -> None:
@@ -149,8 +134,8 @@ def doses(app: Any, patient_id: str) -> tuple[int, date | None]:
 def test_the_whole_course(server, chromium, demo_data, definition):
     base, app, clock = server
     archive = app.extensions["archive"]
-    accounts = {role: make_staff(archive, role) for role in ("admin", "clinician", "front-desk")}
-    clinician = accounts["clinician"]
+    for role in ("admin", "clinician", "front-desk"):
+        make_staff(archive, role)
     enrolled = Tablets(archive).enrol_directly("Front desk 1", Actor(), enrolled_by=None)
     day0 = datetime.now(UTC).date()
     clock.to(day0)
@@ -182,7 +167,6 @@ def test_the_whole_course(server, chromium, demo_data, definition):
         fill_in(patient_page, base, demo_data, definition, "course")
         tap(patient_page, "Submit")
         arrive(patient_page, "done")
-        tablet.close()
         with archive.sessions() as db:
             consent = db.query(Consent).one()
         patient_id = consent.patient_id
@@ -203,14 +187,13 @@ def test_the_whole_course(server, chromium, demo_data, definition):
         assert "Left deltoid" in page.inner_text("section.injections")
         assert doses(app, patient_id) == (1, day0 + timedelta(days=7))
 
-        # Weeks 1 and 2: check-ins; the second reports a mild reaction.
+        # Weeks 1 and 2: check-ins on the tablet; the second reports a mild reaction.
         mild = definition.side_effects[0]
-        for week, answers in ((1, {}), (2, {"reaction_after_last": {
-            "yes": True, "tier": mild.tier, "items": [mild.items[0]]}})):  # fmt: skip
+        for week, reaction in ((1, None), (2, (mild.heading, mild.items[0]))):
             day = day0 + timedelta(days=7 * week)
             clock.to(day)
             log_in(page, base, "clinician", archive)
-            visit_id = check_in(app, clock, patient_id, enrolled.tablet.id, **answers)
+            visit_id = check_in(page, patient_page, base, patient_id, reaction)
             page.goto(f"{base}/staff/today")
             row = page.locator("table.at-clinic tbody tr").first
             if week == 1:
@@ -222,13 +205,15 @@ def test_the_whole_course(server, chromium, demo_data, definition):
                 blocked = page.inner_text(".verdict.bad")
                 assert "A check-in answer is flagged" in blocked
                 assert page.locator("#password").count() == 0
-                in_thread(
-                    lambda visit_id=visit_id: Visits(archive).review(
-                        visit_id, clinician, "Redness settled; cleared to inject.",
-                        Actor(staff_id=clinician.id),
-                    )
-                )  # fmt: skip
-                page.reload()
+                # The clinician reviews the answer on the patient's page, then records.
+                page.goto(f"{base}/staff/patients/{patient_id}")
+                page.fill(f"#review-{visit_id}-note", "Redness settled; cleared to inject.")
+                with page.expect_navigation():
+                    page.get_by_role("button", name="Keep this review").tap()
+                page.goto(f"{base}/staff/today")
+                page.locator("table.at-clinic").get_by_role(
+                    "link", name="Record the injection"
+                ).tap()
             page.wait_for_url(f"**/staff/visits/{visit_id}/injection")
             record(page, "B12-LONG", "deltoid-right" if week == 1 else "deltoid-left")
             page.wait_for_url(f"**/staff/patients/{patient_id}")
@@ -240,7 +225,7 @@ def test_the_whole_course(server, chromium, demo_data, definition):
         day20 = day0 + timedelta(days=20)
         clock.to(day20, 23, 54)
         log_in(page, base, "clinician", archive)
-        visit_id = check_in(app, clock, patient_id, enrolled.tablet.id)
+        visit_id = check_in(page, patient_page, base, patient_id)
         page.goto(f"{base}/staff/visits/{visit_id}/injection")
         clock.to(day20 + timedelta(days=1), 0, 1)
         record(page, "B12-SHORT", "deltoid-right",
@@ -263,7 +248,7 @@ def test_the_whole_course(server, chromium, demo_data, definition):
             add_patient(archive, ("Dana Due", "Omar Overdue", "Lee Lapsed")[n],
                         next_due_on=day51 - timedelta(days=late), doses_given=5)  # fmt: skip
         log_in(page, base, "clinician", archive)
-        visit_id = check_in(app, clock, patient_id, enrolled.tablet.id)
+        visit_id = check_in(page, patient_page, base, patient_id)
         page.goto(f"{base}/staff/today")
         assert "Lee Lapsed" in page.inner_text("table.due")
         page.screenshot(path=README_SHOTS / "staff-today-portrait.png")
@@ -274,8 +259,30 @@ def test_the_whole_course(server, chromium, demo_data, definition):
         assert doses(app, patient_id) == (5, day51 + timedelta(days=30))
         section = page.inner_text("section.injections")
         assert section.count("B12-LONG") == 5 and "Left gluteal" in section
+
+        # A week later the patient checks in, then withdraws their consent: the injection is
+        # refused, with the reason, and they are no longer due.
+        day58 = day51 + timedelta(days=7)
+        clock.to(day58)
+        log_in(page, base, "clinician", archive)
+        visit_id = check_in(page, patient_page, base, patient_id)
+        page.goto(f"{base}/staff/patients/{patient_id}")
+        page.get_by_role("link", name="Record a withdrawal…").tap()
+        page.fill("#withdrawn_on", day58.isoformat())
+        page.fill("#reason", "Stopping the treatment")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Record the withdrawal").tap()
+        page.goto(f"{base}/staff/visits/{visit_id}/injection")
+        assert f"No current consent (withdrawn on {day58.isoformat()})" in page.inner_text(
+            ".verdict.bad"
+        )
+        assert page.locator("#password").count() == 0
+        assert doses(app, patient_id) == (5, None)
+        page.goto(f"{base}/staff/today")
+        assert "Zoë O'Brien" not in page.inner_text("table.due")
     finally:
         staff.close()
+        tablet.close()
     with archive.sessions() as db:
         given = db.query(Injection).order_by(Injection.given_at).all()
     assert [i.dose_number for i in given] == [1, 2, 3, 4, 5]

@@ -22,6 +22,7 @@ from intake.archive.injections import InjectionEntry, Injections, first_visit
 from intake.archive.lots import Lots, NewLot
 from intake.archive.models import Consent
 from intake.archive.records import Records
+from intake.submission import validate_submission
 from tests.support.app import on_both_databases
 from tests.support.course_rows import add_visit
 from tests.support.devices import plain_browser
@@ -31,8 +32,10 @@ from tests.support.staff import (
     PASSWORD,
     StaffActions,
     add_consent,
+    enrol_second_factor,
     events,
     make_staff,
+    next_code,
     patient,
 )
 
@@ -134,6 +137,9 @@ def test_a_clinician_records_and_seals_an_injection(archive, clinician, visit, l
 
     section = clinician.client.get(f"/staff/patients/{patient_id}").text
     assert "Right gluteal" in section and "B12-041" in section and "Next due:" in section
+    download = clinician.client.get(f"/staff/injections/{injection.id}/pdf")
+    assert download.status_code == 200 and download.data == pdf
+    assert events(archive, "record downloaded")[-1].target == record.id
     # Once given, the page says so and takes no second record.
     again = clinician.client.get(url).text
     assert "This visit's injection is recorded" in again
@@ -149,6 +155,24 @@ def test_a_wrong_password_signs_nothing(archive, clinician, visit, lot):
     with archive.sessions() as db:
         assert db.scalars(select(Injection)).all() == []
     assert events(archive, "reauthentication failed")
+
+
+def test_a_second_factor_signs_with_its_code(archive, app, visit, lot):
+    staff = make_staff(archive, "clinician", email="cody@clinic.example", name="Cody Code")
+    enrol_second_factor(archive, staff)
+    clinician = StaffActions(plain_browser(app))
+    clinician.login("cody@clinic.example")
+    visit_id, _, _ = visit
+    url = f"/staff/visits/{visit_id}/injection"
+    without = clinician.post(url, fields(lot))
+    assert without.status_code == 422 and "That code is not right" in without.text
+    done = clinician.post(url, fields(lot, code=next_code(archive, "cody@clinic.example")))
+    assert done.status_code == 302, done.text
+    with archive.sessions() as db:
+        injection = db.scalars(select(Injection)).one()
+    body = json.loads(Records(archive).get(injection.record_id).body_json)
+    assert body["signed_with"] == "password and second factor"
+    assert body["clinician"]["name"] == "Cody Code"
 
 
 @pytest.mark.parametrize(
@@ -176,6 +200,7 @@ def test_refusals_are_shown_with_their_reason(archive, clinician, visit, lot, de
         db.execute(update(Visit).where(Visit.id == visit_id).values(needs_review=True))
     flagged = clinician.client.get(url).text
     assert "A check-in answer is flagged and no clinician has reviewed it yet." in flagged
+    assert f'href="/staff/patients/{patient_id}#visit-{visit_id}"' in flagged
     assert clinician.post(url, fields(lot)).status_code == 200
     answers = _with_stop(archive, consent_id)
     with archive.transaction() as db:
@@ -187,6 +212,7 @@ def test_refusals_are_shown_with_their_reason(archive, clinician, visit, lot, de
         )
     stop = clinician.client.get(url).text
     assert "STOP screening answer that no clinician has reviewed yet" in stop
+    assert f'href="/staff/consents/{consent_id}"' in stop
     with archive.transaction() as db:
         db.execute(update(Consent).where(Consent.id == consent_id).values(needs_review=False))
     archive.void(consent_id, "signed twice", Actor())
@@ -274,6 +300,25 @@ def test_the_first_injection_follows_the_full_consent(archive, clinician, demo_d
     assert done.status_code == 302, done.text
     with archive.sessions() as db:
         assert db.get(Patient, patient_id).doses_given == 1
+
+
+def test_a_new_full_consent_takes_its_injection_from_the_patient_page(
+    archive, clinician, visit, lot, demo_data
+):
+    visit_id, patient_id, consent_id = visit
+    assert clinician.post(f"/staff/visits/{visit_id}/injection", fields(lot)).status_code == 302
+    page = clinician.client.get(f"/staff/patients/{patient_id}").text
+    assert "Record the injection under the new consent" not in page
+    # The consent no longer holds (here: voided), and the patient signs the full consent again.
+    archive.void(consent_id, "signed on the wrong form", Actor())
+    again = patient(demo_data, "Vera Visit", flagged=False)
+    new_id = archive.submit(
+        validate_submission(again, archive.catalog), Actor(), patient=patient_id
+    )
+    assert archive.get(new_id).patient_id == patient_id
+    page = clinician.client.get(f"/staff/patients/{patient_id}").text
+    assert "Record the injection under the new consent" in page
+    assert f"/staff/consents/{new_id}/first-injection" in page
 
 
 def test_front_desk_cannot_record(app, archive, visit, lot):

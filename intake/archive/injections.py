@@ -46,7 +46,9 @@ from intake.archive.patients import Currentness, current_consent, touch
 from intake.archive.records import Records
 from intake.archive.schedule import next_due, place
 from intake.archive.service import submission_of
+from intake.archive.staff import role_allows
 from intake.canonical import canonical_json
+from intake.definition import Course
 
 if TYPE_CHECKING:
     from intake.archive.service import Archive
@@ -139,6 +141,8 @@ class Situation:
     last: Injection | None = None
     #: The visit's injection, once recorded.
     given: Injection | None = None
+    #: The form of the consent the visit was started under.
+    visit_form_id: str = ""
 
 
 def check_entry(entry: InjectionEntry, now: datetime) -> None:
@@ -216,7 +220,15 @@ class Injections:
         assert patient is not None
         current = current_consent(session, patient.id, self.archive.catalog, today)
         given = session.scalar(select(Injection).where(Injection.visit_key == visit.id))
-        found = Situation(visit, patient, current, last=_last(session, patient.id), given=given)
+        started_under = session.get(Consent, visit.consent_id)
+        found = Situation(
+            visit,
+            patient,
+            current,
+            last=_last(session, patient.id),
+            given=given,
+            visit_form_id=started_under.form_id if started_under is not None else "",
+        )
         if current.consent is None:
             found.refusals.append(Refusal(NO_CONSENT, current.reason))
         elif stop_waiting(current.consent, self.archive):
@@ -250,9 +262,11 @@ class Injections:
                 refusals.append(Refusal(TOO_SOON, f"{days}|{minimum}|{detail}", "override_reason"))
         return found, refusals
 
-    def _course(self, found: Situation):
+    def _course(self, found: Situation) -> Course:
+        """The course of the consent the injection relies on (else the one the visit was
+        started under)."""
         consent = found.current.consent
-        form_id = consent.form_id if consent is not None else self.archive.catalog.ids()[0]
+        form_id = consent.form_id if consent is not None else found.visit_form_id
         return self.archive.catalog.get(form_id).course
 
     def get(self, injection_id: str) -> Injection:
@@ -293,11 +307,15 @@ class Injections:
         pending with the reason, for the archive's repair). Raises `InjectionError` (bad
         input), `InjectionRefused` (audited), `StaffError` (the signature did not hold)."""
         check_entry(entry, self.archive.clock())
+        if not role_allows(clinician.role, "clinician"):
+            raise InjectionError("password", "not-a-clinician")
         with self.archive.sessions() as session:
             visit = session.get(Visit, visit_id) if is_id(visit_id) else None
             if visit is None:
                 raise InjectionMissing(visit_id)
             lot = session.get(Lot, entry.lot_id)
+            if lot is None:
+                raise InjectionError("lot_id", "required")
             found, refusals = self.refusals(session, visit, lot, entry, today)
         if found.given is not None:
             return Outcome(found.given.id, found.given.record_id or "", made=False)

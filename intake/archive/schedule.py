@@ -103,8 +103,11 @@ def _row(patient: Patient, day: date, visit: Visit | None) -> DueRow:
 
 
 def _due_query(day: date, after: tuple[date, str] | None, limit: int):
+    # The due-day index gives the rows in the list's order; SQLite would otherwise read every
+    # unmerged patient from the `merged_into` index and sort them.
     query = (
         select(Patient)
+        .with_hint(Patient, "INDEXED BY ix_patients_next_due", "sqlite")
         .where(Patient.next_due_on <= day, Patient.merged_into.is_(None))
         .order_by(Patient.next_due_on, Patient.id)
         .limit(limit)
@@ -143,8 +146,11 @@ class Schedule:
         with self.database.sessions() as session:
             at_clinic: list[DueRow] = []
             if after is None:
+                # SQLite's planner, once ANALYZE has seen a table of given visits, would scan
+                # it rather than read the few open ones from the status index.
                 visits = session.scalars(
                     select(Visit)
+                    .with_hint(Visit, "INDEXED BY ix_visits_status", "sqlite")
                     .where(Visit.status.in_((VISIT_OPEN, VISIT_CHECKED_IN)))
                     .order_by(Visit.started_at, Visit.id)
                     .limit(limit)

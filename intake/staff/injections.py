@@ -6,14 +6,24 @@ reactions, the next due day)."""
 from __future__ import annotations
 
 from datetime import datetime
+from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from intake.archive.course_models import Injection, Patient
+from intake.archive.course_models import INJECTION, Injection, Patient
 from intake.archive.injections import (
     LOT_EXPIRED,
     LOT_RECALLED,
@@ -33,12 +43,13 @@ from intake.archive.injections import (
 )
 from intake.archive.lots import Lots
 from intake.archive.patients import current_consent
+from intake.archive.records import RecordMissing
 from intake.archive.service import Archive
 from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
 from intake.i18n import gettext, lazy_gettext
 from intake.staff.auth import TOKEN, allow
-from intake.staff.forms import ConfirmForm
+from intake.staff.forms import ConfirmForm, show_error
 from intake.staff.injection_forms import CorrectionForm, InjectionForm
 from intake.staff.lots import clinic_today
 from intake.staff.pages import actor, bp, me
@@ -52,6 +63,7 @@ INPUT_MESSAGES = {
     "future": lazy_gettext("This time is in the future."),
     "too-long": lazy_gettext("This is too long."),
     "superseded": lazy_gettext("This record was corrected already: correct the newest one."),
+    "not-a-clinician": lazy_gettext("Only a clinician signs an injection record."),
 }
 #: How a site on a side reads on the pages.
 SITE_LABELS = {
@@ -181,7 +193,7 @@ def _signed(form: InjectionForm, call) -> Any:
         for refusal in refused.refusals:
             show_at(form, refusal.field, refusal_text(refusal))
     except StaffError as error:
-        show_at(form, error.field, f"{form[error.field].label.text}: {error.message}")
+        show_error(form, error)
     return None
 
 
@@ -221,7 +233,7 @@ def record_injection(visit_id: str) -> ResponseReturnValue:
         found=found,
         consent=consent,
         form=form,
-        refusals=[refusal_text(r) for r in found.refusals],
+        refusals=refusal_links(found),
         site_labels=SITE_LABELS,
         page_title=gettext("Injection record"),
         section="today",
@@ -297,13 +309,49 @@ class Prefill:
         self.override_reason = old.override_reason or ""
 
 
+@bp.get("/injections/<injection_id>/pdf")
+@allow("front-desk")
+def injection_pdf(injection_id: str) -> ResponseReturnValue:
+    """The injection's sealed record, downloaded (audited)."""
+    archive = get_archive()
+    try:
+        injection = injections().get(injection_id)
+        if injection.record_id is None:
+            abort(404)
+        pdf = archive.records.pdf(injection.record_id)
+    except (InjectionMissing, RecordMissing):
+        abort(404)
+    archive.record("record downloaded", actor(), injection.record_id)
+    return send_file(
+        BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"{INJECTION}-{injection.record_id}.pdf",
+    )
+
+
+def refusal_links(found: Any) -> list[tuple[str, str | None]]:
+    """Each refusal's words, with where to deal with it (the consent or the visit to review)."""
+    links = {
+        STOP_NOT_REVIEWED: lambda r: url_for(".consent", consent_id=r.detail),
+        VISIT_NOT_REVIEWED: lambda r: (
+            url_for(".patient", patient_id=found.patient.id) + f"#visit-{found.visit.id}"
+        ),
+    }
+    return [
+        (refusal_text(r), links[r.code](r) if r.code in links else None) for r in found.refusals
+    ]
+
+
 def injections_section(archive: Archive, patient: Patient) -> dict[str, Any]:
     """The patient page's injections: each with its lot and site, reactions, and next due."""
     rows = Injections(archive, zone()).of_patient(patient.id)
-    first = None
-    if not rows:
-        with archive.sessions() as db:
-            first = current_consent(db, patient.id, archive.catalog, clinic_today()).consent
+    # A full consent signed today (the first, or again after one expired) has no check-in: its
+    # injection is recorded from here, as long as none is recorded under it yet.
+    with archive.sessions() as db:
+        first = current_consent(db, patient.id, archive.catalog, clinic_today()).consent
+    if first is not None and any(injection.consent_id == first.id for injection, _ in rows):
+        first = None
     return {
         "first_consent": first,
         "confirm": ConfirmForm(),

@@ -57,7 +57,7 @@ def today() -> ResponseReturnValue:
         page=page,
         more=more,
         first_page=after is None,
-        words=STATE_WORDS,
+        words={state: str(words) for state, words in STATE_WORDS.items()},
         page_title=gettext("Today"),
         section="today",
     )
