@@ -11,12 +11,13 @@
    submit and against laying out and sealing its page alone (SQLite, files)
 9. pdfa: PDF/A render against the render before PDF/A; B-B, B-T and B-LTA seals on a loopback
    test PKI; `intake archive timestamp` at 10,000 and 100,000 consents
+10. course: today's list and the patient search at 100,000 patients with 1,000,000 injections
 
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
 
     .venv/bin/python -m bench.run [--quick]
-        [--only render seal growth e2e archive audit checkin pdfa] [--markdown FILE]
+        [--only render seal growth e2e archive audit checkin pdfa course] [--markdown FILE]
 
 `BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive and the 1,000,000-row
 audit trail (about 5 of the run's minutes). A part that fails is reported in the table and the
@@ -36,7 +37,7 @@ from datetime import UTC, datetime
 
 from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
-PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "checkin", "pdfa")
+PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "checkin", "pdfa", "course")
 
 
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
@@ -71,6 +72,10 @@ def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
 
         sizes = bench_audit_page.SIZES[:-1] if quick else bench_audit_page.SIZES
         return lambda: bench_audit_page.run(sizes)
+    if name == "course":
+        from bench import bench_course
+
+        return bench_course.run
     from bench import bench_archive
 
     sizes = bench_archive.SIZES[:-1] if quick else bench_archive.SIZES

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from intake.archive import patient_search, patients
 from intake.archive.audit import Actor
@@ -239,3 +240,28 @@ def test_patient_search_pages_by_keyset_without_repeats(archive, demo_data):
             if cursor is None:
                 break
     assert seen == list(reversed(ids)), "last entry first, every patient once"
+
+
+def test_intake_archive_due_keeps_a_consent_of_a_patient_seen_since(archive, intake, demo_data):
+    old = add_consent(archive, dict(demo_data, signed_at="2012-03-01T10:00:00-06:00"))
+    other = add_consent(
+        archive, patient(demo_data, "Liam Smith", signed_at="2012-03-02T10:00:00-06:00")
+    )
+    result = intake("archive", "due")
+    assert result.exit_code == 0 and old in result.output and other in result.output
+    with archive.transaction() as db:
+        patients.touch(db, patient_of(archive, old).id, date(2026, 1, 5))
+    result = intake("archive", "due")
+    assert old not in result.output and other in result.output
+
+
+def test_a_failed_accept_keeps_no_patient_either(archive, demo_data, monkeypatch):
+    """The patient is written in the consent's own transaction: when the consent cannot be
+    written, the patient is not kept either."""
+    taken = add_consent(archive, demo_data, seal=False)
+    monkeypatch.setattr(patients, "new_id", lambda: taken)
+    with pytest.raises(IntegrityError):
+        add_consent(archive, patient(demo_data, "Liam Smith"), seal=False)
+    with archive.sessions() as db:
+        assert db.query(Patient).count() == 1 and db.query(Consent).count() == 1
+        assert db.scalar(select(PatientName.word).where(PatientName.word == "liam")) is None

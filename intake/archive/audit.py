@@ -64,6 +64,12 @@ EVENTS = (
     "patients kept apart",
     "consent withdrawn",
     "consent timestamped",
+    "lot added",
+    "lot recalled",
+    "injection recorded",
+    "injection corrected",
+    "injection interval overridden",
+    "injection refused",
 )
 
 

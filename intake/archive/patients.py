@@ -97,7 +97,8 @@ def first_name_of(legal_name: str, preferred_name: str = "") -> str:
 
 def contact_of(raw: dict[str, Any]) -> dict[str, Any]:
     """The contact details a submission's patient block gives, cut to the columns' sizes."""
-    patient = raw.get("patient") or {}
+    patient = raw.get("patient")
+    patient = patient if isinstance(patient, dict) else {}
 
     def text(key: str, size: int | None) -> str | None:
         value = patient.get(key)

@@ -61,6 +61,8 @@ DomainRows = Callable[[Session, Record], None]
 #: Each kind's renderer, as "module:function" (a `Renderer`); a kind's owner adds its line.
 RENDERERS: dict[str, str] = {
     VISIT: "intake.archive.visits:visit_page",
+    WITHDRAWAL: "intake.archive.withdrawals:withdrawal_page",
+    INJECTION: "intake.archive.injection_record:injection_page",
 }
 KINDS = (VISIT, INJECTION, WITHDRAWAL)
 #: Records `retry_waiting` finishes per call, like the consents' `RETRY_LIMIT`.

@@ -32,6 +32,7 @@ from intake.cli import (  # noqa: E402 - each module adds its commands to `main`
     archive,
     audit,
     backup,
+    course,
     db,
     export,
     forms,
@@ -40,7 +41,7 @@ from intake.cli import (  # noqa: E402 - each module adds its commands to `main`
     staff,
 )
 
-for module in (render, forms, db, serve, staff, archive, audit, export, backup):
+for module in (render, forms, db, serve, staff, archive, audit, export, backup, course):
     module.register(main)
 
 __all__ = ["main"]

@@ -122,13 +122,19 @@ def build_record_story(
     story += [Spacer(1, 4), *_fields(page.fields, s)]
     if page.note:
         story += [Spacer(1, 6), Paragraph(pdf_text(page.note), s["small"])]
-    if page.signature is not None:
+    if page.signature is not None or page.signature_heading:
+        # A clinician signs with their password: the heading, meaning and rows, no drawing.
+        drawing = (
+            [SignatureDrawing(page.signature, min(width, 3.2 * inch), 0.85 * inch)]
+            if page.signature is not None
+            else []
+        )
         story.append(
             KeepTogether(
                 [
                     Paragraph(pdf_text(page.signature_heading), s["h2"]),
                     Paragraph(pdf_text(page.signature_meaning), s["para"]),
-                    SignatureDrawing(page.signature, min(width, 3.2 * inch), 0.85 * inch),
+                    *drawing,
                     Spacer(1, 4),
                     *_fields(page.signature_rows, s),
                 ]

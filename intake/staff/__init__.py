@@ -19,7 +19,12 @@ AREAS = (
     "tablets",
     "void",
     "patients",
+    "patient_merge",
+    "withdrawals",
     "visits",
+    "lots",
+    "today",
+    "injections",
 )
 
 

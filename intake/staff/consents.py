@@ -13,6 +13,7 @@ from io import BytesIO
 from flask import abort, flash, g, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 
+from intake.archive import patient_match
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.models import Consent
 from intake.archive.search import SearchCriteria
@@ -97,6 +98,7 @@ def show_consent(consent: Consent, review_form: ReviewForm | None) -> ResponseRe
         retained_until=archive.retained_until(consent),
         tablet=tablets().get(consent.device_id),
         voided_by_name=voided_by_name(consent),
+        possible_matches=patient_match.matches_of(archive, consent.patient_id),
         page_title="Consent",
         section="consents",
     ), 422 if review_form is not None and review_form.errors else 200

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import Length, Optional
+import json
 
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from intake.archive.patient_match import REASON_MAX
 from intake.archive.patient_search import PatientCriteria
+from intake.archive.withdrawals import REASON_MAX as WITHDRAWAL_REASON_MAX
 from intake.i18n import lazy_gettext
 from intake.staff.forms import Day
+from intake.tablet.forms import EMPTY_PAD
 
 
 class PatientSearchForm(FlaskForm):
@@ -22,3 +27,60 @@ class PatientSearchForm(FlaskForm):
 
     def criteria(self) -> PatientCriteria:
         return PatientCriteria(" ".join((self.name.data or "").split()), self.date_of_birth.data)
+
+
+class MergeForm(FlaskForm):
+    """An admin merges this record into another, with a reason. The other record is picked
+    from this record's possible matches or from a name search (`find`)."""
+
+    find = StringField(
+        lazy_gettext("Find the other record by name"),
+        validators=[Length(max=200)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    other = RadioField(lazy_gettext("Merge into"), choices=[], validate_choice=False)
+    reason = TextAreaField(
+        lazy_gettext("Why are these records one person?"),
+        description=lazy_gettext(
+            "For example “The patient's new married name” or “Date of birth typed wrong at the "
+            "first visit”. Kept with both records."
+        ),
+        validators=[Length(max=REASON_MAX)],
+    )
+
+
+#: How the patient withdrew (`WithdrawalForm.present`).
+SIGNS_HERE, NOT_PRESENT = "signs", "absent"
+
+
+class WithdrawalForm(FlaskForm):
+    """A clinician records that the patient withdrew a consent; the patient signs on this screen
+    when they are here."""
+
+    withdrawn_on = Day(
+        lazy_gettext("Withdrawn on"),
+        validators=[InputRequired(lazy_gettext("Give the day the patient withdrew."))],
+    )
+    reason = TextAreaField(
+        lazy_gettext("Reason"),
+        description=lazy_gettext(
+            "In the patient's words where you can, e.g. “Stopping the treatment” or “Moving "
+            "away”. Sealed into the withdrawal record."
+        ),
+        validators=[Length(max=WITHDRAWAL_REASON_MAX)],
+    )
+    present = RadioField(
+        lazy_gettext("How the patient withdraws"),
+        choices=[
+            (SIGNS_HERE, lazy_gettext("They are here and sign below, on this screen")),
+            (NOT_PRESENT, lazy_gettext("They are not here to sign (by phone, letter or email)")),
+        ],
+        default=NOT_PRESENT,
+    )
+    signature = HiddenField(lazy_gettext("The patient's signature"), default=EMPTY_PAD)
+
+    def pad_data(self) -> object:
+        try:
+            return json.loads(self.signature.data or "")
+        except (ValueError, RecursionError):
+            return None

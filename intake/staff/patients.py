@@ -18,8 +18,9 @@ from flask import abort, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from intake.archive import patient_search, patients
+from intake.archive import patient_match, patient_search, patients
 from intake.archive.course_models import Patient
+from intake.archive.patient_match import BIRTH_AND_WORD, NAME, NAME_AND_BIRTH
 from intake.archive.patients import (
     CHANGED,
     CURRENT,
@@ -64,6 +65,16 @@ def validity_text(validity: Validity) -> str:
 @bp.app_template_filter("validity")
 def validity_filter(validity: Validity) -> str:
     return validity_text(validity)
+
+
+@bp.app_template_global()
+def match_basis(basis: str) -> str:
+    """Why two records look like one person, in the page's language."""
+    return {
+        NAME_AND_BIRTH: lambda: gettext("Same name and date of birth."),
+        NAME: lambda: gettext("Same name; the dates of birth differ or one is missing."),
+        BIRTH_AND_WORD: lambda: gettext("Same date of birth and a name in common."),
+    }[basis]()
 
 
 # --- the search ------------------------------------------------------------------------------
@@ -144,6 +155,8 @@ def show_patient(patient: Patient, **extra: Any) -> ResponseReturnValue:
         patient=record.patient,
         file=record,
         sections=rendered_sections(archive, record.patient),
+        matches=patient_match.matches_of(archive, patient.id),
+        merged_here=patient_match.merged_into_this(archive, patient.id),
         page_title=gettext("Patient"),
         section="patients",
         **extra,

@@ -1,13 +1,24 @@
 """The treatment course: patients, visits, lots, injections, withdrawals and their sealed records.
 
+Every consent already archived becomes the first consent of a patient of its own: one patient
+per consent, never two consents joined by this migration (staff confirm matches on the patient
+pages). The patient's name words, last entry (the signing day), first name (the preferred name,
+else the legal name's first word) and contact details come from the consent and its submission.
+
 Revision ID: 0008_course
 Revises: 0007_audit_checkpoint
 """
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import sqlalchemy as sa
 from alembic import op
+
+from intake.archive.patients import contact_of, first_name_of
+from intake.archive.search import name_words
 
 revision = "0008_course"
 down_revision = "0007_audit_checkpoint"
@@ -244,6 +255,103 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("staff_sessions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("patient_search", sa.Text(), nullable=True))
+
+    file_existing_consents()
+
+
+#: Consents filed per round trip: memory stays flat on a large archive.
+BATCH = 500
+
+
+def file_existing_consents() -> None:
+    """One patient per consent not deleted, made as the app makes one on accept."""
+    bind = op.get_bind()
+    consents = sa.table(
+        "consents",
+        sa.column("id", sa.String),
+        sa.column("status", sa.String),
+        sa.column("created_at", sa.DateTime),
+        sa.column("signed_on", sa.Date),
+        sa.column("legal_name", sa.String),
+        sa.column("date_of_birth", sa.Date),
+        sa.column("submission_json", sa.LargeBinary),
+        sa.column("patient_id", sa.String),
+    )
+    patients = sa.table(
+        "patients",
+        *(
+            sa.column(name)
+            for name in (
+                "id",
+                "legal_name",
+                "first_name",
+                "date_of_birth",
+                "phone",
+                "email",
+                "address",
+                "language",
+                "created_at",
+                "first_consent_id",
+                "last_entry_on",
+                "doses_given",
+            )
+        ),
+    )
+    names = sa.table("patient_names", sa.column("word"), sa.column("patient_id"))
+    c = consents.c
+    last = ""
+    while True:
+        rows = bind.execute(
+            sa.select(
+                c.id,
+                c.created_at,
+                c.signed_on,
+                c.legal_name,
+                c.date_of_birth,
+                c.submission_json,
+            )
+            .where(c.id > last, c.status != "deleted")
+            .order_by(c.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            return
+        made, words, links = [], [], []
+        for row in rows:
+            raw = json.loads(bytes(row.submission_json)) if row.submission_json else {}
+            raw = raw if isinstance(raw, dict) else {}
+            given = raw.get("patient") if isinstance(raw.get("patient"), dict) else {}
+            preferred = given.get("preferred_name")
+            language = raw.get("language")
+            patient_id = uuid.uuid4().hex
+            made.append(
+                {
+                    "id": patient_id,
+                    "legal_name": row.legal_name,
+                    "first_name": first_name_of(
+                        row.legal_name, preferred if isinstance(preferred, str) else ""
+                    ),
+                    "date_of_birth": row.date_of_birth,
+                    "language": language[:10] if isinstance(language, str) and language else "en",
+                    "created_at": row.created_at,
+                    "first_consent_id": row.id,
+                    "last_entry_on": row.signed_on,
+                    "doses_given": 0,
+                    **contact_of(raw),
+                }
+            )
+            words += [{"word": w, "patient_id": patient_id} for w in name_words(row.legal_name)]
+            links.append({"consent": row.id, "patient": patient_id})
+        bind.execute(patients.insert(), made)
+        if words:
+            bind.execute(names.insert(), words)
+        bind.execute(
+            consents.update()
+            .where(c.id == sa.bindparam("consent"))
+            .values(patient_id=sa.bindparam("patient")),
+            links,
+        )
+        last = rows[-1].id
 
 
 def downgrade() -> None:

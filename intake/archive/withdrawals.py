@@ -1,0 +1,230 @@
+"""A patient withdraws a consent: staff record the day and the reason, with the patient's own
+signature when they are there to give it; a sealed one-page `withdrawal` record keeps it
+(`intake.archive.records`). From then on the consent is not current, so no injection can be
+recorded under it, and the patient's next due date is cleared. Audited. No Flask here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from intake.archive import audit
+from intake.archive.audit import Actor
+from intake.archive.course_models import WITHDRAWAL, Patient, Record, Withdrawal
+from intake.archive.errors import ArchiveError, ConsentMissing
+from intake.archive.models import DELETED, Consent, Staff, is_id
+from intake.archive.patients import touch
+from intake.definition import ConsentDefinition
+from intake.pdf.record import RecordField, RecordPage
+from intake.pdf.render import signed_time
+from intake.submission import SignaturePad
+
+if TYPE_CHECKING:
+    from intake.archive.service import Archive
+
+REASON_MAX = 1000
+
+#: Why a withdrawal is refused (`WithdrawalRefused.code`, and the field it belongs to).
+NO_REASON, LONG_REASON, FUTURE_DAY, BEFORE_SIGNING, ALREADY, VOID, NO_PATIENT = (
+    "no-reason",
+    "long-reason",
+    "future-day",
+    "before-signing",
+    "already",
+    "void",
+    "no-patient",
+)
+FIELDS = {
+    NO_REASON: "reason",
+    LONG_REASON: "reason",
+    FUTURE_DAY: "withdrawn_on",
+    BEFORE_SIGNING: "withdrawn_on",
+}
+
+
+class WithdrawalRefused(ArchiveError):
+    """A withdrawal that cannot be recorded; `code` says why, `field` where to show it."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.field = FIELDS.get(code, "")
+
+
+@dataclass(frozen=True)
+class WithdrawalRequest:
+    """What staff record: the day the patient withdrew, why, and their signature (None: the
+    patient is not there to sign, e.g. they withdrew by phone or letter)."""
+
+    withdrawn_on: date
+    reason: str
+    signature: SignaturePad | None = None
+
+
+def withdraw(
+    archive: Archive, consent_id: str, request: WithdrawalRequest, staff: Staff, actor: Actor
+) -> str:
+    """Record the withdrawal of `consent_id` and seal its record; the record's id. The
+    withdrawal holds once this returns, even if sealing its PDF failed (it stays pending and
+    `repair` seals it)."""
+    reason = request.reason.strip()
+    if not reason:
+        raise WithdrawalRefused(NO_REASON)
+    if len(reason) > REASON_MAX:
+        raise WithdrawalRefused(LONG_REASON)
+    today = archive.clock().date()
+    if request.withdrawn_on > today:
+        raise WithdrawalRefused(FUTURE_DAY)
+    with archive.sessions() as session:
+        consent = session.get(Consent, consent_id) if is_id(consent_id) else None
+        if consent is None or consent.status == DELETED:
+            raise ConsentMissing(consent_id)
+        patient = session.get(Patient, consent.patient_id) if consent.patient_id else None
+    if patient is None:
+        raise WithdrawalRefused(NO_PATIENT)
+    if consent.voided_at is not None:
+        raise WithdrawalRefused(VOID)
+    if consent.withdrawn_at is not None:
+        raise WithdrawalRefused(ALREADY)
+    if request.withdrawn_on < consent.signed_on:
+        raise WithdrawalRefused(BEFORE_SIGNING)
+    try:
+        definition = archive.catalog.get(consent.form_id)
+        meaning = definition.withdrawal_meaning
+    except KeyError:
+        meaning = ""
+    now = archive.clock()
+    body = withdrawal_body(consent, patient, request, reason, staff, now, meaning)
+
+    def rows(session: Session, record: Record) -> None:
+        won = session.execute(
+            update(Consent)
+            .where(Consent.id == consent.id, Consent.withdrawn_at.is_(None))
+            .values(withdrawn_at=now)
+        ).rowcount
+        if not won:
+            raise WithdrawalRefused(ALREADY)
+        session.add(
+            Withdrawal(
+                consent_id=consent.id,
+                patient_id=patient.id,
+                withdrawn_on=request.withdrawn_on,
+                reason=reason,
+                recorded_by=staff.id,
+                recorded_at=now,
+                patient_signed=request.signature is not None,
+                record_id=record.id,
+            )
+        )
+        session.execute(update(Patient).where(Patient.id == patient.id).values(next_due_on=None))
+        touch(session, patient.id, today)
+        audit.record(session, "consent withdrawn", actor, consent.id)
+
+    return archive.records.submit(
+        WITHDRAWAL,
+        body,
+        patient_id=patient.id,
+        consent_id=consent.id,
+        actor=actor,
+        key=f"withdrawal {consent.id}",
+        rows=rows,
+    )
+
+
+def withdrawal_body(
+    consent: Consent,
+    patient: Patient,
+    request: WithdrawalRequest,
+    reason: str,
+    staff: Staff,
+    at: datetime,
+    meaning: str,
+) -> dict[str, Any]:
+    """What the withdrawal record seals: whose consent, withdrawn when and why, recorded by
+    whom, and the patient's signature under the form's words (or that they did not sign)."""
+    pad = request.signature
+    return {
+        "patient": {
+            "id": patient.id,
+            "legal_name": patient.legal_name,
+            "date_of_birth": patient.date_of_birth.isoformat() if patient.date_of_birth else None,
+        },
+        "consent": {
+            "id": consent.id,
+            "pdf_sha256": consent.pdf_sha256,
+            "form": {"id": consent.form_id, "version": consent.form_version},
+            "signed_on": consent.signed_on.isoformat(),
+        },
+        "withdrawn_on": request.withdrawn_on.isoformat(),
+        "reason": reason,
+        "recorded_by": {"id": staff.id, "name": staff.name},
+        "recorded_at": at.isoformat(),
+        "meaning": meaning,
+        "signature": None
+        if pad is None
+        else {
+            "width": pad.width,
+            "height": pad.height,
+            "strokes": [[list(point) for point in stroke] for stroke in pad.strokes],
+        },
+    }
+
+
+def withdrawal_page(
+    record: Record, body: dict[str, Any], consent: Consent, definition: ConsentDefinition
+) -> RecordPage:
+    """The withdrawal's one page, from its sealed body (the renderer of `withdrawal` records)."""
+    sig = body["signature"]
+    recorded = signed_time(datetime.fromisoformat(body["recorded_at"]))
+    fields = (
+        RecordField("Patient", body["patient"]["legal_name"]),
+        RecordField("Date of birth", body["patient"]["date_of_birth"] or ""),
+        RecordField(
+            "Consent",
+            f"signed {body['consent']['signed_on']}, {body['consent']['form']['id']} "
+            f"version {body['consent']['form']['version']}",
+        ),
+        RecordField("Withdrawn on", body["withdrawn_on"]),
+        RecordField("Reason", body["reason"]),
+        RecordField("Recorded by", f"{body['recorded_by']['name']}, {recorded}"),
+    )
+    common = {
+        "kind": WITHDRAWAL,
+        "title": "Withdrawal of consent",
+        "clinic_name": definition.clinic_name,
+        "fields": fields,
+        "note": "No further injection may be given under this consent.",
+        "record_rows": (
+            RecordField("Record SHA-256", record.body_sha256),
+            RecordField("Submitted data", "attached to this PDF as record.json"),
+        ),
+    }
+    if sig is None:
+        return RecordPage(
+            **common,
+            notice="The patient was not present to sign: recorded by staff.",
+        )
+    pad = SignaturePad(
+        sig["width"], sig["height"], tuple(tuple(map(tuple, s)) for s in sig["strokes"])
+    )
+    return RecordPage(
+        **common,
+        signature=pad,
+        signature_heading="Patient signature",
+        signature_meaning=body["meaning"],
+        signature_rows=(
+            RecordField("Signed by", body["patient"]["legal_name"]),
+            RecordField("Signed", recorded),
+        ),
+    )
+
+
+def withdrawal_of(archive: Archive, consent_id: str) -> Withdrawal | None:
+    """The withdrawal of a consent, if it was withdrawn."""
+    with archive.sessions() as session:
+        return session.scalar(select(Withdrawal).where(Withdrawal.consent_id == consent_id))
