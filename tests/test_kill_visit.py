@@ -115,8 +115,24 @@ def check_in(client: TabletClient, token: str) -> tuple[int, str]:
     return answer.status, answer.header("Location") or ""
 
 
-def test_kill_during_a_burst_of_check_ins_loses_nothing(tmp_path: Path, servers, capsys):
-    env = app_env(tmp_path)
+def test_kill_during_a_burst_of_check_ins_on_sqlite_with_files(tmp_path: Path, servers, capsys):
+    kill_during_check_ins(app_env(tmp_path), tmp_path, servers, capsys)
+
+
+def test_kill_during_a_burst_of_check_ins_on_postgresql_with_the_database(
+    tmp_path: Path, servers, postgres_server, capsys
+):
+    url = postgres_server.create_database()
+    try:
+        env = app_env(tmp_path, DATABASE_URL=url, STORAGE="database")
+        kill_during_check_ins(env, tmp_path, servers, capsys)
+    finally:
+        for server in servers:
+            server.stop()
+        postgres_server.drop_database(url)
+
+
+def kill_during_check_ins(env: dict[str, str], tmp_path: Path, servers, capsys) -> None:
     upgrade(env["DATABASE_URL"])
     server = GunicornServer(env, tmp_path / "logs", name="killed", workers=2, threads=4)
     servers.append(server)
@@ -209,7 +225,8 @@ def test_kill_during_a_burst_of_check_ins_loses_nothing(tmp_path: Path, servers,
         archive.dispose()
     show(
         capsys,
-        f"\n[kill] visit check-ins (files, sqlite): {len(answers)} of {BURST} answered before "
+        f"\n[kill] visit check-ins ({env['STORAGE']}, {env['DATABASE_URL'].split(':')[0]}): "
+        f"{len(answers)} of {BURST} answered before "
         f"the kill; the kill left {left_pending} records pending; all {BURST} checked in once "
         f"after the restart and the resend; `intake archive repair --grace 0` removed "
         f"{removed} unnamed PDFs",

@@ -1,6 +1,7 @@
 """The match confirmation in real headless Chromium on a tablet: a clinician opens a patient,
 sees the two records side by side, confirms they are one person, and lands on the kept record;
-the merged record's address says where it went. No page scrolls sideways. Without Chromium the
+the merged record's address says where it went; then the patient signs a withdrawal on the pad.
+No page scrolls sideways. Without Chromium the
 test skips, except under CI=true, where it fails."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from tests.support.app import DEMO_PATH, app_settings, new_app
 from tests.support.browser import PORTRAIT, SCREENSHOTS, serving
 from tests.support.staff import EMAILS, PASSWORD, add_consent, make_staff, patient
+from tests.test_tablet_e2e import draw
 
 
 @pytest.fixture(scope="module")
@@ -80,5 +82,35 @@ def test_a_clinician_confirms_a_possible_match_on_a_tablet(server, chromium):
         assert "This record was merged into another" in page.locator(".merged-notice").inner_text()
         with page.expect_navigation(url=f"**/staff/patients/{ids['older']}"):
             page.get_by_role("link", name="Open that record").tap()
+    finally:
+        context.close()
+
+
+def test_a_patient_signs_a_withdrawal_on_the_clinicians_tablet(server, chromium):
+    """After the merge above, the kept record's current consent is withdrawn, the patient
+    signing on the pad with a finger."""
+    base, ids = server
+    context = chromium.new_context(viewport=PORTRAIT, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{base}/staff/login")
+        page.fill("#email", EMAILS["clinician"])
+        page.fill("#password", PASSWORD)
+        with page.expect_navigation(url="**/staff/"):
+            page.get_by_role("button", name="Log in").tap()
+        page.goto(f"{base}/staff/patients/{ids['older']}")
+        with page.expect_navigation(url="**/withdraw"):
+            page.get_by_role("link", name="Record a withdrawal…").first.tap()
+        page.fill("#reason", "Stopping the treatment")
+        page.get_by_label("They are here and sign below, on this screen").check()
+        draw(page, "canvas")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the withdrawal page scrolls sideways by {overflow}px"
+        page.screenshot(path=str(SCREENSHOTS / "withdrawal-portrait.png"), full_page=True)
+        with page.expect_navigation(url=f"**/staff/patients/{ids['older']}"):
+            page.get_by_role("button", name="Record the withdrawal").tap()
+        assert "The withdrawal is recorded and sealed" in page.locator("p.notice").inner_text()
+        assert page.locator("td.validity", has_text="withdrawn on").count() == 1
     finally:
         context.close()

@@ -53,7 +53,8 @@ def test_a_record_is_sealed_stored_by_hash_and_reads_back(archive: Archive):
     assert f"Relies on consent {consent.id}" in text and consent.pdf_sha256 in text
     assert f"Document {record_id}" in text
     assert "Did you have any reaction after your last injection?" in text
-    assert "Clinician review required (STOP)" in text and "Mild side effects" in text
+    assert "Yes · STOP Did you have any reaction" in text and "Mild side effects" in text
+    assert "Clinician review required: 1 answer(s) below." in text
     (attached,) = reader.attachments[RECORD_ATTACHMENT]
     assert attached == record.body_json and json.loads(attached) == made["body"]
     # The metadata names the kind and the document, never the patient.
@@ -185,3 +186,24 @@ def test_an_unknown_kind_is_refused_and_a_kind_without_renderer_stays_pending(
     assert (
         archive.records.get(record_id).last_error == "no renderer is registered for visit records"
     )
+
+
+def test_a_record_that_waited_for_storage_is_finished_once_the_next_one_stores(
+    archive: Archive, monkeypatch
+):
+    import errno
+
+    first, second = visit_record(archive), visit_record(archive)
+
+    def full(*args: Any, **kwargs: Any) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(archive.blobs, "put", full)
+    waiting = submit_record(archive, first)
+    assert archive.records.get(waiting).last_error.startswith("the archive folder is full")
+    monkeypatch.undo()
+    stored = submit_record(archive, second)
+    archive.records.wait_for_retry()
+    assert archive.records.get(stored).status == ARCHIVED
+    assert archive.records.get(waiting).status == ARCHIVED
+    assert archive.check(archive.records.pdf(waiting)).holds

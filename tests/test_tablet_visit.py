@@ -248,3 +248,35 @@ def test_a_check_in_whose_pdf_fails_is_kept_and_the_page_says_so_until_repair(
     assert view.visit.record_id in archive.repair(TABLET_ACTOR).finished
     page = desk.client.get(f"/staff/patients/{patient_id}")
     assert "PDF not made yet" not in page.text and "Download the check-in PDF" in page.text
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        {"q_unwell_today": "maybe"},
+        {"q_reaction_after_last": "yes", "t_reaction_after_last": "<script>alert(1)</script>"},
+        {
+            "q_reaction_after_last": "yes",
+            "t_reaction_after_last": "mild",
+            "i_reaction_after_last": ["mild:<b>made up</b>", "mild"],
+        },
+        {"signature": "[" * 100_000},
+        {"signature": json.dumps({"width": 600, "height": 200, "strokes": [[[9e99, -1]]]})},
+        {"signature": json.dumps({**PAD, "typed_name": "Zoë", "device": "x" * 10_000})},
+    ],
+    ids=["not-yes-or-no", "markup-tier", "made-up-items", "deep-json", "outside-pad", "extras"],
+)
+def test_hostile_check_in_input_is_refused_or_cleaned_never_a_500(
+    archive, desk: StaffActions, tablet_client, demo_data, hostile
+):
+    _, patient_id = patient_of_demo(archive, demo_data)
+    start(desk, patient_id, tablet_client.tablet_id)
+    answer = post_visit(tablet_client, answers(**hostile))
+    assert answer.status_code in (302, 422), answer.status_code
+    assert "<script>alert(1)</script>" not in answer.text and "<b>made up</b>" not in answer.text
+    (view,) = Visits(archive).of_patient(patient_id)
+    if answer.status_code == 302:  # cleaned: only the pad's own keys were kept
+        record = archive.records.get(view.visit.record_id)
+        assert b"device" not in record.body_json.split(b'"signature"')[1].split(b"}")[0]
+    else:
+        assert view.visit.status == "open"

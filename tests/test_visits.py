@@ -159,7 +159,7 @@ def test_staff_cancel_an_open_visit_and_the_tablet_can_no_longer_check_in(archiv
     assert refused.value.code == NOT_OPEN
     with pytest.raises(VisitError):
         visits.cancel(visit.id, DESK)
-    assert archive.records.waiting() == 0
+    assert archive.records.known("visit-" + visit.id) is None
     assert events_of(archive, visit.id) == ["visit started", "visit cancelled"]
 
 
@@ -220,3 +220,27 @@ def test_an_empty_pad_is_refused(definition):
     with pytest.raises(SubmissionInvalid) as invalid:
         validate_checkin(data, definition)
     assert [e.field for e in invalid.value.errors] == ["signature.strokes"]
+
+
+def test_the_longest_check_in_still_fits_one_page(archive: Archive):
+    """Every answer "yes", the reaction with the tier of the most items, all of them ticked; a
+    long name, and the longest browser description a tablet may send."""
+    import io
+
+    from pypdf import PdfReader
+
+    name = "Maria-Fernanda Guadalupe Castellanos-Villanueva de la Santísima Trinidad " * 2
+    visits, visit, tablet_id = started(archive, legal_name=name.strip())
+    definition = archive.catalog.get("b12-methylcobalamin")
+    longest = max(definition.side_effects, key=lambda t: sum(map(len, t.items)))
+    answers = {q.id: True for q in definition.visit_screening}
+    answers["reaction_after_last"] = {
+        "yes": True, "tier": longest.tier, "items": list(longest.items),
+    }  # fmt: skip
+    device = {"user_agent": "Mozilla/5.0 (Linux; Android 14) " * 33, "ip": "2001:db8::1"}
+    record_id = visits.check_in(
+        visit.id, tablet_id, checkin(definition, **answers), TABLET, device=device
+    )
+    pdf = archive.records.pdf(record_id)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    assert archive.check(pdf).holds

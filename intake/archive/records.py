@@ -396,18 +396,6 @@ class Records:
     def wait_for_retry(self, timeout: float | None = 60) -> None:
         self._retry.wait(timeout)
 
-    def waiting(self) -> int:
-        """How many records failed to finish and wait, pending (one query on the status index)."""
-        with self.archive.sessions() as session:
-            return (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Record)
-                    .where(Record.status == PENDING, Record.last_error.is_not(None))
-                )
-                or 0
-            )
-
     # --- reading ---------------------------------------------------------------------------
 
     def get(self, record_id: str) -> Record:

@@ -333,6 +333,15 @@ def answer_text(answer: dict[str, Any]) -> str:
     return f"{answer['tier_heading']}" + (f": {items}" if items else "")
 
 
+#: The longest browser description the page shows (the whole one is in `record.json`), so
+#: the record stays one page.
+DEVICE_SHOWN = 100
+
+
+def shortened(text: str, limit: int = DEVICE_SHOWN) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def visit_page(
     record: Record, body: dict[str, Any], consent: Consent, definition: ConsentDefinition
 ) -> RecordPage:
@@ -346,9 +355,9 @@ def visit_page(
     for answer in body["answers"]:
         detail = answer_text(answer)
         text = answer["question"] + (f"\n{detail}" if detail else "")
-        if answer["yes"]:
-            text += f"\nClinician review required ({answer['level'].upper()})"
-        fields.append(RecordField("Yes" if answer["yes"] else "No", text, flagged=answer["yes"]))
+        # A "yes" is shaded, and its level (STOP, CAUTION) stands beside it.
+        label = f"Yes · {answer['level'].upper()}" if answer["yes"] else "No"
+        fields.append(RecordField(label, text, flagged=answer["yes"]))
     sig = body["signature"]
     pad = SignaturePad(
         sig["width"], sig["height"], tuple(tuple(map(tuple, s)) for s in sig["strokes"])
@@ -372,7 +381,7 @@ def visit_page(
         record_rows=(
             RecordField("Form", f"{body['form']['id']}, version {body['form']['version']}"),
             RecordField("Tablet", body["tablet"]),
-            RecordField("Device", body["device"]["user_agent"]),
+            RecordField("Device", shortened(body["device"]["user_agent"])),
             RecordField("Record SHA-256", record.body_sha256),
             RecordField("Submitted data", "attached to this PDF as record.json"),
         ),

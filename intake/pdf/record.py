@@ -125,7 +125,7 @@ def build_record_story(
     if page.signature is not None or page.signature_heading:
         # A clinician signs with their password: the heading, meaning and rows, no drawing.
         drawing = (
-            [SignatureDrawing(page.signature, min(width, 3.6 * inch), 1.0 * inch)]
+            [SignatureDrawing(page.signature, min(width, 3.2 * inch), 0.85 * inch)]
             if page.signature is not None
             else []
         )

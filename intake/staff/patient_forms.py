@@ -70,10 +70,10 @@ class WithdrawalForm(FlaskForm):
         validators=[Length(max=WITHDRAWAL_REASON_MAX)],
     )
     present = RadioField(
-        lazy_gettext("The patient"),
+        lazy_gettext("How the patient withdraws"),
         choices=[
-            (SIGNS_HERE, lazy_gettext("is here and signs below, on this screen")),
-            (NOT_PRESENT, lazy_gettext("is not here to sign (by phone, letter or email)")),
+            (SIGNS_HERE, lazy_gettext("They are here and sign below, on this screen")),
+            (NOT_PRESENT, lazy_gettext("They are not here to sign (by phone, letter or email)")),
         ],
         default=NOT_PRESENT,
     )

@@ -58,11 +58,8 @@ class VisitCheckInForm(StepForm):
             if yes and tier is not None and items is not None:
                 chosen = self[tier].data
                 answer["tier"] = chosen
-                answer["items"] = [
-                    value.split(":", 1)[1]
-                    for value in self[items].data or []
-                    if value.split(":", 1)[0] == chosen
-                ]
+                picked = (value.partition(":") for value in self[items].data or [])
+                answer["items"] = [item for tier_of, _, item in picked if tier_of == chosen]
             answers[qid] = answer
         return {
             "answers": answers,

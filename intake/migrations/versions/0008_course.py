@@ -310,7 +310,7 @@ def file_existing_consents() -> None:
                 c.date_of_birth,
                 c.submission_json,
             )
-            .where(c.id > last, c.status != "deleted", c.patient_id.is_(None))
+            .where(c.id > last, c.status != "deleted")
             .order_by(c.id)
             .limit(BATCH)
         ).all()
