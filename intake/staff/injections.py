@@ -53,7 +53,7 @@ from intake.staff.forms import ConfirmForm, show_error
 from intake.staff.injection_forms import CorrectionForm, InjectionForm
 from intake.staff.lots import clinic_today
 from intake.staff.pages import actor, bp, me
-from intake.staff.patients import PATIENT_SECTIONS
+from intake.staff.patients import PATIENT_SECTIONS, validity_text
 
 #: What each bad input says at its field.
 INPUT_MESSAGES = {
@@ -77,9 +77,10 @@ SITE_LABELS = {
 REACTION_NONE = lazy_gettext("None")
 
 
-def refusal_text(refusal: Refusal) -> str:
-    """A refusal in the page's language."""
-    detail = refusal.detail
+def refusal_text(refusal: Refusal, consent_reason: str | None = None) -> str:
+    """A refusal in the page's language (`consent_reason`: why no consent is current, worded
+    for the page, in place of the archive's English detail)."""
+    detail = consent_reason if refusal.code == NO_CONSENT and consent_reason else refusal.detail
     if refusal.code == TOO_SOON:
         days, minimum, last = detail.split("|")
         return gettext(
@@ -339,7 +340,11 @@ def refusal_links(found: Any) -> list[tuple[str, str | None]]:
         ),
     }
     return [
-        (refusal_text(r), links[r.code](r) if r.code in links else None) for r in found.refusals
+        (
+            refusal_text(r, validity_text(found.current.validity)),
+            links[r.code](r) if r.code in links else None,
+        )
+        for r in found.refusals
     ]
 
 
