@@ -22,6 +22,7 @@ from typing import Any
 from intake.canonical import canonical_json
 from intake.definition import ConsentDefinition, FormCatalog, ScreeningLevel
 from intake.email_address import EMAIL_MAX, is_email_address
+from intake.signing import DRAWN, METHODS, TYPED, Witness, check_witness, same_name
 
 #: Longest accepted values, in characters.
 NAME_MAX = 200
@@ -157,11 +158,14 @@ class Submission:
     screening: tuple[tuple[str, bool], ...]
     acknowledgments: tuple[str, ...]
     typed_name: str
-    signature: SignaturePad
+    #: The drawn signature; None when the patient signed by typed name (`witness`).
+    signature: SignaturePad | None
     guardian: Guardian | None
     signed_at: datetime
     device: Device
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    #: The staff member who witnessed a signature by typed name; None for a drawn one.
+    witness: Witness | None = None
 
     def canonical_json(self) -> bytes:
         """The submitted data as canonical JSON: sorted keys, no spaces, UTF-8."""
@@ -194,15 +198,6 @@ def screening_flags(
 def age_on(born: date, on: date) -> int:
     """Whole years between `born` and `on`."""
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
-def same_name(a: str, b: str) -> bool:
-    """Names match when they differ only in case, spacing or Unicode normalisation."""
-
-    def key(s: str) -> str:
-        return " ".join(unicodedata.normalize("NFC", s).casefold().split())
-
-    return key(a) == key(b)
 
 
 class _Checker:
@@ -450,15 +445,28 @@ def check_signing(
     legal_name: str,
     date_of_birth: date | None,
     c: _Checker | None = None,
-) -> tuple[tuple[str, SignaturePad, Guardian | None, datetime] | None, list[FieldError]]:
-    """The signature, typed name, signing time, and a guardian when the patient is a minor."""
+) -> tuple[
+    tuple[str, SignaturePad | None, Guardian | None, datetime, Witness | None] | None,
+    list[FieldError],
+]:
+    """The signature (drawn, or by typed name with its witness), typed name, signing time, and
+    a guardian when the patient is a minor."""
     c = c or _Checker()
     before = len(c.errors)
     sig = c.mapping(data.get("signature"), "signature")
     typed_name = c.text(sig, "typed_name", "signature", max_len=NAME_MAX)
     if typed_name and legal_name and not same_name(typed_name, legal_name):
-        c.error("signature.typed_name", "must match your legal name exactly")
-    pad = c.pad(sig, "signature") if sig else None
+        c.error("signature.typed_name", "must match your legal name")
+    method = sig.get("method", DRAWN)
+    pad = witness = None
+    if method not in METHODS:
+        c.error("signature.method", f"must be one of {', '.join(METHODS)}")
+    elif method == TYPED:
+        if "strokes" in sig:
+            c.error("signature.strokes", "is not part of a signature by typed name")
+        witness = check_witness(c, sig.get("witness"), "signature.witness")
+    elif sig:
+        pad = c.pad(sig, "signature")
 
     signed_at = None
     raw_time = data.get("signed_at")
@@ -491,9 +499,9 @@ def check_signing(
                     guardian = Guardian(g_name, g_relationship, g_pad)
         elif raw_guardian is not None:
             c.error("guardian", "is only for a patient under 18")
-    if len(c.errors) > before or pad is None or signed_at is None:
+    if len(c.errors) > before or (pad or witness) is None or signed_at is None:
         return None, c.errors
-    return (typed_name, pad, guardian, signed_at), c.errors
+    return (typed_name, pad, guardian, signed_at, witness), c.errors
 
 
 def check_device(data: Any, c: _Checker | None = None) -> tuple[Device, list[FieldError]]:
@@ -553,7 +561,7 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
             c.error("submission", "must be plain JSON data")
     if c.errors or patient is None or health is None or signing is None:
         raise SubmissionInvalid(c.errors)
-    typed_name, pad, guardian, signed_at = signing
+    typed_name, pad, guardian, signed_at, witness = signing
     return Submission(
         form_id=definition.id,
         patient=patient,
@@ -567,4 +575,5 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
         device=device,
         # A copy, so that changing the caller's data later cannot change this submission's hash.
         raw=raw,
+        witness=witness,
     )

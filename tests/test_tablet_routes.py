@@ -236,7 +236,7 @@ def test_sign_shows_the_pad_date_and_no_guardian_for_an_adult(client, tablet, de
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"typed_name": "Someone Else"}, "Your typed name must match your legal name exactly"),
+        ({"typed_name": "Someone Else"}, "Your typed name must match your legal name"),
         ({"signature": ""}, "Your signature is empty: please sign on the pad"),
         ({"signature": "not json"}, "Your signature is empty: please sign on the pad"),
         (

@@ -52,6 +52,8 @@ EVENTS = (
     "tablet revoked",
     "device refused",
     "consent voided",
+    "signature witnessed",
+    "signature witness refused",
 )
 
 

@@ -106,6 +106,9 @@ def _styles() -> dict[str, ParagraphStyle]:
         "row": row,
         # Small enough for a SHA-256 in hex to stay on one line.
         "record": ParagraphStyle("record", row, fontSize=8.5, leading=11.5),
+        "typed-signature": ParagraphStyle(
+            "typed-signature", base, fontSize=16, leading=22, spaceBefore=4, spaceAfter=2
+        ),
         "flag-row": ParagraphStyle("flag-row", row, backColor=FLAG_FILL, textColor=FLAG_INK),
         "flag-box": ParagraphStyle(
             "flag-box",
@@ -265,27 +268,39 @@ def signed_time(moment: datetime) -> str:
 
 def _signature_block(
     heading: str,
-    pad: SignaturePad,
+    pad: SignaturePad | str,
     rows: list[tuple[str, str | _Template]],
     meaning: str,
     width: float,
     s: dict[str, ParagraphStyle],
 ) -> KeepTogether:
+    """A signature with what it means: the drawing, or (a str) the name typed as signature."""
+    if isinstance(pad, str):
+        signature: Any = _p(pad, s["typed-signature"])
+    else:
+        signature = SignatureDrawing(pad, min(width, 4.2 * inch), 1.3 * inch)
     return KeepTogether(
-        [
-            _p(heading, s["h2"]),
-            _p(meaning, s["para"]),
-            SignatureDrawing(pad, min(width, 4.2 * inch), 1.3 * inch),
-            Spacer(1, 4),
-            *_rows(rows, s),
-        ]
+        [_p(heading, s["h2"]), _p(meaning, s["para"]), signature, Spacer(1, 4), *_rows(rows, s)]
     )
+
+
+def signing_method(submission: Submission) -> str:
+    """How the patient signed, for the signing record."""
+    witness = submission.witness
+    if witness is not None:
+        return (
+            f"signed by typed name, witnessed by {witness.name} (staff account {witness.staff_id})"
+        )
+    return "drawn on the tablet's signature pad"
 
 
 def strokes_summary(submission: Submission) -> str:
     """The signing record's count of what was drawn: "patient: 3 strokes, 120 points"."""
     pad, guardian = submission.signature, submission.guardian
-    summary = f"patient: {len(pad.strokes)} strokes, {pad.point_count} points"
+    if pad is None:
+        summary = "patient: none (signed by typed name)"
+    else:
+        summary = f"patient: {len(pad.strokes)} strokes, {pad.point_count} points"
     if guardian:
         summary += (
             f"; guardian: {len(guardian.signature.strokes)} strokes, "
@@ -382,11 +397,14 @@ def build_story(
         story.append(_p(ack.text, s["ack"], bullet="☑" if ack.id in ticked else "☐"))
 
     signed = signed_time(submission.signed_at)
+    patient_rows_ = [("Printed name", submission.typed_name), ("Signed", signed)]
+    if submission.witness is not None:
+        patient_rows_.append(("Signature", signing_method(submission)))
     story.append(
         _signature_block(
             "Patient signature",
-            submission.signature,
-            [("Printed name", submission.typed_name), ("Signed", signed)],
+            submission.signature or submission.typed_name,
+            patient_rows_,
             definition.signature.meaning,
             width,
             s,
@@ -431,6 +449,7 @@ def build_story(
                 ("Document id", document_id),
                 ("Signed at", signed),
                 ("Signed by", submission.typed_name),
+                *([("Signature", signing_method(submission))] if submission.witness else []),
                 (
                     "Guardian",
                     _Template(

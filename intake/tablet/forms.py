@@ -12,10 +12,19 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.widgets import DateInput, EmailInput, TelInput
 
 from intake.definition import ConsentDefinition
+from intake.i18n import lazy_gettext
+from intake.signing import TYPED, Witness
 from intake.submission import (
     FieldError,
     check_acknowledgments,
@@ -381,9 +390,10 @@ class SignForm(StepForm):
         sig = dict(answers.get("signature") or {})
         guardian = answers.get("guardian") or {}
         typed_name = sig.pop("typed_name", "")
+        pad = {k: sig[k] for k in PAD_KEYS if k in sig}
         return {
             "typed_name": typed_name,
-            "signature": json.dumps(sig) if sig else EMPTY_PAD,
+            "signature": json.dumps(pad) if pad.get("strokes") else EMPTY_PAD,
             "guardian_name": guardian.get("name"),
             "guardian_relationship": guardian.get("relationship"),
             "guardian_signature": json.dumps(guardian["signature"])
@@ -407,6 +417,63 @@ class SignForm(StepForm):
 
     def check(self) -> list[FieldError]:
         return check_signing(self.part(), self.legal_name, self.date_of_birth)[1]
+
+
+class TypedSignForm(SignForm):
+    """Signing by typed name, for a patient who cannot use the pad: the typed name is the
+    signature, adopted with a tick, and a staff member present confirms it with their login
+    (the view checks it: `witness` is set only once it holds)."""
+
+    adopt = BooleanField(
+        lazy_gettext("I adopt my typed name above as my signature on this consent.")
+    )
+    witness_email = StringField(
+        lazy_gettext("Staff email"),
+        widget=EmailInput(),
+        render_kw={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"},
+    )
+    witness_password = PasswordField(
+        lazy_gettext("Staff password"), render_kw={"autocomplete": "off"}
+    )
+    witness_code = StringField(
+        lazy_gettext("Code from the authenticator app"),
+        description=lazy_gettext("Only for an account with two-step login; or a recovery code."),
+        render_kw={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"},
+    )
+
+    paths: ClassVar[dict[str, str]] = {
+        **SignForm.paths,
+        "signature.adopt": "adopt",
+        "signature.witness": "witness_email",
+    }
+    error_labels: ClassVar[dict[str, str]] = {
+        **SignForm.error_labels,
+        "adopt": lazy_gettext("The statement adopting your typed name"),
+        "witness_email": lazy_gettext("The staff email"),
+        "witness_password": lazy_gettext("The staff password"),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.witness: Witness | None = None
+
+    def part(self) -> dict[str, Any]:
+        part = super().part()
+        signature = {"method": TYPED, "typed_name": part["signature"]["typed_name"]}
+        if self.witness is not None:
+            signature["witness"] = {"staff_id": self.witness.staff_id, "name": self.witness.name}
+        return {**part, "signature": signature}
+
+    def check(self) -> list[FieldError]:
+        """The shared checks, but for the witness (the view confirms the login), and the tick."""
+        errors = [
+            e
+            for e in check_signing(self.part(), self.legal_name, self.date_of_birth)[1]
+            if not e.field.startswith("signature.witness")
+        ]
+        if not self.adopt.data:
+            errors.append(FieldError("signature.adopt", "must be ticked to go on"))
+        return errors
 
 
 class EnrolForm(FlaskForm):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -26,9 +28,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
+from intake.archive.accounts import Accounts
 from intake.archive.errors import ArchiveError
+from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
 from intake.definition import ConsentDefinition, FormCatalog
+from intake.i18n import gettext
 from intake.qr import qr_data_uri
 from intake.submission import (
     SIGNATURE_MIN_EXTENT,
@@ -53,6 +58,7 @@ from intake.tablet.forms import (
     SignForm,
     StartForm,
     StepForm,
+    TypedSignForm,
     consent_form,
     health_form,
     readable_field,
@@ -134,31 +140,53 @@ def open_step(step: str) -> tuple[Draft, ConsentDefinition]:
     return draft, catalog().get(draft.form_id)
 
 
-def save_step(step: str, draft: Draft, form: StepForm) -> ResponseReturnValue | None:
-    """Keep what was posted; the redirect onwards (or back), or None to show the errors."""
+def save_step(
+    step: str,
+    draft: Draft,
+    form: StepForm,
+    confirm: Callable[[Any], bool] | None = None,
+) -> ResponseReturnValue | None:
+    """Keep what was posted; the redirect onwards (or back), or None to show the errors.
+    `confirm` is a further check that places its own errors (a witness's login), asked only
+    when the patient goes on."""
     ok = form.validate_on_submit()
+    if confirm is not None and form.is_submitted() and request.form.get("nav") is None:
+        ok = confirm(form) and ok
     try:
         service.record_step(drafts(), draft, step, form.part(), ok)
     except DraftTooLarge:
         form.form_errors.append(NOT_KEPT)
         return None
     order = ["welcome", *service.STEPS, "review"]
+    if step == "sign" and request.form.get("nav") in SIGN_PAGES:
+        where = request.form["nav"]
+        return redirect(url_for(SIGN_PAGES[where], **({"from": "review"} if from_review() else {})))
     if request.form.get("nav") == "back":
         before = order[order.index(step) - 1]
         if before == "welcome":
             return redirect(url_for(".welcome", form_id=draft.form_id))
         return redirect(url_for(f".{before}"))
     if ok:
-        after = "review" if request.args.get("from") == "review" else order[order.index(step) + 1]
+        after = "review" if from_review() else order[order.index(step) + 1]
         return redirect(url_for(f".{after}"))
     return None
 
 
-def show_step(step: str, form: StepForm, definition: ConsentDefinition, **context: object):
+def from_review() -> bool:
+    return request.args.get("from") == "review"
+
+
+def show_step(
+    step: str,
+    form: StepForm,
+    definition: ConsentDefinition,
+    template: str = "",
+    **context: object,
+):
     status = 422 if form.has_errors else 200
     return (
         render_template(
-            f"tablet/{step}.html",
+            f"tablet/{template or step}.html",
             form=form,
             definition=definition,
             step=STEP_NUMBERS[step],
@@ -263,29 +291,79 @@ def consent() -> ResponseReturnValue:
     return show_step("consent", form, definition)
 
 
-@bp.route("/sign", methods=["GET", "POST"])
-def sign() -> ResponseReturnValue:
-    draft, definition = open_step("sign")
+#: The sign step's two pages, by the `nav` value of the button that goes from one to the other:
+#: the pad (the default) and signing by typed name with a staff witness.
+SIGN_PAGES = {"pad": ".sign", "typed": ".sign_typed"}
+
+
+def _sign_form(form_class: type[SignForm], draft: Draft) -> SignForm:
     patient = draft.answers.get("patient") or {}
     signed_at = service.signing_time(current_app.config["CLINIC_TIMEZONE"])
-    form = SignForm(
-        data=SignForm.initial(draft.answers) if request.method == "GET" else None,
+    return form_class(
+        data=form_class.initial(draft.answers) if request.method == "GET" else None,
         legal_name=patient.get("legal_name", ""),
         date_of_birth=service.parse_date(patient.get("date_of_birth")),
         minor=service.is_minor(patient.get("date_of_birth"), signed_at.date()),
         signed_at=signed_at,
     )
-    if request.method == "POST" and (done := save_step("sign", draft, form)):
-        return done
+
+
+def _show_sign(form: SignForm, definition: ConsentDefinition, template: str):
+    assert form.signed_at is not None
     return show_step(
         "sign",
         form,
         definition,
-        signing_date=signed_at.date(),
+        template=template,
+        signing_date=form.signed_at.date(),
         pad_width=PAD_WIDTH,
         pad_height=PAD_HEIGHT,
         min_extent=max(10.0, SIGNATURE_MIN_EXTENT * PAD_WIDTH),
     )
+
+
+@bp.route("/sign", methods=["GET", "POST"])
+def sign() -> ResponseReturnValue:
+    draft, definition = open_step("sign")
+    form = _sign_form(SignForm, draft)
+    if request.method == "POST" and (done := save_step("sign", draft, form)):
+        return done
+    return _show_sign(form, definition, "sign")
+
+
+def witness_confirms(form: TypedSignForm) -> bool:
+    """The staff member present confirms the typed-name signature with their login; their
+    errors go on their fields, with the patient's own, and nothing of the login is kept."""
+    email, password = (form.witness_email.data or "").strip(), form.witness_password.data or ""
+    for f, value in ((form.witness_email, email), (form.witness_password, password)):
+        if not value:
+            f.errors = [*f.errors, gettext("%(field)s is required", field=f.label.text)]
+    if not (email and password):
+        return False
+    try:
+        accounts = Accounts(get_archive(), current_app.extensions["login_policy"])
+        form.witness = accounts.witness(
+            email, password, form.witness_code.data or "", devices.tablet_actor()
+        )
+    except StaffError as refused:
+        f = form[refused.field]
+        f.errors = [*f.errors, refused.message]
+        return False
+    return True
+
+
+@bp.route("/sign/typed", methods=["GET", "POST"])
+def sign_typed() -> ResponseReturnValue:
+    """Signing by typed name, witnessed by a staff member: never the default, reached only
+    from the sign step's "I can't sign with my finger"."""
+    draft, definition = open_step("sign")
+    form = _sign_form(TypedSignForm, draft)
+    assert isinstance(form, TypedSignForm)
+    if request.method == "POST" and (
+        done := save_step("sign", draft, form, confirm=witness_confirms)
+    ):
+        return done
+    return _show_sign(form, definition, "sign_typed")
 
 
 @bp.get("/review")
@@ -358,6 +436,7 @@ def done() -> ResponseReturnValue:
         copy_qr=copy_qr,
         copy_code=draft.copy_code,
         copy_minutes=current_app.config["PATIENT_COPY_TTL_SECONDS"] // 60,
+        copy_until=service.copy_until(draft, current_app.config["CLINIC_TIMEZONE"]),
         idle_seconds=current_app.config["DONE_CLEAR_SECONDS"],
         idle_warning_seconds=0,
         in_flow=True,

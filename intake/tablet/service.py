@@ -252,3 +252,11 @@ def copy_ready(archive: Archive, draft: Draft) -> bool:
         return draft.consent_id is not None and archive.get(draft.consent_id).status == ARCHIVED
     except ConsentMissing:
         return False
+
+
+def copy_until(draft: Draft, timezone: str = "") -> str:
+    """When the patient's copy link stops working, as the clinic's clock shows it ("10:25")."""
+    if draft.copy_expires_at is None:
+        return ""
+    zone = ZoneInfo(timezone) if timezone else None
+    return datetime.fromtimestamp(draft.copy_expires_at, zone).strftime("%H:%M")

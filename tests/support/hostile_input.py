@@ -230,7 +230,7 @@ def expected_message(field: Field, value: Any, kind: str, *, web: bool = True) -
         "date": "must be a date written YYYY-MM-DD",
         "phone": "is not a phone number (7 to 15 digits)",
         "email": "is not an email address (name@example.org)",
-        "typed": "must match your legal name exactly",
+        "typed": "must match your legal name",
     }.get(field.kind)
 
 
