@@ -104,7 +104,46 @@
     });
   }
 
+  // Return (or the keyboard's Next/Go) in a field moves to the next field: a step is sent only
+  // by its buttons, never half-filled from the first field. A text area keeps its new lines.
+  function returnMovesOn() {
+    document.querySelectorAll("main form").forEach(function (form) {
+      form.addEventListener("keydown", function (event) {
+        var field = event.target;
+        if (event.key !== "Enter" || event.isComposing || field.tagName !== "INPUT") return;
+        event.preventDefault();
+        var fields = Array.prototype.filter.call(form.elements, function (f) {
+          return !f.disabled && f.type !== "hidden" && f.tabIndex >= 0 && f.getClientRects().length &&
+            (f.tagName === "INPUT" || f.tagName === "TEXTAREA" || f.tagName === "SELECT" || f === field);
+        });
+        var next = fields[fields.indexOf(field) + 1];
+        while (next && next.type === "radio" && next.name === field.name) {
+          next = fields[fields.indexOf(next) + 1];
+        }
+        if (next) next.focus();
+      });
+    });
+  }
+
+  // The thank-you screen's countdown to clearing itself, restarted by a touch as the wipe is.
+  function countDown() {
+    var shown = document.getElementById("clear-countdown");
+    var seconds = Number(document.body.dataset.idleSeconds || 0);
+    if (!shown || !seconds) return;
+    var left = seconds;
+    ["pointerdown", "keydown"].forEach(function (type) {
+      window.addEventListener(type, function () { left = seconds; shown.textContent = String(left); },
+        { passive: true, capture: true });
+    });
+    window.setInterval(function () {
+      left = Math.max(left - 1, 0);
+      shown.textContent = String(left);
+    }, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    returnMovesOn();
+    countDown();
     watchIdle();
     confirmButtons();
     submitOnce();

@@ -34,6 +34,7 @@ from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.i18n import gettext
+from intake.pdf.signature import svg_path
 from intake.qr import qr_data_uri
 from intake.submission import (
     SIGNATURE_MIN_EXTENT,
@@ -196,6 +197,12 @@ def show_step(
         ),
         status,
     )
+
+
+@bp.app_template_filter("signature_path")
+def signature_path(stroke: list[list[float]]) -> str:
+    """A drawn stroke as SVG path data, with the curve the pad and the PDF draw."""
+    return svg_path([(float(x), float(y)) for x, y in stroke])
 
 
 @bp.context_processor
