@@ -310,7 +310,7 @@ def test_review_lists_every_answer_with_edit_links(client, tablet, demo_data, de
         assert question.question in page
     for step in ["details", "health", "consent", "sign"]:
         assert f'href="/tablet/{step}?from=review"' in page
-    assert re.search(r'<svg class="signature-preview"[^>]*><path d="M [\d. ]+ C ', page)
+    assert re.search(r'<svg class="signature-preview"[^>]*>\s*<path d="M [\d. ]+ C ', page)
     assert 'name="submit_token"' in page
 
 
