@@ -67,6 +67,8 @@ class ScreeningQuestion:
     reason: str
     #: A "yes" also asks which tier of side effects it was (a reaction at a visit's check-in).
     pick_tier: bool = False
+    #: The question in everyday words, shown under it ("" for a question plain enough).
+    plain: str = ""
 
 
 @dataclass(frozen=True)
@@ -340,6 +342,7 @@ def _questions(r: _Reader, data: dict[str, Any], key: str) -> tuple[ScreeningQue
             level=r.choice(q, "level", ("stop", "caution"), f"{key}[{i}]."),
             reason=r.text(q, "reason", f"{key}[{i}]."),
             pick_tier=r.flag(q, "pick_tier", f"{key}[{i}]."),
+            plain=r.text(q, "plain", f"{key}[{i}].", required=False),
         )
         for i, q in enumerate(r.array(data, key))
     )

@@ -146,6 +146,12 @@ class ScreeningFlag:
     question: str
     level: ScreeningLevel
     reason: str
+    #: The patient answered "not sure", flagged like a "yes".
+    not_sure: bool = False
+
+
+#: The third answer to a screening question, beside true and false.
+NOT_SURE = "not_sure"
 
 
 @dataclass(frozen=True)
@@ -155,7 +161,8 @@ class Submission:
     form_id: str
     patient: Patient
     health: Health
-    screening: tuple[tuple[str, bool], ...]
+    #: Each question's answer: True, False or `NOT_SURE`.
+    screening: tuple[tuple[str, bool | str], ...]
     acknowledgments: tuple[str, ...]
     typed_name: str
     #: The drawn signature; None when the patient signed by typed name (`witness`).
@@ -180,18 +187,19 @@ class Submission:
         return age_on(self.patient.date_of_birth, self.signed_at.date()) < ADULT_AGE
 
     def flags(self, definition: ConsentDefinition) -> list[ScreeningFlag]:
-        """Every "yes" answer, in the definition's order, for clinician review."""
+        """Every "yes" and "not sure" answer, in the definition's order, for clinician review."""
         return screening_flags(dict(self.screening), definition)
 
 
 def screening_flags(
     answers: Mapping[str, Any], definition: ConsentDefinition
 ) -> list[ScreeningFlag]:
-    """The flag of every question `definition` asks that `answers` (id → answer) says yes to."""
+    """The flag of every question `definition` asks that `answers` (id → answer) says yes or
+    "not sure" to."""
     return [
-        ScreeningFlag(q.id, q.question, q.level, q.reason)
+        ScreeningFlag(q.id, q.question, q.level, q.reason, not_sure=answers.get(q.id) == NOT_SURE)
         for q in definition.screening
-        if answers.get(q.id) is True
+        if answers.get(q.id) is True or answers.get(q.id) == NOT_SURE
     ]
 
 
@@ -410,8 +418,9 @@ def check_health(data: Any, c: _Checker | None = None) -> tuple[Health | None, l
 
 def check_screening(
     data: Any, definition: ConsentDefinition, c: _Checker | None = None
-) -> tuple[tuple[tuple[str, bool], ...], list[FieldError]]:
-    """Every screening question of the definition answered yes (true) or no (false)."""
+) -> tuple[tuple[tuple[str, bool | str], ...], list[FieldError]]:
+    """Every screening question of the definition answered yes (true), no (false) or not sure
+    (`NOT_SURE`)."""
     c = c or _Checker()
     answers = c.mapping(data, "screening")
     known = {q.id for q in definition.screening}
@@ -421,8 +430,8 @@ def check_screening(
     result = []
     for q in definition.screening:
         value = answers.get(q.id)
-        if not isinstance(value, bool):
-            c.error(f"screening.{q.id}", "must be answered yes or no")
+        if not isinstance(value, bool) and value != NOT_SURE:
+            c.error(f"screening.{q.id}", "must be answered yes or no, or not sure")
         else:
             result.append((q.id, value))
     return tuple(result), c.errors

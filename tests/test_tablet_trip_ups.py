@@ -10,9 +10,16 @@ from typing import Any
 
 import pytest
 
+from intake.archive.search import SearchCriteria
+from intake.archive.service import submission_of
 from intake.pdf.signature import catmull_rom, svg_path
+from intake.submission import SubmissionInvalid, validate_submission
 from intake.tablet.drafts import FileDrafts
+from tests.support.pdf import pdf_words
+from tests.support.staff import StaffActions, make_staff
 from tests.support.tablet import step_fields
+
+pytestmark = pytest.mark.usefixtures("fast_passwords")
 
 
 @pytest.fixture
@@ -115,3 +122,58 @@ def test_the_review_draws_the_signature_with_the_pdfs_curve(client, tablet, demo
     c1, c2, end = next(catmull_rom(first))
     assert f"C {round(c1[0], 2):g} {round(c1[1], 2):g}" in paths[0]
     assert "<polyline" not in page
+
+
+def test_medical_terms_get_a_plain_line_and_every_question_a_not_sure(
+    client, tablet, demo_data, definition
+):
+    plain = {q.id: q.plain for q in definition.screening if q.plain}
+    assert {"polycythemia_vera", "interacting_medicines_or_alcohol"} <= set(plain)
+    tablet.fill(demo_data, until="health")
+    page = client.get("/tablet/health").text.replace("&#39;", "'")
+    for qid, line in plain.items():
+        assert f'<p class="hint plain" id="q_{qid}-hint">{line}</p>' in page
+        assert f'id="q_{qid}" aria-describedby="q_{qid}-hint"' in page
+    for q in definition.screening:
+        assert f'name="q_{q.id}" type="radio" value="not_sure"' in page
+    assert page.count("<span>Not sure</span>") == len(definition.screening)
+
+
+def test_not_sure_is_flagged_like_a_yes_with_its_own_words(
+    app, archive, client, tablet, demo_data, definition
+):
+    demo_data["screening"] = {q.id: False for q in definition.screening}
+    fields = step_fields(demo_data)
+    fields["health"]["q_polycythemia_vera"] = "not_sure"
+    tablet.start()
+    for step in ("details", "health", "consent", "sign"):
+        assert tablet.post(f"/tablet/{step}", fields[step]).status_code == 302, step
+    review = client.get("/tablet/review").text
+    assert "<dt>Do you have polycythemia vera?</dt><dd>Not sure</dd>" in review
+    tablet.submit()
+    (found,) = archive.search(SearchCriteria()).consents
+    consent = archive.get(found.id)
+    assert consent.needs_review
+    assert submission_of(consent)["screening"]["polycythemia_vera"] == "not_sure"
+    words = pdf_words(archive.pdf(consent.id))
+    assert "Clinician review required: 1 screening answer(s) below." in words
+    assert (
+        "Not sure Do you have polycythemia vera? The patient is not sure: clinician review "
+        "required (CAUTION); ask before injecting" in words
+    )
+    clinician = StaffActions(client)
+    make_staff(archive, "clinician")
+    clinician.login_as("clinician")
+    page = client.get(f"/staff/consents/{consent.id}").text
+    row = page[page.index('<span class="screening-question">Do you have polycythemia') :][:600]
+    assert '<span class="answer">Not sure</span>' in row
+    assert "The patient is not sure: ask before injecting." in row
+    assert "flagged level-caution" in page
+
+
+@pytest.mark.parametrize("answer", ["not sure", "maybe", None])
+def test_only_the_three_answers_are_taken(catalog, demo_data, answer):
+    demo_data["screening"]["heart_disease"] = answer
+    with pytest.raises(SubmissionInvalid) as refused:
+        validate_submission(demo_data, catalog)
+    assert "screening.heart_disease: must be answered yes or no, or not sure" in str(refused.value)

@@ -32,7 +32,7 @@ from intake.pdf.metadata import finish_pdf
 from intake.pdf.outline import draw_outlined_centred
 from intake.pdf.signature import SignatureDrawing
 from intake.pdf.text import pdf_template, pdf_text
-from intake.submission import Patient, SignaturePad, Submission
+from intake.submission import NOT_SURE, Patient, SignaturePad, Submission
 
 PAGE_SIZES = {"letter": LETTER, "a4": A4}
 MARGIN = 0.75 * inch
@@ -372,7 +372,13 @@ def build_story(
     ]
     answers = dict(submission.screening)
     for q in definition.screening:
-        if answers.get(q.id):
+        if answers.get(q.id) == NOT_SURE:
+            text = (
+                f"{q.question}\nThe patient is not sure: clinician review required "
+                f"({LEVEL_WORDS[q.level]}); ask before injecting"
+            )
+            story.append(_p(text, s["flag-row"], bullet="Not sure"))
+        elif answers.get(q.id):
             text = f"{q.question}\nClinician review required ({LEVEL_WORDS[q.level]})"
             story.append(_p(text, s["flag-row"], bullet="Yes"))
         else:

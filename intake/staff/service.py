@@ -14,7 +14,7 @@ from intake.archive.audit import ChainReport
 from intake.archive.models import AuditEvent, Consent, Staff
 from intake.archive.service import Archive, submission_of
 from intake.definition import ConsentDefinition, FormCatalog
-from intake.submission import ScreeningFlag, screening_flags
+from intake.submission import NOT_SURE, ScreeningFlag, screening_flags
 
 AUDIT_PAGE_SIZE = 50
 #: The most rows of the hash chain one view of the audit page checks beyond the kept checkpoint
@@ -54,8 +54,8 @@ def audit_page(archive: Archive, before: int | None = None) -> AuditPage:
 @dataclass(frozen=True)
 class ScreeningAnswer:
     question: str
-    #: True for "yes", False for "no", None when the patient's answer is missing.
-    answer: bool | None
+    #: True for "yes", False for "no", `NOT_SURE`, None when the patient's answer is missing.
+    answer: bool | str | None
     #: The clinician flag for a "yes": its level and the reason (for staff only).
     flag: ScreeningFlag | None = None
 
@@ -106,5 +106,5 @@ def consent_record(consent: Consent, catalog: FormCatalog) -> ConsentRecord:
     )
 
 
-def _yes_no(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
+def _yes_no(value: Any) -> bool | str | None:
+    return value if isinstance(value, bool) or value == NOT_SURE else None

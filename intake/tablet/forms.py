@@ -20,12 +20,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import DateInput, EmailInput, TelInput
 
 from intake.definition import ConsentDefinition
 from intake.i18n import lazy_gettext
 from intake.signing import TYPED, Witness
 from intake.submission import (
+    NOT_SURE,
     FieldError,
     check_acknowledgments,
     check_health,
@@ -224,14 +226,14 @@ class HealthForm(StepForm):
     def initial(answers: dict[str, Any], definition: ConsentDefinition) -> dict[str, Any]:
         health = answers.get("health") or {}
         screening = answers.get("screening") or {}
-        yes_no = {True: "yes", False: "no"}
+        yes_no = {True: "yes", False: "no", NOT_SURE: NOT_SURE}
         return {
             **{k: health.get(k) for k in ("allergies", "medications", "conditions")},
             **{f"q_{q.id}": yes_no.get(screening.get(q.id)) for q in definition.screening},
         }
 
     def part(self) -> dict[str, Any]:
-        answer = {"yes": True, "no": False}
+        answer = {"yes": True, "no": False, NOT_SURE: NOT_SURE}
         return {
             "health": {k: _text(self[k].data) for k in ("allergies", "medications", "conditions")},
             "screening": {qid: answer.get(self[name].data) for name, qid in self.questions},
@@ -243,6 +245,13 @@ class HealthForm(StepForm):
         return errors + check_screening(part["screening"], self.definition)[1]
 
 
+#: The answers to a screening question; "not sure" is flagged for the clinician like a yes.
+ANSWERS = [
+    SelectChoice("yes", lazy_gettext("Yes")),
+    SelectChoice("no", lazy_gettext("No")),
+    SelectChoice(NOT_SURE, lazy_gettext("Not sure")),
+]
+
 _health_forms: dict[str, type[HealthForm]] = {}
 _consent_forms: dict[str, type[ConsentForm]] = {}
 
@@ -252,7 +261,9 @@ def health_form(definition: ConsentDefinition) -> type[HealthForm]:
     key = definition.sha256
     if key not in _health_forms:
         attrs: dict[str, Any] = {
-            f"q_{q.id}": RadioField(q.question, choices=["yes", "no"], validate_choice=False)
+            f"q_{q.id}": RadioField(
+                q.question, choices=ANSWERS, validate_choice=False, description=q.plain
+            )
             for q in definition.screening
         }
         questions = tuple((f"q_{q.id}", q.id) for q in definition.screening)
