@@ -66,10 +66,17 @@ _SHOWS_NOTHING = {
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field, in words a patient or a clinic can act on."""
+    """One problem with one field, in words a patient or a clinic can act on.
+
+    `message` is in English (the CLI's words); `template` is the same message as a catalog's
+    msgid with `%(name)s` placeholders and `params` their values, so a page can show it in the
+    patient's language.
+    """
 
     field: str
     message: str
+    template: str = field(default="", compare=False)
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -211,15 +218,21 @@ class _Checker:
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
-    def error(self, name: str, message: str) -> None:
-        self.errors.append(FieldError(name, message))
+    def error(self, name: str, template: str, **params: Any) -> None:
+        """Record a problem; `template` is a catalog msgid (`%(name)s` placeholders)."""
+        english = {k: f"{v:,}" if isinstance(v, int) else v for k, v in params.items()}
+        message = template % english if params else template
+        self.errors.append(FieldError(name, message, template, params))
 
     def mapping(self, data: Any, name: str, required: bool = True) -> Mapping[str, Any]:
         if isinstance(data, Mapping):
             return data
         if data is None and not required:
             return {}
-        self.error(name, "is required" if data is None else "must be an object")
+        if data is None:
+            self.error(name, "is required")
+        else:
+            self.error(name, "must be an object")
         return {}
 
     def text(
@@ -246,7 +259,12 @@ class _Checker:
                 self.error(full, "is required")
             return ""
         if len(value) > max_len:
-            self.error(full, f"is too long ({len(value):,} characters; at most {max_len:,})")
+            self.error(
+                full,
+                "is too long (%(length)s characters; at most %(limit)s)",
+                length=len(value),
+                limit=max_len,
+            )
             return ""
         for ch in value:
             category = unicodedata.category(ch)
@@ -305,16 +323,22 @@ class _Checker:
         for key in ("width", "height"):
             value = data.get(key)
             if not _is_number(value) or not 1 <= value <= PAD_SIZE_MAX:
-                self.error(f"{name}.{key}", f"must be a number from 1 to {PAD_SIZE_MAX}")
+                self.error(
+                    f"{name}.{key}", "must be a number from 1 to %(limit)s", limit=str(PAD_SIZE_MAX)
+                )
                 return None
             size.append(float(value))
         width, height = size
         if len(raw_strokes) > STROKES_MAX:
-            self.error(f"{name}.strokes", f"has too many strokes (at most {STROKES_MAX})")
+            self.error(
+                f"{name}.strokes", "has too many strokes (at most %(limit)s)", limit=STROKES_MAX
+            )
             return None
         total = sum(len(s) if isinstance(s, list) else 0 for s in raw_strokes)
         if total > POINTS_TOTAL_MAX:
-            self.error(f"{name}.strokes", f"has too many points (at most {POINTS_TOTAL_MAX:,})")
+            self.error(
+                f"{name}.strokes", "has too many points (at most %(limit)s)", limit=POINTS_TOTAL_MAX
+            )
             return None
         strokes = []
         for i, stroke in enumerate(raw_strokes):
@@ -323,7 +347,9 @@ class _Checker:
                 self.error(where, "must be a non-empty list of points")
                 return None
             if len(stroke) > POINTS_PER_STROKE_MAX:
-                self.error(where, f"has too many points (at most {POINTS_PER_STROKE_MAX:,})")
+                self.error(
+                    where, "has too many points (at most %(limit)s)", limit=POINTS_PER_STROKE_MAX
+                )
                 return None
             points = []
             for j, point in enumerate(stroke):

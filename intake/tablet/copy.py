@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from intake.archive.copies import CopyGone, take_copy
 from intake.archive.web import get_archive, request_actor
+from intake.i18n import gettext
 
 bp = Blueprint("copy", __name__, url_prefix="/copy")
 
@@ -21,7 +22,7 @@ def take(token: str) -> ResponseReturnValue:
     try:
         pdf = take_copy(get_archive(), token, request_actor())
     except CopyGone:
-        return render_template("tablet/copy_gone.html", page_title="Link expired"), 410
+        return render_template("tablet/copy_gone.html", page_title=gettext("Link expired")), 410
     return send_file(
         BytesIO(pdf),
         mimetype="application/pdf",
