@@ -65,6 +65,8 @@ class ScreeningQuestion:
     level: ScreeningLevel
     #: Why it is flagged; shown to staff, never to the patient.
     reason: str
+    #: A "yes" also asks which tier of side effects it was (a reaction at a visit's check-in).
+    pick_tier: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,36 @@ class SignatureText:
 
 
 @dataclass(frozen=True)
+class Course:
+    """How long a signed consent holds, and the treatment schedule its text describes: a loading
+    phase of `loading_doses` doses `loading_every_days` apart, then one every
+    `maintenance_every_days`; never two injections fewer than `min_interval_days` apart."""
+
+    consent_valid_days: int
+    loading_doses: int
+    loading_every_days: int
+    maintenance_every_days: int
+    min_interval_days: int
+
+    def interval_after(self, doses_given: int) -> int:
+        """Days from the dose numbered `doses_given` (1 = the first) to the next one."""
+        return (
+            self.loading_every_days
+            if doses_given < self.loading_doses
+            else (self.maintenance_every_days)
+        )
+
+
+@dataclass(frozen=True)
+class VisitText:
+    """What a returning patient reads and signs at a visit's check-in."""
+
+    intro: str
+    side_effects_reminder: str
+    meaning: str
+
+
+@dataclass(frozen=True)
 class ConsentDefinition:
     """A whole consent form, as loaded from `forms/<id>.toml`."""
 
@@ -101,6 +133,16 @@ class ConsentDefinition:
     screening: tuple[ScreeningQuestion, ...]
     acknowledgments: tuple[Acknowledgment, ...]
     signature: SignatureText
+    course: Course
+    visit: VisitText
+    visit_screening: tuple[ScreeningQuestion, ...]
+    #: What a patient's signature on a withdrawal of this consent means.
+    withdrawal_meaning: str
+
+    @property
+    def major_version(self) -> str:
+        """The version's first part: a consent stays current across minor versions only."""
+        return self.version.split(".", 1)[0]
 
     def canonical_json(self) -> bytes:
         """The content as canonical JSON: sorted keys, no spaces, UTF-8."""
@@ -113,6 +155,9 @@ class ConsentDefinition:
 
     def question(self, question_id: str) -> ScreeningQuestion:
         return next(q for q in self.screening if q.id == question_id)
+
+    def visit_question(self, question_id: str) -> ScreeningQuestion:
+        return next(q for q in self.visit_screening if q.id == question_id)
 
 
 class _Reader:
@@ -162,6 +207,12 @@ class _Reader:
         value = self.text(data, key, where)
         if value not in allowed:
             raise self.fail(f"{where}{key}", f"must be one of {', '.join(allowed)}")
+        return value
+
+    def number(self, data: dict[str, Any], key: str, where: str = "", default: int = 0) -> int:
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise self.fail(f"{where}{key}", "must be a whole number of at least 1")
         return value
 
     def array(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -225,16 +276,7 @@ def load_definition(path: Path) -> ConsentDefinition:
         if not tier.items:
             raise r.fail(f"side_effects[{i}].items", "must list at least one side effect")
 
-    screening = tuple(
-        ScreeningQuestion(
-            id=r.text(q, "id", f"screening[{i}]."),
-            question=r.text(q, "question", f"screening[{i}]."),
-            level=r.choice(q, "level", ("stop", "caution"), f"screening[{i}]."),
-            reason=r.text(q, "reason", f"screening[{i}]."),
-        )
-        for i, q in enumerate(r.array(data, "screening"))
-    )
-    r.unique_ids("screening", [q.id for q in screening])
+    screening = _questions(r, data, "screening")
 
     acknowledgments = tuple(
         Acknowledgment(
@@ -250,6 +292,12 @@ def load_definition(path: Path) -> ConsentDefinition:
 
     signature = r.table(data, "signature")
     clinic = r.table(data, "clinic")
+    visit_screening = _questions(r, data, "visit_screening")
+    course = r.table(data, "course")
+    loading = r.table(course, "loading", "course.")
+    maintenance = r.table(course, "maintenance", "course.")
+    visit = r.table(data, "visit")
+    withdrawal = r.table(data, "withdrawal")
     return ConsentDefinition(
         id=form_id,
         version=r.text(data, "version"),
@@ -266,7 +314,37 @@ def load_definition(path: Path) -> ConsentDefinition:
             guardian_meaning=r.text(signature, "guardian_meaning", "signature."),
             clinician_line=r.text(signature, "clinician_line", "signature."),
         ),
+        course=Course(
+            consent_valid_days=r.number(course, "consent_valid_days", "course.", 365),
+            loading_doses=r.number(loading, "doses", "course.loading."),
+            loading_every_days=r.number(loading, "every_days", "course.loading."),
+            maintenance_every_days=r.number(maintenance, "every_days", "course.maintenance."),
+            min_interval_days=r.number(course, "min_interval_days", "course."),
+        ),
+        visit=VisitText(
+            intro=r.text(visit, "intro", "visit."),
+            side_effects_reminder=r.text(visit, "side_effects_reminder", "visit."),
+            meaning=r.text(visit, "meaning", "visit."),
+        ),
+        visit_screening=visit_screening,
+        withdrawal_meaning=r.text(withdrawal, "meaning", "withdrawal."),
     )
+
+
+def _questions(r: _Reader, data: dict[str, Any], key: str) -> tuple[ScreeningQuestion, ...]:
+    """The yes/no questions of `key` (`screening` or `visit_screening`)."""
+    questions = tuple(
+        ScreeningQuestion(
+            id=r.text(q, "id", f"{key}[{i}]."),
+            question=r.text(q, "question", f"{key}[{i}]."),
+            level=r.choice(q, "level", ("stop", "caution"), f"{key}[{i}]."),
+            reason=r.text(q, "reason", f"{key}[{i}]."),
+            pick_tier=r.flag(q, "pick_tier", f"{key}[{i}]."),
+        )
+        for i, q in enumerate(r.array(data, key))
+    )
+    r.unique_ids(key, [q.id for q in questions])
+    return questions
 
 
 class FormCatalog:

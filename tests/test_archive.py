@@ -100,7 +100,11 @@ def test_repair_reports_a_consent_it_cannot_finish(archive: Archive, catalog, de
     report = archive.repair(TABLET)
     assert report.finished == []
     assert report.failed == [
-        (consent_id, "form b12-methylcobalamin changed since version 1.0 was signed")
+        (
+            consent_id,
+            "form b12-methylcobalamin changed since version "
+            f"{catalog.get('b12-methylcobalamin').version} was signed",
+        )
     ]
     assert archive.get(consent_id).status == PENDING
 

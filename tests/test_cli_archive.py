@@ -120,7 +120,8 @@ def test_repair_reports_a_consent_it_cannot_finish(
     assert result.stdout.splitlines() == [
         "archive repair: 0 finished, 1 still failing, 0 unnamed PDFs removed",
         f"  still failing: consent {consent_id}: "
-        "form b12-methylcobalamin changed since version 1.0 was signed",
+        "form b12-methylcobalamin changed since version "
+        f"{catalog.get('b12-methylcobalamin').version} was signed",
     ]
     assert archive.get(consent_id).status == PENDING
 

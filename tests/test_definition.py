@@ -16,6 +16,9 @@ from intake.definition import ConsentDefinition, DefinitionError, FormCatalog, l
 FORMS_DIR = PROJECT_ROOT / "forms"
 B12 = "b12-methylcobalamin"
 B12_TOML = FORMS_DIR / f"{B12}.toml"
+#: The form's current version, and the one a test bumps it to.
+VERSION = FormCatalog(FORMS_DIR).get(B12).version
+NEXT = f"{int(VERSION.split('.')[0]) + 1}.0"
 
 
 def all_text(definition: ConsentDefinition) -> str:
@@ -216,15 +219,15 @@ def test_changed_text_without_version_bump_is_a_problem(forms_copy: Path) -> Non
     edit(forms_copy / f"{B12}.toml", '"mild diarrhea"', '"mild nausea"')
     problems = FormCatalog(forms_copy).lock_problems()
     assert len(problems) == 1
-    assert problems[0].startswith(f"{B12} version 1.0 text changed")
+    assert problems[0].startswith(f"{B12} version {VERSION} text changed")
     assert "bump `version`" in problems[0]
 
 
 def test_bumped_version_without_lock_is_a_problem(forms_copy: Path) -> None:
-    edit(forms_copy / f"{B12}.toml", 'version = "1.0"', 'version = "1.1"')
+    edit(forms_copy / f"{B12}.toml", f'version = "{VERSION}"', f'version = "{NEXT}"')
     problems = FormCatalog(forms_copy).lock_problems()
     assert problems == [
-        f"{B12} version 1.1 is not in versions.lock: "
+        f"{B12} version {NEXT} is not in versions.lock: "
         "run `intake form lock` after bumping the version"
     ]
 
@@ -233,11 +236,12 @@ def test_write_lock_adds_a_bumped_version_and_keeps_the_old(forms_copy: Path) ->
     old_hash = FormCatalog(forms_copy).get(B12).sha256
     toml = forms_copy / f"{B12}.toml"
     edit(toml, '"mild diarrhea"', '"mild nausea"')
-    edit(toml, 'version = "1.0"', 'version = "1.1"')
+    edit(toml, f'version = "{VERSION}"', f'version = "{NEXT}"')
     catalog = FormCatalog(forms_copy)
-    assert catalog.write_lock() == [f"{B12} 1.1"]
+    assert catalog.write_lock() == [f"{B12} {NEXT}"]
     lock = json.loads((forms_copy / "versions.lock").read_text(encoding="utf-8"))
-    assert lock[B12] == {"1.0": old_hash, "1.1": catalog.get(B12).sha256}
+    assert lock[B12][VERSION] == old_hash
+    assert lock[B12][NEXT] == catalog.get(B12).sha256
     assert FormCatalog(forms_copy).lock_problems() == []
     assert FormCatalog(forms_copy).write_lock() == []
 
@@ -310,6 +314,26 @@ text = "I agree to sign electronically."
 meaning = "I consent."
 guardian_meaning = "I consent for the patient."
 clinician_line = "Discussed."
+
+[course]
+min_interval_days = 6
+loading = { doses = 2, every_days = 7 }
+maintenance = { every_days = 30 }
+
+[visit]
+intro = "Welcome back."
+side_effects_reminder = "Side effects: a rash."
+meaning = "My answers are true."
+
+[[visit_screening]]
+id = "reaction"
+question = "Any reaction since the last one?"
+level = "stop"
+reason = "Reaction."
+pick_tier = true
+
+[withdrawal]
+meaning = "I withdraw."
 """
 
 
@@ -319,6 +343,11 @@ def test_tiny_definition_loads(tmp_path: Path) -> None:
     definition = load_definition(path)
     assert (definition.id, definition.clinic_name) == ("tiny", "Test Clinic")
     assert [q.level for q in definition.screening] == ["stop", "caution"]
+    course = definition.course
+    assert (course.consent_valid_days, course.min_interval_days) == (365, 6)
+    assert [course.interval_after(n) for n in (1, 2, 3)] == [7, 30, 30]
+    assert [(q.id, q.pick_tier) for q in definition.visit_screening] == [("reaction", True)]
+    assert definition.withdrawal_meaning == "I withdraw."
 
 
 @pytest.mark.parametrize(

@@ -121,6 +121,11 @@ class Consent(Base):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     voided_by: Mapped[str | None] = mapped_column(String(32))
     void_reason: Mapped[str | None] = mapped_column(Text)
+    #: The patient this consent belongs to: set when the consent is accepted (a new patient made
+    #: from it, or the patient whose visit staff started); moved only by a merge staff confirm.
+    patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"))
+    #: The patient withdrew this consent (the `withdrawals` row holds who, why and its record).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_consents_newest", "created_at", "id"),
@@ -129,6 +134,7 @@ class Consent(Base):
         Index("ix_consents_date_of_birth", "date_of_birth", "created_at"),
         Index("ix_consents_signed_on", "signed_on", "created_at"),
         Index("ix_consents_pdf_sha256", "pdf_sha256"),
+        Index("ix_consents_patient", "patient_id", "created_at"),
     )
 
 
@@ -380,3 +386,8 @@ class AuditCheckpoint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+
+
+# The course's tables (patients, visits, lots, injections, records, withdrawals) live in their
+# own module on the same metadata; importing it here registers them wherever models is used.
+from intake.archive import course_models  # noqa: E402, F401
