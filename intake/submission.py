@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from intake.canonical import canonical_json
+from intake.characters import DIRECTION_CONTROLS, LINE_BREAKS, shown_key, shows_nothing
 from intake.definition import ConsentDefinition, FormCatalog, ScreeningLevel
 from intake.email_address import EMAIL_MAX, is_email_address
 from intake.signing import DRAWN, METHODS, TYPED, Witness, check_witness, same_name
@@ -45,32 +46,21 @@ ADULT_AGE = 18
 
 _PHONE_CHARS = re.compile(r"^[0-9+()\-. ]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_LINE_BREAKS = {"\n", "\r", "\t"}
-#: The bidirectional embeddings, overrides and isolates: with them a value shows in another
-#: order than it is stored (the PDF prints stored order, a browser reorders), so a name could
-#: read as someone else's on the staff pages. The marks (LRM, RLM, ALM) reorder nothing.
-_DIRECTION_CONTROLS = {*map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
-#: Characters that show nothing besides white space and format characters (zero-width space,
-#: joiners, the byte-order mark): combining grapheme joiner, Hangul fillers, Braille blank,
-#: variation selectors. A value of only these is empty.
-_SHOWS_NOTHING = {
-    "\u034f",
-    "\u115f",
-    "\u1160",
-    "\u2800",
-    "\u3164",
-    "\uffa0",
-    *map(chr, range(0xFE00, 0xFE10)),
-    *map(chr, range(0xE0100, 0xE01F0)),
-}
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field, in words a patient or a clinic can act on."""
+    """One problem with one field, in words a patient or a clinic can act on.
+
+    `message` is in English (the CLI's words); `template` is the same message as a catalog's
+    msgid with `%(name)s` placeholders and `params` their values, so a page can show it in the
+    patient's language.
+    """
 
     field: str
     message: str
+    template: str = field(default="", compare=False)
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -214,15 +204,21 @@ class _Checker:
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
-    def error(self, name: str, message: str) -> None:
-        self.errors.append(FieldError(name, message))
+    def error(self, name: str, template: str, **params: Any) -> None:
+        """Record a problem; `template` is a catalog msgid (`%(name)s` placeholders)."""
+        english = {k: f"{v:,}" if isinstance(v, int) else v for k, v in params.items()}
+        message = template % english if params else template
+        self.errors.append(FieldError(name, message, template, params))
 
     def mapping(self, data: Any, name: str, required: bool = True) -> Mapping[str, Any]:
         if isinstance(data, Mapping):
             return data
         if data is None and not required:
             return {}
-        self.error(name, "is required" if data is None else "must be an object")
+        if data is None:
+            self.error(name, "is required")
+        else:
+            self.error(name, "must be an object")
         return {}
 
     def text(
@@ -244,19 +240,24 @@ class _Checker:
             self.error(full, "must be text")
             return ""
         value = unicodedata.normalize("NFC", value).strip()
-        if not value or all(_shows_nothing(ch) for ch in value):
+        if not value or all(shows_nothing(ch) for ch in value):
             if required:
                 self.error(full, "is required")
             return ""
         if len(value) > max_len:
-            self.error(full, f"is too long ({len(value):,} characters; at most {max_len:,})")
+            self.error(
+                full,
+                "is too long (%(length)s characters; at most %(limit)s)",
+                length=len(value),
+                limit=max_len,
+            )
             return ""
         for ch in value:
             category = unicodedata.category(ch)
             if (
                 category == "Cs"
-                or (category == "Cc" and not (multiline and ch in _LINE_BREAKS))
-                or ch in _DIRECTION_CONTROLS
+                or (category == "Cc" and not (multiline and ch in LINE_BREAKS))
+                or ch in DIRECTION_CONTROLS
             ):
                 self.error(full, "contains a control character; please retype it")
                 return ""
@@ -308,16 +309,22 @@ class _Checker:
         for key in ("width", "height"):
             value = data.get(key)
             if not _is_number(value) or not 1 <= value <= PAD_SIZE_MAX:
-                self.error(f"{name}.{key}", f"must be a number from 1 to {PAD_SIZE_MAX}")
+                self.error(
+                    f"{name}.{key}", "must be a number from 1 to %(limit)s", limit=str(PAD_SIZE_MAX)
+                )
                 return None
             size.append(float(value))
         width, height = size
         if len(raw_strokes) > STROKES_MAX:
-            self.error(f"{name}.strokes", f"has too many strokes (at most {STROKES_MAX})")
+            self.error(
+                f"{name}.strokes", "has too many strokes (at most %(limit)s)", limit=STROKES_MAX
+            )
             return None
         total = sum(len(s) if isinstance(s, list) else 0 for s in raw_strokes)
         if total > POINTS_TOTAL_MAX:
-            self.error(f"{name}.strokes", f"has too many points (at most {POINTS_TOTAL_MAX:,})")
+            self.error(
+                f"{name}.strokes", "has too many points (at most %(limit)s)", limit=POINTS_TOTAL_MAX
+            )
             return None
         strokes = []
         for i, stroke in enumerate(raw_strokes):
@@ -326,7 +333,9 @@ class _Checker:
                 self.error(where, "must be a non-empty list of points")
                 return None
             if len(stroke) > POINTS_PER_STROKE_MAX:
-                self.error(where, f"has too many points (at most {POINTS_PER_STROKE_MAX:,})")
+                self.error(
+                    where, "has too many points (at most %(limit)s)", limit=POINTS_PER_STROKE_MAX
+                )
                 return None
             points = []
             for j, point in enumerate(stroke):
@@ -349,18 +358,6 @@ class _Checker:
             self.error(f"{name}.strokes", "is too small to be a signature: please sign again")
             return None
         return SignaturePad(width, height, tuple(strokes))
-
-
-def _shown_key(key: Any, limit: int = 60) -> str:
-    """A key the submission made up, as an error may name it: on one line, control characters
-    escaped (`\\n`, `\\x1b`), at most `limit` characters and an ellipsis."""
-    key = str(key)
-    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in key[:limit])
-    return shown + ("…" if len(key) > limit else "")
-
-
-def _shows_nothing(ch: str) -> bool:
-    return ch.isspace() or ch in _SHOWS_NOTHING or unicodedata.category(ch) == "Cf"
 
 
 def _is_number(value: Any) -> bool:
@@ -426,7 +423,7 @@ def check_screening(
     known = {q.id for q in definition.screening}
     for key in answers:
         if key not in known:
-            c.error(f"screening.{_shown_key(key)}", "is not a question of this form")
+            c.error(f"screening.{shown_key(key)}", "is not a question of this form")
     result = []
     for q in definition.screening:
         value = answers.get(q.id)
@@ -469,7 +466,7 @@ def check_signing(
     method = sig.get("method", DRAWN)
     pad = witness = None
     if method not in METHODS:
-        c.error("signature.method", f"must be one of {', '.join(METHODS)}")
+        c.error("signature.method", "must be one of %(choices)s", choices=", ".join(METHODS))
     elif method == TYPED:
         if "strokes" in sig:
             c.error("signature.strokes", "is not part of a signature by typed name")

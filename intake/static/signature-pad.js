@@ -38,6 +38,18 @@
     }
   };
 
+  // What the pad says, in the page's language: the template puts each message in a
+  // `data-say-*` attribute of the pad (English here only if one is missing).
+  var ENGLISH = {
+    removed: "Last stroke removed.",
+    empty: "The pad is empty.",
+    unsigned: "Please sign on the pad.",
+    small: "That is too small to be a signature. Please sign again.",
+  };
+  SignaturePad.prototype.words = function (key) {
+    return this.root.getAttribute("data-say-" + key) || ENGLISH[key];
+  };
+
   SignaturePad.prototype.save = function () {
     this.input.value = JSON.stringify({ width: this.width, height: this.height, strokes: this.strokes });
   };
@@ -75,13 +87,13 @@
       pad.strokes.pop();
       pad.save();
       pad.draw();
-      pad.say(pad.strokes.length ? "Last stroke removed." : "The pad is empty.");
+      pad.say(pad.strokes.length ? pad.words("removed") : pad.words("empty"));
     });
     this.root.querySelector("[data-pad-clear]").addEventListener("click", function () {
       pad.strokes = [];
       pad.save();
       pad.draw();
-      pad.say("The pad is empty.");
+      pad.say(pad.words("empty"));
     });
     if (typeof ResizeObserver === "function") {
       new ResizeObserver(function () { pad.resize(); }).observe(canvas);
@@ -166,10 +178,10 @@
     this.strokes.forEach(function (s) {
       s.forEach(function (p) { xs.push(p[0]); ys.push(p[1]); });
     });
-    if (!xs.length) return "Please sign on the pad.";
+    if (!xs.length) return this.words("unsigned");
     var extent = Math.max(Math.max.apply(null, xs) - Math.min.apply(null, xs),
                           Math.max.apply(null, ys) - Math.min.apply(null, ys));
-    if (extent < this.minExtent) return "That is too small to be a signature. Please sign again.";
+    if (extent < this.minExtent) return this.words("small");
     return "";
   };
 
@@ -182,7 +194,8 @@
     // The form goes to the server even with a pad left empty: the server checks the pads and
     // every other field of the step together, so all of the step's errors come at once.
     form.addEventListener("submit", function (event) {
-      if (event.submitter && event.submitter.name === "nav") return;
+      // Back and a language switch keep the pad as it is, signed or not.
+      if (event.submitter && (event.submitter.name === "nav" || event.submitter.name === "lang")) return;
       pads.forEach(function (pad) {
         var problem = pad.problem();
         pad.say(problem, true);

@@ -11,6 +11,7 @@ import json
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from flask_babel import format_decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,7 +25,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import DateInput, EmailInput, TelInput
 
 from intake.definition import ConsentDefinition
-from intake.i18n import lazy_gettext
+from intake.i18n import gettext, lazy_gettext
+from intake.languages import N_
 from intake.signing import TYPED, Witness
 from intake.submission import (
     NOT_SURE,
@@ -76,9 +78,9 @@ class StepForm(FlaskForm):
         for error in errors:
             name = self.field_for(error.field)
             if name is None:
-                self.form_errors.append(f"{readable_field(error.field)} {error.message}")
+                self.form_errors.append(field_message(readable_field(error.field), error))
                 continue
-            message = f"{self.error_labels.get(name) or self[name].label.text} {error.message}"
+            message = field_message(self.error_labels.get(name) or self[name].label.text, error)
             if message not in self[name].errors:
                 self[name].errors = [*self[name].errors, message]
 
@@ -96,9 +98,49 @@ class StepForm(FlaskForm):
 
 
 def readable_field(path: str) -> str:
-    """A field path as words ("patient.date_of_birth": "Date of birth") for unplaced errors."""
+    """A field path as words ("patient.date_of_birth": "Date of birth") for unplaced errors,
+    in the page's language when the catalog has them."""
     last = path.split(".")[-1].split("[")[0]
-    return last.replace("_", " ").capitalize()
+    words = last.replace("_", " ").capitalize()
+    return gettext(FIELD_WORDS[words]) if words in FIELD_WORDS else words
+
+
+#: The words `readable_field` may give, so that the catalogs carry them.
+FIELD_WORDS = {
+    words: words
+    for words in (
+        N_("Legal name"),
+        N_("Date of birth"),
+        N_("Typed name"),
+        N_("Strokes"),
+        N_("Signature"),
+        N_("Guardian"),
+        N_("Name"),
+        N_("Relationship"),
+        N_("Phone"),
+        N_("Email"),
+        N_("Address"),
+        N_("Allergies"),
+        N_("Medications"),
+        N_("Conditions"),
+        N_("Signed at"),
+    )
+}
+
+
+def field_message(label: str, error: FieldError) -> str:
+    """An error as the page shows it: the field's name, then the problem, in the page's
+    language (`FieldError.template` and `params` are the catalog's message and its values)."""
+    problem = translated(error)
+    return gettext("%(field)s %(problem)s", field=label, problem=problem)
+
+
+def translated(error: FieldError) -> str:
+    """A check's problem in the page's language; the English words when the catalog has none."""
+    if not error.template:
+        return error.message
+    values = {k: format_decimal(v) if isinstance(v, int) else v for k, v in error.params.items()}
+    return gettext(error.template, **values)
 
 
 def _text(value: Any) -> str:
@@ -115,35 +157,43 @@ class ReviewForm(FlaskForm):
 
 class DetailsForm(StepForm):
     legal_name = StringField(
-        "Legal name", description="As on your ID.", render_kw={"autocomplete": "name"}
+        lazy_gettext("Legal name"),
+        description=lazy_gettext("As on your ID."),
+        render_kw={"autocomplete": "name"},
     )
     preferred_name = StringField(
-        "Preferred name (optional)", render_kw={"autocomplete": "nickname"}
+        lazy_gettext("Preferred name (optional)"), render_kw={"autocomplete": "nickname"}
     )
     date_of_birth = StringField(
-        "Date of birth", widget=DateInput(), render_kw={"autocomplete": "bday"}
+        lazy_gettext("Date of birth"), widget=DateInput(), render_kw={"autocomplete": "bday"}
     )
     phone = StringField(
-        "Phone", widget=TelInput(), render_kw={"autocomplete": "tel", "inputmode": "tel"}
+        lazy_gettext("Phone"),
+        widget=TelInput(),
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     email = StringField(
-        "Email (optional)",
+        lazy_gettext("Email (optional)"),
         widget=EmailInput(),
         render_kw={"autocomplete": "email", "inputmode": "email", "autocapitalize": "off"},
     )
-    address = TextAreaField("Home address", render_kw={"autocomplete": "street-address", "rows": 3})
-    ec_name = StringField("Name", render_kw={"autocomplete": "off"})
+    address = TextAreaField(
+        lazy_gettext("Home address"), render_kw={"autocomplete": "street-address", "rows": 3}
+    )
+    ec_name = StringField(lazy_gettext("Name"), render_kw={"autocomplete": "off"})
     ec_phone = StringField(
-        "Phone", widget=TelInput(), render_kw={"autocomplete": "off", "inputmode": "tel"}
+        lazy_gettext("Phone"),
+        widget=TelInput(),
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
     )
     ec_relationship = StringField(
-        "Relationship to you",
-        description="For example: sister, partner, friend.",
+        lazy_gettext("Relationship to you"),
+        description=lazy_gettext("For example: sister, partner, friend."),
         render_kw={"autocomplete": "off"},
     )
     primary_physician = StringField(
-        "Primary physician (optional)",
-        description="Name and phone, if you have one.",
+        lazy_gettext("Primary physician (optional)"),
+        description=lazy_gettext("Name and phone, if you have one."),
         render_kw={"autocomplete": "off"},
     )
 
@@ -161,12 +211,12 @@ class DetailsForm(StepForm):
         "patient.primary_physician": "primary_physician",
     }
     error_labels: ClassVar[dict[str, str]] = {
-        "preferred_name": "Preferred name",
-        "email": "Email",
-        "ec_name": "Emergency contact name",
-        "ec_phone": "Emergency contact phone",
-        "ec_relationship": "Emergency contact relationship",
-        "primary_physician": "Primary physician",
+        "preferred_name": lazy_gettext("Preferred name"),
+        "email": lazy_gettext("Email"),
+        "ec_name": lazy_gettext("Emergency contact name"),
+        "ec_phone": lazy_gettext("Emergency contact phone"),
+        "ec_relationship": lazy_gettext("Emergency contact relationship"),
+        "primary_physician": lazy_gettext("Primary physician"),
     }
 
     @staticmethod
@@ -204,18 +254,20 @@ class HealthForm(StepForm):
     """History in the patient's words, then the definition's screening questions."""
 
     allergies = TextAreaField(
-        "Allergies",
-        description='Medicines, foods, latex, metals. Write "none" if you have none.',
+        lazy_gettext("Allergies"),
+        description=lazy_gettext('Medicines, foods, latex, metals. Write "none" if you have none.'),
         render_kw={"rows": 3},
     )
     medications = TextAreaField(
-        "Medications and supplements",
-        description='Include vitamins and blood thinners. Write "none" if you take none.',
+        lazy_gettext("Medications and supplements"),
+        description=lazy_gettext(
+            'Include vitamins and blood thinners. Write "none" if you take none.'
+        ),
         render_kw={"rows": 3},
     )
     conditions = TextAreaField(
-        "Medical conditions",
-        description='Past and present. Write "none" if you have none.',
+        lazy_gettext("Medical conditions"),
+        description=lazy_gettext('Past and present. Write "none" if you have none.'),
         render_kw={"rows": 3},
     )
     #: (field name, question id) of each screening question, in the definition's order.
@@ -276,7 +328,8 @@ def health_form(definition: ConsentDefinition) -> type[HealthForm]:
             **{f"screening.{qid}": name for name, qid in questions},
         }
         attrs["error_labels"] = {
-            name: f"Question {n}" for n, (name, _) in enumerate(questions, start=1)
+            name: lazy_gettext("Question %(number)s", number=n)
+            for n, (name, _) in enumerate(questions, start=1)
         }
         _health_forms[key] = type("HealthForm", (HealthForm,), attrs)
     return _health_forms[key]
@@ -322,8 +375,11 @@ def consent_form(definition: ConsentDefinition) -> type[ConsentForm]:
             f"acknowledgments.{a.id}": f"a_{a.id}" for a in definition.acknowledgments
         }
         attrs["error_labels"] = {
-            **{name: f"Statement {n}" for n, (name, _) in enumerate(statements, start=1)},
-            f"a_{esign.id}": "The consent to sign electronically",
+            **{
+                name: lazy_gettext("Statement %(number)s", number=n)
+                for n, (name, _) in enumerate(statements, start=1)
+            },
+            f"a_{esign.id}": lazy_gettext("The consent to sign electronically"),
         }
         _consent_forms[key] = type("ConsentForm", (ConsentForm,), attrs)
     return _consent_forms[key]
@@ -354,16 +410,21 @@ class SignForm(StepForm):
     """The signature, the typed name and, for a patient under 18, the guardian's own signature."""
 
     typed_name = StringField(
-        "Type your full legal name", render_kw={"autocomplete": "off", "autocapitalize": "words"}
+        lazy_gettext("Type your full legal name"),
+        render_kw={"autocomplete": "off", "autocapitalize": "words"},
     )
-    signature = HiddenField("Your signature", default=EMPTY_PAD)
-    guardian_name = StringField("Parent or guardian's full name", render_kw={"autocomplete": "off"})
+    signature = HiddenField(lazy_gettext("Your signature"), default=EMPTY_PAD)
+    guardian_name = StringField(
+        lazy_gettext("Parent or guardian's full name"), render_kw={"autocomplete": "off"}
+    )
     guardian_relationship = StringField(
-        "Relationship to the patient",
-        description="For example: mother, father, legal guardian.",
+        lazy_gettext("Relationship to the patient"),
+        description=lazy_gettext("For example: mother, father, legal guardian."),
         render_kw={"autocomplete": "off"},
     )
-    guardian_signature = HiddenField("Parent or guardian's signature", default=EMPTY_PAD)
+    guardian_signature = HiddenField(
+        lazy_gettext("Parent or guardian's signature"), default=EMPTY_PAD
+    )
 
     paths: ClassVar[dict[str, str]] = {
         "signature": "signature",
@@ -374,11 +435,11 @@ class SignForm(StepForm):
         "guardian.signature": "guardian_signature",
     }
     error_labels: ClassVar[dict[str, str]] = {
-        "typed_name": "Your typed name",
-        "signature": "Your signature",
-        "guardian_name": "The guardian's name",
-        "guardian_relationship": "The guardian's relationship",
-        "guardian_signature": "The guardian's signature",
+        "typed_name": lazy_gettext("Your typed name"),
+        "signature": lazy_gettext("Your signature"),
+        "guardian_name": lazy_gettext("The guardian's name"),
+        "guardian_relationship": lazy_gettext("The guardian's relationship"),
+        "guardian_signature": lazy_gettext("The guardian's signature"),
     }
 
     def __init__(
@@ -483,7 +544,8 @@ class TypedSignForm(SignForm):
             if not e.field.startswith("signature.witness")
         ]
         if not self.adopt.data:
-            errors.append(FieldError("signature.adopt", "must be ticked to go on"))
+            ticked = "must be ticked to go on"
+            errors.append(FieldError("signature.adopt", ticked, ticked))
         return errors
 
 
@@ -491,11 +553,13 @@ class EnrolForm(FlaskForm):
     """A tablet enrols itself: the code from the staff screen, and a name staff will know it by."""
 
     code = StringField(
-        "Enrolment code",
+        lazy_gettext("Enrolment code"),
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )
     name = StringField(
-        "Name of this tablet",
-        description="For example “Front desk 1”. Staff see it in the list of tablets.",
+        lazy_gettext("Name of this tablet"),
+        description=lazy_gettext(
+            "For example “Front desk 1”. Staff see it in the list of tablets."
+        ),
         render_kw={"autocomplete": "off"},
     )

@@ -33,7 +33,7 @@ from intake.archive.errors import ArchiveError
 from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
 from intake.definition import ConsentDefinition, FormCatalog
-from intake.i18n import gettext
+from intake.i18n import LANGUAGES, gettext, lazy_gettext
 from intake.pdf.signature import svg_path
 from intake.qr import qr_data_uri
 from intake.submission import (
@@ -61,6 +61,7 @@ from intake.tablet.forms import (
     StepForm,
     TypedSignForm,
     consent_form,
+    field_message,
     health_form,
     readable_field,
 )
@@ -72,18 +73,18 @@ log = logging.getLogger(__name__)
 #: Step numbers shown as "Step N of 6".
 STEP_NUMBERS = {"welcome": 1, "details": 2, "health": 3, "consent": 4, "sign": 5, "review": 6}
 #: A step's answers would make the draft larger than it may be.
-NOT_KEPT = "Your answers on this page are too long to keep. Please shorten them."
+NOT_KEPT = lazy_gettext("Your answers on this page are too long to keep. Please shorten them.")
 #: The address has as many forms open as a tablet may.
-TOO_MANY_OPEN = (
+TOO_MANY_OPEN = lazy_gettext(
     "Too many forms are open from this tablet. Please finish or start over on one, or ask the "
     "front desk."
 )
 STEP_TITLES = {
-    "details": "Your details",
-    "health": "Your health",
-    "consent": "Consent",
-    "sign": "Sign",
-    "review": "Review and submit",
+    "details": lazy_gettext("Your details"),
+    "health": lazy_gettext("Your health"),
+    "consent": lazy_gettext("Consent"),
+    "sign": lazy_gettext("Sign"),
+    "review": lazy_gettext("Review and submit"),
 }
 
 
@@ -131,7 +132,7 @@ def open_step(step: str) -> tuple[Draft, ConsentDefinition]:
     draft = current_draft()
     if draft is None:
         if session.pop("draft_id", None):
-            flash("The form was cleared to keep your answers private. Please start again.")
+            flash(gettext("The form was cleared to keep your answers private. Please start again."))
         abort(redirect(url_for(".index")))
     if draft.submitted:
         abort(redirect(url_for(".done")))
@@ -148,16 +149,23 @@ def save_step(
     confirm: Callable[[Any], bool] | None = None,
 ) -> ResponseReturnValue | None:
     """Keep what was posted; the redirect onwards (or back), or None to show the errors.
-    `confirm` is a further check that places its own errors (a witness's login), asked only
-    when the patient goes on."""
+
+    A language button sends the step's form too: its answers are kept as they are, and the
+    same page comes back in the language picked, without errors shown for a page the patient
+    has not finished. `confirm` is a further check that places its own errors (a witness's
+    login), asked only when the patient goes on."""
     ok = form.validate_on_submit()
-    if confirm is not None and form.is_submitted() and request.form.get("nav") is None:
-        ok = confirm(form) and ok
+    switch = pick_language()
+    if confirm is not None:
+        goes_on = form.is_submitted() and not switch and "nav" not in request.form
+        ok = bool(goes_on and confirm(form)) and ok
     try:
         service.record_step(drafts(), draft, step, form.part(), ok)
     except DraftTooLarge:
         form.form_errors.append(NOT_KEPT)
         return None
+    if switch:
+        return redirect(url_for(request.endpoint or f".{step}", **request.args))
     order = ["welcome", *service.STEPS, "review"]
     if step == "sign" and request.form.get("nav") in SIGN_PAGES:
         where = request.form["nav"]
@@ -193,6 +201,8 @@ def show_step(
             step=STEP_NUMBERS[step],
             page_title=STEP_TITLES[step],
             in_flow=True,
+            switch_language=True,
+            lang_form="step-form",
             **context,
         ),
         status,
@@ -227,7 +237,9 @@ def could_not_save(error: Exception) -> ResponseReturnValue:
     names the failure's class only: its message might quote the answers.
     """
     log.error("tablet: %s could not be saved (%s)", request.path, type(error).__name__)
-    return render_template("tablet/hand_back.html", page_title="Please hand the tablet back"), 503
+    return render_template(
+        "tablet/hand_back.html", page_title=gettext("Please hand the tablet back")
+    ), 503
 
 
 @bp.get("/")
@@ -236,7 +248,7 @@ def index() -> ResponseReturnValue:
     if kiosk:
         return redirect(url_for(".welcome", form_id=kiosk))
     forms = [catalog().get(form_id) for form_id in catalog().ids()]
-    return render_template("tablet/index.html", forms=forms, page_title="Choose a form")
+    return render_template("tablet/index.html", forms=forms, page_title=gettext("Choose a form"))
 
 
 @bp.route("/form/<form_id>", methods=["GET", "POST"])
@@ -244,6 +256,8 @@ def welcome(form_id: str) -> ResponseReturnValue:
     definition = definition_or_404(form_id)
     form = StartForm()
     refused = None
+    if form.validate_on_submit() and pick_language():
+        return redirect(url_for(".welcome", form_id=form_id))
     if form.validate_on_submit():
         if not devices.may_start_another():
             return devices.refused_page()
@@ -262,7 +276,9 @@ def welcome(form_id: str) -> ResponseReturnValue:
         definition=definition,
         refused=refused,
         step=STEP_NUMBERS["welcome"],
-        page_title="Welcome",
+        page_title=gettext("Welcome"),
+        switch_language=True,
+        lang_form="start-form",
     ), (429 if refused else 200)
 
 
@@ -387,7 +403,7 @@ def review() -> ResponseReturnValue:
                 (
                     url_for(f".{step}", **{"from": "review"}),
                     STEP_TITLES[step],
-                    f"{readable_field(error.field)} {error.message}",
+                    field_message(readable_field(error.field), error),
                 )
             )
     return render_template(
@@ -399,6 +415,7 @@ def review() -> ResponseReturnValue:
         step=STEP_NUMBERS["review"],
         page_title=STEP_TITLES["review"],
         in_flow=True,
+        switch_language=True,
     )
 
 
@@ -420,7 +437,9 @@ def submit() -> ResponseReturnValue:
             copy_ttl=current_app.config["PATIENT_COPY_TTL_SECONDS"],
         )
     except service.SubmitRefused:
-        flash("This form was already cleared, so nothing was submitted. Please start again.")
+        flash(
+            gettext("This form was already cleared, so nothing was submitted. Please start again.")
+        )
         return redirect(url_for(".index"))
     except SubmissionInvalid:
         return redirect(url_for(".review"))
@@ -447,8 +466,34 @@ def done() -> ResponseReturnValue:
         idle_seconds=current_app.config["DONE_CLEAR_SECONDS"],
         idle_warning_seconds=0,
         in_flow=True,
-        page_title="Thank you",
+        switch_language=True,
+        page_title=gettext("Thank you"),
     )
+
+
+#: The pages whose language switch posts to `language` (a step sends its own form instead).
+SWITCH_BACK = {"tablet.review", "tablet.done", "tablet.welcome"}
+
+
+def pick_language() -> bool:
+    """Keep the language a posted language button picked; whether one was."""
+    picked = request.form.get("lang")
+    if picked not in LANGUAGES:
+        return False
+    session["lang"] = picked
+    return True
+
+
+@bp.post("/language")
+def language() -> ResponseReturnValue:
+    """A language button of a page that has no form of its own (the review, the thank-you)."""
+    form = StartForm()
+    back = request.form.get("back")
+    if form.validate_on_submit():
+        pick_language()
+    if back == "tablet.welcome":
+        return redirect(url_for(".welcome", form_id=request.form.get("form_id", "")))
+    return redirect(url_for(back if back in SWITCH_BACK else ".index"))
 
 
 @bp.post("/wipe")
