@@ -54,6 +54,11 @@ class SideEffectTierText:
     intro: str
     items: tuple[str, ...]
     action: str
+    #: The one line that must stand out above the rest of the tier ("Call 911 immediately."):
+    #: shown first and largest on the tablet and in the PDF ("" for none).
+    headline: str = ""
+    #: The action tells the patient to contact the clinic: the clinic's phone number follows it.
+    contact_clinic: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,6 +276,8 @@ def load_definition(path: Path) -> ConsentDefinition:
             intro=r.text(t, "intro", f"side_effects[{i}]."),
             items=r.texts(t, "items", f"side_effects[{i}]."),
             action=r.text(t, "action", f"side_effects[{i}]."),
+            headline=r.text(t, "headline", f"side_effects[{i}].", required=False),
+            contact_clinic=r.flag(t, "contact_clinic", f"side_effects[{i}]."),
         )
         for i, t in enumerate(r.array(data, "side_effects"))
     )

@@ -14,6 +14,7 @@ from intake.archive.search import SearchCriteria
 from intake.archive.service import submission_of
 from intake.pdf.signature import catmull_rom, svg_path
 from intake.submission import SubmissionInvalid, validate_submission
+from intake.tablet.dates import typed_to_iso
 from intake.tablet.drafts import FileDrafts
 from tests.support.pdf import pdf_words
 from tests.support.staff import StaffActions, make_staff
@@ -177,3 +178,32 @@ def test_only_the_three_answers_are_taken(catalog, demo_data, answer):
     with pytest.raises(SubmissionInvalid) as refused:
         validate_submission(demo_data, catalog)
     assert "screening.heart_disease: must be answered yes or no, or not sure" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("typed", "language", "kept"),
+    [
+        ("04/12/1985", "en", "1985-04-12"),
+        ("4/12/1985", "en", "1985-04-12"),
+        ("04-12-1985", "en", "1985-04-12"),
+        ("12/04/1985", "es", "1985-04-12"),
+        ("1985-04-12", "es", "1985-04-12"),
+        ("02/30/1985", "en", "02/30/1985"),
+        ("1985-13-45", "en", "1985-13-45"),
+        ("April 12", "en", "April 12"),
+    ],
+)
+def test_a_typed_date_of_birth_becomes_the_submissions_date(typed, language, kept):
+    assert typed_to_iso(typed, language) == kept
+
+
+def test_the_date_of_birth_is_typed_and_shown_back_in_the_same_order(client, tablet, demo_data):
+    tablet.start()
+    fields = step_fields(demo_data)["details"] | {"date_of_birth": "04/12/1985"}
+    assert tablet.post("/tablet/details", fields).headers["Location"] == "/tablet/health"
+    page = client.get("/tablet/details").text
+    assert 'value="04/12/1985"' in page
+    future = step_fields(demo_data)["details"] | {"date_of_birth": "01/01/2099"}
+    page = tablet.post("/tablet/details", future).text
+    assert "Date of birth must be a real date of birth, not in the future" in page
+    assert 'data-future="A date of birth cannot be in the future."' in page

@@ -106,6 +106,22 @@ def _styles() -> dict[str, ParagraphStyle]:
         "row": row,
         # Small enough for a SHA-256 in hex to stay on one line.
         "record": ParagraphStyle("record", row, fontSize=8.5, leading=11.5),
+        # A tier's most prominent line (severe: "Call 911 immediately."): larger than anything
+        # else in its section, in the tier's colour, boxed.
+        "headline": ParagraphStyle(
+            "headline",
+            base,
+            fontName=BOLD,
+            fontSize=15,
+            leading=19,
+            textColor=TIER_COLORS["severe"],
+            borderColor=TIER_COLORS["severe"],
+            borderWidth=1.5,
+            borderPadding=5,
+            spaceBefore=6,
+            spaceAfter=8,
+        ),
+        "clinic-phone": ParagraphStyle("clinic-phone", base, fontName=BOLD, spaceAfter=4),
         "typed-signature": ParagraphStyle(
             "typed-signature", base, fontSize=16, leading=22, spaceBefore=4, spaceAfter=2
         ),
@@ -390,12 +406,20 @@ def build_story(
         story += _items(section.items, s, numbered=section.numbered)
 
     for tier in definition.side_effects:
+        story += _heading(tier.heading, s[tier.tier])
+        if tier.headline:
+            story.append(_p(tier.headline, s["headline"]))
         story += [
-            *_heading(tier.heading, s[tier.tier]),
             _p(tier.intro, s["para"]),
             *_items(tier.items, s),
             Paragraph(f"<b>What to do:</b> {pdf_text(tier.action)}", s["para"]),
         ]
+        if tier.contact_clinic and settings.clinic_phone:
+            call = _Template(
+                "Call {clinic}: {phone}",
+                {"clinic": definition.clinic_name, "phone": settings.clinic_phone},
+            )
+            story.append(_p(call, s["clinic-phone"]))
 
     story += _heading("Acknowledgments", s["h2"])
     ticked = set(submission.acknowledgments)

@@ -22,10 +22,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import DateInput, EmailInput, TelInput
+from wtforms.widgets import EmailInput, TelInput
 
 from intake.definition import ConsentDefinition
-from intake.i18n import gettext, lazy_gettext
+from intake.i18n import gettext, lazy_gettext, locale
 from intake.languages import N_
 from intake.signing import TYPED, Witness
 from intake.submission import (
@@ -37,6 +37,7 @@ from intake.submission import (
     check_screening,
     check_signing,
 )
+from intake.tablet.dates import iso_to_typed, typed_to_iso
 
 #: The signature pad's own coordinate system; strokes are stored in it whatever the screen size.
 PAD_WIDTH = 600
@@ -165,7 +166,14 @@ class DetailsForm(StepForm):
         lazy_gettext("Preferred name (optional)"), render_kw={"autocomplete": "nickname"}
     )
     date_of_birth = StringField(
-        lazy_gettext("Date of birth"), widget=DateInput(), render_kw={"autocomplete": "bday"}
+        lazy_gettext("Date of birth"),
+        description=lazy_gettext("Month, day, year: for example 04/12/1985."),
+        render_kw={
+            "autocomplete": "bday",
+            "inputmode": "numeric",
+            "data-date-of-birth": "",
+            "data-future": lazy_gettext("A date of birth cannot be in the future."),
+        },
     )
     phone = StringField(
         lazy_gettext("Phone"),
@@ -224,7 +232,8 @@ class DetailsForm(StepForm):
         p = answers.get("patient") or {}
         ec = p.get("emergency_contact") or {}
         return {
-            **{k: p.get(k) for k in ("legal_name", "preferred_name", "date_of_birth", "phone")},
+            **{k: p.get(k) for k in ("legal_name", "preferred_name", "phone")},
+            "date_of_birth": iso_to_typed(p.get("date_of_birth"), locale()),
             **{k: p.get(k) for k in ("email", "address", "primary_physician")},
             "ec_name": ec.get("name"),
             "ec_phone": ec.get("phone"),
@@ -235,7 +244,8 @@ class DetailsForm(StepForm):
         d = self.data
         return {
             "patient": {
-                **{k: _text(d[k]) for k in ("legal_name", "preferred_name", "date_of_birth")},
+                **{k: _text(d[k]) for k in ("legal_name", "preferred_name")},
+                "date_of_birth": typed_to_iso(_text(d["date_of_birth"]), locale()),
                 **{k: _text(d[k]) for k in ("phone", "email", "address")},
                 "emergency_contact": {
                     "name": _text(d["ec_name"]),

@@ -496,6 +496,22 @@ def language() -> ResponseReturnValue:
     return redirect(url_for(back if back in SWITCH_BACK else ".index"))
 
 
+@bp.post("/text-size")
+def text_size() -> ResponseReturnValue:
+    """The larger-text switch: kept in the session (no patient data) until Start over. The
+    page's script sends it in the background and changes the page itself; without the script
+    the page comes back."""
+    if StartForm().validate_on_submit():
+        if request.form.get("size") == "large":
+            session["text_size"] = "large"
+        else:
+            session.pop("text_size", None)
+    if request.headers.get("X-Requested-With") == "fetch":
+        return "", 204
+    back = request.form.get("back", "")
+    return redirect(back if back.startswith("/tablet/") and "//" not in back else url_for(".index"))
+
+
 @bp.post("/wipe")
 def wipe() -> Response:
     """Start over: delete the draft and forget the session, so the next patient sees nothing."""
