@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean system-deps demo catalogs
+.PHONY: run test bench lint clean system-deps demo catalogs browser-deps
 
 # The end of a recipe that has put the Debian packages it lacks in $$missing: installs them when
 # run as root (apt-get update first), else names them.
@@ -36,7 +36,13 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(INSTALL_MISSING)
 
-test: $(STAMP) system-deps
+# axe-core from npm, which the browser tests inject into every page (tests/support/axe.py).
+AXE := tests/axe/node_modules/axe-core/axe.min.js
+browser-deps:
+	@command -v npm >/dev/null || { missing=" npm"; $(INSTALL_MISSING); }
+	@test -f $(AXE) || (cd tests/axe && npm ci --no-audit --no-fund --silent)
+
+test: $(STAMP) system-deps browser-deps
 	$(VENV)/bin/ruff check intake tests bench
 	$(VENV)/bin/ruff format --check intake tests bench
 	$(VENV)/bin/pytest -n 2
