@@ -233,7 +233,9 @@ class DetailsForm(StepForm):
         ec = p.get("emergency_contact") or {}
         return {
             **{k: p.get(k) for k in ("legal_name", "preferred_name", "phone")},
-            "date_of_birth": iso_to_typed(p.get("date_of_birth"), locale()),
+            # As the patient typed it; a date kept from elsewhere in their language's order.
+            "date_of_birth": (answers.get("as_typed") or {}).get("date_of_birth")
+            or iso_to_typed(p.get("date_of_birth"), locale()),
             **{k: p.get(k) for k in ("email", "address", "primary_physician")},
             "ec_name": ec.get("name"),
             "ec_phone": ec.get("phone"),
@@ -253,7 +255,10 @@ class DetailsForm(StepForm):
                     "relationship": _text(d["ec_relationship"]),
                 },
                 "primary_physician": _text(d["primary_physician"]),
-            }
+            },
+            # The draft keeps the date of birth as typed too, to show it back that way; only
+            # `patient` goes into the submission.
+            "as_typed": {"date_of_birth": _text(d["date_of_birth"])},
         }
 
     def check(self) -> list[FieldError]:

@@ -57,6 +57,7 @@ TEXT_MAX = {
     "patient.legal_name": NAME_MAX,
     "patient.preferred_name": NAME_MAX,
     "patient.date_of_birth": len("YYYY-MM-DD"),
+    "as_typed.date_of_birth": len("MM/DD/YYYY"),
     "patient.phone": PHONE_MAX,
     "patient.email": EMAIL_MAX,
     "patient.address": ADDRESS_MAX,
