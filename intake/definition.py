@@ -436,7 +436,10 @@ class FormCatalog:
 
     def languages(self, form_id: str) -> list[str]:
         """The languages a patient may read this form in: English, then each current
-        translation, in the order of `intake.languages.LANGUAGES`."""
+        translation, in the order of `intake.languages.LANGUAGES`; `KeyError` when there is
+        no such form."""
+        if form_id not in self.ids():
+            raise KeyError(form_id)
         return [lang for lang in LANGUAGES if self._has(form_id, lang)]
 
     def _has(self, form_id: str, language: str) -> bool:

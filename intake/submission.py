@@ -22,6 +22,7 @@ from typing import Any
 from intake.canonical import canonical_json
 from intake.definition import ConsentDefinition, FormCatalog, ScreeningLevel
 from intake.email_address import EMAIL_MAX, is_email_address
+from intake.languages import DEFAULT_LANGUAGE
 
 #: Longest accepted values, in characters.
 NAME_MAX = 200
@@ -169,6 +170,9 @@ class Submission:
     signed_at: datetime
     device: Device
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    #: The language of the consent text the patient read and signed ("language"; English when
+    #: the submission names none).
+    language: str = DEFAULT_LANGUAGE
 
     def canonical_json(self) -> bytes:
         """The submitted data as canonical JSON: sorted keys, no spaces, UTF-8."""
@@ -551,6 +555,11 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
         raise SubmissionInvalid(
             [FieldError("form", f"is not a known form (known: {', '.join(catalog.ids())})")]
         )
+    language = data.get("language", DEFAULT_LANGUAGE)
+    offered = catalog.languages(definition.id)
+    if language not in offered:
+        c.error("language", "is not a language of this form (%(known)s)", known=", ".join(offered))
+        language = DEFAULT_LANGUAGE
 
     patient, _ = check_patient(data.get("patient"), c)
     health, _ = check_health(data.get("health"), c)
@@ -593,4 +602,5 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
         device=device,
         # A copy, so that changing the caller's data later cannot change this submission's hash.
         raw=raw,
+        language=language,
     )

@@ -52,6 +52,7 @@ EVENTS = (
     "tablet revoked",
     "device refused",
     "consent voided",
+    "translation reviewed",
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from flask_babel import format_decimal
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import DateInput, EmailInput, TelInput
 
 from intake.definition import ConsentDefinition
@@ -296,7 +297,14 @@ def health_form(definition: ConsentDefinition) -> type[HealthForm]:
     key = definition.sha256
     if key not in _health_forms:
         attrs: dict[str, Any] = {
-            f"q_{q.id}": RadioField(q.question, choices=["yes", "no"], validate_choice=False)
+            f"q_{q.id}": RadioField(
+                q.question,
+                choices=[
+                    SelectChoice("yes", lazy_gettext("Yes")),
+                    SelectChoice("no", lazy_gettext("No")),
+                ],
+                validate_choice=False,
+            )
             for q in definition.screening
         }
         questions = tuple((f"q_{q.id}", q.id) for q in definition.screening)
