@@ -9,8 +9,9 @@ tablet's pages and in the PDF.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from babel import Locale
@@ -44,6 +45,15 @@ def gettext_for(language: str, message: str, **values: object) -> str:
     """`message` in `language`, with `%(name)s` placeholders filled from `values`."""
     text = translations(language).gettext(message)
     return text % values if values else text
+
+
+#: A language's catalog as a function: `_("Signed at")`, `_("Page %(n)s", n=2)`.
+Words = Callable[..., str]
+
+
+def words(language: str) -> Words:
+    """The catalog of `language` as `gettext_for` with the language given (`_` where used)."""
+    return partial(gettext_for, language)
 
 
 def language_name(language: str) -> str:

@@ -23,6 +23,7 @@ from intake.canonical import canonical_json
 from intake.characters import DIRECTION_CONTROLS, LINE_BREAKS, shown_key, shows_nothing
 from intake.definition import ConsentDefinition, FormCatalog, ScreeningLevel
 from intake.email_address import EMAIL_MAX, is_email_address
+from intake.languages import DEFAULT_LANGUAGE
 from intake.signing import DRAWN, METHODS, TYPED, Witness, check_witness, same_name
 
 #: Longest accepted values, in characters.
@@ -163,6 +164,9 @@ class Submission:
     raw: Mapping[str, Any] = field(repr=False, compare=False)
     #: The staff member who witnessed a signature by typed name; None for a drawn one.
     witness: Witness | None = None
+    #: The language of the consent text the patient read and signed ("language"; English when
+    #: the submission names none).
+    language: str = DEFAULT_LANGUAGE
 
     def canonical_json(self) -> bytes:
         """The submitted data as canonical JSON: sorted keys, no spaces, UTF-8."""
@@ -539,6 +543,11 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
         raise SubmissionInvalid(
             [FieldError("form", f"is not a known form (known: {', '.join(catalog.ids())})")]
         )
+    language = data.get("language", DEFAULT_LANGUAGE)
+    offered = catalog.languages(definition.id)
+    if language not in offered:
+        c.error("language", "is not a language of this form (%(known)s)", known=", ".join(offered))
+        language = DEFAULT_LANGUAGE
 
     patient, _ = check_patient(data.get("patient"), c)
     health, _ = check_health(data.get("health"), c)
@@ -582,4 +591,5 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
         # A copy, so that changing the caller's data later cannot change this submission's hash.
         raw=raw,
         witness=witness,
+        language=language,
     )

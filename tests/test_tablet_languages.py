@@ -4,6 +4,7 @@ for the next patient."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from tests.support.app import B12
@@ -119,3 +120,64 @@ def test_staff_pages_keep_the_clinic_language(client, tablet):
     pick(client, f"/tablet/form/{B12}", "es")
     page = client.get("/staff/login").text
     assert '<html lang="en-US">' in page
+
+
+def spanish_walk(client, tablet, demo_data):
+    """Pick Spanish on the welcome, then fill every step."""
+    pick(client, f"/tablet/form/{B12}", "es")
+    tablet.fill(demo_data)
+
+
+def test_a_consent_read_in_spanish_is_signed_and_kept_in_spanish(
+    app, client, tablet, demo_data, catalog
+):
+    spanish_walk(client, tablet, demo_data)
+    page = client.get("/tablet/review").text
+    assert catalog.get(B12, "es").acknowledgments[0].text in page
+    response = tablet.submit()
+    assert response.headers["Location"] == "/tablet/done"
+    archive = app.extensions["archive"]
+    from intake.archive.models import Consent
+
+    with archive.sessions() as session:
+        (consent,) = session.query(Consent).all()
+    assert consent.language == "es"
+    assert consent.form_sha256 == catalog.get(B12, "es").sha256 != catalog.get(B12).sha256
+    assert json.loads(consent.submission_json)["language"] == "es"
+
+
+def test_an_english_consent_names_no_language(app, client, tablet, demo_data):
+    tablet.fill(demo_data)
+    tablet.submit()
+    from intake.archive.models import Consent
+
+    with app.extensions["archive"].sessions() as session:
+        (consent,) = session.query(Consent).all()
+    assert consent.language == "en"
+    assert "language" not in json.loads(consent.submission_json)
+
+
+def test_a_switch_after_the_consent_asks_for_it_again_in_the_new_language(
+    app, client, tablet, demo_data
+):
+    spanish_walk(client, tablet, demo_data)
+    token = csrf_token(client.get("/tablet/review").text)
+    client.post(
+        "/tablet/language", data={"csrf_token": token, "back": "tablet.review", "lang": "en"}
+    )
+    page = client.get("/tablet/review").text
+    assert 'href="/tablet/consent?from=review">Consent: you answered this step in another' in page
+    assert 'name="submit_token"' not in page
+    # Submitting anyway (an old page) is refused: nothing is archived.
+    response = tablet.post("/tablet/consent?from=review", step_fields(demo_data)["consent"])
+    assert response.headers["Location"] == "/tablet/review"
+    page = client.get("/tablet/review").text
+    assert 'href="/tablet/sign?from=review">Sign: you answered this step in another' in page
+    tablet.post("/tablet/sign?from=review", step_fields(demo_data)["sign"])
+    assert 'name="submit_token"' in client.get("/tablet/review").text
+    tablet.submit()
+    from intake.archive.models import Consent
+
+    with app.extensions["archive"].sessions() as session:
+        (consent,) = session.query(Consent).all()
+    assert consent.language == "en"

@@ -54,6 +54,7 @@ EVENTS = (
     "consent voided",
     "signature witnessed",
     "signature witness refused",
+    "translation reviewed",
 )
 
 

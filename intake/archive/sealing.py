@@ -31,7 +31,12 @@ def sealed_consent_pdf(
     With `password`, the copy is encrypted under it before it is sealed (the patient's copy)."""
     assert consent.submission_json is not None
     data = json.loads(consent.submission_json)
-    definition = catalog.get(consent.form_id)
+    try:
+        definition = catalog.get(consent.form_id, consent.language)
+    except KeyError:
+        raise ArchiveError(
+            f"form {consent.form_id} has no current text in {consent.language!r}"
+        ) from None
     if definition.sha256 != consent.form_sha256:
         raise ArchiveError(
             f"form {consent.form_id} changed since version {consent.form_version} was signed"

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
+from pypdf.generic import NameObject, TextStringObject
 from pypdf.xmp import XmpInformation
 
 from intake.definition import ConsentDefinition
+from intake.languages import DOCUMENT_LANGUAGE
 from intake.submission import Submission
 
 ATTACHMENT_NAME = "submission.json"
@@ -60,6 +62,7 @@ def _xmp(definition: ConsentDefinition, document_id: str) -> XmpInformation:
     xmp.dc_description = {"x-default": f"{definition.id} version {definition.version}"}
     xmp.dc_identifier = document_id
     xmp.dc_format = "application/pdf"
+    xmp.dc_language = [DOCUMENT_LANGUAGE.get(definition.language, definition.language)]
     xmp.pdf_producer = PRODUCER
     xmp.xmp_creator_tool = PRODUCER
     xmp.xmpmm_document_id = f"uuid:{document_id}"
@@ -75,6 +78,9 @@ def finish_pdf(
     writer.metadata = None
     writer.add_metadata(document_metadata(definition, document_id))
     writer.xmp_metadata = _xmp(definition, document_id)
+    # The document's language (ISO 32000 14.9.2), for screen readers and text extraction.
+    tag = DOCUMENT_LANGUAGE.get(definition.language, definition.language)
+    writer._root_object[NameObject("/Lang")] = TextStringObject(tag)
     writer.add_attachment(ATTACHMENT_NAME, submission.canonical_json())
     out = io.BytesIO()
     writer.write(out)

@@ -18,6 +18,7 @@ AREAS = (
     "my_account",
     "tablets",
     "void",
+    "translations",
 )
 
 

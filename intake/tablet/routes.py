@@ -33,7 +33,7 @@ from intake.archive.errors import ArchiveError
 from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
 from intake.definition import ConsentDefinition, FormCatalog
-from intake.i18n import LANGUAGES, gettext, lazy_gettext
+from intake.i18n import LANGUAGES, gettext, lazy_gettext, locale, patient_language
 from intake.pdf.signature import svg_path
 from intake.qr import qr_data_uri
 from intake.submission import (
@@ -113,12 +113,19 @@ def device() -> dict[str, str]:
     return {"user_agent": " ".join(agent.split())[:USER_AGENT_MAX], "ip": request.remote_addr or ""}
 
 
+def text_of(form_id: str) -> ConsentDefinition:
+    """The form in the patient's language when it has a text in it, else in English."""
+    language = patient_language()
+    offered = catalog().languages(form_id)
+    return catalog().get(form_id, language if language in offered else offered[0])
+
+
 def definition_or_404(form_id: str) -> ConsentDefinition:
     kiosk = current_app.config["KIOSK_FORM"]
     if kiosk and form_id != kiosk:
         abort(404)
     try:
-        return catalog().get(form_id)
+        return text_of(form_id)
     except KeyError:
         abort(404)
 
@@ -139,7 +146,7 @@ def open_step(step: str) -> tuple[Draft, ConsentDefinition]:
     missing = service.next_step_to_fill(draft, step)
     if missing:
         abort(redirect(url_for(f".{missing}")))
-    return draft, catalog().get(draft.form_id)
+    return draft, text_of(draft.form_id)
 
 
 def save_step(
@@ -159,8 +166,12 @@ def save_step(
     if confirm is not None:
         goes_on = form.is_submitted() and not switch and "nav" not in request.form
         ok = bool(goes_on and confirm(form)) and ok
+    part = form.part()
+    if ok and not switch and step in service.READ_STEPS:
+        # The language this step's text was read in: the consent is signed in one language.
+        part["read_in"] = {**(draft.answers.get("read_in") or {}), step: locale()}
     try:
-        service.record_step(drafts(), draft, step, form.part(), ok)
+        service.record_step(drafts(), draft, step, part, ok)
     except DraftTooLarge:
         form.form_errors.append(NOT_KEPT)
         return None
@@ -203,6 +214,7 @@ def show_step(
             in_flow=True,
             switch_language=True,
             lang_form="step-form",
+            offered_languages=catalog().languages(definition.id),
             **context,
         ),
         status,
@@ -247,7 +259,7 @@ def index() -> ResponseReturnValue:
     kiosk = current_app.config["KIOSK_FORM"]
     if kiosk:
         return redirect(url_for(".welcome", form_id=kiosk))
-    forms = [catalog().get(form_id) for form_id in catalog().ids()]
+    forms = [text_of(form_id) for form_id in catalog().ids()]
     return render_template("tablet/index.html", forms=forms, page_title=gettext("Choose a form"))
 
 
@@ -279,6 +291,7 @@ def welcome(form_id: str) -> ResponseReturnValue:
         page_title=gettext("Welcome"),
         switch_language=True,
         lang_form="start-form",
+        offered_languages=catalog().languages(definition.id),
     ), (429 if refused else 200)
 
 
@@ -406,6 +419,17 @@ def review() -> ResponseReturnValue:
                     field_message(readable_field(error.field), error),
                 )
             )
+    if (step := service.read_in_another_language(draft, locale())) is not None:
+        problems.append(
+            (
+                url_for(f".{step}", **{"from": "review"}),
+                STEP_TITLES[step],
+                gettext(
+                    "you answered this step in another language: please go through it again in "
+                    "this page's language, so that you sign the text you read"
+                ),
+            )
+        )
     return render_template(
         "tablet/review.html",
         form=ReviewForm(submit_token=draft.submit_token),
@@ -416,6 +440,7 @@ def review() -> ResponseReturnValue:
         page_title=STEP_TITLES["review"],
         in_flow=True,
         switch_language=True,
+        offered_languages=catalog().languages(definition.id),
     )
 
 
@@ -435,6 +460,7 @@ def submit() -> ResponseReturnValue:
             actor=devices.tablet_actor(),
             device=device(),
             copy_ttl=current_app.config["PATIENT_COPY_TTL_SECONDS"],
+            language=locale(),
         )
     except service.SubmitRefused:
         flash(
@@ -458,7 +484,7 @@ def done() -> ResponseReturnValue:
         copy_qr = qr_data_uri(url_for("copy.take", token=draft.copy_token, _external=True))
     return render_template(
         "tablet/done.html",
-        definition=catalog().get(draft.form_id),
+        definition=text_of(draft.form_id),
         copy_qr=copy_qr,
         copy_code=draft.copy_code,
         copy_minutes=current_app.config["PATIENT_COPY_TTL_SECONDS"] // 60,
