@@ -120,6 +120,8 @@ def test_every_tablet_step_is_accessible_and_holds_its_layout(tablet, server, de
     assert small_targets(page, ".form-list a") == []
     page.goto(f"{base}/tablet/form/{B12}")
     check(page, "welcome")
+    assert page.locator(".aside a").inner_text() == "Choose another form"
+    assert small_targets(page, ".aside a, .start-over .link-button, .text-size-button") == []
     tap(page, "Español")
     page.wait_for_selector("html[lang^=es]")
     check(page, "welcome-es")
