@@ -5,6 +5,7 @@ text's SHA-256 on the signing record, and the document language (`/Lang`)."""
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -105,3 +106,13 @@ def test_a_language_the_form_has_no_text_in_is_refused(catalog, demo_data):
     assert [str(e) for e in caught.value.errors] == [
         "language: is not a language of this form (en, es)"
     ]
+
+
+def test_intake_render_writes_a_spanish_submission_in_spanish(intake, demo_data, tmp_path):
+    source = tmp_path / "es.json"
+    source.write_text(json.dumps({**demo_data, "language": "es"}), "utf-8")
+    out = tmp_path / "es.pdf"
+    result = intake("render", "--input", source, "--out", out)
+    assert result.exit_code == 0, result.output
+    text = pdf_words(out.read_bytes())
+    assert "Registro de la firma" in text and "Aumenta la energía" in text
