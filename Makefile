@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean system-deps demo
+.PHONY: run test bench lint clean system-deps demo catalogs browser-deps
 
 # The end of a recipe that has put the Debian packages it lacks in $$missing: installs them when
 # run as root (apt-get update first), else names them.
@@ -39,7 +39,13 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(INSTALL_MISSING)
 
-test: $(STAMP) system-deps
+# axe-core from npm, which the browser tests inject into every page (tests/support/axe.py).
+AXE := tests/axe/node_modules/axe-core/axe.min.js
+browser-deps:
+	@command -v npm >/dev/null || { missing=" npm"; $(INSTALL_MISSING); }
+	@test -f $(AXE) || (cd tests/axe && npm ci --no-audit --no-fund --silent)
+
+test: $(STAMP) system-deps browser-deps
 	$(VENV)/bin/ruff check intake tests bench
 	$(VENV)/bin/ruff format --check intake tests bench
 	$(VENV)/bin/pytest -n 2
@@ -66,3 +72,14 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache test-artifacts
+
+# The message catalogs: extract every msgid from the code and templates into the .pot, merge it
+# into each language's .po (translate what is new there), then compile the .mo files the app and
+# the wheel read. tests/test_catalogs.py fails while a message is untranslated or fuzzy, or a .mo
+# is older than its .po.
+CATALOGS := intake/translations
+catalogs: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k error:2 -k N_ -k lazy_gettext -k gettext_for:2 --no-location --sort-output --no-wrap \
+	  --omit-header -o $(CATALOGS)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap --no-fuzzy-matching
+	$(VENV)/bin/pybabel compile -d $(CATALOGS) --statistics

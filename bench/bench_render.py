@@ -91,6 +91,8 @@ def same_text(definition: ConsentDefinition, submission: Submission) -> list[tup
         out += [(False, text) for text in (*section.paragraphs, *section.items)]
     for tier in definition.side_effects:
         out.append((True, tier.heading))
+        if tier.headline:
+            out.append((True, tier.headline))
         out += [(False, text) for text in (tier.intro, *tier.items)]
         out.append((False, f"What to do: {tier.action}"))
     out.append((True, "Acknowledgments"))

@@ -15,6 +15,7 @@ from intake.config import Config, bundled
 from intake.definition import FormCatalog
 from intake.private_files import SECRET_KEY_FILE, tighten_instance
 from intake.safe_write import make_folders, write_file
+from intake.static_files import cache_control
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -42,10 +43,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     CSRFProtect(app)
     app.after_request(_protective_headers)
 
-    from intake import consent, i18n, staff, tablet
+    from intake import clinic, consent, i18n, staff, static_files, tablet
     from intake.archive import web as archive_web
 
     i18n.init_app(app)
+    clinic.init_app(app)
+    static_files.init_app(app)
     archive_web.init_app(app)
     consent.init_app(app)
     tablet.init_app(app)
@@ -65,8 +68,9 @@ PDF_POLICY = "frame-ancestors 'self'"
 
 def _protective_headers(response: Response) -> Response:
     """Pages may show a patient's answers: no browser or proxy may keep a copy, no other site
-    may frame them, and the browser runs only the app's own scripts."""
-    response.headers["Cache-Control"] = "no-store"
+    may frame them, and the browser runs only the app's own scripts. Only the app's static
+    files, by their fingerprinted URLs, may be kept (`static_files`)."""
+    response.headers["Cache-Control"] = cache_control() or "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if response.mimetype == "application/pdf":

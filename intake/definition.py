@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from intake.canonical import canonical_json
+from intake.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 ScreeningLevel = Literal["stop", "caution"]
 SideEffectTier = Literal["mild", "serious", "severe"]
@@ -54,6 +55,11 @@ class SideEffectTierText:
     intro: str
     items: tuple[str, ...]
     action: str
+    #: The one line that must stand out above the rest of the tier ("Call 911 immediately."):
+    #: shown first and largest on the tablet and in the PDF ("" for none).
+    headline: str = ""
+    #: The action tells the patient to contact the clinic: the clinic's phone number follows it.
+    contact_clinic: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class ScreeningQuestion:
     reason: str
     #: A "yes" also asks which tier of side effects it was (a reaction at a visit's check-in).
     pick_tier: bool = False
+    #: The question in everyday words, shown under it ("" for a question plain enough).
+    plain: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,18 @@ class VisitText:
 
 
 @dataclass(frozen=True)
+class TranslationMark:
+    """What a translation file says of itself (its `[translation]` table)."""
+
+    #: The English version it translates: a newer English text leaves it out of date.
+    of_version: str
+    #: Whether the clinic's translator has reviewed it, as the file says; an admin's review
+    #: recorded on the staff pages counts as well (`intake.archive.translation_reviews`).
+    reviewed: bool
+    note: str
+
+
+@dataclass(frozen=True)
 class ConsentDefinition:
     """A whole consent form, as loaded from `forms/<id>.toml`."""
 
@@ -138,6 +158,11 @@ class ConsentDefinition:
     visit_screening: tuple[ScreeningQuestion, ...]
     #: What a patient's signature on a withdrawal of this consent means.
     withdrawal_meaning: str
+    #: The language of this text; the form's own file is English, a translation its language.
+    language: str = DEFAULT_LANGUAGE
+    #: A translation's own mark: who translated it, and whether the clinic's translator has
+    #: reviewed it. Neither these nor `language` are part of the hashed text.
+    translation: TranslationMark | None = None
 
     @property
     def major_version(self) -> str:
@@ -146,7 +171,9 @@ class ConsentDefinition:
 
     def canonical_json(self) -> bytes:
         """The content as canonical JSON: sorted keys, no spaces, UTF-8."""
-        return canonical_json(asdict(self))
+        content = asdict(self)
+        del content["language"], content["translation"]
+        return canonical_json(content)
 
     @cached_property
     def sha256(self) -> str:
@@ -233,19 +260,33 @@ class _Reader:
             seen.add(item_id)
 
 
+def read_toml(path: Path) -> dict[str, Any]:
+    """A definition file's data; `DefinitionError` when it is missing or not TOML."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DefinitionError(path, "", "file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DefinitionError(path, "", f"not valid TOML: {exc}") from None
+
+
 def load_definition(path: Path) -> ConsentDefinition:
     """Load and check one definition file; raise `DefinitionError` naming the file and key."""
-    r = _Reader(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise r.fail("", "file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise r.fail("", f"not valid TOML: {exc}") from None
+    return definition_from(read_toml(path), path, path.stem)
 
+
+def definition_from(
+    data: dict[str, Any],
+    path: Path,
+    expected_id: str,
+    language: str = DEFAULT_LANGUAGE,
+    translation: TranslationMark | None = None,
+) -> ConsentDefinition:
+    """The definition `data` (read from `path`) holds, checked key by key."""
+    r = _Reader(path)
     form_id = r.text(data, "id")
-    if form_id != path.stem:
-        raise r.fail("id", f"must match the file name ({path.stem!r})")
+    if form_id != expected_id:
+        raise r.fail("id", f"must match the file name ({expected_id!r})")
 
     sections = tuple(
         Section(
@@ -269,6 +310,8 @@ def load_definition(path: Path) -> ConsentDefinition:
             intro=r.text(t, "intro", f"side_effects[{i}]."),
             items=r.texts(t, "items", f"side_effects[{i}]."),
             action=r.text(t, "action", f"side_effects[{i}]."),
+            headline=r.text(t, "headline", f"side_effects[{i}].", required=False),
+            contact_clinic=r.flag(t, "contact_clinic", f"side_effects[{i}]."),
         )
         for i, t in enumerate(r.array(data, "side_effects"))
     )
@@ -328,6 +371,8 @@ def load_definition(path: Path) -> ConsentDefinition:
         ),
         visit_screening=visit_screening,
         withdrawal_meaning=r.text(withdrawal, "meaning", "withdrawal."),
+        language=language,
+        translation=translation,
     )
 
 
@@ -340,6 +385,7 @@ def _questions(r: _Reader, data: dict[str, Any], key: str) -> tuple[ScreeningQue
             level=r.choice(q, "level", ("stop", "caution"), f"{key}[{i}]."),
             reason=r.text(q, "reason", f"{key}[{i}]."),
             pick_tier=r.flag(q, "pick_tier", f"{key}[{i}]."),
+            plain=r.text(q, "plain", f"{key}[{i}].", required=False),
         )
         for i, q in enumerate(r.array(data, key))
     )
@@ -348,29 +394,104 @@ def _questions(r: _Reader, data: dict[str, Any], key: str) -> tuple[ScreeningQue
 
 
 class FormCatalog:
-    """The definitions in one folder, loaded on first use, with the lock of released versions."""
+    """The definitions in one folder, loaded on first use, with the lock of released versions.
+
+    A form is `<id>.toml` (English); its text in another language is `<id>.<lang>.toml`, with
+    exactly the English file's ids, levels and structure (`intake.form_translations`).
+    """
 
     def __init__(self, forms_dir: Path) -> None:
         self.forms_dir = Path(forms_dir)
-        self._loaded: dict[str, ConsentDefinition] = {}
+        self._loaded: dict[tuple[str, str], ConsentDefinition] = {}
 
     @property
     def lock_path(self) -> Path:
         return self.forms_dir / LOCK_FILE_NAME
 
     def ids(self) -> list[str]:
-        return sorted(p.stem for p in self.forms_dir.glob("*.toml"))
+        """The forms: every `<id>.toml`, a translation (`<id>.<lang>.toml`) not among them."""
+        return sorted(p.stem for p in self.forms_dir.glob("*.toml") if "." not in p.stem)
 
-    def get(self, form_id: str) -> ConsentDefinition:
-        """The definition with this id; `KeyError` when there is no such form."""
-        if form_id not in self._loaded:
+    def translation_path(self, form_id: str, language: str) -> Path:
+        return self.forms_dir / f"{form_id}.{language}.toml"
+
+    def get(self, form_id: str, language: str | None = None) -> ConsentDefinition:
+        """The definition with this id, in `language` (English when None); `KeyError` when
+        there is no such form, or no current text of it in that language."""
+        language = language or DEFAULT_LANGUAGE
+        key = (form_id, language)
+        if key not in self._loaded:
             if form_id not in self.ids():
                 raise KeyError(form_id)
-            self._loaded[form_id] = load_definition(self.forms_dir / f"{form_id}.toml")
-        return self._loaded[form_id]
+            if language == DEFAULT_LANGUAGE:
+                self._loaded[key] = load_definition(self.forms_dir / f"{form_id}.toml")
+            else:
+                translated = self._translation(form_id, language)
+                if translated is None:
+                    raise KeyError(f"{form_id}.{language}")
+                self._loaded[key] = translated
+        return self._loaded[key]
+
+    def _translation(self, form_id: str, language: str) -> ConsentDefinition | None:
+        """The form's text in `language` when its file exists and translates the current
+        English version; `DefinitionError` when it differs from the English in structure."""
+        from intake.form_translations import load_translation
+
+        path = self.translation_path(form_id, language)
+        if language not in LANGUAGES or not path.is_file():
+            return None
+        translated = load_translation(path, self.get(form_id), language)
+        assert translated.translation is not None
+        return translated if translated.translation.of_version == translated.version else None
+
+    def languages(self, form_id: str) -> list[str]:
+        """The languages a patient may read this form in: English, then each current
+        translation, in the order of `intake.languages.LANGUAGES`; `KeyError` when there is
+        no such form."""
+        if form_id not in self.ids():
+            raise KeyError(form_id)
+        return [lang for lang in LANGUAGES if self._has(form_id, lang)]
+
+    def _has(self, form_id: str, language: str) -> bool:
+        try:
+            self.get(form_id, language)
+        except KeyError:
+            return False
+        return True
+
+    def translation_problems(self) -> list[str]:
+        """Translations that are out of date (they translate an older English version)."""
+        from intake.form_translations import load_translation
+
+        problems = []
+        for form_id in self.ids():
+            english = self.get(form_id)
+            for language in LANGUAGES[1:]:
+                path = self.translation_path(form_id, language)
+                if not path.is_file():
+                    continue
+                mark = load_translation(path, english, language).translation
+                assert mark is not None
+                if mark.of_version != english.version:
+                    problems.append(
+                        f"{path.name} translates version {mark.of_version}, not "
+                        f"{english.version}: translate the changes, then set "
+                        f"translation.of_version and run `intake form lock`"
+                    )
+        return problems
+
+    def texts(self) -> list[tuple[str, ConsentDefinition]]:
+        """Every current text with its name in the lock: `<id>` for English, `<id>.<lang>`
+        for a translation."""
+        found = []
+        for form_id in self.ids():
+            for language in self.languages(form_id):
+                name = form_id if language == DEFAULT_LANGUAGE else f"{form_id}.{language}"
+                found.append((name, self.get(form_id, language)))
+        return found
 
     def read_lock(self) -> dict[str, dict[str, str]]:
-        """{form id: {version: sha256}} of every released version."""
+        """{form id (or `<id>.<lang>`): {version: sha256}} of every released version."""
         if not self.lock_path.exists():
             return {}
         try:
@@ -382,17 +503,16 @@ class FormCatalog:
         """Why the current definitions disagree with the lock; empty when they agree."""
         lock = self.read_lock()
         problems = []
-        for form_id in self.ids():
-            definition = self.get(form_id)
-            recorded = lock.get(form_id, {}).get(definition.version)
+        for name, definition in self.texts():
+            recorded = lock.get(name, {}).get(definition.version)
             if recorded is None:
                 problems.append(
-                    f"{form_id} version {definition.version} is not in {self.lock_path.name}: "
+                    f"{name} version {definition.version} is not in {self.lock_path.name}: "
                     "run `intake form lock` after bumping the version"
                 )
             elif recorded != definition.sha256:
                 problems.append(
-                    f"{form_id} version {definition.version} text changed since it was "
+                    f"{name} version {definition.version} text changed since it was "
                     "released: bump `version` in the TOML file, then run `intake form lock`"
                 )
         return problems
@@ -401,16 +521,15 @@ class FormCatalog:
         """Record the hash of each current version; never rewrite a released one."""
         lock = self.read_lock()
         added = []
-        for form_id in self.ids():
-            definition = self.get(form_id)
-            versions = lock.setdefault(form_id, {})
+        for name, definition in self.texts():
+            versions = lock.setdefault(name, {})
             recorded = versions.get(definition.version)
             if recorded is None:
                 versions[definition.version] = definition.sha256
-                added.append(f"{form_id} {definition.version}")
+                added.append(f"{name} {definition.version}")
             elif recorded != definition.sha256:
                 raise DefinitionError(
-                    self.forms_dir / f"{form_id}.toml",
+                    self.forms_dir / f"{name}.toml",
                     "version",
                     f"version {definition.version} was released with other text; bump it",
                 )

@@ -2,32 +2,63 @@
 
 Every user-facing word in a template or in Python goes through these catalogs: `_()` in a
 template, `gettext` / `lazy_gettext` (for words defined at import time, such as form labels)
-in Python. The `.po` sources live in `intake/translations/<lang>/LC_MESSAGES/messages.po`.
+in Python. The `.po` sources live in `intake/translations/<lang>/LC_MESSAGES/messages.po`
+(`make catalogs` extracts, updates and compiles them); `intake.languages` reads the same
+catalogs where there is no Flask (the PDF).
+
+The tablet speaks the language the patient picked (`session["lang"]`); every other page
+speaks the clinic's (`CLINIC_LANGUAGE`, English unless set).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Flask, current_app, has_request_context, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, gettext, lazy_gettext, ngettext, pgettext
+
+from intake.languages import (
+    DOCUMENT_LANGUAGE,
+    LANGUAGES,
+    TRANSLATIONS,
+    date_in_words,
+    date_of_birth_shown,
+    language_name,
+)
 
 __all__ = ["LANGUAGES", "gettext", "init_app", "lazy_gettext", "ngettext", "pgettext", "locale"]
 
-#: The languages a patient may pick, the clinic's own first.
-LANGUAGES = ("en",)
-TRANSLATIONS = Path(__file__).parent / "translations"
+#: The blueprints whose pages a patient reads, in the language they picked.
+PATIENT_PAGES = ("tablet", "copy")
+
+
+def clinic_language() -> str:
+    """The language of the staff pages and of anything no patient picked."""
+    configured = current_app.config.get("CLINIC_LANGUAGE")
+    return configured if configured in LANGUAGES else LANGUAGES[0]
+
+
+def patient_language() -> str:
+    """The language the patient picked on the tablet, else the clinic's."""
+    picked = session.get("lang") if has_request_context() else None
+    return picked if picked in LANGUAGES else clinic_language()
 
 
 def locale() -> str:
     """The language of the page being made: the patient's pick (kept in the session) on the
     tablet, else the clinic's language."""
-    if has_request_context():
-        picked = session.get("lang")
-        if picked in LANGUAGES:
-            return picked
-    return current_app.config.get("CLINIC_LANGUAGE") or LANGUAGES[0]
+    if has_request_context() and request.blueprint in PATIENT_PAGES:
+        return patient_language()
+    return clinic_language()
 
 
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=locale, default_translation_directories=str(TRANSLATIONS))
+    app.jinja_env.filters["date_in_words"] = lambda value: date_in_words(value, locale())
+    app.jinja_env.filters["date_of_birth"] = lambda value: date_of_birth_shown(value, locale())
+
+    @app.context_processor
+    def languages() -> dict[str, object]:
+        return {
+            "html_lang": DOCUMENT_LANGUAGE.get(locale(), locale()),
+            "page_language": locale(),
+            "languages": [(code, language_name(code)) for code in LANGUAGES],
+        }

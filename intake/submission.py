@@ -20,8 +20,11 @@ from datetime import date, datetime
 from typing import Any
 
 from intake.canonical import canonical_json
+from intake.characters import DIRECTION_CONTROLS, LINE_BREAKS, shown_key, shows_nothing
 from intake.definition import ConsentDefinition, FormCatalog, ScreeningLevel
 from intake.email_address import EMAIL_MAX, is_email_address
+from intake.languages import DEFAULT_LANGUAGE
+from intake.signing import DRAWN, METHODS, TYPED, Witness, check_witness, same_name
 
 #: Longest accepted values, in characters.
 NAME_MAX = 200
@@ -44,32 +47,21 @@ ADULT_AGE = 18
 
 _PHONE_CHARS = re.compile(r"^[0-9+()\-. ]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_LINE_BREAKS = {"\n", "\r", "\t"}
-#: The bidirectional embeddings, overrides and isolates: with them a value shows in another
-#: order than it is stored (the PDF prints stored order, a browser reorders), so a name could
-#: read as someone else's on the staff pages. The marks (LRM, RLM, ALM) reorder nothing.
-_DIRECTION_CONTROLS = {*map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
-#: Characters that show nothing besides white space and format characters (zero-width space,
-#: joiners, the byte-order mark): combining grapheme joiner, Hangul fillers, Braille blank,
-#: variation selectors. A value of only these is empty.
-_SHOWS_NOTHING = {
-    "\u034f",
-    "\u115f",
-    "\u1160",
-    "\u2800",
-    "\u3164",
-    "\uffa0",
-    *map(chr, range(0xFE00, 0xFE10)),
-    *map(chr, range(0xE0100, 0xE01F0)),
-}
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field, in words a patient or a clinic can act on."""
+    """One problem with one field, in words a patient or a clinic can act on.
+
+    `message` is in English (the CLI's words); `template` is the same message as a catalog's
+    msgid with `%(name)s` placeholders and `params` their values, so a page can show it in the
+    patient's language.
+    """
 
     field: str
     message: str
+    template: str = field(default="", compare=False)
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -145,6 +137,12 @@ class ScreeningFlag:
     question: str
     level: ScreeningLevel
     reason: str
+    #: The patient answered "not sure", flagged like a "yes".
+    not_sure: bool = False
+
+
+#: The third answer to a screening question, beside true and false.
+NOT_SURE = "not_sure"
 
 
 @dataclass(frozen=True)
@@ -154,14 +152,21 @@ class Submission:
     form_id: str
     patient: Patient
     health: Health
-    screening: tuple[tuple[str, bool], ...]
+    #: Each question's answer: True, False or `NOT_SURE`.
+    screening: tuple[tuple[str, bool | str], ...]
     acknowledgments: tuple[str, ...]
     typed_name: str
-    signature: SignaturePad
+    #: The drawn signature; None when the patient signed by typed name (`witness`).
+    signature: SignaturePad | None
     guardian: Guardian | None
     signed_at: datetime
     device: Device
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    #: The staff member who witnessed a signature by typed name; None for a drawn one.
+    witness: Witness | None = None
+    #: The language of the consent text the patient read and signed ("language"; English when
+    #: the submission names none).
+    language: str = DEFAULT_LANGUAGE
 
     def canonical_json(self) -> bytes:
         """The submitted data as canonical JSON: sorted keys, no spaces, UTF-8."""
@@ -176,18 +181,19 @@ class Submission:
         return age_on(self.patient.date_of_birth, self.signed_at.date()) < ADULT_AGE
 
     def flags(self, definition: ConsentDefinition) -> list[ScreeningFlag]:
-        """Every "yes" answer, in the definition's order, for clinician review."""
+        """Every "yes" and "not sure" answer, in the definition's order, for clinician review."""
         return screening_flags(dict(self.screening), definition)
 
 
 def screening_flags(
     answers: Mapping[str, Any], definition: ConsentDefinition
 ) -> list[ScreeningFlag]:
-    """The flag of every question `definition` asks that `answers` (id → answer) says yes to."""
+    """The flag of every question `definition` asks that `answers` (id → answer) says yes or
+    "not sure" to."""
     return [
-        ScreeningFlag(q.id, q.question, q.level, q.reason)
+        ScreeningFlag(q.id, q.question, q.level, q.reason, not_sure=answers.get(q.id) == NOT_SURE)
         for q in definition.screening
-        if answers.get(q.id) is True
+        if answers.get(q.id) is True or answers.get(q.id) == NOT_SURE
     ]
 
 
@@ -196,30 +202,27 @@ def age_on(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def same_name(a: str, b: str) -> bool:
-    """Names match when they differ only in case, spacing or Unicode normalisation."""
-
-    def key(s: str) -> str:
-        return " ".join(unicodedata.normalize("NFC", s).casefold().split())
-
-    return key(a) == key(b)
-
-
 class _Checker:
     """Collects errors while reading values out of untrusted data."""
 
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
-    def error(self, name: str, message: str) -> None:
-        self.errors.append(FieldError(name, message))
+    def error(self, name: str, template: str, **params: Any) -> None:
+        """Record a problem; `template` is a catalog msgid (`%(name)s` placeholders)."""
+        english = {k: f"{v:,}" if isinstance(v, int) else v for k, v in params.items()}
+        message = template % english if params else template
+        self.errors.append(FieldError(name, message, template, params))
 
     def mapping(self, data: Any, name: str, required: bool = True) -> Mapping[str, Any]:
         if isinstance(data, Mapping):
             return data
         if data is None and not required:
             return {}
-        self.error(name, "is required" if data is None else "must be an object")
+        if data is None:
+            self.error(name, "is required")
+        else:
+            self.error(name, "must be an object")
         return {}
 
     def text(
@@ -241,19 +244,24 @@ class _Checker:
             self.error(full, "must be text")
             return ""
         value = unicodedata.normalize("NFC", value).strip()
-        if not value or all(_shows_nothing(ch) for ch in value):
+        if not value or all(shows_nothing(ch) for ch in value):
             if required:
                 self.error(full, "is required")
             return ""
         if len(value) > max_len:
-            self.error(full, f"is too long ({len(value):,} characters; at most {max_len:,})")
+            self.error(
+                full,
+                "is too long (%(length)s characters; at most %(limit)s)",
+                length=len(value),
+                limit=max_len,
+            )
             return ""
         for ch in value:
             category = unicodedata.category(ch)
             if (
                 category == "Cs"
-                or (category == "Cc" and not (multiline and ch in _LINE_BREAKS))
-                or ch in _DIRECTION_CONTROLS
+                or (category == "Cc" and not (multiline and ch in LINE_BREAKS))
+                or ch in DIRECTION_CONTROLS
             ):
                 self.error(full, "contains a control character; please retype it")
                 return ""
@@ -305,16 +313,22 @@ class _Checker:
         for key in ("width", "height"):
             value = data.get(key)
             if not _is_number(value) or not 1 <= value <= PAD_SIZE_MAX:
-                self.error(f"{name}.{key}", f"must be a number from 1 to {PAD_SIZE_MAX}")
+                self.error(
+                    f"{name}.{key}", "must be a number from 1 to %(limit)s", limit=str(PAD_SIZE_MAX)
+                )
                 return None
             size.append(float(value))
         width, height = size
         if len(raw_strokes) > STROKES_MAX:
-            self.error(f"{name}.strokes", f"has too many strokes (at most {STROKES_MAX})")
+            self.error(
+                f"{name}.strokes", "has too many strokes (at most %(limit)s)", limit=STROKES_MAX
+            )
             return None
         total = sum(len(s) if isinstance(s, list) else 0 for s in raw_strokes)
         if total > POINTS_TOTAL_MAX:
-            self.error(f"{name}.strokes", f"has too many points (at most {POINTS_TOTAL_MAX:,})")
+            self.error(
+                f"{name}.strokes", "has too many points (at most %(limit)s)", limit=POINTS_TOTAL_MAX
+            )
             return None
         strokes = []
         for i, stroke in enumerate(raw_strokes):
@@ -323,7 +337,9 @@ class _Checker:
                 self.error(where, "must be a non-empty list of points")
                 return None
             if len(stroke) > POINTS_PER_STROKE_MAX:
-                self.error(where, f"has too many points (at most {POINTS_PER_STROKE_MAX:,})")
+                self.error(
+                    where, "has too many points (at most %(limit)s)", limit=POINTS_PER_STROKE_MAX
+                )
                 return None
             points = []
             for j, point in enumerate(stroke):
@@ -346,18 +362,6 @@ class _Checker:
             self.error(f"{name}.strokes", "is too small to be a signature: please sign again")
             return None
         return SignaturePad(width, height, tuple(strokes))
-
-
-def _shown_key(key: Any, limit: int = 60) -> str:
-    """A key the submission made up, as an error may name it: on one line, control characters
-    escaped (`\\n`, `\\x1b`), at most `limit` characters and an ellipsis."""
-    key = str(key)
-    shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in key[:limit])
-    return shown + ("…" if len(key) > limit else "")
-
-
-def _shows_nothing(ch: str) -> bool:
-    return ch.isspace() or ch in _SHOWS_NOTHING or unicodedata.category(ch) == "Cf"
 
 
 def _is_number(value: Any) -> bool:
@@ -415,19 +419,20 @@ def check_health(data: Any, c: _Checker | None = None) -> tuple[Health | None, l
 
 def check_screening(
     data: Any, definition: ConsentDefinition, c: _Checker | None = None
-) -> tuple[tuple[tuple[str, bool], ...], list[FieldError]]:
-    """Every screening question of the definition answered yes (true) or no (false)."""
+) -> tuple[tuple[tuple[str, bool | str], ...], list[FieldError]]:
+    """Every screening question of the definition answered yes (true), no (false) or not sure
+    (`NOT_SURE`)."""
     c = c or _Checker()
     answers = c.mapping(data, "screening")
     known = {q.id for q in definition.screening}
     for key in answers:
         if key not in known:
-            c.error(f"screening.{_shown_key(key)}", "is not a question of this form")
+            c.error(f"screening.{shown_key(key)}", "is not a question of this form")
     result = []
     for q in definition.screening:
         value = answers.get(q.id)
-        if not isinstance(value, bool):
-            c.error(f"screening.{q.id}", "must be answered yes or no")
+        if not isinstance(value, bool) and value != NOT_SURE:
+            c.error(f"screening.{q.id}", "must be answered yes or no, or not sure")
         else:
             result.append((q.id, value))
     return tuple(result), c.errors
@@ -450,15 +455,28 @@ def check_signing(
     legal_name: str,
     date_of_birth: date | None,
     c: _Checker | None = None,
-) -> tuple[tuple[str, SignaturePad, Guardian | None, datetime] | None, list[FieldError]]:
-    """The signature, typed name, signing time, and a guardian when the patient is a minor."""
+) -> tuple[
+    tuple[str, SignaturePad | None, Guardian | None, datetime, Witness | None] | None,
+    list[FieldError],
+]:
+    """The signature (drawn, or by typed name with its witness), typed name, signing time, and
+    a guardian when the patient is a minor."""
     c = c or _Checker()
     before = len(c.errors)
     sig = c.mapping(data.get("signature"), "signature")
     typed_name = c.text(sig, "typed_name", "signature", max_len=NAME_MAX)
     if typed_name and legal_name and not same_name(typed_name, legal_name):
-        c.error("signature.typed_name", "must match your legal name exactly")
-    pad = c.pad(sig, "signature") if sig else None
+        c.error("signature.typed_name", "must match your legal name")
+    method = sig.get("method", DRAWN)
+    pad = witness = None
+    if method not in METHODS:
+        c.error("signature.method", "must be one of %(choices)s", choices=", ".join(METHODS))
+    elif method == TYPED:
+        if "strokes" in sig:
+            c.error("signature.strokes", "is not part of a signature by typed name")
+        witness = check_witness(c, sig.get("witness"), "signature.witness")
+    elif sig:
+        pad = c.pad(sig, "signature")
 
     signed_at = None
     raw_time = data.get("signed_at")
@@ -491,9 +509,9 @@ def check_signing(
                     guardian = Guardian(g_name, g_relationship, g_pad)
         elif raw_guardian is not None:
             c.error("guardian", "is only for a patient under 18")
-    if len(c.errors) > before or pad is None or signed_at is None:
+    if len(c.errors) > before or (pad or witness) is None or signed_at is None:
         return None, c.errors
-    return (typed_name, pad, guardian, signed_at), c.errors
+    return (typed_name, pad, guardian, signed_at, witness), c.errors
 
 
 def check_device(data: Any, c: _Checker | None = None) -> tuple[Device, list[FieldError]]:
@@ -525,6 +543,11 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
         raise SubmissionInvalid(
             [FieldError("form", f"is not a known form (known: {', '.join(catalog.ids())})")]
         )
+    language = data.get("language", DEFAULT_LANGUAGE)
+    offered = catalog.languages(definition.id)
+    if language not in offered:
+        c.error("language", "is not a language of this form (%(known)s)", known=", ".join(offered))
+        language = DEFAULT_LANGUAGE
 
     patient, _ = check_patient(data.get("patient"), c)
     health, _ = check_health(data.get("health"), c)
@@ -553,7 +576,7 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
             c.error("submission", "must be plain JSON data")
     if c.errors or patient is None or health is None or signing is None:
         raise SubmissionInvalid(c.errors)
-    typed_name, pad, guardian, signed_at = signing
+    typed_name, pad, guardian, signed_at, witness = signing
     return Submission(
         form_id=definition.id,
         patient=patient,
@@ -567,4 +590,6 @@ def validate_submission(data: Any, catalog: FormCatalog) -> Submission:
         device=device,
         # A copy, so that changing the caller's data later cannot change this submission's hash.
         raw=raw,
+        witness=witness,
+        language=language,
     )

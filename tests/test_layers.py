@@ -14,9 +14,15 @@ from intake.config import PACKAGE_ROOT
 #: What only the web app may import.
 WEB = ("flask", "flask_wtf", "werkzeug", "wtforms", "intake.staff", "intake.tablet",
        "intake.consent", "intake.archive.web")  # fmt: skip
-#: The web app's own modules, and the package's `create_app`, which `intake serve` loads
-#: inside the worker, not on import.
-WEB_MODULES = {"intake/archive/web.py", "intake/__init__.py", "intake/i18n.py"}
+#: The web app's own modules (the app-wide ones at the top of the package), and the package's
+#: `create_app`, which `intake serve` loads inside the worker, not on import.
+WEB_MODULES = {
+    "intake/archive/web.py",
+    "intake/__init__.py",
+    "intake/i18n.py",
+    "intake/clinic.py",
+    "intake/static_files.py",
+}
 
 
 def imported(path: Path) -> set[str]:

@@ -156,3 +156,27 @@ def test_the_installed_package_runs_from_an_empty_folder(installed: Path, tmp_pa
 
     assert files_under(packages) == before, "something was written inside site-packages"
     assert not list(packages.rglob("instance"))
+
+
+def test_the_installed_package_speaks_spanish(installed: Path, tmp_path: Path):
+    """The wheel carries the compiled catalogs: the installed package's pages and PDF labels
+    read them (both through `intake.languages.TRANSLATIONS`)."""
+    packages = site_packages(installed)
+    assert (packages / "intake" / "translations" / "es" / "LC_MESSAGES" / "messages.mo").is_file()
+    assert (packages / "intake" / "translations" / "es" / "LC_MESSAGES" / "messages.po").is_file()
+    said = subprocess.run(
+        [
+            installed / "bin" / "python",
+            "-c",
+            "from intake.languages import TRANSLATIONS, gettext_for; print(TRANSLATIONS); "
+            "print(gettext_for('es', 'Step %(step)s of %(count)s', step=1, count=6))",
+        ],
+        cwd=tmp_path,
+        env=clean_env(installed),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    folder, words = said.stdout.splitlines()
+    assert Path(folder).is_relative_to(packages)
+    assert words == "Paso 1 de 6"

@@ -10,6 +10,7 @@ import json
 import threading
 from typing import Any
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
@@ -23,6 +24,8 @@ from intake.pdf.record import RECORD_ATTACHMENT
 from tests.support.app import on_both_databases
 from tests.support.course import TABLET, submit_record, visit_record
 from tests.support.pdf import words
+from tests.support.pdfa import REQUIREMENTS, problems
+from tests.support.pdftools import all_warnings
 
 app_config = pytest.fixture(on_both_databases, name="app_config")
 STORAGES = [
@@ -207,3 +210,20 @@ def test_a_record_that_waited_for_storage_is_finished_once_the_next_one_stores(
     assert archive.records.get(stored).status == ARCHIVED
     assert archive.records.get(waiting).status == ARCHIVED
     assert archive.check(archive.records.pdf(waiting)).holds
+
+
+def test_a_sealed_record_is_pdfa_and_the_pdf_tools_find_nothing(archive: Archive, tmp_path):
+    """Every sealed record is PDF/A-3b like a consent: each applicable clause of ISO 19005-3,
+    the document's language, and qpdf, pdfinfo and pdffonts silent."""
+    record_id = submit_record(archive, visit_record(archive, yes=True))
+    pdf = archive.records.pdf(record_id)
+    assert {clause: problems(pdf, clause) for clause in REQUIREMENTS} == {
+        clause: [] for clause in REQUIREMENTS
+    }
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        assert str(doc.Root.Lang) == "en-US"
+        (name,) = [str(spec.F) for spec in doc.Root.AF]
+        assert name == RECORD_ATTACHMENT
+    path = tmp_path / "record.pdf"
+    path.write_bytes(pdf)
+    assert all_warnings(path) == {"qpdf --check": [], "pdfinfo": [], "pdffonts": []}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from intake.definition import ConsentDefinition
@@ -174,6 +175,13 @@ def fill_in(page: Any, base: str, data: dict[str, Any], definition: ConsentDefin
     arrive(page, "sign")
     page.evaluate("window.scrollTo(0, 0)")
     tap(page, "Continue to review")
+    # Every error of the step at once: the empty pad and the fields not filled in yet.
+    page.wait_for_selector("#error-summary h2")
+    summary = page.locator("#error-summary").inner_text()
+    assert "Your signature is empty" in summary and "Your typed name is required" in summary
+    if data.get("guardian"):
+        assert "guardian's name is required" in summary and "guardian's signature" in summary
+    expect(page.locator("#signature-message")).to_have_text("Please sign on the pad.")
     assert page.locator("#signature-message").inner_text() == "Please sign on the pad."
     assert page.url.endswith("/tablet/sign")
     draw(page, "#signature-pad")

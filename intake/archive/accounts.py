@@ -21,8 +21,10 @@ from intake.archive import staff as rules
 from intake.archive.audit import Actor
 from intake.archive.models import Staff, StaffSession, is_id
 from intake.archive.staff import LoginPolicy, LoginRefused, SessionCheck, StaffError
+from intake.archive.witness import confirm_witness
 from intake.email_address import normal_email
 from intake.qr import qr_data_uri
+from intake.signing import Witness
 
 if TYPE_CHECKING:
     from intake.archive.search import SearchCriteria
@@ -242,3 +244,14 @@ class Accounts:
             row = session.get(StaffSession, rules.token_sha256(token))
             if row is not None:
                 row.search = None if criteria is None or criteria.empty else criteria.to_json()
+
+    # --- witnesses ---------------------------------------------------------------------------
+
+    def witness(self, email: str, password: str, code: str, actor: Actor) -> Witness:
+        """A staff member present confirms a patient's signature by typed name with their login
+        (`confirm_witness`); a failure is committed before `StaffError` is raised."""
+        return self._committing_refusal(
+            lambda session: confirm_witness(
+                session, email, password, code, actor, self.database.clock()
+            )
+        )

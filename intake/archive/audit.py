@@ -70,6 +70,9 @@ EVENTS = (
     "injection corrected",
     "injection interval overridden",
     "injection refused",
+    "signature witnessed",
+    "signature witness refused",
+    "translation reviewed",
 )
 
 

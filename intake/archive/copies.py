@@ -26,7 +26,12 @@ CODE_LENGTH = 8
 
 
 class CopyGone(Exception):
-    """The link is unknown, used, expired, or its consent has no sealed PDF."""
+    """The link is unknown, used, expired, or its consent has no sealed PDF; `used` says
+    whether it was used already (the page says so rather than "expired")."""
+
+    def __init__(self, used: bool = False) -> None:
+        super().__init__("used" if used else "gone")
+        self.used = used
 
 
 def new_code() -> str:
@@ -63,10 +68,11 @@ def take_copy(archive: Archive, token: str, actor: Actor) -> bytes:
     with archive.sessions() as session:
         row = session.get(PatientCopy, sha256) if sha256 else None
         consent = session.get(Consent, row.consent_id) if row is not None else None
+    if row is not None and row.used_at is not None:
+        raise CopyGone(used=True)
     if (
         row is None
         or consent is None
-        or row.used_at is not None
         or not row.code
         or row.expires_at <= archive.clock()
         or consent.status != ARCHIVED
@@ -80,6 +86,6 @@ def take_copy(archive: Archive, token: str, actor: Actor) -> bytes:
             .values(used_at=archive.clock(), code="")
         ).rowcount
         if not taken:
-            raise CopyGone  # another request took it first
+            raise CopyGone(used=True)  # another request took it first
         audit.record(session, "consent downloaded", actor, consent.id)
     return pdf

@@ -126,6 +126,8 @@ class Consent(Base):
     patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id"))
     #: The patient withdrew this consent (the `withdrawals` row holds who, why and its record).
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The language of the text the patient read and signed (`form_sha256` is that text's).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
     __table_args__ = (
         Index("ix_consents_newest", "created_at", "id"),
@@ -403,6 +405,7 @@ class ConsentTimestamp(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
-# The course's tables (patients, visits, lots, injections, records, withdrawals) live in their
-# own module on the same metadata; importing it here registers them wherever models is used.
-from intake.archive import course_models  # noqa: E402, F401
+# The course's tables (patients, visits, lots, injections, records, withdrawals) and the record
+# of a translation's review live in their own modules on the same metadata; importing them here
+# registers them wherever models is used.
+from intake.archive import course_models, translation_models  # noqa: E402, F401

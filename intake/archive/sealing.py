@@ -31,7 +31,9 @@ def sealed_consent_pdf(
     With `password`, the copy is encrypted under it before it is sealed (the patient's copy)."""
     assert consent.submission_json is not None
     data = json.loads(consent.submission_json)
-    definition = catalog.get(consent.form_id)
+    # The text in the language the patient read (KeyError: no such form, or no current text
+    # in that language; the consent stays pending, named by the error's class).
+    definition = catalog.get(consent.form_id, consent.language)
     if definition.sha256 != consent.form_sha256:
         raise ArchiveError(
             f"form {consent.form_id} changed since version {consent.form_version} was signed"

@@ -201,10 +201,11 @@ class Archive:
             return session.scalar(select(Consent.id).where(Consent.submit_key == key))
 
     def _accept(self, submission: Submission, actor: Actor, key: str | None, patient: str) -> str:
-        definition = self.catalog.get(submission.form_id)
+        definition = self.catalog.get(submission.form_id, submission.language)
         flagged = bool(submission.flags(definition))
         consent = Consent(
             status=PENDING,
+            language=definition.language,
             form_id=definition.id,
             form_version=definition.version,
             form_sha256=definition.sha256,

@@ -75,7 +75,9 @@ def render(catalog: FormCatalog, input_path: Path | None, demo: bool, out: Path)
     data = demo_submission() if demo else read_json(input_path)  # type: ignore[arg-type]
     submission = validate_submission(data, catalog)
     pdf = render_consent(
-        catalog.get(submission.form_id), submission, settings=settings().render_settings()
+        catalog.get(submission.form_id, submission.language),
+        submission,
+        settings=settings().render_settings(),
     )
     try:
         # Owner-only (0600): a consent holds health data.

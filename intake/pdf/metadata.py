@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from intake.definition import ConsentDefinition
+from intake.languages import DOCUMENT_LANGUAGE
 from intake.pdf import pdfa
 from intake.submission import Submission
 
@@ -66,25 +67,44 @@ def finish_pdf(
     pdf: bytes, definition: ConsentDefinition, submission: Submission, document_id: str
 ) -> bytes:
     """The consent as PDF/A-3b (pdfa.py): reportlab's metadata replaced, XMP saying the same,
-    the output intent, and the submission as the document's associated data."""
-    info = document_metadata(definition, document_id)
+    the document's language, the output intent, and the submission as associated data."""
+    return finish_pdfa(
+        pdf,
+        document_metadata(definition, document_id),
+        creator=definition.clinic_name,
+        document_id=document_id,
+        language=DOCUMENT_LANGUAGE.get(definition.language, definition.language),
+        attachment=(ATTACHMENT_NAME, submission.canonical_json(), ATTACHMENT_DESCRIPTION),
+    )
+
+
+def finish_pdfa(
+    pdf: bytes,
+    info: dict[str, str],
+    *,
+    creator: str,
+    document_id: str,
+    language: str,
+    attachment: tuple[str, bytes, str],
+) -> bytes:
+    """Any sealed document (a consent, a course record) as PDF/A-3b: document information
+    `info`, XMP saying the same, `/Lang` (ISO 32000 14.9.2, for screen readers and text
+    extraction), the sRGB output intent, and `attachment` (name, data, description) as the
+    document's associated data."""
+    name, data, description = attachment
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         doc.docinfo = doc.make_indirect(pikepdf.Dictionary(info))
+        doc.Root.Lang = pikepdf.String(language)
         with doc.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
             xmp.load_from_docinfo(doc.docinfo, raise_failure=True)
             # The one creator, whatever punctuation the clinic's name has.
-            xmp["dc:creator"] = [definition.clinic_name]
+            xmp["dc:creator"] = [creator]
             xmp["dc:identifier"] = document_id
             xmp["dc:format"] = "application/pdf"
+            xmp["dc:language"] = [language]
             pdfa.claim(xmp)
         pdfa.add_output_intent(doc)
-        pdfa.attach_data(
-            doc,
-            ATTACHMENT_NAME,
-            submission.canonical_json(),
-            description=ATTACHMENT_DESCRIPTION,
-            when=info["/CreationDate"],
-        )
+        pdfa.attach_data(doc, name, data, description=description, when=info["/CreationDate"])
         out = io.BytesIO()
         # reportlab's streams are compressed already; qpdf recompressing them all would
         # double the cost of finishing.

@@ -15,29 +15,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.xmp import XmpInformation
 from reportlab.lib import colors
 from reportlab.lib.units import inch
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
 
 from intake.certificates import ClinicCertificate
+from intake.languages import DOCUMENT_LANGUAGE, words
 from intake.pdf.fonts import BODY, register_fonts
-from intake.pdf.metadata import PRODUCER
+from intake.pdf.metadata import PRODUCER, finish_pdfa
 from intake.pdf.render import (
     MARGIN,
     PAGE_SIZES,
     RenderSettings,
     _NumberedCanvas,
-    _styles,
 )
 from intake.pdf.signature import SignatureDrawing
+from intake.pdf.styles import consent_styles
 from intake.pdf.text import pdf_text
 from intake.submission import SignaturePad
 
 #: The record's body, attached to its PDF as this file (canonical JSON, as stored).
 RECORD_ATTACHMENT = "record.json"
+RECORD_ATTACHMENT_DESCRIPTION = "The record as signed, canonical JSON"
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class RecordPage:
     signature_rows: tuple[RecordField, ...] = ()
     #: Facts of the signing record: tablet, device, the body's SHA-256 (small print).
     record_rows: tuple[RecordField, ...] = field(default_factory=tuple)
+    #: The language the page is written in (a code of `intake.languages.LANGUAGES`).
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def build_record_story(
     settings: RenderSettings,
     seal: ClinicCertificate | None,
 ) -> list[Any]:
-    s = _styles()
+    s = consent_styles()
     story: list[Any] = [Paragraph(pdf_text(page.clinic_name), s["clinic"])]
     contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
     if contact:
@@ -200,6 +202,8 @@ def render_record(
         rightMargin=MARGIN,
         topMargin=0.6 * inch,
         bottomMargin=0.8 * inch,
+        # The font each page's content starts with, embedded (reportlab's Helvetica is not).
+        initialFontName=BODY,
     )
     story = build_record_story(page, document_id, consent, doc.width, settings, seal)
     preview = seal is None
@@ -213,38 +217,35 @@ def render_record(
         onFirstPage=on_page,
         onLaterPages=on_page,
         canvasmaker=lambda *a, **kw: _RecordCanvas(
-            *a, footer=f"Document {document_id}", preview=preview, consent=consent, **kw
+            *a,
+            footer=f"Document {document_id}",
+            preview=preview,
+            consent=consent,
+            words=words(page.language),
+            **kw,
         ),
     )
     return _finish(buffer.getvalue(), page, document_id, body_json)
 
 
 def _finish(pdf: bytes, page: RecordPage, document_id: str, body_json: bytes) -> bytes:
-    """reportlab's metadata replaced by the record's (kind and id only), XMP, the body attached."""
-    writer = PdfWriter(PdfReader(io.BytesIO(pdf)), incremental=True)
+    """The record as PDF/A-3b, like a consent: metadata of the kind and id only (never the
+    patient), XMP saying the same, the document's language, the body as associated data."""
     now = datetime.now(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
-    writer.metadata = None
-    writer.add_metadata(
-        {
-            "/Title": page.title,
-            "/Author": page.clinic_name,
-            "/Subject": f"{page.kind} record",
-            "/Keywords": f"record; {page.kind}; {document_id}",
-            "/Creator": PRODUCER,
-            "/Producer": PRODUCER,
-            "/CreationDate": now,
-            "/ModDate": now,
-        }
+    info = {
+        "/Title": page.title,
+        "/Author": page.clinic_name,
+        "/Subject": f"{page.kind} record",
+        "/Keywords": f"record; {page.kind}; {document_id}",
+        "/Creator": PRODUCER,
+        "/CreationDate": now,
+        "/ModDate": now,
+    }
+    return finish_pdfa(
+        pdf,
+        info,
+        creator=page.clinic_name,
+        document_id=document_id,
+        language=DOCUMENT_LANGUAGE.get(page.language, page.language),
+        attachment=(RECORD_ATTACHMENT, body_json, RECORD_ATTACHMENT_DESCRIPTION),
     )
-    xmp = XmpInformation.create()
-    xmp.dc_title = {"x-default": page.title}
-    xmp.dc_creator = [page.clinic_name]
-    xmp.dc_identifier = document_id
-    xmp.dc_format = "application/pdf"
-    xmp.pdf_producer = PRODUCER
-    xmp.xmpmm_document_id = f"uuid:{document_id}"
-    writer.xmp_metadata = xmp
-    writer.add_attachment(RECORD_ATTACHMENT, body_json)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()

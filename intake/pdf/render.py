@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from babel.dates import format_datetime
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
@@ -27,26 +27,27 @@ from reportlab.platypus import (
 
 from intake.certificates import ClinicCertificate
 from intake.definition import ConsentDefinition
-from intake.pdf.fonts import BODY, BOLD, FONT_DIR, register_fonts
+from intake.languages import (
+    DEFAULT_LANGUAGE,
+    DOCUMENT_LANGUAGE,
+    N_,
+    Words,
+    date_of_birth_shown,
+    language_name,
+    words,
+)
+from intake.pdf.fonts import BODY, FONT_DIR, register_fonts
 from intake.pdf.metadata import finish_pdf
 from intake.pdf.outline import draw_outlined_centred
 from intake.pdf.signature import SignatureDrawing
+from intake.pdf.styles import consent_styles
 from intake.pdf.text import pdf_template, pdf_text
-from intake.submission import Patient, SignaturePad, Submission
+from intake.submission import NOT_SURE, Patient, SignaturePad, Submission
 
 PAGE_SIZES = {"letter": LETTER, "a4": A4}
 MARGIN = 0.75 * inch
 
-ACCENT = colors.HexColor("#0b5394")
-FLAG_FILL = colors.HexColor("#fde9d9")
-FLAG_INK = colors.HexColor("#8a1c00")
-RULE = colors.HexColor("#999999")
-TIER_COLORS = {
-    "mild": colors.HexColor("#6a6a6a"),
-    "serious": colors.HexColor("#b45f06"),
-    "severe": colors.HexColor("#a61c00"),
-}
-LEVEL_WORDS = {"stop": "STOP", "caution": "CAUTION"}
+LEVEL_WORDS = {"stop": N_("STOP"), "caution": N_("CAUTION")}
 
 
 @dataclass(frozen=True)
@@ -59,72 +60,9 @@ class RenderSettings:
     page_size: str = "letter"
 
 
-LABEL_WIDTH = 1.75 * inch
-
-
-def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle(
-        "body", fontName=BODY, bulletFontName=BODY, fontSize=9.5, leading=13, alignment=TA_LEFT
-    )
-    h2 = ParagraphStyle(
-        "h2",
-        base,
-        fontName=BOLD,
-        fontSize=11.5,
-        leading=15,
-        spaceBefore=10,
-        spaceAfter=3,
-        textColor=ACCENT,
-    )
-    # A label in the left gutter (reportlab's bullet), the value wrapping in the right column:
-    # a two-column row that, unlike a table row, can split across pages.
-    row = ParagraphStyle(
-        "row",
-        base,
-        leftIndent=LABEL_WIDTH,
-        bulletIndent=0,
-        bulletFontName=BOLD,
-        bulletFontSize=8.5,
-        spaceBefore=1.5,
-        spaceAfter=1.5,
-    )
-    return {
-        "body": base,
-        "small": ParagraphStyle("small", base, fontSize=8, leading=10.5),
-        "clinic": ParagraphStyle("clinic", base, fontName=BOLD, fontSize=13, textColor=ACCENT),
-        "title": ParagraphStyle(
-            "title", base, fontName=BOLD, fontSize=15, leading=19, spaceBefore=6, spaceAfter=4
-        ),
-        "h2": h2,
-        **{tier: ParagraphStyle(f"h2-{tier}", h2, textColor=c) for tier, c in TIER_COLORS.items()},
-        "label": ParagraphStyle("label", base, fontName=BOLD, fontSize=8.5, leading=11),
-        "para": ParagraphStyle("para", base, spaceAfter=4),
-        "answer": ParagraphStyle("answer", base, spaceAfter=6, leftIndent=8),
-        "answer-line": ParagraphStyle("answer-line", base, leftIndent=8),
-        "item": ParagraphStyle("item", base, leftIndent=16, bulletIndent=5, spaceAfter=1.5),
-        "ack": ParagraphStyle("ack", base, leftIndent=16, bulletIndent=0, spaceAfter=4),
-        "row": row,
-        # Small enough for a SHA-256 in hex to stay on one line.
-        "record": ParagraphStyle("record", row, fontSize=8.5, leading=11.5),
-        "flag-row": ParagraphStyle("flag-row", row, backColor=FLAG_FILL, textColor=FLAG_INK),
-        "flag-box": ParagraphStyle(
-            "flag-box",
-            base,
-            fontName=BOLD,
-            textColor=FLAG_INK,
-            backColor=FLAG_FILL,
-            borderColor=FLAG_INK,
-            borderWidth=1,
-            borderPadding=5,
-            spaceBefore=8,
-            spaceAfter=8,
-        ),
-    }
-
-
 #: Printed across every page of a consent rendered without the clinic's seal, so nothing
 #: unsealed can pass for a signed record.
-PREVIEW_MARK = "PREVIEW — not a signed consent"
+PREVIEW_MARK = N_("PREVIEW — not a signed consent")
 BOLD_FILE = FONT_DIR / "DejaVuSans-Bold.ttf"
 PREVIEW_RED = colors.HexColor("#b00020")
 PREVIEW_PALE = colors.HexColor("#f7dde1")
@@ -136,10 +74,12 @@ class _NumberedCanvas(Canvas):
     of the page and across it, as outlines, so that a paragraph running on to the next page
     still reads whole."""
 
-    def __init__(self, *args: Any, footer: str, preview: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, footer: str, preview: bool, words: Words, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._footer = footer
         self._preview = preview
+        self._words = words
+        self._mark = words(PREVIEW_MARK)
         self._pages: list[dict[str, Any]] = []
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
@@ -153,9 +93,10 @@ class _NumberedCanvas(Canvas):
             width, _ = self._pagesize
             self.setFont(BODY, 7.5)
             self.setFillColor(colors.HexColor("#555555"))
-            footer = f"Page {number} of {total} · {self._footer}"
+            page = self._words(N_("Page %(number)s of %(total)s"), number=number, total=total)
+            footer = f"{page} · {self._footer}"
             if self._preview:
-                footer += f" · {PREVIEW_MARK}"
+                footer += f" · {self._mark}"
             self.drawCentredString(width / 2, 0.45 * inch, footer)
             super().showPage()
         super().save()
@@ -167,11 +108,11 @@ class _NumberedCanvas(Canvas):
         self.setFillColor(PREVIEW_RED)
         self.rect(0, height - 0.42 * inch, width, 0.42 * inch, stroke=0, fill=1)
         self.setFillColor(colors.white)
-        draw_outlined_centred(self, PREVIEW_MARK, BOLD_FILE, 12, width / 2, height - 0.28 * inch)
+        draw_outlined_centred(self, self._mark, BOLD_FILE, 12, width / 2, height - 0.28 * inch)
         self.setFillColor(PREVIEW_PALE)
         self.translate(width / 2, height / 2)
         self.rotate(40)
-        draw_outlined_centred(self, PREVIEW_MARK, BOLD_FILE, 40, 0, 0)
+        draw_outlined_centred(self, self._mark, BOLD_FILE, 40, 0, 0)
         self.restoreState()
 
 
@@ -194,24 +135,27 @@ class _Template:
         return self.template.format(**self.values)
 
 
-def patient_rows(patient: Patient) -> list[tuple[str, str | _Template]]:
-    """The "Patient details" rows: each label with its value."""
+def patient_rows(
+    patient: Patient, language: str = DEFAULT_LANGUAGE
+) -> list[tuple[str, str | _Template]]:
+    """The "Patient details" rows: each label with its value, in `language`."""
+    _ = words(language)
     ec = patient.emergency_contact
     return [
-        ("Legal name", patient.legal_name),
-        ("Preferred name", patient.preferred_name),
-        ("Date of birth", patient.date_of_birth.isoformat()),
-        ("Phone", patient.phone),
-        ("Email", patient.email),
-        ("Address", patient.address),
+        (_("Legal name"), patient.legal_name),
+        (_("Preferred name"), patient.preferred_name),
+        (_("Date of birth"), date_of_birth_shown(patient.date_of_birth, language)),
+        (_("Phone"), patient.phone),
+        (_("Email"), patient.email),
+        (_("Address"), patient.address),
         (
-            "Emergency contact",
+            _("Emergency contact"),
             _Template(
                 "{name} ({relationship}) · {phone}",
                 {"name": ec.name, "relationship": ec.relationship, "phone": ec.phone},
             ),
         ),
-        ("Primary physician", patient.primary_physician),
+        (_("Primary physician"), patient.primary_physician),
     ]
 
 
@@ -255,47 +199,72 @@ def _items(items: tuple[str, ...], s: dict[str, ParagraphStyle], numbered: bool 
     ]
 
 
-def signed_time(moment: datetime) -> str:
-    """When the patient signed, for people and exactly: "29 November 2026, 10:15:00
-    (UTC-05:00) · 2026-11-29T10:15:00-05:00"."""
+def signed_time(moment: datetime, language: str = DEFAULT_LANGUAGE) -> str:
+    """When the patient signed, for people (in `language`) and exactly: "29 November 2026,
+    10:15:00 (UTC-05:00) · 2026-11-29T10:15:00-05:00"."""
     offset = moment.strftime("%z")
     offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
-    return f"{moment.strftime('%-d %B %Y, %H:%M:%S')} ({offset}) · {moment.isoformat()}"
+    # The date's pattern (CLDR) is the catalog's: each language writes a date its own way.
+    pattern = words(language)(N_("d MMMM y, HH:mm:ss"))
+    return f"{format_datetime(moment, pattern, locale=language)} ({offset}) · {moment.isoformat()}"
 
 
 def _signature_block(
     heading: str,
-    pad: SignaturePad,
+    pad: SignaturePad | str,
     rows: list[tuple[str, str | _Template]],
     meaning: str,
     width: float,
     s: dict[str, ParagraphStyle],
 ) -> KeepTogether:
+    """A signature with what it means: the drawing, or (a str) the name typed as signature."""
+    if isinstance(pad, str):
+        signature: Any = _p(pad, s["typed-signature"])
+    else:
+        signature = SignatureDrawing(pad, min(width, 4.2 * inch), 1.3 * inch)
     return KeepTogether(
-        [
-            _p(heading, s["h2"]),
-            _p(meaning, s["para"]),
-            SignatureDrawing(pad, min(width, 4.2 * inch), 1.3 * inch),
-            Spacer(1, 4),
-            *_rows(rows, s),
-        ]
+        [_p(heading, s["h2"]), _p(meaning, s["para"]), signature, Spacer(1, 4), *_rows(rows, s)]
     )
 
 
-def strokes_summary(submission: Submission) -> str:
+def signing_method(submission: Submission, _: Words) -> str:
+    """How the patient signed, for the signing record."""
+    witness = submission.witness
+    if witness is not None:
+        return _(
+            "signed by typed name, witnessed by %(name)s (staff account %(staff_id)s)",
+            name=witness.name,
+            staff_id=witness.staff_id,
+        )
+    return _("drawn on the tablet's signature pad")
+
+
+def strokes_summary(submission: Submission, language: str = DEFAULT_LANGUAGE) -> str:
     """The signing record's count of what was drawn: "patient: 3 strokes, 120 points"."""
+    _ = words(language)
     pad, guardian = submission.signature, submission.guardian
-    summary = f"patient: {len(pad.strokes)} strokes, {pad.point_count} points"
+    if pad is None:
+        summary = _("patient: none (signed by typed name)")
+    else:
+        summary = _(
+            "patient: %(strokes)s strokes, %(points)s points",
+            strokes=len(pad.strokes),
+            points=pad.point_count,
+        )
     if guardian:
-        summary += (
-            f"; guardian: {len(guardian.signature.strokes)} strokes, "
-            f"{guardian.signature.point_count} points"
+        summary += _(
+            "; guardian: %(strokes)s strokes, %(points)s points",
+            strokes=len(guardian.signature.strokes),
+            points=guardian.signature.point_count,
         )
     return summary
 
 
-def _clinician_block(line: str, width: float, s: dict[str, ParagraphStyle]) -> KeepTogether:
-    labels = [_p(label, s["small"]) for label in ("Clinician name", "", "Signature", "", "Date")]
+def _clinician_block(
+    line: str, width: float, s: dict[str, ParagraphStyle], _: Words
+) -> KeepTogether:
+    names = (_("Clinician name"), "", _("Signature"), "", _("Date"))
+    labels = [_p(label, s["small"]) for label in names]
     gap = width * 0.04
     blanks = Table(
         [[""] * 5, labels],
@@ -312,7 +281,7 @@ def _clinician_block(line: str, width: float, s: dict[str, ParagraphStyle]) -> K
             ]
         )
     )
-    return KeepTogether([_p("Clinician", s["h2"]), _p(line, s["para"]), blanks])
+    return KeepTogether([_p(_("Clinician"), s["h2"]), _p(line, s["para"]), blanks])
 
 
 def build_story(
@@ -326,7 +295,9 @@ def build_story(
 ) -> list[Any]:
     """Every flowable of the consent, in reading order. `tablet` is the name of the enrolled
     tablet it was taken on (the archive's record; empty: none)."""
-    s = _styles()
+    s = consent_styles()
+    language = definition.language
+    _ = words(language)
     patient = submission.patient
     story: list[Any] = [_p(definition.clinic_name, s["clinic"])]
     contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
@@ -335,7 +306,12 @@ def build_story(
     story += [
         _p(definition.title, s["title"]),
         _p(
-            f"Form {definition.id}, version {definition.version} · Document {document_id}",
+            _(
+                "Form %(form)s, version %(version)s · Document %(document)s",
+                form=definition.id,
+                version=definition.version,
+                document=document_id,
+            ),
             s["small"],
         ),
         Spacer(1, 6),
@@ -345,25 +321,40 @@ def build_story(
     flags = submission.flags(definition)
     if flags:
         story.append(
-            _p(f"Clinician review required: {len(flags)} screening answer(s) below.", s["flag-box"])
+            _p(
+                _(
+                    "Clinician review required: %(count)s screening answer(s) below.",
+                    count=len(flags),
+                ),
+                s["flag-box"],
+            )
         )
 
     story += [
-        *_heading("Patient details", s["h2"]),
-        *_rows(patient_rows(patient), s),
-        *_heading("Health history", s["h2"]),
-        *_label_value("Allergies", submission.health.allergies, s),
-        *_label_value("Medications and supplements", submission.health.medications, s),
-        *_label_value("Conditions", submission.health.conditions, s),
-        *_heading("Screening questions", s["h2"]),
+        *_heading(_("Patient details"), s["h2"]),
+        *_rows(patient_rows(patient, language), s),
+        *_heading(_("Health history"), s["h2"]),
+        *_label_value(_("Allergies"), submission.health.allergies, s),
+        *_label_value(_("Medications and supplements"), submission.health.medications, s),
+        *_label_value(_("Conditions"), submission.health.conditions, s),
+        *_heading(_("Screening questions"), s["h2"]),
     ]
     answers = dict(submission.screening)
     for q in definition.screening:
-        if answers.get(q.id):
-            text = f"{q.question}\nClinician review required ({LEVEL_WORDS[q.level]})"
-            story.append(_p(text, s["flag-row"], bullet="Yes"))
+        if answers.get(q.id) == NOT_SURE:
+            level = _(LEVEL_WORDS[q.level])
+            text = f"{q.question}\n" + _(
+                "The patient is not sure: clinician review required (%(level)s); "
+                "ask before injecting",
+                level=level,
+            )
+            story.append(_p(text, s["flag-row"], bullet=_("Not sure")))
+        elif answers.get(q.id):
+            level = _(LEVEL_WORDS[q.level])
+            text = f"{q.question}\n" + _("Clinician review required (%(level)s)", level=level)
+            story.append(_p(text, s["flag-row"], bullet=_("Yes")))
         else:
-            story.append(_p(q.question, s["row"], bullet="No"))
+            story.append(_p(q.question, s["row"], bullet=_("No")))
 
     for section in definition.sections:
         story += _heading(section.heading, s["h2"])
@@ -371,24 +362,35 @@ def build_story(
         story += _items(section.items, s, numbered=section.numbered)
 
     for tier in definition.side_effects:
+        story += _heading(tier.heading, s[tier.tier])
+        if tier.headline:
+            story.append(_p(tier.headline, s["headline"]))
         story += [
-            *_heading(tier.heading, s[tier.tier]),
             _p(tier.intro, s["para"]),
             *_items(tier.items, s),
-            Paragraph(f"<b>What to do:</b> {pdf_text(tier.action)}", s["para"]),
+            Paragraph(f"<b>{pdf_text(_('What to do:'))}</b> {pdf_text(tier.action)}", s["para"]),
         ]
+        if tier.contact_clinic and settings.clinic_phone:
+            call = _Template(
+                _("Call {clinic}: {phone}"),
+                {"clinic": definition.clinic_name, "phone": settings.clinic_phone},
+            )
+            story.append(_p(call, s["clinic-phone"]))
 
-    story += _heading("Acknowledgments", s["h2"])
+    story += _heading(_("Acknowledgments"), s["h2"])
     ticked = set(submission.acknowledgments)
     for ack in definition.acknowledgments:
         story.append(_p(ack.text, s["ack"], bullet="☑" if ack.id in ticked else "☐"))
 
-    signed = signed_time(submission.signed_at)
+    signed = signed_time(submission.signed_at, language)
+    signer_rows = [(_("Printed name"), submission.typed_name), (_("Signed"), signed)]
+    if submission.witness is not None:
+        signer_rows.append((_("Signature"), signing_method(submission, _)))
     story.append(
         _signature_block(
-            "Patient signature",
-            submission.signature,
-            [("Printed name", submission.typed_name), ("Signed", signed)],
+            _("Patient signature"),
+            submission.signature or submission.typed_name,
+            signer_rows,
             definition.signature.meaning,
             width,
             s,
@@ -398,60 +400,71 @@ def build_story(
     if guardian is not None:
         story.append(
             _signature_block(
-                "Parent or legal guardian signature",
+                _("Parent or legal guardian signature"),
                 guardian.signature,
                 [
-                    ("Printed name", guardian.name),
+                    (_("Printed name"), guardian.name),
                     (
-                        "Signed for",
+                        _("Signed for"),
                         _Template(
-                            "{patient}, a minor, as {relationship}",
+                            _("{patient}, a minor, as {relationship}"),
                             {"patient": patient.legal_name, "relationship": guardian.relationship},
                         ),
                     ),
-                    ("Signed", signed),
+                    (_("Signed"), signed),
                 ],
                 definition.signature.guardian_meaning,
                 width,
                 s,
             )
         )
-    story.append(_clinician_block(definition.signature.clinician_line, width, s))
+    story.append(_clinician_block(definition.signature.clinician_line, width, s, _))
 
     device = submission.device
-    strokes = strokes_summary(submission)
+    strokes = strokes_summary(submission, language)
     story += [
         PageBreak(),
-        _p("Signing record", s["title"]),
+        _p(_("Signing record"), s["title"]),
         _p(
-            "How and when this consent was signed, and the fingerprints that identify exactly "
-            "which text was shown and what was submitted.",
+            _(
+                "How and when this consent was signed, and the fingerprints that identify "
+                "exactly which text was shown and what was submitted."
+            ),
             s["para"],
         ),
         *_rows(
             [
-                ("Document id", document_id),
-                ("Signed at", signed),
-                ("Signed by", submission.typed_name),
+                (_("Document id"), document_id),
+                (_("Signed at"), signed),
+                (_("Signed by"), submission.typed_name),
+                *([(_("Signature"), signing_method(submission, _))] if submission.witness else []),
                 (
-                    "Guardian",
+                    _("Guardian"),
                     _Template(
-                        "{name} ({relationship}) for a minor",
+                        _("{name} ({relationship}) for a minor"),
                         {"name": guardian.name, "relationship": guardian.relationship},
                     )
                     if guardian
                     else "",
                 ),
-                ("Tablet", tablet),
-                ("Device", device.user_agent),
-                ("IP address", device.ip),
-                ("Form", f"{definition.id}, version {definition.version}"),
-                ("Form text SHA-256", definition.sha256),
-                ("Submission SHA-256", submission.sha256),
-                ("Signature strokes", strokes),
-                ("Submitted data", "attached to this PDF as submission.json"),
+                (_("Tablet"), tablet),
+                (_("Device"), device.user_agent),
+                (_("IP address"), device.ip),
+                (
+                    _("Form"),
+                    _(
+                        "%(form)s, version %(version)s",
+                        form=definition.id,
+                        version=definition.version,
+                    ),
+                ),
+                (_("Language"), f"{language_name(language)} ({DOCUMENT_LANGUAGE[language]})"),
+                (_("Form text SHA-256"), definition.sha256),
+                (_("Submission SHA-256"), submission.sha256),
+                (_("Signature strokes"), strokes),
+                (_("Submitted data"), _("attached to this PDF as submission.json")),
                 *(
-                    [("Sealed with", seal.subject), ("Certificate SHA-256", seal.sha256)]
+                    [(_("Sealed with"), seal.subject), (_("Certificate SHA-256"), seal.sha256)]
                     if seal
                     else []
                 ),
@@ -505,6 +518,8 @@ def render_consent(
         story,
         onFirstPage=on_page,
         onLaterPages=on_page,
-        canvasmaker=lambda *a, **kw: _NumberedCanvas(*a, footer=document_id, preview=preview, **kw),
+        canvasmaker=lambda *a, **kw: _NumberedCanvas(
+            *a, footer=document_id, preview=preview, words=words(definition.language), **kw
+        ),
     )
     return finish_pdf(buffer.getvalue(), definition, submission, document_id)

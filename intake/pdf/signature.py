@@ -28,6 +28,22 @@ def catmull_rom(points: Sequence[Point]) -> Iterator[tuple[Point, Point, Point]]
         yield c1, c2, p2
 
 
+def svg_path(points: Sequence[Point]) -> str:
+    """One pen stroke as SVG path data in pad coordinates: the same Catmull-Rom spline as the
+    PDF and the pad draw (a tap is a dot, two points a line)."""
+
+    def xy(point: Point) -> str:
+        return f"{round(point[0], 2):g} {round(point[1], 2):g}"
+
+    if len(points) == 1:
+        x, y = points[0]
+        return f"M {xy((x, y))} L {xy((x + 0.01, y))}"
+    if len(points) == 2:
+        return f"M {xy(points[0])} L {xy(points[1])}"
+    curves = " ".join(f"C {xy(c1)} {xy(c2)} {xy(end)}" for c1, c2, end in catmull_rom(points))
+    return f"M {xy(points[0])} {curves}"
+
+
 def smooth_path(canvas: Canvas, points: tuple[tuple[float, float], ...], to_page) -> None:
     """Stroke one pen stroke as a Catmull-Rom spline through its points, as cubic Béziers."""
     page = [to_page(x, y) for x, y in points]

@@ -25,6 +25,7 @@ AREAS = (
     "lots",
     "today",
     "injections",
+    "translations",
 )
 
 

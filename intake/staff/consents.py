@@ -13,11 +13,12 @@ from io import BytesIO
 from flask import abort, flash, g, redirect, render_template, request, send_file, session, url_for
 from flask.typing import ResponseReturnValue
 
-from intake.archive import patient_match
+from intake.archive import patient_match, translation_reviews
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.models import Consent
 from intake.archive.search import SearchCriteria
 from intake.archive.web import get_archive
+from intake.definition import ConsentDefinition
 from intake.staff import service
 from intake.staff.auth import TOKEN, allow, may
 from intake.staff.forms import ReviewForm, SearchForm
@@ -83,6 +84,13 @@ def voided_by_name(consent: Consent) -> str | None:
     return staff.name if staff else FORMER_ACCOUNT
 
 
+def signed_text_reviewed(text: ConsentDefinition | None) -> bool:
+    """Whether the translation a consent was signed in needs no "not yet reviewed" mark."""
+    if text is None:
+        return True
+    return translation_reviews.is_reviewed(text, translation_reviews.reviews(get_archive()))
+
+
 def show_consent(consent: Consent, review_form: ReviewForm | None) -> ResponseReturnValue:
     archive = get_archive()
     record = service.consent_record(consent, catalog())
@@ -99,6 +107,7 @@ def show_consent(consent: Consent, review_form: ReviewForm | None) -> ResponseRe
         tablet=tablets().get(consent.device_id),
         voided_by_name=voided_by_name(consent),
         possible_matches=patient_match.matches_of(archive, consent.patient_id),
+        signed_text_reviewed=signed_text_reviewed(record.signed_text),
         page_title="Consent",
         section="consents",
     ), 422 if review_form is not None and review_form.errors else 200

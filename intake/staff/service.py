@@ -14,7 +14,7 @@ from intake.archive.audit import ChainReport
 from intake.archive.models import AuditEvent, Consent, Staff
 from intake.archive.service import Archive, submission_of
 from intake.definition import ConsentDefinition, FormCatalog
-from intake.submission import ScreeningFlag, screening_flags
+from intake.submission import NOT_SURE, ScreeningFlag, screening_flags
 
 AUDIT_PAGE_SIZE = 50
 #: The most rows of the hash chain one view of the audit page checks beyond the kept checkpoint
@@ -54,10 +54,12 @@ def audit_page(archive: Archive, before: int | None = None) -> AuditPage:
 @dataclass(frozen=True)
 class ScreeningAnswer:
     question: str
-    #: True for "yes", False for "no", None when the patient's answer is missing.
-    answer: bool | None
+    #: True for "yes", False for "no", `NOT_SURE`, None when the patient's answer is missing.
+    answer: bool | str | None
     #: The clinician flag for a "yes": its level and the reason (for staff only).
     flag: ScreeningFlag | None = None
+    #: The question in the clinic's language, when the patient read it in another.
+    clinic_question: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class ConsentRecord:
     acknowledgments: list[tuple[str, bool]]
     #: The form's text changed since this consent was signed (the PDF holds what was signed).
     form_changed: bool
+    #: The text in the language the patient signed, when it is not the clinic's (else None).
+    signed_text: ConsentDefinition | None = None
 
 
 def consent_record(consent: Consent, catalog: FormCatalog) -> ConsentRecord:
@@ -79,17 +83,30 @@ def consent_record(consent: Consent, catalog: FormCatalog) -> ConsentRecord:
         definition = catalog.get(consent.form_id)
     except KeyError:
         definition = None
+    signed_text = definition
+    if definition is not None and consent.language != definition.language:
+        try:
+            signed_text = catalog.get(consent.form_id, consent.language)
+        except KeyError:
+            signed_text = None
     answers = data.get("screening") or {}
     ticks = data.get("acknowledgments") or {}
     screening: list[ScreeningAnswer] = []
     acknowledgments: list[tuple[str, bool]] = []
     if definition is not None:
         flags = {flag.question_id: flag for flag in screening_flags(answers, definition)}
+        # The patient's words first (the text they answered), the clinic's beside them.
+        read = signed_text or definition
         screening = [
-            ScreeningAnswer(q.question, _yes_no(answers.get(q.id)), flags.get(q.id))
+            ScreeningAnswer(
+                read.question(q.id).question,
+                _yes_no(answers.get(q.id)),
+                flags.get(q.id),
+                q.question if read is not definition else "",
+            )
             for q in definition.screening
         ]
-        acknowledgments = [(a.text, ticks.get(a.id) is True) for a in definition.acknowledgments]
+        acknowledgments = [(a.text, ticks.get(a.id) is True) for a in read.acknowledgments]
         asked = {q.id for q in definition.screening} | {a.id for a in definition.acknowledgments}
         answers = {k: v for k, v in answers.items() if k not in asked}
         ticks = {k: v for k, v in ticks.items() if k not in asked}
@@ -102,9 +119,10 @@ def consent_record(consent: Consent, catalog: FormCatalog) -> ConsentRecord:
         data=data,
         screening=screening,
         acknowledgments=acknowledgments,
-        form_changed=definition is None or definition.sha256 != consent.form_sha256,
+        form_changed=signed_text is None or signed_text.sha256 != consent.form_sha256,
+        signed_text=signed_text if signed_text is not definition else None,
     )
 
 
-def _yes_no(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
+def _yes_no(value: Any) -> bool | str | None:
+    return value if isinstance(value, bool) or value == NOT_SURE else None

@@ -23,6 +23,8 @@
     this.load();
     this.bind();
     this.resize();
+    // A pad the server refused says why beside it, as it does before sending.
+    if (root.classList.contains("has-error")) this.say(this.problem(), true);
   }
 
   SignaturePad.prototype.load = function () {
@@ -34,6 +36,18 @@
     } catch (e) {
       this.strokes = [];
     }
+  };
+
+  // What the pad says, in the page's language: the template puts each message in a
+  // `data-say-*` attribute of the pad (English here only if one is missing).
+  var ENGLISH = {
+    removed: "Last stroke removed.",
+    empty: "The pad is empty.",
+    unsigned: "Please sign on the pad.",
+    small: "That is too small to be a signature. Please sign again.",
+  };
+  SignaturePad.prototype.words = function (key) {
+    return this.root.getAttribute("data-say-" + key) || ENGLISH[key];
   };
 
   SignaturePad.prototype.save = function () {
@@ -73,13 +87,13 @@
       pad.strokes.pop();
       pad.save();
       pad.draw();
-      pad.say(pad.strokes.length ? "Last stroke removed." : "The pad is empty.");
+      pad.say(pad.strokes.length ? pad.words("removed") : pad.words("empty"));
     });
     this.root.querySelector("[data-pad-clear]").addEventListener("click", function () {
       pad.strokes = [];
       pad.save();
       pad.draw();
-      pad.say("The pad is empty.");
+      pad.say(pad.words("empty"));
     });
     if (typeof ResizeObserver === "function") {
       new ResizeObserver(function () { pad.resize(); }).observe(canvas);
@@ -115,7 +129,19 @@
     this.draw();
   };
 
-  // Each stroke as quadratic curves through the midpoints of its points: smooth, no corners.
+  // A stroke's cubic Béziers [c1x, c1y, c2x, c2y, x, y]: the Catmull-Rom spline through its
+  // points, the same curve the review (SVG) and the PDF draw.
+  function catmullRom(s) {
+    var out = [];
+    for (var i = 0; i < s.length - 1; i++) {
+      var p0 = s[i > 0 ? i - 1 : i], p1 = s[i], p2 = s[i + 1], p3 = s[i + 2 < s.length ? i + 2 : i + 1];
+      out.push([p1[0] + (p2[0] - p0[0]) / 6, p1[1] + (p2[1] - p0[1]) / 6,
+                p2[0] - (p3[0] - p1[0]) / 6, p2[1] - (p3[1] - p1[1]) / 6, p2[0], p2[1]]);
+    }
+    return out;
+  }
+  window.signatureCurve = catmullRom;
+
   SignaturePad.prototype.draw = function () {
     var ctx = this.canvas.getContext("2d");
     var sx = this.canvas.width / this.width;
@@ -131,19 +157,12 @@
     this.strokes.forEach(function (s) {
       if (!s.length) return;
       ctx.beginPath();
-      if (s.length < 3) {
-        ctx.moveTo(s[0][0], s[0][1]);
-        ctx.lineTo(s[s.length - 1][0] + 0.01, s[s.length - 1][1]);
-        ctx.stroke();
-        return;
-      }
       ctx.moveTo(s[0][0], s[0][1]);
-      for (var i = 1; i < s.length - 1; i++) {
-        var mx = (s[i][0] + s[i + 1][0]) / 2;
-        var my = (s[i][1] + s[i + 1][1]) / 2;
-        ctx.quadraticCurveTo(s[i][0], s[i][1], mx, my);
+      if (s.length === 1) {
+        ctx.lineTo(s[0][0] + 0.01, s[0][1]);
+      } else {
+        catmullRom(s).forEach(function (c) { ctx.bezierCurveTo(c[0], c[1], c[2], c[3], c[4], c[5]); });
       }
-      ctx.lineTo(s[s.length - 1][0], s[s.length - 1][1]);
       ctx.stroke();
     });
   };
@@ -159,10 +178,10 @@
     this.strokes.forEach(function (s) {
       s.forEach(function (p) { xs.push(p[0]); ys.push(p[1]); });
     });
-    if (!xs.length) return "Please sign on the pad.";
+    if (!xs.length) return this.words("unsigned");
     var extent = Math.max(Math.max.apply(null, xs) - Math.min.apply(null, xs),
                           Math.max.apply(null, ys) - Math.min.apply(null, ys));
-    if (extent < this.minExtent) return "That is too small to be a signature. Please sign again.";
+    if (extent < this.minExtent) return this.words("small");
     return "";
   };
 
@@ -172,20 +191,16 @@
     });
     var form = document.querySelector("form[data-sign-form]");
     if (!form) return;
+    // The form goes to the server even with a pad left empty: the server checks the pads and
+    // every other field of the step together, so all of the step's errors come at once.
     form.addEventListener("submit", function (event) {
-      if (event.submitter && event.submitter.name === "nav") return;
-      var first = null;
+      // Back and a language switch keep the pad as it is, signed or not.
+      if (event.submitter && (event.submitter.name === "nav" || event.submitter.name === "lang")) return;
       pads.forEach(function (pad) {
         var problem = pad.problem();
         pad.say(problem, true);
         pad.root.classList.toggle("has-error", Boolean(problem));
-        if (problem && !first) first = pad;
       });
-      if (first) {
-        event.preventDefault();
-        first.canvas.focus();
-        first.root.scrollIntoView({ block: "center" });
-      }
     });
   });
 })();

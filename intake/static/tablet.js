@@ -118,7 +118,113 @@
     });
   }
 
+  // Return (or the keyboard's Next/Go) in a field moves to the next field: a step is sent only
+  // by its buttons, never half-filled from the first field. A text area keeps its new lines.
+  function returnMovesOn() {
+    document.querySelectorAll("main form").forEach(function (form) {
+      form.addEventListener("keydown", function (event) {
+        var field = event.target;
+        if (event.key !== "Enter" || event.isComposing || field.tagName !== "INPUT") return;
+        event.preventDefault();
+        var fields = Array.prototype.filter.call(form.elements, function (f) {
+          return !f.disabled && f.type !== "hidden" && f.tabIndex >= 0 && f.getClientRects().length &&
+            (f.tagName === "INPUT" || f.tagName === "TEXTAREA" || f.tagName === "SELECT" || f === field);
+        });
+        var next = fields[fields.indexOf(field) + 1];
+        while (next && next.type === "radio" && next.name === field.name) {
+          next = fields[fields.indexOf(next) + 1];
+        }
+        if (next) next.focus();
+      });
+    });
+  }
+
+  // A date of birth typed in the page language's order (month/day/year in English, day/month/
+  // year in Spanish) or YYYY-MM-DD, as intake/tablet/dates.py reads it; null if not a date.
+  function typedDate(text, lang) {
+    var iso = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
+    var typed = /^(\d{1,2})\s*[\/.\-\s]\s*(\d{1,2})\s*[\/.\-\s]\s*(\d{4})$/.exec(text.trim());
+    var y, m, d;
+    if (iso) { y = +iso[1]; m = +iso[2]; d = +iso[3]; }
+    else if (typed) {
+      y = +typed[3];
+      if (lang.slice(0, 2) === "es") { d = +typed[1]; m = +typed[2]; } else { m = +typed[1]; d = +typed[2]; }
+    } else return null;
+    var when = new Date(y, m - 1, d);
+    return when.getFullYear() === y && when.getMonth() === m - 1 && when.getDate() === d ? when : null;
+  }
+
+  // A date of birth in the future is refused as the field is left, before anything is sent.
+  function checkDateOfBirth() {
+    document.querySelectorAll("input[data-date-of-birth]").forEach(function (input) {
+      var live = document.createElement("p");
+      live.className = "error";
+      live.id = input.id + "-live";
+      live.setAttribute("aria-live", "polite");
+      live.hidden = true;
+      input.parentNode.insertBefore(live, input);
+      var described = input.getAttribute("aria-describedby") || "";
+      input.addEventListener("blur", function () {
+        var born = typedDate(input.value, document.documentElement.lang || "en");
+        var future = born !== null && born > new Date();
+        live.textContent = future ? input.dataset.future : "";
+        live.hidden = !future;
+        input.closest(".field").classList.toggle("has-error", future || input.getAttribute("aria-invalid") === "true");
+        if (future) {
+          input.setAttribute("aria-invalid", "true");
+          input.setAttribute("aria-describedby", (described + " " + live.id).trim());
+        } else if (!input.closest(".field").querySelector("#" + input.id + "-error")) {
+          input.removeAttribute("aria-invalid");
+          if (described) input.setAttribute("aria-describedby", described); else input.removeAttribute("aria-describedby");
+        }
+      });
+    });
+  }
+  window.typedDate = typedDate;
+
+  // The larger-text switch changes the page at once and keeps the choice in the session in the
+  // background, so nothing typed on the page is lost.
+  function textSize() {
+    document.querySelectorAll("form[data-text-size]").forEach(function (form) {
+      var button = form.querySelector("button[name=size]");
+      form.addEventListener("submit", function (event) {
+        if (typeof window.fetch !== "function") return;
+        event.preventDefault();
+        var large = button.value === "large";
+        document.documentElement.classList.toggle("text-large", large);
+        button.setAttribute("aria-pressed", large ? "true" : "false");
+        button.value = large ? "normal" : "large";
+        var body = new FormData(form);
+        body.set("size", large ? "large" : "normal");
+        window.fetch(form.action, {
+          method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-Requested-With": "fetch" }
+        });
+      });
+    });
+  }
+
+  // The thank-you screen's countdown to clearing itself, restarted by a touch as the wipe is.
+  function countDown() {
+    var shown = document.getElementById("clear-countdown");
+    var seconds = Number(document.body.dataset.idleSeconds || 0);
+    if (!shown || !seconds) return;
+    var left = seconds;
+    ["pointerdown", "keydown"].forEach(function (type) {
+      window.addEventListener(type, function () { left = seconds; shown.textContent = String(left); },
+        { passive: true, capture: true });
+    });
+    window.setInterval(function () {
+      left = Math.max(left - 1, 0);
+      shown.textContent = String(left);
+    }, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    returnMovesOn();
+    checkDateOfBirth();
+    textSize();
+    countDown();
     watchIdle();
     confirmButtons();
     submitOnce();

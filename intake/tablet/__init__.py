@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
+from intake.i18n import gettext
 from intake.tablet import copy, visit
 from intake.tablet.routes import bp
 
@@ -20,4 +21,4 @@ def init_app(app: Flask) -> None:
 
 def _page_expired(error: CSRFError) -> tuple[str, int]:
     """A post without a valid CSRF token: usually a page left open past the session's end."""
-    return render_template("tablet/expired.html", page_title="Page expired"), 400
+    return render_template("tablet/expired.html", page_title=gettext("Page expired")), 400

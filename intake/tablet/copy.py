@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from intake.archive.copies import CopyGone, take_copy
 from intake.archive.web import get_archive, request_actor
+from intake.i18n import gettext
 
 bp = Blueprint("copy", __name__, url_prefix="/copy")
 
@@ -20,8 +21,9 @@ bp = Blueprint("copy", __name__, url_prefix="/copy")
 def take(token: str) -> ResponseReturnValue:
     try:
         pdf = take_copy(get_archive(), token, request_actor())
-    except CopyGone:
-        return render_template("tablet/copy_gone.html", page_title="Link expired"), 410
+    except CopyGone as gone:
+        title = gettext("Link used already") if gone.used else gettext("Link expired")
+        return render_template("tablet/copy_gone.html", used=gone.used, page_title=title), 410
     return send_file(
         BytesIO(pdf),
         mimetype="application/pdf",

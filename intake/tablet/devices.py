@@ -35,6 +35,8 @@ from intake.archive.audit import Actor
 from intake.archive.models import Tablet
 from intake.archive.tablets import TabletError, Tablets
 from intake.archive.web import get_archive, request_actor
+from intake.i18n import gettext
+from intake.languages import N_
 from intake.tablet.forms import EnrolForm
 
 COOKIE = "intake_tablet"
@@ -48,7 +50,7 @@ PATIENT_SESSION_SECONDS = 2 * 60 * 60
 #: The pages any device may open: the enrolment page itself.
 OPEN_ENDPOINTS = {"tablet.enrol"}
 
-ENROLLED = "This tablet is enrolled as “{name}”. It can now take consents."
+ENROLLED = N_("This tablet is enrolled as “%(name)s”. It can now take consents.")
 
 
 def tablets() -> Tablets:
@@ -94,7 +96,7 @@ def refused_page() -> ResponseReturnValue:
     tablets().refused(request_actor())
     return render_template(
         "tablet/not_enrolled.html",
-        page_title="Not one of the clinic's tablets",
+        page_title=gettext("Not one of the clinic's tablets"),
         enrol_url=url_for("tablet.enrol", _external=True),
     ), 403
 
@@ -144,7 +146,7 @@ def refuse_if_over(kind: str) -> ResponseReturnValue | None:
         return None
     page = render_template(
         "tablet/too_many.html",
-        page_title="Please wait a minute",
+        page_title=gettext("Please wait a minute"),
         kind=kind,
         by_tablet=over.startswith("tablet:"),
     )
@@ -167,10 +169,10 @@ def enrol() -> ResponseReturnValue:
         else:
             response = redirect(url_for("tablet.index"))
             set_tablet_cookie(response, enrolled.token)
-            flash(ENROLLED.format(name=enrolled.tablet.name))
+            flash(gettext(ENROLLED, name=enrolled.tablet.name))
             return response
     return render_template(
-        "tablet/enrol.html", form=form, page_title="Enrol this tablet"
+        "tablet/enrol.html", form=form, page_title=gettext("Enrol this tablet")
     ), 422 if form.errors else 200
 
 

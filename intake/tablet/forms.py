@@ -11,12 +11,25 @@ import json
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from flask_babel import format_decimal
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, StringField, TextAreaField
-from wtforms.widgets import DateInput, EmailInput, TelInput
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import EmailInput, TelInput
 
 from intake.definition import ConsentDefinition
+from intake.i18n import gettext, lazy_gettext, locale
+from intake.languages import N_
+from intake.signing import TYPED, Witness
 from intake.submission import (
+    NOT_SURE,
     FieldError,
     check_acknowledgments,
     check_health,
@@ -24,6 +37,7 @@ from intake.submission import (
     check_screening,
     check_signing,
 )
+from intake.tablet.dates import iso_to_typed, typed_to_iso
 
 #: The signature pad's own coordinate system; strokes are stored in it whatever the screen size.
 PAD_WIDTH = 600
@@ -65,9 +79,9 @@ class StepForm(FlaskForm):
         for error in errors:
             name = self.field_for(error.field)
             if name is None:
-                self.form_errors.append(f"{readable_field(error.field)} {error.message}")
+                self.form_errors.append(field_message(readable_field(error.field), error))
                 continue
-            message = f"{self.error_labels.get(name) or self[name].label.text} {error.message}"
+            message = field_message(self.error_labels.get(name) or self[name].label.text, error)
             if message not in self[name].errors:
                 self[name].errors = [*self[name].errors, message]
 
@@ -85,9 +99,49 @@ class StepForm(FlaskForm):
 
 
 def readable_field(path: str) -> str:
-    """A field path as words ("patient.date_of_birth": "Date of birth") for unplaced errors."""
+    """A field path as words ("patient.date_of_birth": "Date of birth") for unplaced errors,
+    in the page's language when the catalog has them."""
     last = path.split(".")[-1].split("[")[0]
-    return last.replace("_", " ").capitalize()
+    words = last.replace("_", " ").capitalize()
+    return gettext(FIELD_WORDS[words]) if words in FIELD_WORDS else words
+
+
+#: The words `readable_field` may give, so that the catalogs carry them.
+FIELD_WORDS = {
+    words: words
+    for words in (
+        N_("Legal name"),
+        N_("Date of birth"),
+        N_("Typed name"),
+        N_("Strokes"),
+        N_("Signature"),
+        N_("Guardian"),
+        N_("Name"),
+        N_("Relationship"),
+        N_("Phone"),
+        N_("Email"),
+        N_("Address"),
+        N_("Allergies"),
+        N_("Medications"),
+        N_("Conditions"),
+        N_("Signed at"),
+    )
+}
+
+
+def field_message(label: str, error: FieldError) -> str:
+    """An error as the page shows it: the field's name, then the problem, in the page's
+    language (`FieldError.template` and `params` are the catalog's message and its values)."""
+    problem = translated(error)
+    return gettext("%(field)s %(problem)s", field=label, problem=problem)
+
+
+def translated(error: FieldError) -> str:
+    """A check's problem in the page's language; the English words when the catalog has none."""
+    if not error.template:
+        return error.message
+    values = {k: format_decimal(v) if isinstance(v, int) else v for k, v in error.params.items()}
+    return gettext(error.template, **values)
 
 
 def _text(value: Any) -> str:
@@ -104,35 +158,50 @@ class ReviewForm(FlaskForm):
 
 class DetailsForm(StepForm):
     legal_name = StringField(
-        "Legal name", description="As on your ID.", render_kw={"autocomplete": "name"}
+        lazy_gettext("Legal name"),
+        description=lazy_gettext("As on your ID."),
+        render_kw={"autocomplete": "name"},
     )
     preferred_name = StringField(
-        "Preferred name (optional)", render_kw={"autocomplete": "nickname"}
+        lazy_gettext("Preferred name (optional)"), render_kw={"autocomplete": "nickname"}
     )
     date_of_birth = StringField(
-        "Date of birth", widget=DateInput(), render_kw={"autocomplete": "bday"}
+        lazy_gettext("Date of birth"),
+        description=lazy_gettext("Month, day, year: for example 04/12/1985."),
+        render_kw={
+            "autocomplete": "bday",
+            "inputmode": "numeric",
+            "data-date-of-birth": "",
+            "data-future": lazy_gettext("A date of birth cannot be in the future."),
+        },
     )
     phone = StringField(
-        "Phone", widget=TelInput(), render_kw={"autocomplete": "tel", "inputmode": "tel"}
+        lazy_gettext("Phone"),
+        widget=TelInput(),
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
     email = StringField(
-        "Email (optional)",
+        lazy_gettext("Email (optional)"),
         widget=EmailInput(),
         render_kw={"autocomplete": "email", "inputmode": "email", "autocapitalize": "off"},
     )
-    address = TextAreaField("Home address", render_kw={"autocomplete": "street-address", "rows": 3})
-    ec_name = StringField("Name", render_kw={"autocomplete": "off"})
+    address = TextAreaField(
+        lazy_gettext("Home address"), render_kw={"autocomplete": "street-address", "rows": 3}
+    )
+    ec_name = StringField(lazy_gettext("Name"), render_kw={"autocomplete": "off"})
     ec_phone = StringField(
-        "Phone", widget=TelInput(), render_kw={"autocomplete": "off", "inputmode": "tel"}
+        lazy_gettext("Phone"),
+        widget=TelInput(),
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
     )
     ec_relationship = StringField(
-        "Relationship to you",
-        description="For example: sister, partner, friend.",
+        lazy_gettext("Relationship to you"),
+        description=lazy_gettext("For example: sister, partner, friend."),
         render_kw={"autocomplete": "off"},
     )
     primary_physician = StringField(
-        "Primary physician (optional)",
-        description="Name and phone, if you have one.",
+        lazy_gettext("Primary physician (optional)"),
+        description=lazy_gettext("Name and phone, if you have one."),
         render_kw={"autocomplete": "off"},
     )
 
@@ -150,12 +219,12 @@ class DetailsForm(StepForm):
         "patient.primary_physician": "primary_physician",
     }
     error_labels: ClassVar[dict[str, str]] = {
-        "preferred_name": "Preferred name",
-        "email": "Email",
-        "ec_name": "Emergency contact name",
-        "ec_phone": "Emergency contact phone",
-        "ec_relationship": "Emergency contact relationship",
-        "primary_physician": "Primary physician",
+        "preferred_name": lazy_gettext("Preferred name"),
+        "email": lazy_gettext("Email"),
+        "ec_name": lazy_gettext("Emergency contact name"),
+        "ec_phone": lazy_gettext("Emergency contact phone"),
+        "ec_relationship": lazy_gettext("Emergency contact relationship"),
+        "primary_physician": lazy_gettext("Primary physician"),
     }
 
     @staticmethod
@@ -163,7 +232,10 @@ class DetailsForm(StepForm):
         p = answers.get("patient") or {}
         ec = p.get("emergency_contact") or {}
         return {
-            **{k: p.get(k) for k in ("legal_name", "preferred_name", "date_of_birth", "phone")},
+            **{k: p.get(k) for k in ("legal_name", "preferred_name", "phone")},
+            # As the patient typed it; a date kept from elsewhere in their language's order.
+            "date_of_birth": (answers.get("as_typed") or {}).get("date_of_birth")
+            or iso_to_typed(p.get("date_of_birth"), locale()),
             **{k: p.get(k) for k in ("email", "address", "primary_physician")},
             "ec_name": ec.get("name"),
             "ec_phone": ec.get("phone"),
@@ -174,7 +246,8 @@ class DetailsForm(StepForm):
         d = self.data
         return {
             "patient": {
-                **{k: _text(d[k]) for k in ("legal_name", "preferred_name", "date_of_birth")},
+                **{k: _text(d[k]) for k in ("legal_name", "preferred_name")},
+                "date_of_birth": typed_to_iso(_text(d["date_of_birth"]), locale()),
                 **{k: _text(d[k]) for k in ("phone", "email", "address")},
                 "emergency_contact": {
                     "name": _text(d["ec_name"]),
@@ -182,7 +255,10 @@ class DetailsForm(StepForm):
                     "relationship": _text(d["ec_relationship"]),
                 },
                 "primary_physician": _text(d["primary_physician"]),
-            }
+            },
+            # The draft keeps the date of birth as typed too, to show it back that way; only
+            # `patient` goes into the submission.
+            "as_typed": {"date_of_birth": _text(d["date_of_birth"])},
         }
 
     def check(self) -> list[FieldError]:
@@ -193,18 +269,20 @@ class HealthForm(StepForm):
     """History in the patient's words, then the definition's screening questions."""
 
     allergies = TextAreaField(
-        "Allergies",
-        description='Medicines, foods, latex, metals. Write "none" if you have none.',
+        lazy_gettext("Allergies"),
+        description=lazy_gettext('Medicines, foods, latex, metals. Write "none" if you have none.'),
         render_kw={"rows": 3},
     )
     medications = TextAreaField(
-        "Medications and supplements",
-        description='Include vitamins and blood thinners. Write "none" if you take none.',
+        lazy_gettext("Medications and supplements"),
+        description=lazy_gettext(
+            'Include vitamins and blood thinners. Write "none" if you take none.'
+        ),
         render_kw={"rows": 3},
     )
     conditions = TextAreaField(
-        "Medical conditions",
-        description='Past and present. Write "none" if you have none.',
+        lazy_gettext("Medical conditions"),
+        description=lazy_gettext('Past and present. Write "none" if you have none.'),
         render_kw={"rows": 3},
     )
     #: (field name, question id) of each screening question, in the definition's order.
@@ -215,14 +293,14 @@ class HealthForm(StepForm):
     def initial(answers: dict[str, Any], definition: ConsentDefinition) -> dict[str, Any]:
         health = answers.get("health") or {}
         screening = answers.get("screening") or {}
-        yes_no = {True: "yes", False: "no"}
+        yes_no = {True: "yes", False: "no", NOT_SURE: NOT_SURE}
         return {
             **{k: health.get(k) for k in ("allergies", "medications", "conditions")},
             **{f"q_{q.id}": yes_no.get(screening.get(q.id)) for q in definition.screening},
         }
 
     def part(self) -> dict[str, Any]:
-        answer = {"yes": True, "no": False}
+        answer = {"yes": True, "no": False, NOT_SURE: NOT_SURE}
         return {
             "health": {k: _text(self[k].data) for k in ("allergies", "medications", "conditions")},
             "screening": {qid: answer.get(self[name].data) for name, qid in self.questions},
@@ -234,6 +312,13 @@ class HealthForm(StepForm):
         return errors + check_screening(part["screening"], self.definition)[1]
 
 
+#: The answers to a screening question; "not sure" is flagged for the clinician like a yes.
+ANSWERS = [
+    SelectChoice("yes", lazy_gettext("Yes")),
+    SelectChoice("no", lazy_gettext("No")),
+    SelectChoice(NOT_SURE, lazy_gettext("Not sure")),
+]
+
 _health_forms: dict[str, type[HealthForm]] = {}
 _consent_forms: dict[str, type[ConsentForm]] = {}
 
@@ -243,7 +328,9 @@ def health_form(definition: ConsentDefinition) -> type[HealthForm]:
     key = definition.sha256
     if key not in _health_forms:
         attrs: dict[str, Any] = {
-            f"q_{q.id}": RadioField(q.question, choices=["yes", "no"], validate_choice=False)
+            f"q_{q.id}": RadioField(
+                q.question, choices=ANSWERS, validate_choice=False, description=q.plain
+            )
             for q in definition.screening
         }
         questions = tuple((f"q_{q.id}", q.id) for q in definition.screening)
@@ -256,7 +343,8 @@ def health_form(definition: ConsentDefinition) -> type[HealthForm]:
             **{f"screening.{qid}": name for name, qid in questions},
         }
         attrs["error_labels"] = {
-            name: f"Question {n}" for n, (name, _) in enumerate(questions, start=1)
+            name: lazy_gettext("Question %(number)s", number=n)
+            for n, (name, _) in enumerate(questions, start=1)
         }
         _health_forms[key] = type("HealthForm", (HealthForm,), attrs)
     return _health_forms[key]
@@ -302,8 +390,11 @@ def consent_form(definition: ConsentDefinition) -> type[ConsentForm]:
             f"acknowledgments.{a.id}": f"a_{a.id}" for a in definition.acknowledgments
         }
         attrs["error_labels"] = {
-            **{name: f"Statement {n}" for n, (name, _) in enumerate(statements, start=1)},
-            f"a_{esign.id}": "The consent to sign electronically",
+            **{
+                name: lazy_gettext("Statement %(number)s", number=n)
+                for n, (name, _) in enumerate(statements, start=1)
+            },
+            f"a_{esign.id}": lazy_gettext("The consent to sign electronically"),
         }
         _consent_forms[key] = type("ConsentForm", (ConsentForm,), attrs)
     return _consent_forms[key]
@@ -334,16 +425,21 @@ class SignForm(StepForm):
     """The signature, the typed name and, for a patient under 18, the guardian's own signature."""
 
     typed_name = StringField(
-        "Type your full legal name", render_kw={"autocomplete": "off", "autocapitalize": "words"}
+        lazy_gettext("Type your full legal name"),
+        render_kw={"autocomplete": "off", "autocapitalize": "words"},
     )
-    signature = HiddenField("Your signature", default=EMPTY_PAD)
-    guardian_name = StringField("Parent or guardian's full name", render_kw={"autocomplete": "off"})
+    signature = HiddenField(lazy_gettext("Your signature"), default=EMPTY_PAD)
+    guardian_name = StringField(
+        lazy_gettext("Parent or guardian's full name"), render_kw={"autocomplete": "off"}
+    )
     guardian_relationship = StringField(
-        "Relationship to the patient",
-        description="For example: mother, father, legal guardian.",
+        lazy_gettext("Relationship to the patient"),
+        description=lazy_gettext("For example: mother, father, legal guardian."),
         render_kw={"autocomplete": "off"},
     )
-    guardian_signature = HiddenField("Parent or guardian's signature", default=EMPTY_PAD)
+    guardian_signature = HiddenField(
+        lazy_gettext("Parent or guardian's signature"), default=EMPTY_PAD
+    )
 
     paths: ClassVar[dict[str, str]] = {
         "signature": "signature",
@@ -354,11 +450,11 @@ class SignForm(StepForm):
         "guardian.signature": "guardian_signature",
     }
     error_labels: ClassVar[dict[str, str]] = {
-        "typed_name": "Your typed name",
-        "signature": "Your signature",
-        "guardian_name": "The guardian's name",
-        "guardian_relationship": "The guardian's relationship",
-        "guardian_signature": "The guardian's signature",
+        "typed_name": lazy_gettext("Your typed name"),
+        "signature": lazy_gettext("Your signature"),
+        "guardian_name": lazy_gettext("The guardian's name"),
+        "guardian_relationship": lazy_gettext("The guardian's relationship"),
+        "guardian_signature": lazy_gettext("The guardian's signature"),
     }
 
     def __init__(
@@ -381,9 +477,10 @@ class SignForm(StepForm):
         sig = dict(answers.get("signature") or {})
         guardian = answers.get("guardian") or {}
         typed_name = sig.pop("typed_name", "")
+        pad = {k: sig[k] for k in PAD_KEYS if k in sig}
         return {
             "typed_name": typed_name,
-            "signature": json.dumps(sig) if sig else EMPTY_PAD,
+            "signature": json.dumps(pad) if pad.get("strokes") else EMPTY_PAD,
             "guardian_name": guardian.get("name"),
             "guardian_relationship": guardian.get("relationship"),
             "guardian_signature": json.dumps(guardian["signature"])
@@ -409,15 +506,75 @@ class SignForm(StepForm):
         return check_signing(self.part(), self.legal_name, self.date_of_birth)[1]
 
 
+class TypedSignForm(SignForm):
+    """Signing by typed name, for a patient who cannot use the pad: the typed name is the
+    signature, adopted with a tick, and a staff member present confirms it with their login
+    (the view checks it: `witness` is set only once it holds)."""
+
+    adopt = BooleanField(
+        lazy_gettext("I adopt my typed name above as my signature on this consent.")
+    )
+    witness_email = StringField(
+        lazy_gettext("Staff email"),
+        widget=EmailInput(),
+        render_kw={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"},
+    )
+    witness_password = PasswordField(
+        lazy_gettext("Staff password"), render_kw={"autocomplete": "off"}
+    )
+    witness_code = StringField(
+        lazy_gettext("Code from the authenticator app"),
+        description=lazy_gettext("Only for an account with two-step login; or a recovery code."),
+        render_kw={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"},
+    )
+
+    paths: ClassVar[dict[str, str]] = {
+        **SignForm.paths,
+        "signature.adopt": "adopt",
+        "signature.witness": "witness_email",
+    }
+    error_labels: ClassVar[dict[str, str]] = {
+        **SignForm.error_labels,
+        "adopt": lazy_gettext("The statement adopting your typed name"),
+        "witness_email": lazy_gettext("The staff email"),
+        "witness_password": lazy_gettext("The staff password"),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.witness: Witness | None = None
+
+    def part(self) -> dict[str, Any]:
+        part = super().part()
+        signature = {"method": TYPED, "typed_name": part["signature"]["typed_name"]}
+        if self.witness is not None:
+            signature["witness"] = {"staff_id": self.witness.staff_id, "name": self.witness.name}
+        return {**part, "signature": signature}
+
+    def check(self) -> list[FieldError]:
+        """The shared checks, but for the witness (the view confirms the login), and the tick."""
+        errors = [
+            e
+            for e in check_signing(self.part(), self.legal_name, self.date_of_birth)[1]
+            if not e.field.startswith("signature.witness")
+        ]
+        if not self.adopt.data:
+            ticked = "must be ticked to go on"
+            errors.append(FieldError("signature.adopt", ticked, ticked))
+        return errors
+
+
 class EnrolForm(FlaskForm):
     """A tablet enrols itself: the code from the staff screen, and a name staff will know it by."""
 
     code = StringField(
-        "Enrolment code",
+        lazy_gettext("Enrolment code"),
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )
     name = StringField(
-        "Name of this tablet",
-        description="For example “Front desk 1”. Staff see it in the list of tablets.",
+        lazy_gettext("Name of this tablet"),
+        description=lazy_gettext(
+            "For example “Front desk 1”. Staff see it in the list of tablets."
+        ),
         render_kw={"autocomplete": "off"},
     )

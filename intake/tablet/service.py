@@ -18,6 +18,7 @@ from intake.archive.models import ARCHIVED
 from intake.archive.service import Archive
 from intake.definition import FormCatalog
 from intake.email_address import EMAIL_MAX
+from intake.languages import DEFAULT_LANGUAGE
 from intake.submission import (
     ADDRESS_MAX,
     ADULT_AGE,
@@ -39,6 +40,9 @@ from intake.tablet.drafts import Draft, Drafts
 #: The steps that collect answers, in order; the welcome comes before and the review after.
 STEPS = ("details", "health", "consent", "sign")
 
+#: The steps whose text the patient signs: both must be read in the language of the review.
+READ_STEPS = ("consent", "sign")
+
 #: Which step asks for each top-level part of the submission.
 STEP_OF_PART = {
     "patient": "details",
@@ -57,6 +61,7 @@ TEXT_MAX = {
     "patient.legal_name": NAME_MAX,
     "patient.preferred_name": NAME_MAX,
     "patient.date_of_birth": len("YYYY-MM-DD"),
+    "as_typed.date_of_birth": len("MM/DD/YYYY"),
     "patient.phone": PHONE_MAX,
     "patient.email": EMAIL_MAX,
     "patient.address": ADDRESS_MAX,
@@ -174,12 +179,21 @@ def signing_time(timezone: str = "") -> datetime:
     return now.replace(microsecond=0)
 
 
+def read_in_another_language(draft: Draft, language: str) -> str | None:
+    """The first step of `READ_STEPS` the patient answered in another language than
+    `language` (they switched since), or None when they read both in it."""
+    read_in = draft.answers.get("read_in") or {}
+    return next((s for s in READ_STEPS if read_in.get(s, language) != language), None)
+
+
 def submission_data(draft: Draft, device: dict[str, str]) -> dict[str, Any]:
-    """The draft as a submission in the documented JSON format, ready for `validate_submission`."""
+    """The draft as a submission in the documented JSON format, ready for `validate_submission`.
+    `language` is there when the patient read the consent in another language than English."""
     answers = draft.answers
     patient = answers.get("patient") or {}
     signed = datetime.fromisoformat(answers["signed_at"]) if answers.get("signed_at") else None
     minor = signed is not None and is_minor(patient.get("date_of_birth"), signed.date())
+    language = (answers.get("read_in") or {}).get("consent", DEFAULT_LANGUAGE)
     return {
         "form": draft.form_id,
         "patient": patient,
@@ -190,7 +204,7 @@ def submission_data(draft: Draft, device: dict[str, str]) -> dict[str, Any]:
         "guardian": answers.get("guardian") if minor else None,
         "signed_at": answers.get("signed_at"),
         "device": device,
-    }
+    } | ({"language": language} if language != DEFAULT_LANGUAGE else {})
 
 
 def submit(
@@ -203,6 +217,7 @@ def submit(
     actor: Actor,
     device: dict[str, str],
     copy_ttl: float,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Draft:
     """Validate and archive the consent once; a repeated submit returns the same receipt.
 
@@ -225,6 +240,9 @@ def submit(
             # A step refused since the review was shown (its answers kept cut to their limits,
             # which may pass the checks): the patient sees that step again first.
             raise SubmissionInvalid([FieldError(missing, "is not finished")])
+        if other := read_in_another_language(draft, language):
+            # The review was shown in another language than the consent was read in.
+            raise SubmissionInvalid([FieldError(other, "was read in another language")])
         submission = validate_submission(submission_data(draft, device), catalog)
         key = hashlib.sha256(f"{draft.id}:{draft.submit_token}".encode()).hexdigest()
         consent_id = archive.submit(submission, actor, key=key)
@@ -252,3 +270,11 @@ def copy_ready(archive: Archive, draft: Draft) -> bool:
         return draft.consent_id is not None and archive.get(draft.consent_id).status == ARCHIVED
     except ConsentMissing:
         return False
+
+
+def copy_until(draft: Draft, timezone: str = "") -> str:
+    """When the patient's copy link stops working, as the clinic's clock shows it ("10:25")."""
+    if draft.copy_expires_at is None:
+        return ""
+    zone = ZoneInfo(timezone) if timezone else None
+    return datetime.fromtimestamp(draft.copy_expires_at, zone).strftime("%H:%M")

@@ -212,7 +212,9 @@ def expected_message(field: Field, value: Any, kind: str, *, web: bool = True) -
     there; a ticked box posts any value), else as JSON given to the command.
     """
     if field.kind == "radio":
-        return None if value is True or value is False else "must be answered yes or no"
+        return (
+            None if value is True or value is False else "must be answered yes or no, or not sure"
+        )
     if field.kind == "tick":
         # WTForms reads an absent box, "" or "false" as unticked, anything else as ticked.
         ticked = value not in (MISSING, "", "false") if web else value is True
@@ -230,7 +232,7 @@ def expected_message(field: Field, value: Any, kind: str, *, web: bool = True) -
         "date": "must be a date written YYYY-MM-DD",
         "phone": "is not a phone number (7 to 15 digits)",
         "email": "is not an email address (name@example.org)",
-        "typed": "must match your legal name exactly",
+        "typed": "must match your legal name",
     }.get(field.kind)
 
 

@@ -1,7 +1,7 @@
 """When each consent's last timestamp expires, for `intake archive timestamp`.
 
 Revision ID: 0011_timestamps
-Revises: 0008_course
+Revises: 0009_translations
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_timestamps"
-down_revision = "0008_course"
+down_revision = "0009_translations"
 branch_labels = None
 depends_on = None
 
