@@ -55,6 +55,8 @@ NEEDS = {
     "staff.tablet_code": "admin",
     "staff.revoke_tablet": "admin",
     "staff.void_consent": "admin",
+    "staff.translations": "admin",
+    "staff.review_translation": "admin",
 }
 IDLE = "You were logged off after 15 minutes without activity."
 
@@ -220,6 +222,8 @@ def url_args(archive, demo_data) -> dict[str, str]:
         "consent_id": consent_id,
         "staff_id": make_staff(archive, "admin").id,
         "tablet_id": tablet.id,
+        "form_id": B12,
+        "language": "es",
     }
 
 
