@@ -43,8 +43,8 @@ class Contents:
     consents: dict[str, int]
     audit_rows: int
     audit_head: str
-    #: The SHA-256 of every archived consent's PDF.
-    pdfs: list[str]
+    #: How many distinct PDFs the archived consents name (`archived_pdfs` walks them).
+    pdf_count: int
     #: Each staff account as [email, role, active, password hash], by email: what may log in.
     staff: list[list[Any]]
 
@@ -68,11 +68,10 @@ def contents(connection: Connection) -> Contents:
     head = connection.execute(select(AuditHead.seq, AuditHead.sha256).where(AuditHead.id == 1))
     rows, head_sha256 = head.one()
     schema = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    pdfs = connection.scalars(
-        select(Consent.pdf_sha256)
-        .where(Consent.status == ARCHIVED, Consent.pdf_sha256.is_not(None))
-        .distinct()
-        .order_by(Consent.pdf_sha256)
+    pdf_count = connection.scalar(
+        select(func.count(Consent.pdf_sha256.distinct())).where(
+            Consent.status == ARCHIVED, Consent.pdf_sha256.is_not(None)
+        )
     )
     staff = connection.execute(
         select(Staff.email, Staff.role, Staff.active, Staff.password_hash).order_by(Staff.email)
@@ -82,9 +81,31 @@ def contents(connection: Connection) -> Contents:
         consents={state: counts.get(state, 0) for state in STATES},
         audit_rows=rows,
         audit_head=head_sha256,
-        pdfs=list(pdfs),
+        pdf_count=pdf_count or 0,
         staff=[[email, role, bool(active), hash_] for email, role, active, hash_ in staff],
     )
+
+
+#: How many PDF names `archived_pdfs` reads at a time.
+PDF_PAGE = 1000
+
+
+def archived_pdfs(connection: Connection) -> Iterator[str]:
+    """The SHA-256 of every archived consent's PDF, in order, read by keyset pages (on the
+    index of `pdf_sha256`), so memory stays one page whatever the archive's size."""
+    after = ""
+    while True:
+        page = connection.scalars(
+            select(Consent.pdf_sha256)
+            .where(Consent.status == ARCHIVED, Consent.pdf_sha256 > after)
+            .distinct()
+            .order_by(Consent.pdf_sha256)
+            .limit(PDF_PAGE)
+        ).all()
+        yield from page
+        if len(page) < PDF_PAGE:
+            return
+        after = page[-1]
 
 
 def summary(manifest: dict[str, Any]) -> str:
@@ -125,10 +146,22 @@ class _Digesting:
         return {"file": name, "sha256": self.sha256.hexdigest(), "size": self.size}
 
 
-def write_encrypted(key: BackupKey, source: IO[bytes], folder: Path, name: str) -> dict[str, Any]:
-    """Encrypt `source` into the backup `folder` as `name` (owner-only); its manifest entry."""
+def write_encrypted(
+    key: BackupKey, source: IO[bytes], folder: Path, name: str, *, synced: bool = True
+) -> dict[str, Any]:
+    """Encrypt `source` into the backup `folder` as `name` (owner-only); its manifest entry.
+
+    Not `synced`: written straight to its name, with no fsync of its own, for a folder that is
+    synced once when all its files are written (`safe_write.sync_tree`) and only then renamed
+    to where it counts."""
     path = folder / name
     make_folders(path.parent)
+    if not synced:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(path, flags, 0o600), "wb") as file:
+            digesting = _Digesting(file)
+            key.encrypt(source, digesting, name)
+        return digesting.entry(name)
     with safe_file(path) as file:
         digesting = _Digesting(file)
         key.encrypt(source, digesting, name)
