@@ -33,7 +33,9 @@ import io
 import os
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,7 +79,7 @@ from intake.archive.backup_layout import (
     write_encrypted,
 )
 from intake.archive.backup_manifest import Entries, EntryLog, write_manifest
-from intake.archive.blobs import BlobMissing, FileBlobs
+from intake.archive.blobs import FileBlobs
 from intake.archive.database_copy import (
     BackupError,
     copy_sqlite,
@@ -262,6 +264,11 @@ def _encrypt(plain: Path, folder: Path, key: BackupKey, name: str, log: EntryLog
         log.add(write_encrypted(key, source, folder, name, synced=False))
 
 
+#: How many PDFs are copied at once: reading, hashing and writing files wait on the disk and
+#: release the GIL, so a few threads keep the disk and every core busy.
+COPY_THREADS = 4
+
+
 def _copy_pdfs(
     archive: Archive,
     copied: Connection,
@@ -270,34 +277,63 @@ def _copy_pdfs(
     log: EntryLog,
     progress: Progress,
 ) -> bool:
-    """Copy the PDFs the database copy names; False when one went away meanwhile (try again)."""
+    """Copy the PDFs the database copy names; False when one went away meanwhile (try again).
+    They are copied a few at a time; the manifest lists them in order."""
     source = archive.blobs
     assert isinstance(source, FileBlobs)
     into = FileBlobs(folder / PDFS)
     into.root.mkdir(mode=0o700)
-    with archive.sessions() as session:
-        for sha256 in archived_pdfs(copied):
-            name = into.path(sha256).relative_to(folder).as_posix()
-            try:
-                pdf = source.get(session, sha256)
-            except BlobMissing:
-                consent_id = _consent_naming(archive, sha256)
+    for sha256 in (f"{n:02x}" for n in range(256)):
+        (into.root / sha256).mkdir(mode=0o700)
+    fsync_folder(into.root)
+
+    def copy(sha256: str) -> dict[str, Any] | str | None:
+        """The manifest entry of the PDF's copy; else None (missing) or the SHA-256 found."""
+        name = into.path(sha256).relative_to(folder).as_posix()
+        try:
+            pdf = source.path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+        actual = hashlib.sha256(pdf).hexdigest()
+        if actual != sha256:
+            return actual
+        return write_encrypted(key, io.BytesIO(pdf), folder, name, synced=False)
+
+    with ThreadPoolExecutor(COPY_THREADS) as pool:
+        for sha256, done in _in_order(pool, copy, archived_pdfs(copied)):
+            if isinstance(done, dict):
+                log.add(done)
+                progress.advance()
+                continue
+            consent_id = _consent_naming(archive, sha256)
+            if done is None:
                 if consent_id is None:
                     return False
                 problem = "is missing"
             else:
-                actual = hashlib.sha256(pdf).hexdigest()
-                if actual == sha256:
-                    log.add(write_encrypted(key, io.BytesIO(pdf), folder, name, synced=False))
-                    progress.advance()
-                    continue
-                consent_id = _consent_naming(archive, sha256)
-                problem = f"changed after it was stored (its SHA-256 is now {actual})"
+                problem = f"changed after it was stored (its SHA-256 is now {done})"
+            name = into.path(sha256).relative_to(folder).as_posix()
             raise BackupError(
                 f"the stored PDF {source.path(sha256)} (consent {consent_id}) {problem}: copy "
                 f"{name} from an earlier backup in its place"
             )
     return True
+
+
+def _in_order(
+    pool: ThreadPoolExecutor, work: Callable[[str], Any], items: Iterator[str]
+) -> Iterator[tuple[str, Any]]:
+    """Each item with `work(item)`, in the items' order, at most a window of them at work at
+    once (memory stays a window's PDFs)."""
+    window: deque[tuple[str, Future[Any]]] = deque()
+    for item in items:
+        window.append((item, pool.submit(work, item)))
+        if len(window) >= 4 * COPY_THREADS:
+            done, future = window.popleft()
+            yield done, future.result()
+    while window:
+        done, future = window.popleft()
+        yield done, future.result()
 
 
 def _copy_certificates(

@@ -42,13 +42,12 @@ from intake.archive.backup_layout import (
 from intake.archive.backup_manifest import (
     MAC_FIELD,
     Entries,
-    ManifestUnreadable,
     authenticate,
     read_head,
 )
 from intake.archive.blobs import FileBlobs
 from intake.archive.database_copy import read_only_sqlite
-from intake.archive.manifest import entry_problems
+from intake.archive.manifest import ManifestUnreadable, entry_problems
 from intake.archive.models import PdfBlob
 from intake.certificates import CURRENT_SEAL, ClinicCertificate
 from intake.progress import NO_PROGRESS, Progress

@@ -24,7 +24,7 @@ import ijson
 
 from intake.archive.backup_key import BackupDamaged, BackupKey
 from intake.archive.backup_layout import MANIFEST, open_file
-from intake.archive.manifest import is_file_entry, manifest_json
+from intake.archive.manifest import is_file_entry, manifest_json, top_level
 from intake.canonical import canonical_json
 from intake.safe_write import CHUNK, safe_file
 
@@ -32,10 +32,6 @@ from intake.safe_write import CHUNK, safe_file
 ENTRIES = "files"
 #: The manifest's field that authenticates the rest of it.
 MAC_FIELD = "hmac_sha256"
-
-
-class ManifestUnreadable(Exception):
-    """A manifest that is not valid JSON."""
 
 
 class EntryLog:
@@ -124,39 +120,13 @@ class _Hashing:
 
 
 def read_head(path: Path) -> tuple[dict[str, Any], str, str]:
-    """Every top-level field but the entries; the JSON type of `files` ("array", "map", ...:
-    what its value starts with, "" if it has none); the SHA-256 of the file.
+    """Every top-level field but the entries; the JSON type of `files` ("array" for a backup's
+    manifest); the SHA-256 of the file.
 
     Raises `ManifestUnreadable` when it is not JSON, `OSError` when it cannot be read."""
-    head: dict[str, Any] = {}
-    files_type = ""
     with open_file(path / MANIFEST) as raw:
         file = _Hashing(raw)
-        try:
-            events = ijson.parse(file, use_float=True)
-            prefix, event, value = next(events)
-            if event != "start_map":
-                for _ in events:
-                    pass
-                return {"": None}, "", file.rest()
-            builder: Any = None
-            name = ""
-            for prefix, event, value in events:
-                if prefix == "" and event in ("map_key", "end_map"):
-                    if builder is not None:
-                        head[name] = builder.value
-                    builder = None
-                    if event == "map_key":
-                        name = value
-                        if name != ENTRIES:
-                            builder = ijson.ObjectBuilder()
-                    continue
-                if builder is not None:
-                    builder.event(event, value)
-                elif prefix == ENTRIES and not files_type:
-                    files_type = {"start_array": "array", "start_map": "map"}.get(event, event)
-        except (ijson.JSONError, UnicodeDecodeError, StopIteration) as exc:
-            raise ManifestUnreadable(str(exc) or "empty") from None
+        head, files_type = top_level(file, ENTRIES)
         return head, files_type, file.rest()
 
 
