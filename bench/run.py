@@ -1,4 +1,4 @@
-"""`make bench`: the six parts of the performance picture, then one table of every figure.
+"""`make bench`: the eight parts of the performance picture, then one table of every figure.
 
 1. render: ms per demo consent, ours vs a bare reportlab floor vs WeasyPrint from HTML
 2. seal: ms per PAdES seal, (render + seal) / render
@@ -7,6 +7,8 @@
 5. memory: a gunicorn worker's peak RSS after 1,000 consents, RSS first vs last 100
 6. growth: render time for answers of 1, 10 and 100 pages; searches at 10k, 100k and 1M rows
 7. audit: the staff audit trail page at 100,000 and 1,000,000 audit rows (SQLite)
+8. scale: backup create/verify/restore, export, export verify and audit verify at 10,000 and
+   100,000 consents on SQLite and PostgreSQL, each beside its floor, and each one's peak RSS
 
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
@@ -15,8 +17,9 @@ repeated runs within this run, and each ratio is measured side by side (interlea
         [--markdown FILE]
 
 `BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive and the 1,000,000-row
-audit trail (about 5 of the run's minutes). A part that fails is reported in the table and the
-run goes on; the exit status is 1 if any part failed (a missed target is not a failure).
+audit trail (about 5 of the run's minutes), and runs part 8 at 1,000 and 3,000 consents. A
+part that fails is reported in the table and the run goes on; the exit status is 1 if any part
+failed (a missed target is not a failure).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from datetime import UTC, datetime
 
 from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
-PARTS = ("render", "seal", "growth", "e2e", "archive", "audit")
+PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "scale")
 
 
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
@@ -53,6 +56,11 @@ def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
         from bench import bench_e2e
 
         return bench_e2e.run
+    if name == "scale":
+        from bench import bench_scale
+
+        sizes = bench_scale.QUICK_SIZES if quick else bench_scale.SIZES
+        return lambda: bench_scale.run(sizes)
     if name == "audit":
         from bench import bench_audit_page
 
@@ -80,7 +88,7 @@ def main() -> int:
         "--quick",
         action="store_true",
         default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
-        help="leave out the 1M archive and 1M audit rows (also BENCH_QUICK=1)",
+        help="leave out the 1M archive and 1M audit rows, part 8 small (also BENCH_QUICK=1)",
     )
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
