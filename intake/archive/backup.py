@@ -16,13 +16,17 @@ clinic's backup key (`backup_key.py`: AES-256-GCM in chunks, the file's name bou
 The database is copied first, at one moment (PostgreSQL: pg_dump runs in a snapshot that the
 list of PDFs to copy is read from too); then the PDFs its rows name are copied. A PDF is stored
 before the row that names it commits (see `blobs.py`), so every row in the copy finds its file,
-however many consents the app commits meanwhile. The folder is written under a temporary name
-beside its destination, fsynced, then renamed into place.
+however many consents the app commits meanwhile. The folder is written as a hidden partial folder
+beside its destination (its files with no fsync each, then the whole folder synced once, then
+manifest.json), then renamed into place; a partial folder left by a process that died is removed
+by the next backup. Nothing is held per consent: the PDFs' names come a page at a time, the
+manifest's entries wait in an unnamed temporary file (`backup_manifest.py`).
 
 Restoring checks the whole backup first (`backup_check.py`), refuses an archive that already
-holds consents, staff, audit rows or PDFs unless forced, then puts the database, PDFs and
-certificates back and checks the result against the manifest before it records "backup
-restored". A restored audit trail or staff table that is not the one recorded is emptied again.
+holds consents, staff, audit rows or PDFs unless forced, then puts the PDFs and certificates
+back, and the database last (a restore cut short leaves no consent; run again, it carries on),
+and checks the result against the manifest before it records "backup restored". A restored
+audit trail or staff table that is not the one recorded is emptied again.
 """
 
 from __future__ import annotations
