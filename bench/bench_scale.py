@@ -4,7 +4,7 @@ floor for the same data, measured one after the other in this run, and each one'
 
 The archive is seeded by `bench/scale_seed.py` (a distinct, really sealed PDF a consent; 4.5
 audit rows a consent). Each command runs as `intake ... --quiet` in a process of its own
-(`bench.bench_export.measured`), so its peak RSS (`ru_maxrss`) is its own. The floors:
+(`bench.bench_export.measured`), so its peak RSS (VmHWM) is its own. The floors:
 
 - backup create: SQLite's online backup API (Python's `sqlite3.Connection.backup`) or
   `pg_dump -Fc`, plus `cp -a` of the PDF folder and `sync -f` (the backup syncs its folder too);
