@@ -51,7 +51,7 @@ test: $(STAMP) system-deps browser-deps
 	$(VENV)/bin/pytest -n 2
 
 # The performance figures, then one table (bench/run.py; BENCHMARKS.md). BENCH_QUICK=1 leaves out the
-# 1M-consent archive. WeasyPrint (the HTML route of part 1) is the `bench` extra, on Debian's
+# 1M-consent archive and runs the scale part (8) at 1,000 and 3,000 consents. WeasyPrint (the HTML route of part 1) is the `bench` extra, on Debian's
 # pango; PostgreSQL is the second archive backend.
 bench: $(STAMP)
 	@missing=""; \

@@ -1,8 +1,9 @@
 """Backup create and verify at 1,000 consents: wall time, and each command's peak memory.
 
 Each command runs as `intake backup ...` in a process of its own, so its peak RSS is its own
-(`ru_maxrss` of that child): encrypting and checking a file a chunk at a time keeps it flat
-however large the archive grows.
+(VmHWM of that child: not `ru_maxrss`, which Linux keeps across execve, so a child of a parent
+that has just seeded a large archive would report the parent's peak as its own). Encrypting
+and checking a file a chunk at a time keeps it flat however large the archive grows.
 
     .venv/bin/python -m bench.bench_backup [--consents 1000] [--database-url URL]
 """
@@ -32,13 +33,14 @@ TABLET = Actor(ip="192.0.2.7", user_agent="Bench")
 def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Seconds and peak RSS (MiB) of `intake <args>` in a child process of its own."""
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         "from intake.cli import main\n"
         "try:\n"
         f"    main({args!r})\n"
         "except SystemExit as exit:\n"
         "    assert not exit.code, exit.code\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "print(next(int(line.split()[1]) for line in open('/proc/self/status') if "
+        "line.startswith('VmHWM:')), file=sys.stderr)\n"
     )
     started = time.perf_counter()
     result = subprocess.run(

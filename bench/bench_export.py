@@ -34,14 +34,15 @@ from intake.submission import validate_submission
 from tests.support.app import FORMS_DIR, demo_submission
 
 CHILD = (
-    "import resource, sys\n"
+    "import sys\n"
     "from intake.cli import main\n"
     "try:\n"
     "    main(sys.argv[1:])\n"
     "except SystemExit as exit:\n"
     "    code = exit.code\n"
     "    assert code in (0, 1), code\n"
-    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    "print(next(int(line.split()[1]) for line in open('/proc/self/status') if "
+    "line.startswith('VmHWM:')), file=sys.stderr)\n"
 )
 
 

@@ -12,16 +12,20 @@
 9. pdfa: PDF/A render against the render before PDF/A; B-B, B-T and B-LTA seals on a loopback
    test PKI; `intake archive timestamp` at 10,000 and 100,000 consents
 10. course: today's list and the patient search at 100,000 patients with 1,000,000 injections
+11. scale: backup create/verify/restore, export, export verify and audit verify at 10,000 and
+    100,000 consents on SQLite and PostgreSQL, each beside its floor, and each one's peak RSS
 
 Each part prints its own detail as it runs; the table comes last. Each figure is a median over
 repeated runs within this run, and each ratio is measured side by side (interleaved rounds).
 
     .venv/bin/python -m bench.run [--quick]
-        [--only render seal growth e2e archive audit checkin pdfa course] [--markdown FILE]
+        [--only render seal growth e2e archive audit checkin pdfa course scale]
+        [--markdown FILE]
 
 `BENCH_QUICK=1` (or `--quick`) leaves out the 1,000,000-consent archive and the 1,000,000-row
-audit trail (about 5 of the run's minutes). A part that fails is reported in the table and the
-run goes on; the exit status is 1 if any part failed (a missed target is not a failure).
+audit trail (about 5 of the run's minutes), and runs part 11 at 1,000 and 3,000 consents. A
+part that fails is reported in the table and the run goes on; the exit status is 1 if any part
+failed (a missed target is not a failure).
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ from datetime import UTC, datetime
 
 from bench.measure import Figure, command_line, load_average, machine, markdown_table, print_table
 
-PARTS = ("render", "seal", "growth", "e2e", "archive", "audit", "checkin", "pdfa", "course")
+PARTS = (
+    "render", "seal", "growth", "e2e", "archive", "audit", "checkin", "pdfa", "course", "scale",
+)  # fmt: skip
 
 
 def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
@@ -67,6 +73,11 @@ def part_runner(name: str, quick: bool) -> Callable[[], list[Figure]]:
 
         sizes = bench_pdfa.SIZES[:-1] if quick else bench_pdfa.SIZES
         return lambda: bench_pdfa.run(sizes=sizes)
+    if name == "scale":
+        from bench import bench_scale
+
+        sizes = bench_scale.QUICK_SIZES if quick else bench_scale.SIZES
+        return lambda: bench_scale.run(sizes)
     if name == "audit":
         from bench import bench_audit_page
 
@@ -98,7 +109,7 @@ def main() -> int:
         "--quick",
         action="store_true",
         default=os.environ.get("BENCH_QUICK", "") not in ("", "0"),
-        help="leave out the 1M archive and 1M audit rows (also BENCH_QUICK=1)",
+        help="leave out the 1M archive and 1M audit rows, part 8 small (also BENCH_QUICK=1)",
     )
     parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")

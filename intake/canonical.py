@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+#: Made once: `json.dumps` with these options would build an encoder on every call, which is
+#: most of the cost of hashing an audit row.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
 
 def canonical_json(data: Any) -> bytes:
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _ENCODER.encode(data).encode("utf-8")

@@ -6,7 +6,9 @@ tests (`tests/test_crash_injection.py`) can stop the process at each one.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -123,5 +125,27 @@ def fsync_folder(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sync_tree(folder: Path) -> None:
+    """Make every file and folder written under `folder` reach the disk: one `syncfs` of its
+    file system on Linux (a batch of many small files, written without an fsync each, costs
+    one), else an fsync of each file and folder in turn."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if sys.platform == "linux":
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.syncfs(fd) == 0:
+                return
+        for parent, _, files in os.walk(folder):
+            for name in files:
+                file = os.open(os.path.join(parent, name), os.O_RDONLY)
+                try:
+                    os.fsync(file)
+                finally:
+                    os.close(file)
+            fsync_folder(Path(parent))
     finally:
         os.close(fd)

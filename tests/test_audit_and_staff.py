@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from intake.archive import audit
@@ -21,7 +25,9 @@ from intake.archive.staff import (
     logout,
     role_allows,
 )
-from tests.support.app import on_both_databases
+from intake.canonical import canonical_json
+from tests.support.app import CLI_SETTINGS, on_both_databases
+from tests.test_export_streaming import on_a_terminal
 
 app_config = pytest.fixture(on_both_databases, name="app_config")
 
@@ -220,3 +226,40 @@ def test_a_switched_off_account_cannot_log_in_and_its_sessions_end(archive: Arch
         events = session.scalars(select(AuditEvent.event).order_by(AuditEvent.seq)).all()
         assert audit.verify(session).holds
     assert events == ["staff created", "login", "staff changed", "login failed"]
+
+
+@given(
+    seq=st.integers(min_value=1, max_value=2**53),
+    at=st.datetimes(timezones=st.just(UTC)),
+    texts=st.lists(st.text(), min_size=6, max_size=6),
+    staff=st.none() | st.text(),
+)
+def test_a_rows_hash_is_that_of_its_canonical_json(seq, at, texts, staff):
+    """The walk spells each row's JSON itself: byte for byte what `canonical_json` gives, for
+    any text (quotes, backslashes, control characters, any script), aware or as stored."""
+    ip, user_agent, event, target, prev, _ = texts
+    fields = [seq, at.isoformat(), staff or "", ip, user_agent, event, target, prev]
+    expected = hashlib.sha256(canonical_json(fields)).hexdigest()
+    row = (seq, at, staff, ip, user_agent, event, target, prev)
+    assert audit.chained_sha256(row) == expected
+    assert audit.chained_sha256((seq, at.replace(tzinfo=None), *row[2:])) == expected
+
+
+def test_audit_verify_shows_its_bar_on_a_terminal_only(archive: Archive, app):
+    for name in CLI_SETTINGS:
+        os.environ[name] = str(app.config[name])
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "CI"}
+        with archive.transaction() as session:
+            for n in range(3):
+                audit.record(session, "consent viewed", audit.CLI, f"c{n}")
+        code, shown = on_a_terminal(["audit", "verify"], env)
+        assert code == 0, shown
+        assert "Checking the audit trail" in shown and "3/3" in shown
+        for args, where in ((["audit", "verify", "--quiet"], env), (["audit", "verify"],
+                            {**env, "CI": "true"})):  # fmt: skip
+            code, shown = on_a_terminal(args, where)
+            assert (code, shown) == (0, "")
+    finally:
+        for name in CLI_SETTINGS:
+            os.environ.pop(name, None)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+from intake.archive import export
 from intake.archive.service import Archive
 from intake.certificates import ClinicCertificate, _make_self_signed, clinic_signer
 from intake.definition import FormCatalog
@@ -193,3 +194,35 @@ def test_a_pdf_sealed_by_someone_else_with_a_matching_manifest_fails(
         f"consents/{first}.pdf: sealed with a certificate that is not the clinic's: "
         f"{forger.certificate.subject} (SHA-256 {forger.certificate.sha256})"
     ]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_seals_checked_by_a_pool_of_processes_give_the_problems_of_one_in_manifest_order(
+    archive: Archive, exported: tuple[Path, list[str]]
+):
+    """Each consent's problems come back in the manifest's order, from any number of workers:
+    a broken seal, a file that is not the one listed, and a missing one, mixed."""
+    out, _ = exported
+    order: list[str] = []
+
+    def break_some(files: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        a, b = manifest["consents"]
+        order.extend([a["file"], b["file"]])
+        pdf = files[a["file"]]
+        at = pdf.rindex(b"%%EOF") - 200
+        files[a["file"]] = pdf[:at] + bytes([pdf[at] ^ 1]) + pdf[at + 1 :]
+        listed_again(files, manifest, a["file"])
+        manifest["consents"] = [a, b, {**b, "file": "consents/gone.pdf"}, {**a, "size": 1}]
+
+    rewrite(out, break_some)
+    trusted = [archive.signer().certificate]
+    by_one = export.verify_export(out, trusted, workers=1)
+    by_two = export.verify_export(out, trusted, workers=2)
+    assert by_one.problems == by_two.problems
+    names = [problem.split(":", 1)[0] for problem in by_two.problems]
+    first_file, second_file = order
+    assert names[0] == first_file  # the broken seal, checked by a worker
+    assert names[-2:] == ["consents/gone.pdf", first_file]
+    assert second_file not in names  # its seal holds
+    assert by_two.problems[-2] == "consents/gone.pdf: missing from the zip"
+    assert by_two.problems[-1].endswith("bytes, the manifest says 1")

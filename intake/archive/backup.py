@@ -16,23 +16,31 @@ clinic's backup key (`backup_key.py`: AES-256-GCM in chunks, the file's name bou
 The database is copied first, at one moment (PostgreSQL: pg_dump runs in a snapshot that the
 list of PDFs to copy is read from too); then the PDFs its rows name are copied. A PDF is stored
 before the row that names it commits (see `blobs.py`), so every row in the copy finds its file,
-however many consents the app commits meanwhile. The folder is written under a temporary name
-beside its destination, fsynced, then renamed into place.
+however many consents the app commits meanwhile. The folder is written as a hidden partial folder
+beside its destination (its files with no fsync each, then the whole folder synced once, then
+manifest.json), then renamed into place; a partial folder left by a process that died is removed
+by the next backup. Nothing is held per consent: the PDFs' names come a page at a time, the
+manifest's entries wait in an unnamed temporary file (`backup_manifest.py`).
 
 Restoring checks the whole backup first (`backup_check.py`), refuses an archive that already
-holds consents, staff, audit rows or PDFs unless forced, then puts the database, PDFs and
-certificates back and checks the result against the manifest before it records "backup
-restored". A restored audit trail or staff table that is not the one recorded is emptied again.
+holds consents, staff, audit rows or PDFs unless forced, then puts the PDFs and certificates
+back, and the database last (a restore cut short leaves no consent; run again, it carries on),
+and checks the result against the manifest before it records "backup restored". A restored
+audit trail or staff table that is not the one recorded is emptied again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,16 +48,16 @@ from typing import Any
 
 from alembic.script import ScriptDirectory
 from cryptography import x509
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Connection, func, inspect, select
 
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.backup_check import (
     BackupCheck,
+    backup_pdf,
     certificate_problem,
     compare,
     pdf_in_database,
-    signed_manifest,
     trust_problems,
     verify_backup,
 )
@@ -64,6 +72,7 @@ from intake.archive.backup_layout import (
     SQLITE_FILE,
     STATES,
     Contents,
+    archived_pdfs,
     certificate_entry,
     contents,
     decrypted,
@@ -73,7 +82,8 @@ from intake.archive.backup_layout import (
     summary,
     write_encrypted,
 )
-from intake.archive.blobs import BlobMissing, FileBlobs
+from intake.archive.backup_manifest import Entries, EntryLog, write_manifest
+from intake.archive.blobs import FileBlobs
 from intake.archive.database_copy import (
     BackupError,
     copy_sqlite,
@@ -85,12 +95,13 @@ from intake.archive.database_copy import (
     restore_sqlite,
     sqlite_path,
 )
-from intake.archive.manifest import file_digest, manifest_json
+from intake.archive.manifest import file_digest
 from intake.archive.migrate import alembic_config, upgrade
 from intake.archive.models import AuditHead, Consent, Staff
 from intake.archive.service import Archive
 from intake.certificates import CURRENT_SEAL, ClinicCertificate, restore_certificate_file
-from intake.safe_write import fsync_folder, make_folders, write_file
+from intake.progress import NO_PROGRESS, Progress
+from intake.safe_write import fsync_folder, make_folders, sync_tree
 
 #: What the CLI and the tests reach through this module.
 __all__ = [
@@ -131,12 +142,17 @@ def make_backup(
     *,
     pg_bin: Path | None = None,
     with_seal_key: bool = False,
+    progress: Progress = NO_PROGRESS,
 ) -> BackupReport:
     """Back up `archive` to the new folder `out` (or a new, dated folder inside `out`),
     encrypted and authenticated with `key`; the seal's private key only `with_seal_key`.
+    `progress` counts the PDFs copied.
 
     Raises `BackupError` (and leaves nothing at the destination) when it cannot; records the
-    audit event "backup made" once the folder is in place.
+    audit event "backup made" once the folder is in place. The folder is written as a hidden
+    `.<name>.<random>.partial` beside its destination, with manifest.json last: a backup cut
+    short (a kill, a power cut) is never taken for one, and the next backup into that folder
+    removes what it left.
     """
     made_at = datetime.now(UTC).replace(microsecond=0)
     destination = out / FOLDER_NAME.format(made_at) if out.is_dir() else out
@@ -144,16 +160,21 @@ def make_backup(
         raise BackupError(f"{destination}: already exists: give a new folder")
     if not destination.parent.is_dir():
         raise BackupError(f"{destination}: cannot write: no folder {destination.parent}")
+    remove_abandoned(destination.parent)
     for _ in range(ATTEMPTS):
         tmp = Path(
-            tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp")
+            tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=PARTIAL)
         )
+        lock = _hold(tmp)
+        log = EntryLog()
         try:
-            copied = _copy_database(archive, tmp, key, pg_bin)
-            if archive.settings.storage == "files" and not _copy_pdfs(archive, copied, tmp, key):
-                continue
-            _copy_certificates(archive.settings.certificates_dir, tmp, key, with_seal_key)
-            manifest = {
+            with _database_copy(archive, tmp, key, pg_bin, log) as (copied, connection):
+                _copy_certificates(archive.settings.certificates_dir, tmp, key, with_seal_key, log)
+                if archive.settings.storage == "files":
+                    progress.start(copied.pdf_count)
+                    if not _copy_pdfs(archive, connection, tmp, key, log, progress):
+                        continue
+            head = {
                 "format": FORMAT,
                 "made_at": made_at.isoformat(),
                 "database": archive.engine.dialect.name,
@@ -161,73 +182,141 @@ def make_backup(
                 **copied.manifest_fields(key),
                 "key": key.fingerprint,
                 "seal_key": with_seal_key,
-                "files": _list_files(tmp),
             }
-            data = manifest_json(signed_manifest(manifest, key))
-            write_file(tmp / MANIFEST, data)
-            for folder in sorted((p for p in tmp.rglob("*") if p.is_dir()), reverse=True):
-                fsync_folder(folder)
-            manifest_sha256 = hashlib.sha256(data).hexdigest()
+            # Every file reaches the disk before the manifest names it, the manifest before
+            # the folder takes its name.
+            sync_tree(tmp)
+            manifest_sha256 = write_manifest(tmp, head, log, key)
             with archive.transaction() as session:
                 audit.record(session, "backup made", actor, manifest_sha256)
                 # Renamed inside the transaction: a failed rename rolls the audit event back.
                 os.rename(tmp, destination)
             fsync_folder(destination.parent)
-            return BackupReport(destination, manifest, manifest_sha256)
+            return BackupReport(destination, head, manifest_sha256)
         finally:
+            log.close()
             shutil.rmtree(tmp, ignore_errors=True)
+            os.close(lock)
     raise BackupError(
         f"consents were deleted while each of {ATTEMPTS} backups was being made: run it again"
     )
 
 
-def _copy_database(archive: Archive, folder: Path, key: BackupKey, pg_bin: Path | None) -> Contents:
-    """Copy the database into `folder`, encrypted; what the copy holds. The plain copy lives
-    in the owner-only temporary folder only until it is encrypted."""
+#: How a backup being written is named, beside its destination, until it is complete.
+PARTIAL = ".partial"
+
+
+def _hold(folder: Path) -> int:
+    """Lock the folder a backup is being written in, for as long as its process lives: a
+    later backup removes a partial folder only when no process holds it."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def remove_abandoned(parent: Path) -> list[Path]:
+    """Remove the partial backups in `parent` whose process is gone (killed, or the machine
+    stopped); those being written now are held (`_hold`) and stay. The ones removed."""
+    removed = []
+    for folder in parent.glob(f".*{PARTIAL}"):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            fd = _hold(folder)
+        except BlockingIOError:
+            continue
+        try:
+            shutil.rmtree(folder)
+            removed.append(folder)
+        finally:
+            os.close(fd)
+    if removed:
+        fsync_folder(parent)
+    return removed
+
+
+@contextmanager
+def _database_copy(
+    archive: Archive, folder: Path, key: BackupKey, pg_bin: Path | None, log: EntryLog
+) -> Iterator[tuple[Contents, Connection]]:
+    """Copy the database into `folder`, encrypted; what the copy holds, and a connection that
+    reads the copy (SQLite) or the very snapshot it was dumped from (PostgreSQL), for the
+    block. The plain copy lives in the owner-only temporary folder only until the block ends."""
     url = archive.settings.database_url
     plain = folder / ".plain"
-    if archive.engine.dialect.name == "sqlite":
-        copy_sqlite(sqlite_path(url), plain)
-        engine = read_only_sqlite(plain)
-        try:
-            with engine.connect() as connection:
+    try:
+        if archive.engine.dialect.name == "sqlite":
+            copy_sqlite(sqlite_path(url), plain)
+            _encrypt(plain, folder, key, SQLITE_FILE, log)
+            engine = read_only_sqlite(plain)
+            try:
+                with engine.connect() as connection:
+                    yield contents(connection), connection
+            finally:
+                engine.dispose()
+        else:
+            with dump_postgresql(archive.engine, url, plain, pg_bin) as connection:
                 copied = contents(connection)
-        finally:
-            engine.dispose()
-        name = SQLITE_FILE
-    else:
-        with dump_postgresql(archive.engine, url, plain, pg_bin) as connection:
-            copied = contents(connection)
-        name = POSTGRESQL_FILE
+                _encrypt(plain, folder, key, POSTGRESQL_FILE, log)
+                yield copied, connection
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def _encrypt(plain: Path, folder: Path, key: BackupKey, name: str, log: EntryLog) -> None:
     with open_file(plain) as source:
-        write_encrypted(key, source, folder, name)
-    plain.unlink()
-    return copied
+        log.add(write_encrypted(key, source, folder, name, synced=False))
 
 
-def _copy_pdfs(archive: Archive, copied: Contents, folder: Path, key: BackupKey) -> bool:
-    """Copy the PDFs the database copy names; False when one went away meanwhile (try again)."""
+#: How many PDFs are copied at once: reading, hashing and writing files wait on the disk and
+#: release the GIL, so a few threads keep the disk and every core busy.
+COPY_THREADS = 4
+
+
+def _copy_pdfs(
+    archive: Archive,
+    copied: Connection,
+    folder: Path,
+    key: BackupKey,
+    log: EntryLog,
+    progress: Progress,
+) -> bool:
+    """Copy the PDFs the database copy names; False when one went away meanwhile (try again).
+    They are copied a few at a time; the manifest lists them in order."""
     source = archive.blobs
     assert isinstance(source, FileBlobs)
     into = FileBlobs(folder / PDFS)
     into.root.mkdir(mode=0o700)
-    with archive.sessions() as session:
-        for sha256 in copied.pdfs:
-            name = into.path(sha256).relative_to(folder).as_posix()
-            try:
-                pdf = source.get(session, sha256)
-            except BlobMissing:
-                consent_id = _consent_naming(archive, sha256)
+    for sha256 in (f"{n:02x}" for n in range(256)):
+        (into.root / sha256).mkdir(mode=0o700)
+    fsync_folder(into.root)
+
+    def copy(sha256: str) -> dict[str, Any] | str | None:
+        """The manifest entry of the PDF's copy; else None (missing) or the SHA-256 found."""
+        name = into.path(sha256).relative_to(folder).as_posix()
+        try:
+            pdf = source.path(sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+        actual = hashlib.sha256(pdf).hexdigest()
+        if actual != sha256:
+            return actual
+        return write_encrypted(key, io.BytesIO(pdf), folder, name, synced=False)
+
+    with ThreadPoolExecutor(COPY_THREADS) as pool:
+        for sha256, done in _in_order(pool, copy, archived_pdfs(copied)):
+            if isinstance(done, dict):
+                log.add(done)
+                progress.advance()
+                continue
+            consent_id = _consent_naming(archive, sha256)
+            if done is None:
                 if consent_id is None:
                     return False
                 problem = "is missing"
             else:
-                actual = hashlib.sha256(pdf).hexdigest()
-                if actual == sha256:
-                    write_encrypted(key, io.BytesIO(pdf), folder, name)
-                    continue
-                consent_id = _consent_naming(archive, sha256)
-                problem = f"changed after it was stored (its SHA-256 is now {actual})"
+                problem = f"changed after it was stored (its SHA-256 is now {done})"
+            name = into.path(sha256).relative_to(folder).as_posix()
             raise BackupError(
                 f"the stored PDF {source.path(sha256)} (consent {consent_id}) {problem}: copy "
                 f"{name} from an earlier backup in its place"
@@ -235,8 +324,24 @@ def _copy_pdfs(archive: Archive, copied: Contents, folder: Path, key: BackupKey)
     return True
 
 
+def _in_order(
+    pool: ThreadPoolExecutor, work: Callable[[str], Any], items: Iterator[str]
+) -> Iterator[tuple[str, Any]]:
+    """Each item with `work(item)`, in the items' order, at most a window of them at work at
+    once (memory stays a window's PDFs)."""
+    window: deque[tuple[str, Future[Any]]] = deque()
+    for item in items:
+        window.append((item, pool.submit(work, item)))
+        if len(window) >= 4 * COPY_THREADS:
+            done, future = window.popleft()
+            yield done, future.result()
+    while window:
+        done, future = window.popleft()
+        yield done, future.result()
+
+
 def _copy_certificates(
-    certificates_dir: Path, folder: Path, key: BackupKey, with_seal_key: bool
+    certificates_dir: Path, folder: Path, key: BackupKey, with_seal_key: bool, log: EntryLog
 ) -> None:
     """Every kept certificate; `current-seal.pem` (the self-signed key) only `with_seal_key`,
     else its certificate alone, under its fingerprint, if it is not kept yet."""
@@ -252,16 +357,10 @@ def _copy_certificates(
         else:
             certificate = ClinicCertificate.of(x509.load_pem_x509_certificate(data))
             files.setdefault(f"{certificate.sha256}.pem", certificate.pem)
-    for name, data in files.items():
-        write_encrypted(key, io.BytesIO(data), folder, f"{CERTIFICATES}/{name}")
-
-
-def _list_files(folder: Path) -> list[dict[str, Any]]:
-    return [
-        {"file": path.relative_to(folder).as_posix(), **file_digest(path)}
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != MANIFEST
-    ]
+    for name, data in sorted(files.items()):
+        log.add(
+            write_encrypted(key, io.BytesIO(data), folder, f"{CERTIFICATES}/{name}", synced=False)
+        )
 
 
 # --- restoring a backup --------------------------------------------------------------------------
@@ -282,6 +381,7 @@ def restore_backup(
     *,
     force: bool = False,
     pg_bin: Path | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> RestoreReport:
     """Put the backup at `path` back as `archive`'s database, PDFs and certificates.
 
@@ -292,10 +392,14 @@ def restore_backup(
     trail or staff table that is not the one recorded empties the database again and raises;
     otherwise records "backup restored" if everything matches.
     """
-    check = verify_backup(path, key, pg_bin=pg_bin)
+    check = verify_backup(
+        path, key, pg_bin=pg_bin, server_url=archive.settings.database_url,
+        progress=_BothPasses(progress),
+    )  # fmt: skip
     if not check.holds:
         raise BackupError(f"{path} does not verify: nothing was restored", *check.problems)
-    manifest = check.manifest
+    manifest, entries = check.manifest, check.entries
+    assert entries is not None
     settings = archive.settings
     kind = archive.engine.dialect.name
     if manifest["database"] != kind:
@@ -314,12 +418,21 @@ def restore_backup(
             "the app does not know: restore it with the version that made it"
         )
     pg_restore = pg_tool("pg_restore", pg_bin) if kind == "postgresql" else ""
-    held = _occupied(archive)
+    held = _occupied(archive, path)
     if held and not force:
         raise BackupError(
             f"the archive is not empty ({', '.join(held)}): restoring would replace it; stop the "
             "app, back the archive up, and give --force to replace it"
         )
+    # The PDFs and certificates first, the database last: until the database is in, the
+    # archive holds no consent, and a restore cut short is run again (it skips each PDF
+    # already in place).
+    if settings.storage == "files":
+        _restore_pdfs(path, entries, FileBlobs(settings.files_dir), key, progress)
+    _restore_certificates(path, entries, settings.certificates_dir, key)
+    for folder in (settings.files_dir, settings.certificates_dir):
+        if folder.is_dir():
+            sync_tree(folder)
     archive.dispose()
     with decrypted_file(key, path, DATABASE_FILES[kind]) as database:
         if kind == "sqlite":
@@ -334,9 +447,6 @@ def restore_backup(
             "the restored database is not the one the backup recorded: it was emptied again",
             *refused,
         )
-    if settings.storage == "files":
-        _restore_pdfs(path, manifest, FileBlobs(settings.files_dir), key)
-    _restore_certificates(path, manifest, settings.certificates_dir, key)
     upgrade(settings.database_url)
     with archive.engine.connect() as connection:
         stored_pdf = (
@@ -353,9 +463,11 @@ def restore_backup(
     return RestoreReport(manifest, problems)
 
 
-def _occupied(archive: Archive) -> list[str]:
-    """What the archive already holds (empty list: nothing a restore would replace)."""
-    held = []
+def _occupied(archive: Archive, backup: Path) -> list[str]:
+    """What the archive already holds (empty list: nothing a restore would replace). While the
+    database is empty, a PDF the backup holds too is not counted: restoring puts back the same
+    bytes (a restore cut short left it)."""
+    held: list[str] = []
     tables = set(inspect(archive.engine).get_table_names())
     with archive.engine.connect() as connection:
         for model, what in ((Consent, "consents"), (Staff, "staff accounts")):
@@ -369,28 +481,49 @@ def _occupied(archive: Archive) -> list[str]:
                 held.append(f"{rows} audit trail rows")
     if archive.settings.storage == "files":
         # `FileBlobs.stored` would also clear temporary files: a check must change nothing.
-        count = sum(1 for _ in FileBlobs(archive.settings.files_dir).files())
+        in_backup = backup_pdf(backup)
+        count = sum(
+            1
+            for sha256, _ in FileBlobs(archive.settings.files_dir).files()
+            if held or in_backup(sha256) is None
+        )
         if count:
             held.append(f"{count} PDFs in {archive.settings.files_dir}")
     return held
 
 
-def _restore_pdfs(path: Path, manifest: dict[str, Any], blobs: FileBlobs, key: BackupKey) -> None:
+class _BothPasses:
+    """One bar over a restore's two passes over the backup's files: checking each, then
+    putting each PDF back."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def start(self, total: int) -> None:
+        self.progress.start(2 * total)
+
+    def advance(self, n: int = 1) -> None:
+        self.progress.advance(n)
+
+
+def _restore_pdfs(
+    path: Path, entries: Entries, blobs: FileBlobs, key: BackupKey, progress: Progress
+) -> None:
     make_folders(blobs.root)
-    for entry in manifest["files"]:
+    for entry in entries:
         sha256 = pdf_entry(entry["file"])
         if sha256 is not None:
-            with decrypted_file(key, path, entry["file"]) as pdf:
-                blobs.place(sha256, pdf)
+            blobs.place_chunks(sha256, lambda name=entry["file"]: decrypted(key, path, name))
+        progress.advance()
 
 
 def _restore_certificates(
-    path: Path, manifest: dict[str, Any], certificates_dir: Path, key: BackupKey
+    path: Path, entries: Entries, certificates_dir: Path, key: BackupKey
 ) -> None:
     """Add the backup's certificates (each checked again as it goes in); a different
     self-signed one already here stays trusted."""
     make_folders(certificates_dir)
-    for entry in manifest["files"]:
+    for entry in entries:
         name = certificate_entry(entry["file"])
         if name is not None:
             data = b"".join(decrypted(key, path, entry["file"]))

@@ -4,19 +4,19 @@ the database copy holds what the (authenticated) manifest recorded.
 The order matters: a folder holding a symbolic link is refused before any file is read; the
 manifest's HMAC is checked before anything it lists is trusted; only then is each file compared
 with its entry and decrypted (every PDF's content must be the SHA-256 its name says, every file
-of the certificates folder a certificate), and the database copy read.
+of the certificates folder a certificate), and the database copy read. Nothing is held per file:
+the manifest is read as a stream (`backup_manifest.py`), each file once, and the database's list
+of PDFs is walked a page at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -30,23 +30,29 @@ from intake.archive.backup_layout import (
     DATABASE_FILES,
     FORMAT,
     MANIFEST,
-    POSTGRESQL_FILE,
+    PDFS,
     SQLITE_FILE,
+    archived_pdfs,
     certificate_entry,
     contents,
-    decrypted,
     decrypted_file,
-    decrypted_sha256,
     open_file,
     pdf_entry,
 )
-from intake.archive.database_copy import BackupError, last_lines, pg_tool, read_only_sqlite
-from intake.archive.manifest import digest, entry_problems, is_file_entry
+from intake.archive.backup_manifest import (
+    MAC_FIELD,
+    Entries,
+    authenticate,
+    read_head,
+)
+from intake.archive.blobs import FileBlobs
+from intake.archive.database_copy import read_only_sqlite
+from intake.archive.manifest import ManifestUnreadable, entry_problems
 from intake.archive.models import PdfBlob
 from intake.certificates import CURRENT_SEAL, ClinicCertificate
+from intake.progress import NO_PROGRESS, Progress
 
-#: The manifest's field that authenticates the rest of it.
-MAC_FIELD = "hmac_sha256"
+__all__ = ["MAC_FIELD", "BackupCheck", "signed_manifest", "verify_backup"]
 #: The most a file of the certificates folder may hold (a certificate is a few kilobytes).
 CERTIFICATE_MAX_BYTES = 1 << 20
 
@@ -58,6 +64,8 @@ class BackupCheck:
     manifest: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The manifest's file entries, read from the backup as they are walked.
+    entries: Entries | None = None
 
     @property
     def holds(self) -> bool:
@@ -69,49 +77,79 @@ def signed_manifest(manifest: dict[str, Any], key: BackupKey) -> dict[str, Any]:
     return {**manifest, MAC_FIELD: key.mac(manifest)}
 
 
-def verify_backup(path: Path, key: BackupKey, *, pg_bin: Path | None = None) -> BackupCheck:
+def verify_backup(
+    path: Path,
+    key: BackupKey,
+    *,
+    pg_bin: Path | None = None,
+    server_url: str | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> BackupCheck:
     """Check the backup at `path` with `key`; every problem is named in `BackupCheck.problems`.
 
-    A SQLite copy is decrypted and opened read-only: its consent counts, audit chain, newest
-    hash and staff accounts must be the manifest's, and every archived consent's PDF must be in
-    the backup. A PostgreSQL dump is decrypted and read back with `pg_restore --list` when
-    pg_restore is found; its rows are checked once restored.
+    Each file is read once: its stored bytes against the manifest's entry, and decrypted (a PDF
+    must be the SHA-256 its name says). The database copy is then read: a SQLite copy opened
+    read-only, a PostgreSQL dump restored into a throwaway database (`backup_pg_check.py`);
+    its consent counts, audit chain, newest hash and staff accounts must be the manifest's, and
+    every archived consent's PDF must be in the backup. `progress` counts the files.
     """
     check = BackupCheck()
     links = _symbolic_links(path)
     if links:
         check.problems.extend(f"{name}: a symbolic link: a backup holds none" for name in links)
         return check
-    manifest = _read_manifest(path, key, check)
-    if manifest is None:
+    read = _read_manifest(path, key, check)
+    if read is None:
         return check
-    check.manifest = manifest
-    listed: dict[str, dict[str, Any]] = {entry["file"]: entry for entry in manifest["files"]}
-    for name, entry in listed.items():
-        problem = _entry_problem(path, name, entry, manifest)
-        if problem:
-            check.problems.append(f"{name}: {problem}")
-    check.problems.extend(
-        f"{name}: not in the manifest"
-        for name in _files(path)
-        if name not in listed and name != MANIFEST
-    )
+    manifest, entries = read
+    check.manifest, check.entries = manifest, entries
+    progress.start(entries.count)
+    stored: list[str] = []
+    content: list[str] = []
+    found = 0
     database_file = DATABASE_FILES[manifest["database"]]
-    if database_file not in listed:
+    database_listed = False
+    try:
+        for entry in entries:
+            name = entry["file"]
+            database_listed = database_listed or name == database_file
+            problem, content_problem = _file_problems(path, name, entry, manifest, key)
+            if problem != MISSING:
+                found += 1
+            if problem:
+                stored.append(f"{name}: {problem}")
+            elif content_problem:
+                content.append(f"{name}: {content_problem}")
+            progress.advance()
+    except BackupDamaged as exc:
+        check.problems.append(str(exc))
+        return check
+    check.problems.extend(stored)
+    if not entries.in_order or found != _count_files(path):
+        listed = {entry["file"] for entry in entries}
+        check.problems.extend(
+            f"{name}: not in the manifest"
+            for name in _files(path)
+            if name not in listed and name != MANIFEST
+        )
+    if not database_listed:
         check.problems.append(f"{database_file}: not in the manifest")
     if not check.holds:
         return check
-    for name in listed:
-        problem = _content_problem(path, name, key)
-        if problem:
-            check.problems.append(f"{name}: {problem}")
+    check.problems.extend(content)
     if not check.holds:
         return check
     if manifest["database"] == "sqlite":
-        _check_sqlite_copy(path, manifest, key, set(listed), check)
+        _check_sqlite_copy(path, manifest, key, check)
     else:
-        _check_postgresql_dump(path, key, pg_bin, check)
+        from intake.archive.backup_pg_check import check_postgresql_dump
+
+        check_postgresql_dump(path, manifest, key, pg_bin, server_url, check)
     return check
+
+
+#: What `_file_problems` says of a listed file that is not there.
+MISSING = "missing from the backup"
 
 
 def _symbolic_links(path: Path) -> list[str]:
@@ -131,35 +169,50 @@ def _files(path: Path) -> list[str]:
     return sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
 
 
-def _read_manifest(path: Path, key: BackupKey, check: BackupCheck) -> dict[str, Any] | None:
-    """The manifest, or None (with the problem noted) when it is missing, not one we wrote, not
-    made with `key`, or changed since."""
+def _count_files(path: Path) -> int:
+    """How many files the backup folder holds, the manifest left out."""
+    count = 0
+    for folder, _, files in os.walk(path):
+        count += sum(1 for name in files if not (folder == str(path) and name == MANIFEST))
+    return count
+
+
+def _read_manifest(
+    path: Path, key: BackupKey, check: BackupCheck
+) -> tuple[dict[str, Any], Entries] | None:
+    """The manifest's fields and its entries, or None (with the problem noted) when it is
+    missing, not one we wrote, not made with `key`, or changed since."""
     try:
-        with open_file(path / MANIFEST) as file:
-            manifest = json.loads(file.read())
+        manifest, files_type, sha256 = read_head(path)
     except FileNotFoundError:
         check.problems.append(f"no {MANIFEST} in {path}: not a backup")
         return None
     except OSError as exc:
         check.problems.append(f"{MANIFEST}: cannot read: {exc.strerror or exc}")
         return None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ManifestUnreadable as exc:
         check.problems.append(f"{MANIFEST} is not valid JSON: {exc}")
         return None
+    entries = Entries(path, sha256)
     well_formed = (
-        isinstance(manifest, dict)
-        and manifest.get("format") == FORMAT
+        manifest.get("format") == FORMAT
         and manifest.get("database") in DATABASE_FILES
         and manifest.get("storage") in ("files", "database")
         and isinstance(manifest.get("consents"), dict)
         and isinstance(manifest.get("audit"), dict)
-        and isinstance(manifest.get("files"), list)
-        and all(is_file_entry(e) for e in manifest["files"])
+        and files_type == "array"
     )
-    if not well_formed:
+    mac = manifest.pop(MAC_FIELD, None)
+    authentic = None
+    if well_formed:
+        try:
+            authentic = authenticate(entries, manifest, str(mac), key)
+        except BackupDamaged as exc:
+            check.problems.append(str(exc))
+            return None
+    if authentic is None:
         check.problems.append(f"{MANIFEST} is not a backup manifest of format {FORMAT}")
         return None
-    mac = manifest.pop(MAC_FIELD, None)
     if not isinstance(mac, str) or not isinstance(manifest.get("key"), str):
         check.problems.append(
             f"{MANIFEST} is not authenticated: the backup was not made with a backup key"
@@ -171,59 +224,79 @@ def _read_manifest(path: Path, key: BackupKey, check: BackupCheck) -> dict[str, 
             f"the key {key.fingerprint}"
         )
         return None
-    if not key.mac_matches(manifest, mac):
+    if not authentic:
         check.problems.append(
             f"{MANIFEST} was changed after the backup was made: its HMAC does not match"
         )
         return None
-    return manifest
+    return manifest, entries
 
 
-def _entry_problem(
-    folder: Path, name: str, entry: dict[str, Any], manifest: dict[str, Any]
-) -> str | None:
-    """What is wrong with one file the manifest lists, as stored (encrypted), or None."""
+class _Digesting:
+    """A reader that keeps the SHA-256 and size of what went through it."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file, self.sha256, self.size = file, hashlib.sha256(), 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.file.read(size)
+        self.sha256.update(data)
+        self.size += len(data)
+        return data
+
+    def rest(self) -> dict[str, Any]:
+        while self.read(1 << 16):
+            pass
+        return {"sha256": self.sha256.hexdigest(), "size": self.size}
+
+
+def _file_problems(
+    folder: Path, name: str, entry: dict[str, Any], manifest: dict[str, Any], key: BackupKey
+) -> tuple[str | None, str | None]:
+    """What is wrong with one file the manifest lists as stored (encrypted), and what once
+    decrypted (a PDF that is not the one its name says, a file of the certificates folder
+    that is not a certificate, or one that does not decrypt); read once for both."""
     expected = (
         name == DATABASE_FILES[manifest["database"]]
         or (pdf_entry(name) is not None and manifest["storage"] == "files")
         or certificate_entry(name) is not None
     )
     if not expected:
-        return "not a file a backup holds"
+        return "not a file a backup holds", None
     try:
-        with open_file(folder / name) as file:
-            found = digest(file)
+        file = open_file(folder / name)
     except FileNotFoundError:
-        return "missing from the backup"
+        return MISSING, None
+    with file:
+        reading = _Digesting(file)
+        content = _content_problem(reading, name, key)
+        found = reading.rest()
     problems = entry_problems(entry, found)
-    return problems[0] if problems else None
+    return (problems[0] if problems else None), content
 
 
-def _content_problem(folder: Path, name: str, key: BackupKey) -> str | None:
-    """What is wrong with a file once decrypted: a PDF that is not the one its name says, a
-    file of the certificates folder that is not a certificate; or one that does not decrypt."""
+def _content_problem(file: IO[bytes], name: str, key: BackupKey) -> str | None:
     try:
         if (sha256 := pdf_entry(name)) is not None:
-            found = decrypted_sha256(key, folder, name)
+            digest = hashlib.sha256()
+            for chunk in key.decrypt(file, name):
+                digest.update(chunk)
+            found = digest.hexdigest()
             if found != sha256:
                 return f"named for the SHA-256 {sha256}, the PDF it holds has the SHA-256 {found}"
-        elif (file := certificate_entry(name)) is not None:
-            return certificate_problem(file, _small_plaintext(key, folder, name))
+        elif (certificate := certificate_entry(name)) is not None:
+            data = bytearray()
+            for chunk in key.decrypt(file, name):
+                data += chunk
+                if len(data) > CERTIFICATE_MAX_BYTES:
+                    break
+            return certificate_problem(certificate, bytes(data))
         else:
-            for _ in decrypted(key, folder, name):
+            for _ in key.decrypt(file, name):
                 pass
     except BackupDamaged as exc:
         return str(exc)
     return None
-
-
-def _small_plaintext(key: BackupKey, folder: Path, name: str) -> bytes:
-    data = bytearray()
-    for chunk in decrypted(key, folder, name):
-        data += chunk
-        if len(data) > CERTIFICATE_MAX_BYTES:
-            break
-    return bytes(data)
 
 
 def certificate_problem(name: str, data: bytes) -> str | None:
@@ -254,21 +327,13 @@ def certificate_problem(name: str, data: bytes) -> str | None:
 
 
 def _check_sqlite_copy(
-    path: Path, manifest: dict[str, Any], key: BackupKey, listed: set[str], check: BackupCheck
+    path: Path, manifest: dict[str, Any], key: BackupKey, check: BackupCheck
 ) -> None:
-    pdfs = {sha256 for name in listed if (sha256 := pdf_entry(name))}
     with decrypted_file(key, path, SQLITE_FILE) as copy:
         engine = read_only_sqlite(copy)
         try:
             with engine.connect() as connection:
-                # Each PDF's content was checked above; only whether it is there remains.
-                stored_pdf = (
-                    (lambda sha: sha if sha in pdfs else None)
-                    if manifest["storage"] == "files"
-                    else pdf_in_database(connection)
-                )
-                check.problems.extend(trust_problems(connection, manifest, key))
-                check.problems.extend(compare(connection, manifest, stored_pdf))
+                check.problems.extend(database_problems(path, connection, manifest, key))
         except DBAPIError as exc:
             check.problems.append(
                 f"{SQLITE_FILE}: not an archive database SQLite can read: {exc.orig}"
@@ -277,22 +342,24 @@ def _check_sqlite_copy(
             engine.dispose()
 
 
-def _check_postgresql_dump(
-    path: Path, key: BackupKey, pg_bin: Path | None, check: BackupCheck
-) -> None:
-    try:
-        pg_restore = pg_tool("pg_restore", pg_bin)
-    except BackupError as exc:
-        check.notes.append(f"{exc}: the dump was checked by its SHA-256 and decryption only")
-        return
-    with decrypted_file(key, path, POSTGRESQL_FILE) as dump:
-        listing = subprocess.run(
-            [pg_restore, "--list", str(dump)], capture_output=True, text=True, check=False
-        )
-    if listing.returncode != 0:
-        check.problems.append(
-            f"{POSTGRESQL_FILE}: pg_restore cannot read it: {last_lines(listing)}"
-        )
+def database_problems(
+    path: Path, connection: Connection, manifest: dict[str, Any], key: BackupKey
+) -> list[str]:
+    """Where the backup's database, opened on `connection`, differs from its manifest."""
+    # Each PDF's content was checked, and no file is there unlisted: whether it is there is
+    # what remains.
+    stored_pdf = backup_pdf(path) if manifest["storage"] == "files" else pdf_in_database(connection)
+    return [*trust_problems(connection, manifest, key), *compare(connection, manifest, stored_pdf)]
+
+
+def backup_pdf(path: Path) -> Callable[[str], str | None]:
+    """The SHA-256 of a PDF the backup at `path` holds (None: not there), once its files are
+    checked."""
+
+    def stored_pdf(sha256: str) -> str | None:
+        return sha256 if (path / PDFS / FileBlobs.name(sha256)).is_file() else None
+
+    return stored_pdf
 
 
 def trust_problems(connection: Connection, manifest: dict[str, Any], key: BackupKey) -> list[str]:
@@ -336,7 +403,7 @@ def compare(
             problems.append(
                 f"the database holds {count} {state} consents, the manifest says {expected}"
             )
-    for sha256 in found.pdfs:
+    for sha256 in archived_pdfs(connection):
         stored = stored_pdf(sha256)
         if stored is None:
             problems.append(f"the PDF {sha256} of an archived consent is missing")

@@ -8,6 +8,7 @@ the backup is written (encrypted, as it streams) and read (never through a symbo
 from __future__ import annotations
 
 import hashlib
+import heapq
 import os
 import tempfile
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, func, inspect, select, union
+from sqlalchemy import Connection, func, inspect, select
 
 from intake.archive.backup_key import BackupKey
 from intake.archive.blobs import FileBlobs
@@ -44,8 +45,9 @@ class Contents:
     consents: dict[str, int]
     audit_rows: int
     audit_head: str
-    #: The SHA-256 of every archived consent's and course record's PDF.
-    pdfs: list[str]
+    #: How many distinct PDFs the archived consents and course records name (`archived_pdfs`
+    #: walks them).
+    pdf_count: int
     #: Each staff account as [email, role, active, password hash], by email: what may log in.
     staff: list[list[Any]]
 
@@ -69,7 +71,10 @@ def contents(connection: Connection) -> Contents:
     head = connection.execute(select(AuditHead.seq, AuditHead.sha256).where(AuditHead.id == 1))
     rows, head_sha256 = head.one()
     schema = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    pdfs = connection.scalars(archived_pdfs_query(connection))
+    pdf_count = sum(
+        connection.scalar(select(func.count(column.distinct())).where(*archived)) or 0
+        for column, archived in _pdf_columns(connection)
+    ) - _shared_pdfs(connection)
     staff = connection.execute(
         select(Staff.email, Staff.role, Staff.active, Staff.password_hash).order_by(Staff.email)
     )
@@ -78,23 +83,66 @@ def contents(connection: Connection) -> Contents:
         consents={state: counts.get(state, 0) for state in STATES},
         audit_rows=rows,
         audit_head=head_sha256,
-        pdfs=list(pdfs),
+        pdf_count=pdf_count or 0,
         staff=[[email, role, bool(active), hash_] for email, role, active, hash_ in staff],
     )
 
 
-def archived_pdfs_query(connection: Connection) -> Any:
-    """The SHA-256 of every archived consent's PDF and every sealed course record's, once each,
-    in order (a copy made before the course had records names consents' only)."""
-    consents = select(Consent.pdf_sha256.label("sha256")).where(
-        Consent.status == ARCHIVED, Consent.pdf_sha256.is_not(None)
+#: How many PDF names `archived_pdfs` reads at a time.
+PDF_PAGE = 1000
+
+
+def _pdf_columns(connection: Connection) -> list[tuple[Any, tuple[Any, ...]]]:
+    """The columns naming archived PDFs, with what makes a row archived: the consents', and
+    the course records' (a copy made before the course had records names consents' only)."""
+    columns = [(Consent.pdf_sha256, (Consent.status == ARCHIVED, Consent.pdf_sha256.is_not(None)))]
+    if inspect(connection).has_table(Record.__tablename__):
+        columns.append(
+            (Record.pdf_sha256, (Record.status == ARCHIVED, Record.pdf_sha256.is_not(None)))
+        )
+    return columns
+
+
+def _shared_pdfs(connection: Connection) -> int:
+    """How many PDFs both a consent and a record name (none, as each is sealed on its own, but
+    counted so the total is of distinct files whatever the rows say)."""
+    if len(_pdf_columns(connection)) < 2:
+        return 0
+    return (
+        connection.scalar(
+            select(func.count(Consent.pdf_sha256.distinct()))
+            .join(Record, Record.pdf_sha256 == Consent.pdf_sha256)
+            .where(Consent.status == ARCHIVED, Record.status == ARCHIVED)
+        )
+        or 0
     )
-    if not inspect(connection).has_table(Record.__tablename__):
-        return consents.distinct().order_by("sha256")
-    records = select(Record.pdf_sha256.label("sha256")).where(
-        Record.status == ARCHIVED, Record.pdf_sha256.is_not(None)
-    )
-    return union(consents, records).order_by("sha256")
+
+
+def _keyset(connection: Connection, column: Any, archived: tuple[Any, ...]) -> Iterator[str]:
+    after = ""
+    while True:
+        page = connection.scalars(
+            select(column)
+            .where(*archived, column > after)
+            .distinct()
+            .order_by(column)
+            .limit(PDF_PAGE)
+        ).all()
+        yield from page
+        if len(page) < PDF_PAGE:
+            return
+        after = page[-1]
+
+
+def archived_pdfs(connection: Connection) -> Iterator[str]:
+    """The SHA-256 of every archived consent's and course record's PDF, once each, in order:
+    each table read by keyset pages (on the index of `pdf_sha256`) and the two merged, so
+    memory stays one page whatever the archive's size."""
+    previous = None
+    for sha256 in heapq.merge(*(_keyset(connection, *c) for c in _pdf_columns(connection))):
+        if sha256 != previous:
+            yield sha256
+        previous = sha256
 
 
 def summary(manifest: dict[str, Any]) -> str:
@@ -135,10 +183,22 @@ class _Digesting:
         return {"file": name, "sha256": self.sha256.hexdigest(), "size": self.size}
 
 
-def write_encrypted(key: BackupKey, source: IO[bytes], folder: Path, name: str) -> dict[str, Any]:
-    """Encrypt `source` into the backup `folder` as `name` (owner-only); its manifest entry."""
+def write_encrypted(
+    key: BackupKey, source: IO[bytes], folder: Path, name: str, *, synced: bool = True
+) -> dict[str, Any]:
+    """Encrypt `source` into the backup `folder` as `name` (owner-only); its manifest entry.
+
+    Not `synced`: written straight to its name, with no fsync of its own, for a folder that is
+    synced once when all its files are written (`safe_write.sync_tree`) and only then renamed
+    to where it counts."""
     path = folder / name
     make_folders(path.parent)
+    if not synced:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        with os.fdopen(os.open(path, flags, 0o600), "wb") as file:
+            digesting = _Digesting(file)
+            key.encrypt(source, digesting, name)
+        return digesting.entry(name)
     with safe_file(path) as file:
         digesting = _Digesting(file)
         key.encrypt(source, digesting, name)

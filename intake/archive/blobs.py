@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -125,6 +126,32 @@ class FileBlobs:
             return
         make_folders(target.parent)
         copy_file(source, target)
+
+    def place_chunks(self, sha256: str, chunks: Callable[[], Iterable[bytes]]) -> bool:
+        """Put back the PDF with this SHA-256 from `chunks()` (a backup's decrypted copy),
+        unless the store already holds it whole; whether it was written.
+
+        Written under a temporary name and renamed, with no fsync of its own: a restore puts
+        many back, then syncs the store once (`safe_write.sync_tree`) before the database that
+        names them goes in. A copy that is not this SHA-256 is not put in place."""
+        target = self.path(sha256)
+        if target.exists() and file_digest(target)["sha256"] == sha256:
+            return False
+        make_folders(target.parent)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as file:
+                for chunk in chunks():
+                    digest.update(chunk)
+                    file.write(chunk)
+            if digest.hexdigest() != sha256:
+                raise BlobMissing(sha256)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return True
 
     def _entries(self) -> Iterator[os.DirEntry[str]]:
         """Every entry of the two-digit folders under the root: PDFs and temporary files."""

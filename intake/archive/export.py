@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import tempfile
-import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +26,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
+import ijson
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import defer
 
@@ -36,12 +34,18 @@ from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.blobs import BlobMissing
 from intake.archive.course_models import Record
-from intake.archive.manifest import digest, entry_problems, is_file_entry, manifest_json
+from intake.archive.export_seals import SealJob, seal_checker
+from intake.archive.manifest import (
+    ManifestUnreadable,
+    digest,
+    entry_problems,
+    is_file_entry,
+    manifest_json,
+    top_level_many,
+)
 from intake.archive.models import ARCHIVED, Consent
 from intake.archive.service import Archive
 from intake.certificates import ClinicCertificate
-from intake.pdf.metadata import ATTACHMENT_NAME
-from intake.pdf.seal import check_seal, document_id
 from intake.progress import NO_PROGRESS, Progress
 from intake.safe_write import safe_file
 
@@ -296,183 +300,119 @@ def _entry(name: str, at: datetime, compress_type: int) -> zipfile.ZipInfo:
 
 
 def verify_export(
-    path: Path, trusted: list[ClinicCertificate], progress: Progress = NO_PROGRESS
+    path: Path,
+    trusted: list[ClinicCertificate],
+    progress: Progress = NO_PROGRESS,
+    *,
+    workers: int | None = None,
 ) -> ExportCheck:
     """Recompute each file's SHA-256 and size against the manifest, check each PDF's seal
     against the `trusted` certificates, and each manifest entry against what its sealed PDF
     says; name every difference.
 
-    Linear in the zip's size: the zip's names and the manifest's are each a set built once, so
-    each member is looked up once in each.
+    The manifest is read as a stream (ijson), twice: once to check that every entry is one and
+    count them, then to check each. Linear in the zip's size: each member is looked up once in
+    the zip's names (a dict built once). The seals are checked by a process a core
+    (`export_seals.py`; `workers` sets how many).
     """
     check = ExportCheck()
     try:
         with zipfile.ZipFile(path) as zf:
             names = _member_names(zf)
-            try:
-                manifest = json.loads(zf.read(MANIFEST))
-            except KeyError:
+            if MANIFEST not in names:
                 check.problems.append(f"no {MANIFEST} in the zip")
                 return check
-            entries = _manifest_entries(manifest, check)
-            records = _record_entries(manifest, check)
-            if entries is None or records is None:
+            counted = _count_entries(zf, check)
+            if counted is None:
                 return check
-            progress.start(len(entries) + len(records))
-            listed = {MANIFEST}
-            for entry in entries:
-                name = entry["file"]
-                listed.add(name)
-                if name not in names:
-                    check.problems.append(f"{name}: missing from the zip")
-                # A file that is not the one listed is named once; only one that is has its
-                # seal and its sealed contents checked against the manifest.
-                elif _check_file(zf, name, entry, check):
-                    _check_sealed(zf, name, entry, trusted, check)
-                progress.advance()
-            for entry in records:
-                name = entry["file"]
-                listed.add(name)
-                if name not in names:
-                    check.problems.append(f"{name}: missing from the zip")
-                elif _check_file(zf, name, entry, check):
-                    _check_sealed_record(zf, name, entry, trusted, check)
-                progress.advance()
+            count, records = counted
+            progress.start(count + records)
+            with seal_checker(trusted, workers) as checker:
+                sealed = checker.problems(_checked_files(zf, names, progress))
+                for problems in sealed:
+                    check.problems.extend(problems)
+            names[MANIFEST] = True
             check.problems.extend(
-                f"{name}: not in the manifest" for name in names if name not in listed
+                f"{name}: not in the manifest" for name, listed in names.items() if not listed
             )
-            check.count = len(entries)
-            check.records = len(records)
+            check.count, check.records = count, records
     except (zipfile.BadZipFile, OSError) as exc:
         check.problems.append(f"not a readable zip: {exc}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ManifestUnreadable as exc:
         check.problems.append(f"{MANIFEST} is not valid JSON: {exc}")
     return check
 
 
-def _member_names(zf: zipfile.ZipFile) -> dict[str, None]:
-    """The zip's file names, in the zip's order, for lookups in constant time."""
+def _member_names(zf: zipfile.ZipFile) -> dict[str, bool | None]:
+    """The zip's file names, in the zip's order, for lookups in constant time; a name's value
+    becomes True once the manifest lists it."""
     return dict.fromkeys(info.filename for info in zf.infolist() if not info.is_dir())
 
 
-def _manifest_entries(manifest: Any, check: ExportCheck) -> list[dict[str, Any]] | None:
-    """The manifest's consents, or None (with the problem noted) when it is not one we wrote."""
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+def _entries(zf: zipfile.ZipFile, key: str = "consents") -> Iterator[Any]:
+    """The manifest's consents (or course `records`), a few at a time; `ManifestUnreadable`
+    if it is not JSON."""
+    with zf.open(MANIFEST) as member:
+        try:
+            yield from ijson.items(member, f"{key}.item", use_float=True)
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            raise ManifestUnreadable(str(exc)) from None
+
+
+def _count_entries(zf: zipfile.ZipFile, check: ExportCheck) -> tuple[int, int] | None:
+    """How many consents and course records the manifest lists, or None (with the problem
+    noted) when it is not one we wrote. An export made before the course had records lists
+    none."""
+    with zf.open(MANIFEST) as member:
+        fields, types = top_level_many(member, ("consents", RECORDS_FOLDER))
+    if fields.get("format") != FORMAT:
         check.problems.append(f"{MANIFEST} is not an export manifest of format {FORMAT}")
         return None
-    entries = manifest.get("consents")
-    if not isinstance(entries, list) or not all(is_file_entry(e) for e in entries):
-        check.problems.append(f"{MANIFEST}: every consent needs a file, sha256 and size")
+    counts = []
+    for key, what, needs_id in (("consents", "consent", False), (RECORDS_FOLDER, "record", True)):
+        if key == RECORDS_FOLDER and types[key] == "":
+            counts.append(0)
+            continue
+        count = 0
+        for entry in _entries(zf, key):
+            if types[key] != "array" or not is_file_entry(entry):
+                break
+            if needs_id and not isinstance(entry.get("id"), str):
+                break
+            count += 1
+        else:
+            if types[key] == "array":
+                counts.append(count)
+                continue
+        needs = "an id, file, sha256 and size" if needs_id else "a file, sha256 and size"
+        check.problems.append(f"{MANIFEST}: every {what} needs {needs}")
         return None
-    return entries
+    return counts[0], counts[1]
 
 
-def _record_entries(manifest: dict[str, Any], check: ExportCheck) -> list[dict[str, Any]] | None:
-    """The manifest's course records (none in an export made before there were any)."""
-    entries = manifest.get("records", [])
-    if not isinstance(entries, list) or not all(
-        is_file_entry(e) and isinstance(e.get("id"), str) for e in entries
-    ):
-        check.problems.append(f"{MANIFEST}: every record needs an id, file, sha256 and size")
-        return None
-    return entries
+def _checked_files(
+    zf: zipfile.ZipFile, names: dict[str, bool | None], progress: Progress
+) -> Iterator[SealJob]:
+    """Each listed member: its bytes, for its seal to be checked, when it is the file the
+    manifest lists; else what is wrong with it (missing, or not that file), named once."""
+    for key, kind in (("consents", "consent"), (RECORDS_FOLDER, "record")):
+        for entry in _entries(zf, key):
+            name = entry["file"]
+            if name not in names:
+                yield SealJob(name, entry, None, [f"{name}: missing from the zip"], kind)
+            else:
+                names[name] = True
+                yield _listed_file(zf, name, entry, kind)
+            progress.advance()
 
 
-def _check_sealed_record(
-    zf: zipfile.ZipFile,
-    name: str,
-    entry: dict[str, Any],
-    trusted: list[ClinicCertificate],
-    check: ExportCheck,
-) -> None:
-    """A record PDF's seal, and that the sealed document is the record the manifest names."""
-    pdf = zf.read(name)
-    report = check_seal(pdf, trusted)
-    check.problems.extend(f"{name}: {problem}" for problem in report.problems)
-    if report.holds and (sealed_id := document_id(pdf, report)) != entry["id"]:
-        check.problems.append(
-            f"{name}: the manifest names record {entry['id']}, the sealed document is {sealed_id}"
-        )
-
-
-def _check_file(zf: zipfile.ZipFile, name: str, entry: dict[str, Any], check: ExportCheck) -> bool:
-    """Whether the file is the one the manifest lists (its SHA-256 and size); each problem noted."""
+def _listed_file(zf: zipfile.ZipFile, name: str, entry: dict[str, Any], kind: str) -> SealJob:
     try:
-        with zf.open(name) as member:
-            found = digest(member)
+        pdf = zf.read(name)
     except zipfile.BadZipFile as exc:
         # zipfile checks each member's CRC-32: a changed byte the zip itself noticed.
-        check.problems.append(f"{name}: unreadable: {exc}")
-        return False
-    problems = entry_problems(entry, found)
-    check.problems.extend(f"{name}: {problem}" for problem in problems)
-    return not problems
-
-
-#: The manifest's fields about the patient, each read back from the sealed `submission.json`.
-SEALED_FIELDS = ("legal_name", "date_of_birth", "signed_at")
-
-
-def _check_sealed(
-    zf: zipfile.ZipFile,
-    name: str,
-    entry: dict[str, Any],
-    trusted: list[ClinicCertificate],
-    check: ExportCheck,
-) -> None:
-    """The PDF's seal, and the manifest's id and patient against the sealed document's."""
-    pdf = zf.read(name)
-    report = check_seal(pdf, trusted)
-    check.problems.extend(f"{name}: {problem}" for problem in report.problems)
-    if not report.holds:
-        return
-    sealed_id = document_id(pdf, report)
-    if sealed_id != entry.get("id"):
-        check.problems.append(
-            f"{name}: the manifest names consent {entry.get('id')}, the sealed document is "
-            f"{sealed_id}"
-        )
-    submission = _sealed_submission(pdf)
-    if submission is None:
-        check.problems.append(f"{name}: the sealed PDF carries no readable {ATTACHMENT_NAME}")
-        return
-    patient = submission.get("patient") if isinstance(submission.get("patient"), dict) else {}
-    sealed = {
-        "legal_name": _text(patient.get("legal_name")),
-        "date_of_birth": _text(patient.get("date_of_birth")),
-        "signed_at": _instant(submission.get("signed_at")),
-    }
-    listed = {
-        "legal_name": _text(entry.get("legal_name")),
-        "date_of_birth": _text(entry.get("date_of_birth")),
-        "signed_at": _instant(entry.get("signed_at")),
-    }
-    # The field is named, never its value: the output may be read where patient data may not.
-    check.problems.extend(
-        f"{name}: the manifest's {field_name} is not the one sealed in the PDF"
-        for field_name in SEALED_FIELDS
-        if sealed[field_name] is None or sealed[field_name] != listed[field_name]
-    )
-
-
-def _sealed_submission(pdf: bytes) -> dict[str, Any] | None:
-    """The submission attached to a (sealed) consent PDF, or None."""
-    try:
-        attached = PdfReader(io.BytesIO(pdf)).attachments.get(ATTACHMENT_NAME)
-        data = json.loads(attached[0]) if attached else None
-    except (PyPdfError, ValueError, OSError, KeyError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _text(value: Any) -> str | None:
-    """A name or date as the archive keeps it (NFC, trimmed), or None."""
-    return unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else None
-
-
-def _instant(value: Any) -> datetime | None:
-    """A signing time, so that two spellings of one instant and offset compare equal."""
-    try:
-        return datetime.fromisoformat(value.strip()) if isinstance(value, str) else None
-    except ValueError:
-        return None
+        return SealJob(name, entry, None, [f"{name}: unreadable: {exc}"], kind)
+    problems = entry_problems(entry, digest(io.BytesIO(pdf)))
+    if problems:
+        return SealJob(name, entry, None, [f"{name}: {problem}" for problem in problems], kind)
+    return SealJob(name, entry, pdf, [], kind)

@@ -8,7 +8,13 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
+import ijson
+
 from intake.safe_write import CHUNK
+
+
+class ManifestUnreadable(Exception):
+    """A manifest that is not valid JSON."""
 
 
 def manifest_json(manifest: dict[str, Any]) -> bytes:
@@ -51,3 +57,48 @@ def entry_problems(entry: dict[str, Any], found: dict[str, Any]) -> list[str]:
     if found["size"] != entry["size"]:
         problems.append(f"{found['size']} bytes, the manifest says {entry['size']}")
     return problems
+
+
+def top_level(stream: IO[bytes], skip: str) -> tuple[dict[str, Any], str]:
+    """A JSON object's fields but `skip` (the long list of entries, read apart a few at a
+    time with `ijson.items`), and the JSON type `skip` holds ("array", "map", "string"...; ""
+    when it is not there). A document that is not an object gives `{"": None}`.
+
+    Raises `ManifestUnreadable` when it is not JSON."""
+    fields, types = top_level_many(stream, (skip,))
+    return fields, types[skip]
+
+
+def top_level_many(
+    stream: IO[bytes], skip: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """`top_level` for several long lists: the other fields, and the JSON type each of `skip`
+    holds ("" when it is not there)."""
+    fields: dict[str, Any] = {}
+    skipped = dict.fromkeys(skip, "")
+    try:
+        events = ijson.parse(stream, use_float=True)
+        _, event, _ = next(events)
+        if event != "start_map":
+            for _ in events:
+                pass
+            return {"": None}, skipped
+        builder: Any = None
+        name = ""
+        for prefix, event, value in events:
+            if prefix == "" and event in ("map_key", "end_map"):
+                if builder is not None:
+                    fields[name] = builder.value
+                builder = None
+                if event == "map_key":
+                    name = value
+                    if name not in skipped:
+                        builder = ijson.ObjectBuilder()
+                continue
+            if builder is not None:
+                builder.event(event, value)
+            elif prefix in skipped and not skipped[prefix]:
+                skipped[prefix] = {"start_array": "array", "start_map": "map"}.get(event, event)
+    except (ijson.JSONError, UnicodeDecodeError, StopIteration) as exc:
+        raise ManifestUnreadable(str(exc) or "empty") from None
+    return fields, skipped

@@ -559,11 +559,11 @@ class Archive:
         with self.transaction() as session:
             audit.record(session, event, actor, target)
 
-    def verify_audit(self) -> audit.ChainReport:
+    def verify_audit(self, progress: audit.Progress = audit.NO_PROGRESS) -> audit.ChainReport:
         """The audit trail's hash chain, walked: holds, or the first row that does not. How far
-        it holds is kept, for the staff page to extend."""
+        it holds is kept, for the staff page to extend. `progress` counts the rows."""
         with self.transaction() as session:
-            return audit.verify_and_keep(session)
+            return audit.verify_and_keep(session, progress)
 
     def review(self, consent_id: str, staff: Staff, note: str, actor: Actor) -> Review:
         """Keep a clinician's review beside the consent; the signed PDF is not touched."""

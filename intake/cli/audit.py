@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from intake.cli.progress import progress_bar, quiet_option
 from intake.cli.runtime import open_archive, pass_catalog
 from intake.definition import FormCatalog
 
@@ -17,11 +18,18 @@ def audit_group() -> None:
     """The audit trail of who did what."""
 
 
+#: The progress bar's label (on a terminal only).
+WALKING = "Checking the audit trail"
+
+
 @audit_group.command("verify")
+@quiet_option
 @pass_catalog
-def audit_verify(catalog: FormCatalog) -> None:
+def audit_verify(catalog: FormCatalog, quiet: bool) -> None:
     """Walk the audit trail's hash chain; exit 1, naming the first row that does not hold."""
-    report = open_archive(catalog).verify_audit()
+    archive = open_archive(catalog)
+    with progress_bar(WALKING, quiet) as progress:
+        report = archive.verify_audit(progress)
     if report.holds:
         click.echo(f"audit trail holds: {report.rows} rows")
         return

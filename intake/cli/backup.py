@@ -11,6 +11,7 @@ from intake.archive.audit import CLI
 from intake.archive.backup import make_backup, restore_backup, summary, verify_backup
 from intake.archive.backup_key import BackupKey, make_key_file, read_key_file
 from intake.archive.migrate import upgrade
+from intake.cli.progress import progress_bar, quiet_option
 from intake.cli.runtime import fail, open_archive, pass_catalog, settings
 from intake.definition import FormCatalog
 from intake.safe_write import make_folders
@@ -20,6 +21,12 @@ NO_SEAL_KEY = (
     "  the backup holds no seal key: new consents are sealed with a new self-signed "
     "certificate (those before still verify), or set SIGNING_P12"
 )
+
+
+#: The progress bars' labels (on a terminal only).
+BACKING_UP = "Copying PDFs"
+CHECKING = "Checking files"
+RESTORING = "Checking and restoring files"
 
 
 def register(main: click.Group) -> None:
@@ -81,9 +88,10 @@ def backup_key_command(out: Path) -> None:
     "backup holds the certificates only.",
 )
 @pg_bin_option
+@quiet_option
 @pass_catalog
 def backup_create(
-    catalog: FormCatalog, out: Path, with_seal_key: bool, pg_bin: Path | None
+    catalog: FormCatalog, out: Path, with_seal_key: bool, pg_bin: Path | None, quiet: bool
 ) -> None:
     """Back up the archive while the app runs.
 
@@ -95,7 +103,11 @@ def backup_create(
     key = backup_key()
     archive = open_archive(catalog)
     try:
-        report = make_backup(archive, out, CLI, key, pg_bin=pg_bin, with_seal_key=with_seal_key)
+        with progress_bar(BACKING_UP, quiet) as progress:
+            report = make_backup(
+                archive, out, CLI, key, pg_bin=pg_bin, with_seal_key=with_seal_key,
+                progress=progress,
+            )  # fmt: skip
     except OSError as exc:
         fail(f"{out}: cannot write: {exc.strerror or exc}")
     click.echo(f"wrote {report.path}: {summary(report.manifest)}")
@@ -105,13 +117,20 @@ def backup_create(
 @backup_group.command("verify")
 @click.argument("backup", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @pg_bin_option
-def backup_verify(backup: Path, pg_bin: Path | None) -> None:
+@quiet_option
+def backup_verify(backup: Path, pg_bin: Path | None, quiet: bool) -> None:
     """Check a backup: made with the backup key, every file against the manifest, and the
     database copy against both.
 
-    Exits 0 when all holds and 1, naming each problem, when not.
+    A PostgreSQL dump is restored into a throwaway database on the server DATABASE_URL names
+    (dropped afterwards) and checked as a SQLite copy is. Exits 0 when all holds and 1, naming
+    each problem, when not.
     """
-    check = verify_backup(backup, backup_key(), pg_bin=pg_bin)
+    key = backup_key()
+    with progress_bar(CHECKING, quiet) as progress:
+        check = verify_backup(
+            backup, key, pg_bin=pg_bin, server_url=settings().database_url, progress=progress
+        )
     if not check.holds:
         click.echo(f"{backup}: NOT VERIFIED")
         for problem in check.problems:
@@ -135,8 +154,11 @@ def backup_verify(backup: Path, pg_bin: Path | None) -> None:
     help="Replace an archive that already holds consents, staff or audit rows (back it up first).",
 )
 @pg_bin_option
+@quiet_option
 @pass_catalog
-def backup_restore(catalog: FormCatalog, backup: Path, force: bool, pg_bin: Path | None) -> None:
+def backup_restore(
+    catalog: FormCatalog, backup: Path, force: bool, pg_bin: Path | None, quiet: bool
+) -> None:
     """Restore a backup into this instance's archive; run it with the app stopped.
 
     The backup is checked first; an archive that is not empty is refused without --force. The
@@ -153,7 +175,11 @@ def backup_restore(catalog: FormCatalog, backup: Path, force: bool, pg_bin: Path
         fail(f"DATABASE_URL: {exc}")
     except OperationalError as exc:
         fail(f"cannot open the archive database: {exc.orig or exc}")
-    report = restore_backup(open_archive(catalog), backup, CLI, key, force=force, pg_bin=pg_bin)
+    with progress_bar(RESTORING, quiet) as progress:
+        report = restore_backup(
+            open_archive(catalog), backup, CLI, key, force=force, pg_bin=pg_bin,
+            progress=progress,
+        )  # fmt: skip
     if report.problems:
         click.echo(f"{backup}: restored, but the archive does not match the manifest")
         for problem in report.problems:
