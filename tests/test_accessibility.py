@@ -22,6 +22,7 @@ from intake.tablet.devices import COOKIE
 from tests.support.app import B12, DEMO_PATH, app_settings, new_app
 from tests.support.axe import assert_accessible, axe_source, violations
 from tests.support.browser import LANDSCAPE, PORTRAIT, SCREENSHOTS, serving
+from tests.support.course_rows import add_visit
 from tests.support.devices import enrol
 from tests.support.staff import EMAILS, PASSWORD, add_consent, make_staff, next_code
 from tests.test_tablet_e2e import draw
@@ -344,6 +345,9 @@ def test_staff_pages_are_accessible(server, chromium):
         page.fill("#code", next_code(app.extensions["archive"], EMAILS["admin"]))
         page.locator("main form button[type=submit]").first.click()
         page.wait_for_url("**/staff/")
+        archive = app.extensions["archive"]
+        patient_id = archive.get(consent_id).patient_id
+        visit_id = add_visit(archive, patient_id, consent_id)
         for path, name in [
             ("/staff/", "staff-consents"),
             (f"/staff/consents/{consent_id}", "staff-consent"),
@@ -352,6 +356,14 @@ def test_staff_pages_are_accessible(server, chromium):
             ("/staff/audit", "staff-audit"),
             ("/staff/tablets", "staff-tablets"),
             ("/staff/retention", "staff-retention"),
+            ("/staff/translations", "staff-translations"),
+            ("/staff/today", "staff-today"),
+            ("/staff/patients", "staff-patients"),
+            (f"/staff/patients/{patient_id}", "staff-patient"),
+            (f"/staff/patients/{patient_id}/merge", "staff-patient-merge"),
+            (f"/staff/consents/{consent_id}/withdraw", "staff-withdraw"),
+            ("/staff/lots", "staff-lots"),
+            (f"/staff/visits/{visit_id}/injection", "staff-injection"),
         ]:
             page.goto(f"{base}{path}")
             assert page.url.startswith(f"{base}/staff"), path

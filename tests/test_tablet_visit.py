@@ -280,3 +280,30 @@ def test_hostile_check_in_input_is_refused_or_cleaned_never_a_500(
         assert b"device" not in record.body_json.split(b'"signature"')[1].split(b"}")[0]
     else:
         assert view.visit.status == "open"
+
+
+def test_the_check_in_opens_in_the_language_of_the_consent_and_switches(
+    archive, desk: StaffActions, tablet_client, demo_data
+):
+    consent_id, patient_id = patient_of_demo(archive, demo_data)
+    with archive.transaction() as session:
+        session.execute(update(Consent).where(Consent.id == consent_id).values(language="es"))
+    assert start(desk, patient_id, tablet_client.tablet_id).status_code == 302
+
+    page = tablet_client.get("/tablet/visit")
+    assert page.status_code == 200
+    assert '<html lang="es' in page.text
+    assert "Bienvenido/a de nuevo. Antes de la inyección de hoy" in page.text
+    assert "please answer a few questions" not in page.text
+
+    token = csrf_token(page.text)
+    switched = tablet_client.post(
+        "/tablet/language", data={"csrf_token": token, "lang": "en", "back": "tablet.visit"}
+    )
+    assert switched.status_code == 302 and switched.headers["Location"] == "/tablet/visit"
+    english = tablet_client.get("/tablet/visit")
+    assert '<html lang="en' in english.text
+    assert "Welcome back. Before today" in english.text
+
+    done = post_visit(tablet_client, answers())
+    assert done.status_code == 302 and done.headers["Location"] == "/tablet/visit/done"

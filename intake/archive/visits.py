@@ -69,6 +69,8 @@ class OpenVisit:
     visit_id: str
     first_name: str
     form_id: str
+    #: The language the patient read their consent in: the check-in starts in it.
+    language: str
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class Visits:
             return None
         with self.archive.sessions() as session:
             row = session.execute(
-                select(Visit.id, Patient.first_name, Consent.form_id)
+                select(Visit.id, Patient.first_name, Consent.form_id, Consent.language)
                 .join(Patient, Patient.id == Visit.patient_id)
                 .join(Consent, Consent.id == Visit.consent_id)
                 .where(Visit.device_id == tablet_id, Visit.status == VISIT_OPEN)

@@ -503,7 +503,7 @@ def done() -> ResponseReturnValue:
 
 
 #: The pages whose language switch posts to `language` (a step sends its own form instead).
-SWITCH_BACK = {"tablet.review", "tablet.done", "tablet.welcome"}
+SWITCH_BACK = {"tablet.review", "tablet.done", "tablet.welcome", "tablet.visit"}
 
 
 def pick_language() -> bool:

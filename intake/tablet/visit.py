@@ -5,13 +5,13 @@ asks which visit is open for itself. No patient data goes into a URL or a log li
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
 from intake.archive.visits import OpenVisit, VisitError, Visits
 from intake.archive.web import get_archive
 from intake.checkin import validate_checkin
-from intake.i18n import gettext
+from intake.i18n import LANGUAGES, gettext, locale
 from intake.submission import SIGNATURE_MIN_EXTENT, SubmissionInvalid
 from intake.tablet import devices, service
 from intake.tablet.forms import PAD_HEIGHT, PAD_WIDTH
@@ -30,7 +30,14 @@ def visit() -> ResponseReturnValue:
     found = open_visit()
     if found is None:
         return redirect(url_for(".index"))
-    definition = catalog().get(found.form_id)
+    if session.get("visit_language_set") != found.visit_id:
+        # The check-in opens in the language the patient read their consent in; the switch
+        # on the page changes it, as on every step.
+        session["visit_language_set"] = found.visit_id
+        if found.language in LANGUAGES:
+            session["lang"] = found.language
+    offered = catalog().languages(found.form_id)
+    definition = catalog().get(found.form_id, locale() if locale() in offered else None)
     signed_at = service.signing_time(current_app.config["CLINIC_TIMEZONE"])
     form = visit_form(definition)(signed_at=signed_at)
     if form.validate_on_submit():
@@ -65,6 +72,8 @@ def visit() -> ResponseReturnValue:
         min_extent=max(10.0, SIGNATURE_MIN_EXTENT * PAD_WIDTH),
         page_title=gettext("Check-in"),
         in_flow=True,
+        switch_language=True,
+        offered_languages=offered,
     ), 422 if form.has_errors else 200
 
 
