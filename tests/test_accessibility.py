@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 
 from intake.archive.audit import Actor
+from intake.archive.tablets import Tablets
+from intake.archive.visits import Visits
 from intake.pdf.signature import catmull_rom
 from intake.tablet.devices import COOKIE
 from tests.support.app import B12, DEMO_PATH, app_settings, new_app
@@ -368,5 +371,32 @@ def test_staff_pages_are_accessible(server, chromium):
             page.goto(f"{base}{path}")
             assert page.url.startswith(f"{base}/staff"), path
             check(page, name)
+    finally:
+        context.close()
+
+
+def test_the_visit_check_in_is_accessible_in_both_languages(server, chromium):
+    """The returning patient's check-in, as staff sent it to an enrolled tablet: as it opens,
+    with every error shown, in English and in Spanish."""
+    axe_source()
+    base, app, consent_id = server
+    archive = app.extensions["archive"]
+    enrolled = Tablets(archive).enrol_directly("Check-in tablet", Actor(), enrolled_by=None)
+    patient_id = archive.get(consent_id).patient_id
+    Visits(archive).start(patient_id, enrolled.tablet.id, Actor(), today=date.today())
+    context = chromium.new_context(viewport=PORTRAIT, has_touch=True, is_mobile=True)
+    context.add_cookies([{"name": COOKIE, "value": enrolled.token, "url": base, "httpOnly": True}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{base}/tablet/")
+        page.wait_for_url(re.compile(r"/tablet/visit$"))
+        check(page, "checkin")
+        tap(page, "Confirm and check in")
+        page.wait_for_selector("#error-summary h2")
+        check(page, "checkin-errors")
+        tap(page, "Español")
+        page.wait_for_selector("html[lang^=es]")
+        check(page, "checkin-es")
     finally:
         context.close()
