@@ -163,44 +163,36 @@ def _rows(archive: Archive, wanted: tuple[Any, ...]) -> Iterator[Consent]:
     The rows only (without the submissions), not the PDFs: each PDF is read on its own, so a
     long export never holds a transaction (on SQLite, the write lock) open, nor every row.
     """
-    after: tuple[Any, Any] | None = None
-    while True:
-        query = (
-            select(Consent)
-            .options(defer(Consent.submission_json))
-            .where(*wanted)
-            .order_by(Consent.signed_on, Consent.id)
-            .limit(PAGE)
-        )
-        if after is not None:
-            query = query.where(tuple_(Consent.signed_on, Consent.id) > after)
-        with archive.sessions() as session:
-            page = list(session.scalars(query))
-        yield from page
-        if len(page) < PAGE:
-            return
-        after = (page[-1].signed_on, page[-1].id)
+    return _pages(archive, Consent, Consent.submission_json, Consent.signed_on, wanted)
 
 
 def _record_rows(archive: Archive, wanted: tuple[Any, ...]) -> Iterator[Record]:
     """The course records to export, oldest first, a keyset page at a time (like `_rows`)."""
+    return _pages(archive, Record, Record.body_json, Record.created_at, wanted)
+
+
+def _pages(
+    archive: Archive, model: Any, body: Any, oldest_first: Any, wanted: tuple[Any, ...]
+) -> Iterator[Any]:
+    """The rows of `model` that are `wanted`, by `oldest_first` then id, without their `body`,
+    a keyset page at a time, each page in a session of its own."""
     after: tuple[Any, Any] | None = None
     while True:
         query = (
-            select(Record)
-            .options(defer(Record.body_json))
+            select(model)
+            .options(defer(body))
             .where(*wanted)
-            .order_by(Record.created_at, Record.id)
+            .order_by(oldest_first, model.id)
             .limit(PAGE)
         )
         if after is not None:
-            query = query.where(tuple_(Record.created_at, Record.id) > after)
+            query = query.where(tuple_(oldest_first, model.id) > after)
         with archive.sessions() as session:
             page = list(session.scalars(query))
         yield from page
         if len(page) < PAGE:
             return
-        after = (page[-1].created_at, page[-1].id)
+        after = (getattr(page[-1], oldest_first.key), page[-1].id)
 
 
 def _write_manifest(
@@ -226,27 +218,41 @@ def _indented(text: str) -> bytes:
     return "\n".join(f"    {line}" for line in text.split("\n")).encode("utf-8")
 
 
+def _add_pdf(
+    archive: Archive,
+    zf: zipfile.ZipFile,
+    what: str,
+    pdf_sha256: str | None,
+    name: str,
+    exported_at: datetime,
+) -> tuple[str, int]:
+    """The stored PDF a row (`what`) names into the zip as `name`, checked against the row's
+    SHA-256; its SHA-256 and size. `ExportError` when it is missing or not that file."""
+    assert pdf_sha256 is not None
+    try:
+        with archive.sessions() as session:
+            pdf = archive.blobs.get(session, pdf_sha256)
+    except BlobMissing:
+        raise ExportError(f"{what}: its stored PDF ({pdf_sha256}) is missing") from None
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    if sha256 != pdf_sha256:
+        raise ExportError(
+            f"{what}: the stored PDF's SHA-256 {sha256} does not match the "
+            f"archive's record ({pdf_sha256})"
+        )
+    # Stored, not deflated: a PDF's streams are compressed already.
+    zf.writestr(_entry(name, exported_at, zipfile.ZIP_STORED), pdf)
+    return sha256, len(pdf)
+
+
 def _add_consent(
     archive: Archive, zf: zipfile.ZipFile, consent: Consent, exported_at: datetime
 ) -> dict[str, Any]:
     """One consent's PDF into the zip, checked against its row; its manifest entry."""
-    assert consent.pdf_sha256 is not None
-    try:
-        with archive.sessions() as session:
-            pdf = archive.blobs.get(session, consent.pdf_sha256)
-    except BlobMissing:
-        raise ExportError(
-            f"consent {consent.id}: its stored PDF ({consent.pdf_sha256}) is missing"
-        ) from None
-    sha256 = hashlib.sha256(pdf).hexdigest()
-    if sha256 != consent.pdf_sha256:
-        raise ExportError(
-            f"consent {consent.id}: the stored PDF's SHA-256 {sha256} does not match the "
-            f"archive's record ({consent.pdf_sha256})"
-        )
     name = consent_file(consent.id)
-    # Stored, not deflated: a PDF's streams are compressed already.
-    zf.writestr(_entry(name, exported_at, zipfile.ZIP_STORED), pdf)
+    sha256, size = _add_pdf(
+        archive, zf, f"consent {consent.id}", consent.pdf_sha256, name, exported_at
+    )
     return {
         "id": consent.id,
         "legal_name": consent.legal_name,
@@ -256,7 +262,7 @@ def _add_consent(
         "form_version": consent.form_version,
         "file": name,
         "sha256": sha256,
-        "size": len(pdf),
+        "size": size,
     }
 
 
@@ -264,22 +270,10 @@ def _add_record(
     archive: Archive, zf: zipfile.ZipFile, record: Record, exported_at: datetime
 ) -> dict[str, Any]:
     """One course record's PDF into the zip, checked against its row; its manifest entry."""
-    assert record.pdf_sha256 is not None
-    try:
-        with archive.sessions() as session:
-            pdf = archive.blobs.get(session, record.pdf_sha256)
-    except BlobMissing:
-        raise ExportError(
-            f"record {record.id}: its stored PDF ({record.pdf_sha256}) is missing"
-        ) from None
-    sha256 = hashlib.sha256(pdf).hexdigest()
-    if sha256 != record.pdf_sha256:
-        raise ExportError(
-            f"record {record.id}: the stored PDF's SHA-256 {sha256} does not match the "
-            f"archive's record ({record.pdf_sha256})"
-        )
     name = record_file(record.id)
-    zf.writestr(_entry(name, exported_at, zipfile.ZIP_STORED), pdf)
+    sha256, size = _add_pdf(
+        archive, zf, f"record {record.id}", record.pdf_sha256, name, exported_at
+    )
     return {
         "id": record.id,
         "kind": record.kind,
@@ -288,7 +282,7 @@ def _add_record(
         "created_at": record.created_at.isoformat(),
         "file": name,
         "sha256": sha256,
-        "size": len(pdf),
+        "size": size,
     }
 
 
