@@ -262,49 +262,11 @@ class Records:
         )
 
     def _store(self, record_id: str, pdf: bytes, actor: Actor) -> None:
-        archive = self.archive
-        with archive.transaction() as session:
-            sha256 = archive.blobs.put(session, pdf)
-            won = session.execute(
-                update(Record)
-                .where(Record.id == record_id, Record.status == PENDING)
-                .values(
-                    status=ARCHIVED,
-                    pdf_sha256=sha256,
-                    pdf_size=len(pdf),
-                    archived_at=archive.clock(),
-                    last_error=None,
-                )
-            ).rowcount
-            if won:
-                audit.record(session, "record archived", actor, record_id)
-            elif not is_named(session, sha256):
-                archive.blobs.discard(session, sha256)
+        store_sealed(self.archive, Record, record_id, pdf, actor, "record archived")
 
     def _keep_pending(self, record_id: str, what: str, reason: str, error: Exception) -> str:
         """Log why a record stays pending and note it on the row (never the body's data)."""
-        reason = reason[:200]
-        if is_storage_reason(reason):
-            log.error("record %s stays pending: %s: %s", record_id, what, reason)
-        else:
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            log.error(
-                "record %s stays pending: %s (%s)\n%s", record_id, what, reason, frames.rstrip()
-            )
-        try:
-            with self.archive.transaction() as session:
-                session.execute(
-                    update(Record)
-                    .where(Record.id == record_id, Record.status == PENDING)
-                    .values(last_error=reason)
-                )
-        except Exception as failure:  # noqa: BLE001 - the database may be what fails
-            log.error(
-                "record %s: its reason could not be recorded either (%s)",
-                record_id,
-                self.archive._database_reason(failure) or type(failure).__name__,
-            )
-        return reason
+        return keep_pending(self.archive, Record, record_id, what, reason, error, log)
 
     def submit(
         self,
@@ -412,3 +374,66 @@ class Records:
             raise RecordMissing(record_id)
         with self.archive.sessions() as session:
             return self.archive.blobs.get(session, record.pdf_sha256)
+
+
+def store_sealed(
+    archive: Archive, model: Any, row_id: str, pdf: bytes, actor: Actor, event: str
+) -> None:
+    """A consent's or a record's sealed PDF stored by its SHA-256, and the row (`model`:
+    `Consent` or `Record`) marked archived with audit `event`, in one transaction. A row
+    another server finished first keeps its own PDF, and this copy goes unless a row names it."""
+    with archive.transaction() as session:
+        sha256 = archive.blobs.put(session, pdf)
+        won = session.execute(
+            update(model)
+            .where(model.id == row_id, model.status == PENDING)
+            .values(
+                status=ARCHIVED,
+                pdf_sha256=sha256,
+                pdf_size=len(pdf),
+                archived_at=archive.clock(),
+                last_error=None,
+            )
+        ).rowcount
+        if won:
+            audit.record(session, event, actor, row_id)
+        elif not is_named(session, sha256):
+            archive.blobs.discard(session, sha256)
+
+
+def keep_pending(
+    archive: Archive,
+    model: Any,
+    row_id: str,
+    what: str,
+    reason: str,
+    error: Exception,
+    logger: logging.Logger,
+) -> str:
+    """Log why a consent or a record (`model`) stays pending and note it on its row; the
+    reason, cut to fit. The frames show where it failed; the exception's message is left out,
+    since it might quote what the patient gave."""
+    noun = model.__tablename__.removesuffix("s")
+    reason = reason[:200]
+    if is_storage_reason(reason):
+        logger.error("%s %s stays pending: %s: %s", noun, row_id, what, reason)
+    else:
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        logger.error(
+            "%s %s stays pending: %s (%s)\n%s", noun, row_id, what, reason, frames.rstrip()
+        )
+    try:
+        with archive.transaction() as session:
+            session.execute(
+                update(model)
+                .where(model.id == row_id, model.status == PENDING)
+                .values(last_error=reason)
+            )
+    except Exception as failure:  # noqa: BLE001 - the database may be what fails
+        logger.error(
+            "%s %s: its reason could not be recorded either (%s)",
+            noun,
+            row_id,
+            archive._database_reason(failure) or type(failure).__name__,
+        )
+    return reason

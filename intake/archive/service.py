@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,7 +64,7 @@ from intake.archive.models import (
     is_id,
     utcnow,
 )
-from intake.archive.records import Records, is_named, named_pdfs
+from intake.archive.records import Records, is_named, keep_pending, named_pdfs, store_sealed
 from intake.archive.sealing import sealed_consent_pdf
 from intake.archive.search import PAGE_SIZE, Page, SearchCriteria, name_words, search_query
 from intake.certificates import ClinicSigner, clinic_signer, kept_certificates, kept_roots
@@ -276,50 +275,11 @@ class Archive:
         return None
 
     def _store(self, consent_id: str, pdf: bytes, actor: Actor) -> None:
-        with self.transaction() as session:
-            sha256 = self.blobs.put(session, pdf)
-            won = session.execute(
-                update(Consent)
-                .where(Consent.id == consent_id, Consent.status == PENDING)
-                .values(
-                    status=ARCHIVED,
-                    pdf_sha256=sha256,
-                    pdf_size=len(pdf),
-                    archived_at=self.clock(),
-                    last_error=None,
-                )
-            ).rowcount
-            if won:
-                audit.record(session, "consent archived", actor, consent_id)
-            elif not is_named(session, sha256):
-                self.blobs.discard(session, sha256)
+        store_sealed(self, Consent, consent_id, pdf, actor, "consent archived")
 
     def _keep_pending(self, consent_id: str, what: str, reason: str, error: Exception) -> str:
         """Log why a consent stays pending and record it on the row; the reason, cut to fit."""
-        reason = reason[:200]
-        if is_storage_reason(reason):
-            log.error("consent %s stays pending: %s: %s", consent_id, what, reason)
-        else:
-            # The frames show where it failed; the exception's message is left out, since it
-            # might quote the submission.
-            frames = "".join(traceback.format_tb(error.__traceback__))
-            log.error(
-                "consent %s stays pending: %s (%s)\n%s", consent_id, what, reason, frames.rstrip()
-            )
-        try:
-            with self.transaction() as session:
-                session.execute(
-                    update(Consent)
-                    .where(Consent.id == consent_id, Consent.status == PENDING)
-                    .values(last_error=reason)
-                )
-        except Exception as failure:  # noqa: BLE001 - the database may be what fails
-            log.error(
-                "consent %s: its reason could not be recorded either (%s)",
-                consent_id,
-                self._database_reason(failure) or type(failure).__name__,
-            )
-        return reason
+        return keep_pending(self, Consent, consent_id, what, reason, error, log)
 
     def _sealed_pdf(self, consent: Consent, password: str | None = None) -> bytes:
         s = self.settings
