@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import Connection, func, inspect, select, union
 
 from intake.archive.backup_key import BackupKey
 from intake.archive.blobs import FileBlobs
@@ -71,10 +71,13 @@ def contents(connection: Connection) -> Contents:
     head = connection.execute(select(AuditHead.seq, AuditHead.sha256).where(AuditHead.id == 1))
     rows, head_sha256 = head.one()
     schema = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    pdf_count = sum(
-        connection.scalar(select(func.count(column.distinct())).where(*archived)) or 0
-        for column, archived in _pdf_columns(connection)
-    ) - _shared_pdfs(connection)
+    named = union(
+        *(
+            select(column.label("sha256")).where(*archived)
+            for column, archived in _pdf_columns(connection)
+        )
+    ).subquery()
+    pdf_count = connection.scalar(select(func.count()).select_from(named))
     staff = connection.execute(
         select(Staff.email, Staff.role, Staff.active, Staff.password_hash).order_by(Staff.email)
     )
@@ -101,21 +104,6 @@ def _pdf_columns(connection: Connection) -> list[tuple[Any, tuple[Any, ...]]]:
             (Record.pdf_sha256, (Record.status == ARCHIVED, Record.pdf_sha256.is_not(None)))
         )
     return columns
-
-
-def _shared_pdfs(connection: Connection) -> int:
-    """How many PDFs both a consent and a record name (none, as each is sealed on its own, but
-    counted so the total is of distinct files whatever the rows say)."""
-    if len(_pdf_columns(connection)) < 2:
-        return 0
-    return (
-        connection.scalar(
-            select(func.count(Consent.pdf_sha256.distinct()))
-            .join(Record, Record.pdf_sha256 == Consent.pdf_sha256)
-            .where(Consent.status == ARCHIVED, Record.status == ARCHIVED)
-        )
-        or 0
-    )
 
 
 def _keyset(connection: Connection, column: Any, archived: tuple[Any, ...]) -> Iterator[str]:
