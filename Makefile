@@ -41,9 +41,13 @@ system-deps:
 
 # axe-core from npm, which the browser tests inject into every page (tests/support/axe.py).
 AXE := tests/axe/node_modules/axe-core/axe.min.js
+# FHIR.js (the `fhir` package) from npm: the FHIR export's second validator
+# (tests/support/fhir_validators.py).
+FHIR_JS := tests/fhir-validator/node_modules/fhir/index.js
 browser-deps:
 	@command -v npm >/dev/null || { missing=" npm"; $(INSTALL_MISSING); }
 	@test -f $(AXE) || (cd tests/axe && npm ci --no-audit --no-fund --silent)
+	@test -f $(FHIR_JS) || (cd tests/fhir-validator && npm ci --no-audit --no-fund --silent)
 
 test: $(STAMP) system-deps browser-deps
 	$(VENV)/bin/ruff check intake tests bench
