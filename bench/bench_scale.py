@@ -12,10 +12,12 @@ audit rows a consent). Each command runs as `intake ... --quiet` in a process of
 - export verify: `unzip -t` of the export, plus the seal checks alone (`check_seal` on every
   PDF, spread over every core by a process pool);
 - audit verify: the audit table read once, every column of every row, in order (a DB-API cursor
-  a page at a time, in a process of its own).
+  a page at a time, in a process of its own);
+- export --format fhir (at 10,000 consents at most, BENCH_QUICK's sizes too): the zip export of
+  the same archive, and its verify the zip's verify.
 
     .venv/bin/python -m bench.bench_scale [--consents 10000 100000] [--databases sqlite postgresql]
-        [--only backup export audit]
+        [--only backup export audit fhir]
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ from tests.support.databases import find_pg_bin
 SIZES = (10_000, 100_000)
 #: `BENCH_QUICK=1`: two small sizes, so memory is still seen side by side.
 QUICK_SIZES = (1_000, 3_000)
-COMMANDS = ("backup", "export", "audit")
+COMMANDS = ("backup", "export", "audit", "fhir")
+#: The FHIR export is measured up to this many consents.
+FHIR_MAX = 10_000
 #: Peak RSS a batch command may reach at any size.
 MEMORY_MB = 200
 RATIO = 2.0
@@ -231,6 +235,18 @@ def measure(kind: str, count: int, commands: tuple[str, ...]) -> list[Figure]:
             print(f"  floor parts: unzip -t {unzip:.1f} s, seal checks {seals:.1f} s", flush=True)
             figure("export verify", *verify, unzip + seals, "unzip -t + seal checks")
             zipped.unlink()
+
+        if "fhir" in commands and count <= FHIR_MAX:
+            zipped = folder / "export.zip"
+            as_zip = measured(["export", "--since", "2000-01-01", "--out", str(zipped)], env)
+            zip_verify = measured(["export", "verify", str(zipped)], env)
+            zipped.unlink()
+            out = folder / "fhir"
+            as_fhir = measured(["export", "--format", "fhir", "--out", str(out)], env)
+            figure("export --format fhir", *as_fhir, as_zip[0], "export (zip)")
+            fhir_verify = measured(["export", "verify", str(out)], env)
+            figure("export verify (fhir)", *fhir_verify, zip_verify[0], "export verify (zip)")
+            shutil.rmtree(out)
 
         if "audit" in commands:
             verify = measured(["audit", "verify"], env)

@@ -53,6 +53,7 @@ from intake.fhir.folder import Folder
 from intake.fhir.questionnaires import questionnaire, questionnaire_response
 from intake.fhir.signatures import patient_signature, seal, staff_signature
 from intake.progress import NO_PROGRESS, Progress
+from intake.safe_write import fsync_folder, sync_tree
 from intake.signing import TYPED
 
 #: Rows read at a time.
@@ -94,29 +95,21 @@ def export_fhir(
         walk = _Walk(archive, folder, progress)
         consents, records = walk.run(consents_wanted, records_wanted)
         folder.close()
+        sync_tree(staging)
         folder.manifest(exported_at, request, since)
-        _sync_folder(staging / fhir.DOCUMENTS_FOLDER)
-        _sync_folder(staging)
+        fsync_folder(staging)
         with archive.transaction() as session:
             what = f"fhir: {consents} since {since.isoformat() if since else 'the first'}"
             audit.record(session, "consents exported", actor, what[:64])
             # In place before the event commits: a failed rename rolls the event back.
             os.rename(staging, out)
-        _sync_folder(out.parent)
+        fsync_folder(out.parent)
     except BaseException:
         folder.close_quietly()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     counts = {kind: output.count for kind, output in folder.outputs.items()}
     return FhirReport(out, counts, consents, records)
-
-
-def _sync_folder(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _records_wanted(since: date | None) -> tuple[ColumnElement[bool], ...]:

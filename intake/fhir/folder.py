@@ -1,6 +1,7 @@
 """The folder a FHIR export is written into: its NDJSON files, each counted and hashed as it is
-written, the sealed PDFs, and the manifest (written last). Every file is owner-only and fsynced.
-The only code that writes this layout; `verify.py` reads it."""
+written, the sealed PDFs, and the manifest (written last). Every file is owner-only.
+The files are synced together once they are all written (`sync_tree`: one `syncfs`), then the
+manifest, on its own. The only code that writes this layout; `verify.py` reads it."""
 
 from __future__ import annotations
 
@@ -56,8 +57,6 @@ class Output:
         self.size += len(line)
 
     def close(self) -> None:
-        self.file.flush()
-        os.fsync(self.file.fileno())
         self.file.close()
 
 
@@ -92,8 +91,6 @@ class Folder:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
         return fhir.Pdf(document_id, len(data), hashlib.sha1(data).digest(), digest)
 
     def close(self) -> None:
