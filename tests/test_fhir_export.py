@@ -406,3 +406,25 @@ def test_the_validators_are_installed_under_ci():
     """Under CI the npm validator is there (`make test` installs it); a skip would hide it."""
     if os.environ.get("CI") == "true":
         assert fhir_js_errors([{"resourceType": "Patient", "id": "p"}]) == [[]]
+
+
+def test_a_voided_consent_is_entered_in_error_and_pages_of_one_row_give_the_same_export(
+    archive: Archive, course: dict[str, str], tmp_path: Path, monkeypatch
+):
+    """The keyset walk over consents that share a signing day and records made the same second
+    loses and repeats nothing, one row a page."""
+    from intake.fhir import export
+
+    archive.void(course["typed"], "Taken by mistake", Actor())
+    whole = tmp_path / "whole"
+    export_fhir(archive, None, whole, Actor())
+    monkeypatch.setattr(export, "PAGE", 1)
+    paged = tmp_path / "paged"
+    export_fhir(archive, None, paged, Actor())
+    for path in sorted(whole.glob("*.ndjson")):
+        assert (paged / path.name).read_bytes() == path.read_bytes(), path.name
+    found = by_type(whole)
+    assert found["Consent"][course["typed"]]["status"] == "entered-in-error"
+    assert found["DocumentReference"][course["typed"]]["status"] == "entered-in-error"
+    assert found["Consent"][course["spanish"]]["status"] == "active"
+    assert _problems(paged, archive) == []
