@@ -428,3 +428,58 @@ def test_a_voided_consent_is_entered_in_error_and_pages_of_one_row_give_the_same
     assert found["DocumentReference"][course["typed"]]["status"] == "entered-in-error"
     assert found["Consent"][course["spanish"]]["status"] == "active"
     assert _problems(paged, archive) == []
+
+
+def test_a_stored_pdf_that_is_not_its_rows_stops_the_export(
+    intake: Run, archive: Archive, demo_data: dict[str, Any], tmp_path: Path
+):
+    consent_id = add_consent(archive, patient(demo_data, "Ruth Abara"))
+    recorded = archive.get(consent_id).pdf_sha256
+    stored = archive.blobs.path(recorded)
+    stored.chmod(0o600)
+    changed = bytearray(stored.read_bytes())
+    changed[len(changed) // 3] ^= 1
+    stored.write_bytes(bytes(changed))
+    (tmp_path / "exports").mkdir()
+    out = tmp_path / "exports" / "fhir"
+    result = intake("export", "--format", "fhir", "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: consent {consent_id}: the stored PDF's SHA-256 "
+        f"{hashlib.sha256(changed).hexdigest()} does not match the archive's record ({recorded})"
+    ]
+    assert list((tmp_path / "exports").iterdir()) == []
+    assert events(archive, "consents exported") == []
+
+
+@pytest.mark.parametrize("app_config", [{"STORAGE": "database"}], indirect=True)
+def test_from_database_storage(
+    intake: Run, archive: Archive, demo_data: dict[str, Any], tmp_path: Path
+):
+    consent_id = add_consent(archive, patient(demo_data, "Ruth Abara"))
+    out = tmp_path / "fhir"
+    assert intake("export", "--format", "fhir", "--out", out).exit_code == 0
+    assert (out / "documents" / f"{consent_id}.pdf").read_bytes() == archive.pdf(consent_id)
+    assert intake("export", "verify", out).exit_code == 0
+
+
+def test_an_export_of_nothing_lists_no_output_and_verifies(intake: Run, tmp_path: Path):
+    out = tmp_path / "fhir"
+    result = intake("export", "--format", "fhir", "--since", "2026-01-01", "--out", out)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["output"] == [] and manifest["error"] == []
+    assert manifest["request"] == "intake export --format fhir --since 2026-01-01"
+    verified = intake("export", "verify", out)
+    assert verified.exit_code == 0, verified.output
+    assert verified.stdout.startswith(f"{out}: 0 resources and 0 sealed PDFs")
+
+
+def test_verify_of_a_folder_without_a_manifest(intake: Run, tmp_path: Path):
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "Patient.ndjson").write_text("{}\n")
+    result = intake("export", "verify", tmp_path / "half")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1] == (
+        "  problem: no manifest.json in the folder: not a finished FHIR export"
+    )
