@@ -9,6 +9,7 @@ form's language.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,6 @@ from intake.fhir.resources import (
     ACKNOWLEDGMENT_SYSTEM,
     DOCUMENT_LANGUAGE,
     FORM_TEXT_SHA256,
-    NOT_ID,
     NULL_FLAVOR,
     YES_NO,
     YES_NO_DONT_KNOW,
@@ -50,7 +50,7 @@ def questionnaire(
         "url": canonical_url(form_id, language),
         "identifier": [{"system": FORM_TEXT_SHA256, "value": sha256}],
         "version": version,
-        "name": NOT_ID.sub("_", form_id).replace("-", "_").replace(".", "_"),
+        "name": computable_name(form_id),
         "status": "retired",
         "subjectType": ["Patient"],
     }
@@ -65,6 +65,12 @@ def questionnaire(
         item=_items(definition, language),
     )
     return found
+
+
+def computable_name(form_id: str) -> str:
+    """The form's id as FHIR's computable name wants it ("B12Methylcobalamin")."""
+    name = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", form_id))
+    return name if name[:1].isalpha() else f"Form{name}"
 
 
 def _display(link_id: str, text: str) -> dict[str, Any]:
