@@ -483,3 +483,19 @@ def test_verify_of_a_folder_without_a_manifest(intake: Run, tmp_path: Path):
     assert result.stdout.splitlines()[1] == (
         "  problem: no manifest.json in the folder: not a finished FHIR export"
     )
+
+
+def test_verify_holds_each_consents_response_against_its_sealed_submission(
+    exported: Path, archive: Archive, course: dict[str, str]
+):
+    def rename(resource: dict[str, Any]) -> dict[str, Any]:
+        if resource["id"] == course["spanish"]:
+            patient_group = resource["item"][0]
+            patient_group["item"][0]["answer"] = [{"valueString": "Lucia Perez"}]
+        return resource
+
+    _rewrite_ndjson(exported, "QuestionnaireResponse", rename)
+    assert _problems(exported, archive) == [
+        f"documents/{course['spanish']}.pdf: the manifest's legal_name is not the one sealed "
+        "in the PDF"
+    ]

@@ -6,8 +6,9 @@ that file's type with an id; every relative reference (`Type/id`) names a resour
 export, every contained one (`#id`) a resource contained in the same one, and every
 QuestionnaireResponse's `questionnaire` (`url|version`) a Questionnaire there; every PDF an
 attachment names is in the folder with that size, SHA-1 (`hash`) and SHA-256 (extension), its
-seal holds against the trusted certificates, and its sealed document id is the one its file
-name gives; and no file is in the folder that nothing lists.
+seal holds against the trusted certificates, its sealed document id is the one its file name
+gives, and a consent's response names the legal name, birth date and signing time sealed in its
+`submission.json`; and no file is in the folder that nothing lists.
 
 Streaming: each file is read line by line; the ids, references and attachments go into a SQLite
 file in a temporary folder rather than into memory, and the seals are checked by a process a core
@@ -120,6 +121,7 @@ def _tables(db: sqlite3.Connection) -> None:
         CREATE TABLE refs (key TEXT, source TEXT);
         CREATE TABLE docs (url TEXT, size INTEGER, sha1 TEXT, sha256 TEXT, source TEXT);
         CREATE INDEX docs_url ON docs (url);
+        CREATE TABLE responses (id TEXT PRIMARY KEY, entry TEXT);
         """
     )
 
@@ -189,6 +191,10 @@ def _check_line(
         db.execute(
             "INSERT INTO refs VALUES (?, ?)", (f"canonical:{resource.get('questionnaire')}", key)
         )
+        db.execute(
+            "INSERT OR IGNORE INTO responses VALUES (?, ?)",
+            (resource_id, json.dumps(_signed_entry(resource))),
+        )
     contained = {c.get("id") for c in resource.get("contained", []) if isinstance(c, dict)}
     for ref in _references(resource):
         if ref.startswith("#"):
@@ -209,6 +215,27 @@ def _check_line(
                 key,
             ),
         )
+
+
+def _signed_entry(response: dict[str, Any]) -> dict[str, Any]:
+    """What a consent's response says of who signed and when, to hold against its sealed PDF's
+    `submission.json` (the fields the zip's manifest carries)."""
+    answers: dict[str, Any] = {}
+    stack = list(response.get("item") or [])
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        stack.extend(item.get("item") or [])
+        for answer in item.get("answer") or []:
+            if isinstance(answer, dict):
+                answers[item.get("linkId")] = answer.get("valueString", answer.get("valueDate"))
+    return {
+        "id": response.get("id"),
+        "legal_name": answers.get("patient.legal_name"),
+        "date_of_birth": answers.get("patient.date_of_birth"),
+        "signed_at": response.get("authored"),
+    }
 
 
 def _references(value: Any) -> Iterator[str]:
@@ -298,7 +325,13 @@ def _documents(db: sqlite3.Connection, folder: Path, check: FhirCheck) -> Iterat
             problems.append(f"{name}: its SHA-1 is not the one its resources give")
         if _b64(hashlib.sha256(pdf).digest()) != sha256:
             problems.append(f"{name}: its SHA-256 is not the one its resources give")
-        yield SealJob(name, entry, None if problems else pdf, problems, "record")
+        signed = db.execute("SELECT entry FROM responses WHERE id = ?", (entry["id"],)).fetchone()
+        if signed is None:
+            yield SealJob(name, entry, None if problems else pdf, problems, "record")
+        else:
+            # A consent: its seal, and its response's signer and time against the sealed ones.
+            consent = json.loads(signed[0])
+            yield SealJob(name, consent, None if problems else pdf, problems, "consent")
 
 
 def _b64(digest: bytes) -> str:
