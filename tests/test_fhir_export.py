@@ -499,3 +499,31 @@ def test_verify_holds_each_consents_response_against_its_sealed_submission(
         f"documents/{course['spanish']}.pdf: the manifest's legal_name is not the one sealed "
         "in the PDF"
     ]
+
+
+class Counted:
+    """A progress that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        assert self.total is None, "started twice"
+        self.total = total
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+
+
+def test_the_progress_reaches_its_total_on_export_and_verify(
+    archive: Archive, course: dict[str, str], tmp_path: Path
+):
+    made, checked = Counted(), Counted()
+    out = tmp_path / "fhir"
+    export_fhir(archive, None, out, Actor(), made)
+    # 3 patients, 3 consents, 4 records.
+    assert made.total == made.done == 10
+    check = verify_fhir_export(out, [archive.signer().certificate], checked, workers=1)
+    assert check.holds, check.problems
+    assert checked.total == checked.done == check.resources
