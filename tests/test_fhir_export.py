@@ -198,8 +198,12 @@ def test_questionnaires_one_a_version_and_language_with_every_item_and_the_text_
 ):
     found = by_type(exported)
     lock = catalog.read_lock()
-    by_language = {q["language"]: q for q in found["Questionnaire"].values()}
+    check_in_url = f"urn:intake:questionnaire:{B12}:check-in"
+    by_language = {
+        q["language"]: q for q in found["Questionnaire"].values() if q["url"] != check_in_url
+    }
     assert set(by_language) == {"en-US", "es-US"}
+    assert len(found["Questionnaire"]) == 3
     for language, name in (("en-US", B12), ("es-US", f"{B12}.es")):
         questionnaire = by_language[language]
         definition = catalog.get(B12, language[:2])
@@ -219,6 +223,15 @@ def test_questionnaires_one_a_version_and_language_with_every_item_and_the_text_
     answers = {i["linkId"]: i["answer"] for i in _leaves(response["item"])}
     assert answers["patient.legal_name"] == [{"valueString": "Lucía Pérez"}]
     assert set(answers) <= _link_ids(es["item"])
+    check_in = found["QuestionnaireResponse"][course["visit_record"]]
+    (asked,) = (q for q in found["Questionnaire"].values() if q["url"] == check_in_url)
+    definition = catalog.get(B12)
+    assert check_in["questionnaire"] == f"{check_in_url}|{definition.version}"
+    assert [i["linkId"] for i in check_in["item"]] == [
+        f"check-in.{q.id}" for q in definition.visit_screening
+    ]
+    assert all(i["answer"] == [{"valueBoolean": False}] for i in check_in["item"])
+    assert {i["linkId"] for i in check_in["item"]} <= _link_ids(asked["item"])
     flagged = found["QuestionnaireResponse"][course["english"]]
     answers = {i["linkId"]: i["answer"] for i in _leaves(flagged["item"])}
     assert answers["screening.heart_disease"][0]["valueCoding"]["code"] == "Y"
@@ -527,3 +540,34 @@ def test_the_progress_reaches_its_total_on_export_and_verify(
     check = verify_fhir_export(out, [archive.signer().certificate], checked, workers=1)
     assert check.holds, check.problems
     assert checked.total == checked.done == check.resources
+
+
+def test_a_check_in_answered_yes_carries_its_detail_and_validates(catalog):
+    from intake.fhir.questionnaires import check_in_questionnaire, check_in_response
+
+    definition = catalog.get(B12)
+    question = next(q for q in definition.visit_screening if q.pick_tier)
+    body = {
+        "form": {"id": B12, "version": definition.version, "sha256": definition.sha256},
+        "answers": [
+            {
+                "id": question.id,
+                "yes": True,
+                "tier": "mild",
+                "tier_heading": "Mild",
+                "items": ["Soreness at the site"],
+            },
+        ],  # fmt: skip
+        "signed_at": "2026-12-01T10:15:00-05:00",
+    }
+    response = check_in_response("a" * 32, "b" * 32, body)
+    assert response is not None
+    (item,) = response["item"]
+    assert item["answer"][0]["valueBoolean"] is True
+    detail = item["answer"][0]["item"][0]
+    assert detail == {
+        "linkId": f"check-in.{question.id}.detail",
+        "answer": [{"valueString": "Mild: Soreness at the site"}],
+    }
+    asked = check_in_questionnaire(B12, definition.version, definition.sha256, definition)
+    assert invalid_resources([asked, response]) == {}

@@ -50,7 +50,12 @@ from intake.definition import ConsentDefinition
 from intake.fhir import resources as fhir
 from intake.fhir.administration import medication_administration
 from intake.fhir.folder import Folder
-from intake.fhir.questionnaires import questionnaire, questionnaire_response
+from intake.fhir.questionnaires import (
+    check_in_questionnaire,
+    check_in_response,
+    questionnaire,
+    questionnaire_response,
+)
 from intake.fhir.signatures import patient_signature, seal, staff_signature
 from intake.progress import NO_PROGRESS, Progress
 from intake.safe_write import fsync_folder, sync_tree
@@ -164,6 +169,8 @@ class _Walk:
         self.archive, self.folder, self.progress = archive, folder, progress
         self.catalog = archive.catalog
         self._texts: dict[tuple[str, str, str, str], ConsentDefinition | None] = {}
+        #: The forms (id, version, SHA-256) of the check-ins written: a Questionnaire each.
+        self._check_ins: set[tuple[str, str, str]] = set()
 
     def run(
         self, consents_wanted: tuple[Any, ...], records_wanted: tuple[Any, ...]
@@ -212,6 +219,9 @@ class _Walk:
             self._records(page, records_wanted)
             records += len(page)
             self.progress.advance(len(page))
+        for form_id, version, sha256 in sorted(self._check_ins):
+            definition = self._text(form_id, version, "en", sha256)
+            self.folder.write(check_in_questionnaire(form_id, version, sha256, definition))
         return consents, records
 
     def _text(
@@ -382,6 +392,13 @@ class _Walk:
         targets = [fhir.reference("DocumentReference", row.id)]
         visit = visits.get(row.id) if row.kind == VISIT else None
         withdrawal = withdrawals.get(row.id) if row.kind == WITHDRAWAL else None
+        if row.kind == VISIT and row.body_json is not None:
+            body = json.loads(row.body_json)
+            response = check_in_response(row.id, row.patient_id, body)
+            if response is not None:
+                form = body["form"]
+                self._check_ins.add((form["id"], form["version"], str(form.get("sha256", ""))))
+                write(response)
         if visit is not None:
             when = fhir.instant(visit.checked_in_at or row.created_at)
             write(patient_signature(f"{row.id}-signed", targets, row.patient_id, when))

@@ -271,3 +271,103 @@ def _group(link_id: str, items: list[dict[str, Any] | None]) -> dict[str, Any] |
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+# --- the visit check-in --------------------------------------------------------------------
+
+#: What a check-in's Questionnaire is called beside its form's: `<form url>:check-in`.
+CHECK_IN = "check-in"
+
+
+def check_in_url(form_id: str) -> str:
+    return f"{canonical_url(form_id, 'en')}:{CHECK_IN}"
+
+
+def check_in_questionnaire(
+    form_id: str, version: str, sha256: str, definition: ConsentDefinition | None
+) -> dict[str, Any]:
+    """The questions a returning patient answers at a visit's check-in, as the form's TOML
+    (`[visit]` and `visit_screening`) has them: each a yes or no, a "yes" with its detail (the
+    tier of a reaction, the items picked). Retired, without items, for a version no longer in
+    the forms folder."""
+    found: dict[str, Any] = {
+        "resourceType": "Questionnaire",
+        "id": questionnaire_id(form_id, CHECK_IN, version),
+        "language": DOCUMENT_LANGUAGE["en"],
+        "url": check_in_url(form_id),
+        "identifier": [{"system": FORM_TEXT_SHA256, "value": sha256}],
+        "version": version,
+        "name": f"{computable_name(form_id)}CheckIn",
+        "status": "retired",
+        "subjectType": ["Patient"],
+    }
+    if definition is None:
+        return found
+    _ = words(definition.language)
+    questions = [
+        {
+            **_question(f"check-in.{q.id}", q.question, "boolean", True),
+            "item": [_question(f"check-in.{q.id}.detail", _("Details"), "string")],
+        }
+        for q in definition.visit_screening
+    ]
+    found.update(
+        title=definition.title,
+        status="active",
+        publisher=definition.clinic_name,
+        item=[
+            _display("check-in.intro", definition.visit.intro),
+            *questions,
+            _display("check-in.reminder", definition.visit.side_effects_reminder),
+            _display("check-in.signature", definition.visit.meaning),
+        ],
+    )
+    return found
+
+
+def check_in_response(
+    record_id: str, patient_id: str, body: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """A check-in's answers, from its sealed record's body (the questions as shown, each answer
+    and its detail); None for a body without its form."""
+    form = _mapping(body.get("form"))
+    if not isinstance(form.get("id"), str) or not isinstance(form.get("version"), str):
+        return None
+    items = []
+    for answer in body.get("answers") or []:
+        if not isinstance(answer, Mapping) or not isinstance(answer.get("id"), str):
+            continue
+        item: dict[str, Any] = {
+            "linkId": f"check-in.{answer['id']}",
+            "answer": [{"valueBoolean": answer.get("yes") is True}],
+        }
+        detail = plain_text(answer_detail(answer))
+        if detail:
+            item["answer"][0]["item"] = [
+                {"linkId": f"check-in.{answer['id']}.detail", "answer": [{"valueString": detail}]}
+            ]
+        items.append(item)
+    found: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": record_id,
+        "identifier": identifier("record", record_id),
+        "questionnaire": f"{check_in_url(form['id'])}|{form['version']}",
+        "status": "completed",
+        "subject": reference("Patient", patient_id),
+        "author": reference("Patient", patient_id),
+        "source": reference("Patient", patient_id),
+    }
+    if isinstance(body.get("signed_at"), str):
+        found["authored"] = body["signed_at"]
+    if items:
+        found["item"] = items
+    return found
+
+
+def answer_detail(answer: Mapping[str, Any]) -> str:
+    """A "yes" answer's detail as the record's PDF prints it: the tier, then the items picked."""
+    if not answer.get("tier"):
+        return ""
+    picked = ", ".join(str(i) for i in answer.get("items") or [])
+    heading = str(answer.get("tier_heading") or answer["tier"])
+    return heading + (f": {picked}" if picked else "")

@@ -32,7 +32,7 @@ from typing import Any
 from intake.archive.export_seals import SealJob, seal_checker
 from intake.certificates import ClinicCertificate
 from intake.fhir.folder import CHECKS, FORMAT, MANIFEST, TYPES
-from intake.fhir.resources import DOCUMENTS_FOLDER, SHA256_EXTENSION
+from intake.fhir.resources import DOCUMENTS_FOLDER, ID_SYSTEM, SHA256_EXTENSION
 from intake.progress import NO_PROGRESS, Progress
 
 _ID = re.compile(r"[A-Za-z0-9.-]{1,64}")
@@ -191,10 +191,11 @@ def _check_line(
         db.execute(
             "INSERT INTO refs VALUES (?, ?)", (f"canonical:{resource.get('questionnaire')}", key)
         )
-        db.execute(
-            "INSERT OR IGNORE INTO responses VALUES (?, ?)",
-            (resource_id, json.dumps(_signed_entry(resource))),
-        )
+        if _is_consents(resource):
+            db.execute(
+                "INSERT OR IGNORE INTO responses VALUES (?, ?)",
+                (resource_id, json.dumps(_signed_entry(resource))),
+            )
     contained = {c.get("id") for c in resource.get("contained", []) if isinstance(c, dict)}
     for ref in _references(resource):
         if ref.startswith("#"):
@@ -215,6 +216,12 @@ def _check_line(
                 key,
             ),
         )
+
+
+def _is_consents(response: dict[str, Any]) -> bool:
+    """Whether a response is a consent's (a check-in's is a course record's)."""
+    found = response.get("identifier")
+    return isinstance(found, dict) and found.get("system") == f"{ID_SYSTEM}consent"
 
 
 def _signed_entry(response: dict[str, Any]) -> dict[str, Any]:
