@@ -1,0 +1,143 @@
+"""The form's own text laid out once per form text, language and page size, and reused.
+
+Most of a consent is the same for every patient of a form version: the consent text, the side
+effects, the acknowledgments' wording, the screening questions, the headings and labels. Parsing
+each of those paragraphs' markup and breaking it into lines is most of the layout's work, so a
+`FormLayout` keeps, for each such paragraph, reportlab's parsed fragments and its line breaks at
+each width it was wrapped to, and every later consent of the same form text reuses them.
+
+What the patient typed never enters the cache: it is laid out afresh for each consent (and so no
+patient data stays in memory after a render).
+
+- Keyed: a layout belongs to one form text (`ConsentDefinition.sha256`, the hash of every word of
+  it), one language and one page size; inside it each paragraph is found by its exact markup, its
+  style and its bullet. A different word, version, language or page size never reuses another's.
+- Bounded: at most `LAYOUTS_KEPT` layouts (least recently used dropped), each holding only its
+  form's own paragraphs.
+- Thread-safe: layouts are made and found under a lock; a paragraph's fragments and line breaks
+  are computed once and then only read, so threads drawing the same form share them.
+- The same bytes: a cached paragraph is drawn from the very fragments and line breaks a fresh
+  process computes, so a warm render writes what a cold one writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Paragraph
+
+from intake.pdf.styles import consent_styles
+from intake.pdf.text import pdf_text
+
+#: How many form layouts (form text × language × page size) one process keeps.
+LAYOUTS_KEPT = 16
+
+
+@dataclass
+class _Laid:
+    """One paragraph of the form's text: its parsed fragments, and its line breaks by width."""
+
+    text: str
+    style: ParagraphStyle
+    frags: list[Any]
+    bullet: Any
+    #: availWidth -> (blPara, wrap widths, height), each computed once, then only read.
+    breaks: dict[float, tuple[Any, list[float], float]] = field(default_factory=dict)
+
+
+class FixedParagraph(Paragraph):
+    """A paragraph of the form's own text, drawn from its `_Laid` fragments and line breaks.
+
+    The pieces reportlab makes when it splits one across a page are plain paragraphs of their
+    own (`split` builds them with `self.__class__(None, style, frags=...)`, no `laid`)."""
+
+    def __init__(
+        self,
+        text: str | None,
+        style: ParagraphStyle,
+        bulletText: Any = None,  # noqa: N803 - reportlab's name
+        frags: list[Any] | None = None,
+        laid: _Laid | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(text, style, bulletText, frags=frags, **kwargs)
+        self._laid = laid
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        laid = self._laid
+        if laid is None:
+            return super().wrap(availWidth, availHeight)
+        known = laid.breaks.get(availWidth)
+        if known is None:
+            _width, height = super().wrap(availWidth, availHeight)
+            # setdefault: two threads wrapping it at once keep the one result.
+            known = laid.breaks.setdefault(availWidth, (self.blPara, self._wrapWidths, height))
+        self.blPara, self._wrapWidths, self.height = known
+        self.width = availWidth
+        return availWidth, self.height
+
+
+class FormLayout:
+    """The laid-out paragraphs of one form text in one language at one page size."""
+
+    def __init__(self, key: tuple[str, str, str]) -> None:
+        self.key = key
+        self.styles = consent_styles()
+        self._paragraphs: dict[tuple[str, str, str | None, bool], _Laid] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._paragraphs)
+
+    def paragraph(
+        self, text: str, style: str, bullet: str | None = None, *, markup: bool = False
+    ) -> FixedParagraph:
+        """A paragraph of the form's own words in the style named `style`: `text` printed
+        literally (`pdf_text`), or with `markup` the app's own markup around escaped words.
+        Parsed the first time it is asked for, its fragments reused after."""
+        key = (text, style, bullet, markup)
+        laid = self._paragraphs.get(key)
+        if laid is None:
+            with self._lock:
+                laid = self._paragraphs.get(key)
+                if laid is None:
+                    source = text if markup else pdf_text(text)
+                    parsed = Paragraph(source, self.styles[style], bulletText=bullet)
+                    laid = _Laid(parsed.text, parsed.style, parsed.frags, parsed.bulletText)
+                    self._paragraphs[key] = laid
+        return FixedParagraph(laid.text, laid.style, laid.bullet, frags=laid.frags, laid=laid)
+
+
+_layouts: OrderedDict[tuple[str, str, str], FormLayout] = OrderedDict()
+_layouts_lock = threading.Lock()
+
+
+def form_layout(form_sha256: str, language: str, page_size: str) -> FormLayout:
+    """The layout of this form text, language and page size: the one kept, or a new one (the
+    least recently used dropped past `LAYOUTS_KEPT`)."""
+    key = (form_sha256, language, page_size)
+    with _layouts_lock:
+        layout = _layouts.get(key)
+        if layout is None:
+            layout = _layouts[key] = FormLayout(key)
+            while len(_layouts) > LAYOUTS_KEPT:
+                _layouts.popitem(last=False)
+        else:
+            _layouts.move_to_end(key)
+        return layout
+
+
+def kept_layouts() -> list[tuple[str, str, str]]:
+    """The keys of the layouts kept, least recently used first."""
+    with _layouts_lock:
+        return list(_layouts)
+
+
+def forget_layouts() -> None:
+    """Drop every kept layout: the next render of each form lays it out afresh."""
+    with _layouts_lock:
+        _layouts.clear()
