@@ -82,10 +82,13 @@ def finish_pdf(
     submission: Submission,
     document_id: str,
     created: datetime | None = None,
+    *,
+    underlay: bytes | None = None,
 ) -> bytes:
     """The consent as PDF/A-3b (pdfa.py): reportlab's metadata replaced, XMP saying the same,
     the document's language, the output intent, and the submission as associated data.
-    `created` is when the file was made (now when None)."""
+    `created` is when the file was made (now when None); `underlay` (page content,
+    Flate-compressed) is drawn beneath every page from one stream they share."""
     return finish_pdfa(
         pdf,
         document_metadata(definition, document_id, created),
@@ -93,6 +96,7 @@ def finish_pdf(
         document_id=document_id,
         language=DOCUMENT_LANGUAGE.get(definition.language, definition.language),
         attachment=(ATTACHMENT_NAME, submission.canonical_json(), ATTACHMENT_DESCRIPTION),
+        underlay=underlay,
     )
 
 
@@ -104,13 +108,20 @@ def finish_pdfa(
     document_id: str,
     language: str,
     attachment: tuple[str, bytes, str],
+    underlay: bytes | None = None,
 ) -> bytes:
     """Any sealed document (a consent, a course record) as PDF/A-3b: document information
     `info`, XMP saying the same, `/Lang` (ISO 32000 14.9.2, for screen readers and text
     extraction), the sRGB output intent, and `attachment` (name, data, description) as the
-    document's associated data."""
+    document's associated data; `underlay` (page content, Flate-compressed, naming no
+    resource) is the first content stream of every page, one stream they all share."""
     name, data, description = attachment
     with pikepdf.open(io.BytesIO(pdf)) as doc:
+        if underlay is not None:
+            shared = doc.make_stream(b"")
+            shared.write(underlay, filter=pikepdf.Name.FlateDecode)
+            for page in doc.pages:
+                page.contents_add(shared, prepend=True)
         doc.docinfo = doc.make_indirect(pikepdf.Dictionary(info))
         doc.Root.Lang = pikepdf.String(language)
         with doc.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_datetime
@@ -116,8 +118,18 @@ class _NumberedCanvas(Canvas):
         self.restoreState()
 
 
-def _preview_page(canvas: _NumberedCanvas, _doc: Any) -> None:
+@lru_cache(maxsize=8)
+def preview_underlay(mark: str, pagesize: tuple[float, float]) -> bytes:
+    """`mark_preview`'s page content for `mark` at `pagesize`, Flate-compressed, made once:
+    the consent's pages share it as the first of their content streams (`finish_pdf`), so it
+    is drawn and stored once per file, not once a page. It names no resource (outlines, not
+    text), so it draws the same beneath any page."""
+    canvas = _NumberedCanvas(
+        io.BytesIO(), pagesize=pagesize, footer="", preview=True, words=lambda _t, **_v: mark
+    )
+    start = len(canvas._code)  # noqa: SLF001 - reportlab's page content
     canvas.mark_preview()
+    return zlib.compress("\n".join(canvas._code[start:]).encode("latin-1"))  # noqa: SLF001
 
 
 @dataclass(frozen=True)
@@ -527,13 +539,18 @@ def render_consent(
     )
     story = build_story(definition, submission, settings, document_id, doc.width, seal, tablet)
     preview = seal is None
-    on_page = _preview_page if preview else (lambda _canvas, _doc: None)
     doc.build(
         story,
-        onFirstPage=on_page,
-        onLaterPages=on_page,
         canvasmaker=lambda *a, **kw: _NumberedCanvas(
             *a, footer=document_id, preview=preview, words=words(definition.language), **kw
         ),
     )
-    return finish_pdf(buffer.getvalue(), definition, submission, document_id, created)
+    underlay = preview_underlay(words(definition.language)(PREVIEW_MARK), pagesize)
+    return finish_pdf(
+        buffer.getvalue(),
+        definition,
+        submission,
+        document_id,
+        created,
+        underlay=underlay if preview else None,
+    )
