@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
 from intake.pdf.styles import consent_styles
@@ -47,6 +49,51 @@ class _Laid:
     bullet: Any
     #: availWidth -> (blPara, wrap widths, height), each computed once, then only read.
     breaks: dict[float, tuple[Any, list[float], float]] = field(default_factory=dict)
+    #: (font name, its characters past ASCII) for each font the paragraph is drawn in.
+    fonts: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    #: `_drawn_key` -> the page-content operators the paragraph drew, given that key.
+    drawn: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict)
+
+
+#: The canvas state a paragraph's drawing depends on: all of reportlab's saved state but the
+#: current matrix (a flowable draws at the origin, moved there by `drawOn`'s translate).
+_STATE = [name for name in Canvas.STATE_ATTRIBUTES if name not in ("_currentMatrix", "_extgstate")]
+
+
+def _fonts(frags: list[Any], style: ParagraphStyle, bullet: Any) -> tuple[Any, ...]:
+    """Each font the paragraph draws in, with the characters past ASCII it draws in it: only
+    those take a code that depends on the document (reportlab gives ASCII its own codes)."""
+    chars: dict[str, set[int]] = {}
+    for frag in frags:
+        chars.setdefault(frag.fontName, set()).update(map(ord, getattr(frag, "text", "")))
+    if isinstance(bullet, str):
+        chars.setdefault(style.bulletFontName, set()).update(map(ord, bullet))
+    return tuple(
+        (name, tuple(sorted(c for c in codes if c > 127))) for name, codes in chars.items()
+    )
+
+
+def _drawn_key(canvas: Canvas, width: float, fonts: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """What a paragraph's drawn operators depend on besides its text: its width, the canvas
+    state, and, for each font, its name in this document and the codes this document gave its
+    characters past ASCII. None when a font is not yet named or a character not yet coded in
+    this document: drawing it then also records them, so it must be drawn for real."""
+    state = canvas.__dict__
+    extgstate = canvas._extgstate  # noqa: SLF001 - reportlab's state
+    key: list[Any] = [width, tuple(repr(state[name]) for name in _STATE)]
+    key.append(tuple(sorted(extgstate._d.items())))  # noqa: SLF001
+    doc = canvas._doc  # noqa: SLF001
+    for name, chars in fonts:
+        font = pdfmetrics.getFont(name)
+        font_state = getattr(font, "state", {}).get(doc)
+        if font_state is None or font_state.internalName is None:
+            return None
+        assigned = font_state.assignments
+        codes = tuple(assigned.get(c) for c in chars)
+        if None in codes:
+            return None
+        key.append((name, font_state.internalName, codes))
+    return tuple(key)
 
 
 class FixedParagraph(Paragraph):
@@ -66,6 +113,24 @@ class FixedParagraph(Paragraph):
     ) -> None:
         super().__init__(text, style, bulletText, frags=frags, **kwargs)
         self._laid = laid
+
+    def draw(self) -> None:
+        """Draw, or write the operators this paragraph drew before in the same state."""
+        laid = self._laid
+        canvas = self.canv
+        key = None if laid is None else _drawn_key(canvas, self.width, laid.fonts)
+        if key is None:
+            super().draw()
+            return
+        code = laid.drawn.get(key)
+        if code is not None:
+            canvas._code.extend(code)  # noqa: SLF001 - reportlab's page content
+            return
+        start, states = len(canvas._code), len(canvas._extgstate._c)  # noqa: SLF001
+        super().draw()
+        # Only operators written, no new page resource (a graphics state), can be replayed.
+        if len(canvas._extgstate._c) == states:  # noqa: SLF001
+            laid.drawn.setdefault(key, tuple(canvas._code[start:]))  # noqa: SLF001
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         laid = self._laid
@@ -107,7 +172,13 @@ class FormLayout:
                 if laid is None:
                     source = text if markup else pdf_text(text)
                     parsed = Paragraph(source, self.styles[style], bulletText=bullet)
-                    laid = _Laid(parsed.text, parsed.style, parsed.frags, parsed.bulletText)
+                    laid = _Laid(
+                        parsed.text,
+                        parsed.style,
+                        parsed.frags,
+                        parsed.bulletText,
+                        fonts=_fonts(parsed.frags, parsed.style, parsed.bulletText),
+                    )
                     self._paragraphs[key] = laid
         return FixedParagraph(laid.text, laid.style, laid.bullet, frags=laid.frags, laid=laid)
 
