@@ -134,3 +134,10 @@ def register_fonts() -> None:
     addMapping(BODY, 0, 1, BODY)
     addMapping(BODY, 1, 1, BOLD)
     pdfmetrics.registerFont(_font(CJK, CJK_FILE, subfont=0))
+
+
+def forget_subsets() -> None:
+    """Drop every font subset kept: the next render makes and compresses its own again."""
+    _SubsetFace._subset.cache_clear()  # noqa: SLF001
+    with _KEPT_FLATE._lock:  # noqa: SLF001
+        _KEPT_FLATE._kept.clear()  # noqa: SLF001
