@@ -6,6 +6,13 @@ is WeasyPrint rendering the same consent from HTML and CSS (`html_consent.py`). 
 this process, interleaved round by round, and each ratio is the median of the rounds' ratios, so
 it is fair on a noisy machine.
 
+Ours is warm: the form's own paragraphs parsed, line-broken and drawn once per form text,
+language and page size (`intake/pdf/layout_cache.py`), the font subsets and the preview mark made
+once. Beside it, in the same rounds: the cold render (every cache dropped before each call, as a
+fresh process's first consent of a form), the render the archive seals (the seal named, no
+preview mark), and the PDF's size now against its size before (`BEFORE_BYTES`). Before the
+timing, the run checks that a cold render and a warm one are the same bytes.
+
     .venv/bin/python -m bench.bench_render [--rounds 15] [--profile N]
 
 `--profile N` renders N demo consents and N floors under pyinstrument instead, and prints where

@@ -37,6 +37,10 @@ from intake.pdf.text import pdf_text
 
 #: How many form layouts (form text × language × page size) one process keeps.
 LAYOUTS_KEPT = 16
+#: How many drawings one paragraph keeps: one for each combination of the codes documents gave
+#: its characters past ASCII (patients' names put other characters before them), the first
+#: ones met kept; a paragraph met with another is drawn for real.
+DRAWINGS_KEPT = 8
 
 
 @dataclass
@@ -129,7 +133,7 @@ class FixedParagraph(Paragraph):
         start, states = len(canvas._code), len(canvas._extgstate._c)  # noqa: SLF001
         super().draw()
         # Only operators written, no new page resource (a graphics state), can be replayed.
-        if len(canvas._extgstate._c) == states:  # noqa: SLF001
+        if len(canvas._extgstate._c) == states and len(laid.drawn) < DRAWINGS_KEPT:  # noqa: SLF001
             laid.drawn.setdefault(key, tuple(canvas._code[start:]))  # noqa: SLF001
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
