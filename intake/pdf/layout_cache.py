@@ -27,6 +27,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
@@ -117,6 +118,19 @@ class FixedParagraph(Paragraph):
     ) -> None:
         super().__init__(text, style, bulletText, frags=frags, **kwargs)
         self._laid = laid
+
+    def drawOn(self, canvas: Canvas, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        """`Flowable.drawOn` (save the state, move to (x, y), draw, restore), written straight
+        out when the drawing is known: the same operators, without reportlab's state copies."""
+        laid = self._laid
+        key = None if laid is None else _drawn_key(canvas, self.width, laid.fonts)
+        code = None if key is None else laid.drawn.get(key)
+        if code is None or getattr(self, "_showBoundary", None):
+            super().drawOn(canvas, x, y, _sW)
+            return
+        x = self._hAlignAdjust(x, _sW)
+        out = canvas._code  # noqa: SLF001 - reportlab's page content
+        out += ("q", f"{fp_str(1, 0, 0, 1, x, y)} cm", *code, "Q")
 
     def draw(self) -> None:
         """Draw, or write the operators this paragraph drew before in the same state."""
