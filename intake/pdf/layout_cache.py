@@ -4,7 +4,11 @@ Most of a consent is the same for every patient of a form version: the consent t
 effects, the acknowledgments' wording, the screening questions, the headings and labels. Parsing
 each of those paragraphs' markup and breaking it into lines is most of the layout's work, so a
 `FormLayout` keeps, for each such paragraph, reportlab's parsed fragments and its line breaks at
-each width it was wrapped to, and every later consent of the same form text reuses them.
+each width it was wrapped to, and the page-content operators it drew, and every later consent of
+the same form text reuses them. A drawing is reused only where it would come out the same: the
+same width and canvas state, and the same names and codes this document gave the paragraph's
+fonts and characters (reportlab numbers a document's characters past ASCII in the order it first
+meets them, so a patient's name can move them).
 
 What the patient typed never enters the cache: it is laid out afresh for each consent (and so no
 patient data stays in memory after a render).
@@ -13,11 +17,11 @@ patient data stays in memory after a render).
   it), one language and one page size; inside it each paragraph is found by its exact markup, its
   style and its bullet. A different word, version, language or page size never reuses another's.
 - Bounded: at most `LAYOUTS_KEPT` layouts (least recently used dropped), each holding only its
-  form's own paragraphs.
-- Thread-safe: layouts are made and found under a lock; a paragraph's fragments and line breaks
-  are computed once and then only read, so threads drawing the same form share them.
-- The same bytes: a cached paragraph is drawn from the very fragments and line breaks a fresh
-  process computes, so a warm render writes what a cold one writes.
+  form's own paragraphs, each paragraph at most `DRAWINGS_KEPT` drawings.
+- Thread-safe: layouts are made and found under a lock; a paragraph's fragments, line breaks and
+  drawings are computed once (`setdefault` keeps one when two threads race) and then only read.
+- The same bytes: a cached paragraph is drawn from the very fragments, line breaks and operators
+  a fresh process computes, so a warm render writes what a cold one writes.
 """
 
 from __future__ import annotations
@@ -38,9 +42,8 @@ from intake.pdf.text import pdf_text
 
 #: How many form layouts (form text × language × page size) one process keeps.
 LAYOUTS_KEPT = 16
-#: How many drawings one paragraph keeps: one for each combination of the codes documents gave
-#: its characters past ASCII (patients' names put other characters before them), the first
-#: ones met kept; a paragraph met with another is drawn for real.
+#: How many drawings one paragraph keeps, one per combination of the codes documents gave its
+#: characters (`_coded_per_document`): the first ones met; with another it is drawn for real.
 DRAWINGS_KEPT = 8
 
 
@@ -54,7 +57,7 @@ class _Laid:
     bullet: Any
     #: availWidth -> (blPara, wrap widths, height), each computed once, then only read.
     breaks: dict[float, tuple[Any, list[float], float]] = field(default_factory=dict)
-    #: (font name, its characters past ASCII) for each font the paragraph is drawn in.
+    #: (font name, its characters coded per document) for each font the paragraph is drawn in.
     fonts: tuple[tuple[str, tuple[int, ...]], ...] = ()
     #: `_drawn_key` -> the page-content operators the paragraph drew, given that key.
     drawn: dict[tuple[Any, ...], tuple[str, ...]] = field(default_factory=dict)
@@ -65,24 +68,31 @@ class _Laid:
 _STATE = [name for name in Canvas.STATE_ATTRIBUTES if name not in ("_currentMatrix", "_extgstate")]
 
 
+def _coded_per_document(char: int) -> bool:
+    """Whether reportlab gives `char` a code of the document's own (in order of first use):
+    every character but printable ASCII, which keeps its own code, and the no-break space,
+    written as a space."""
+    return not (32 <= char < 127 or char == 0xA0)
+
+
 def _fonts(frags: list[Any], style: ParagraphStyle, bullet: Any) -> tuple[Any, ...]:
-    """Each font the paragraph draws in, with the characters past ASCII it draws in it: only
-    those take a code that depends on the document (reportlab gives ASCII its own codes)."""
+    """Each font the paragraph draws in, with the characters it draws in it whose codes depend
+    on the document (`_coded_per_document`)."""
     chars: dict[str, set[int]] = {}
     for frag in frags:
         chars.setdefault(frag.fontName, set()).update(map(ord, getattr(frag, "text", "")))
     if isinstance(bullet, str):
         chars.setdefault(style.bulletFontName, set()).update(map(ord, bullet))
     return tuple(
-        (name, tuple(sorted(c for c in codes if c > 127))) for name, codes in chars.items()
+        (name, tuple(sorted(filter(_coded_per_document, codes)))) for name, codes in chars.items()
     )
 
 
 def _drawn_key(canvas: Canvas, width: float, fonts: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """What a paragraph's drawn operators depend on besides its text: its width, the canvas
     state, and, for each font, its name in this document and the codes this document gave its
-    characters past ASCII. None when a font is not yet named or a character not yet coded in
-    this document: drawing it then also records them, so it must be drawn for real."""
+    characters (`_coded_per_document`). None when a font is not yet named or a character not
+    yet coded in this document: drawing it then also records them, so it is drawn for real."""
     state = canvas.__dict__
     extgstate = canvas._extgstate  # noqa: SLF001 - reportlab's state
     key: list[Any] = [width, tuple(repr(state[name]) for name in _STATE)]
