@@ -12,12 +12,15 @@ differently.
 
 from __future__ import annotations
 
-from functools import cache
+import threading
+from collections import OrderedDict
+from functools import cache, lru_cache
 from pathlib import Path
 
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics, ttfonts
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.pdfdoc import PDFStreamFilterZCompress
+from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 
 FONT_DIR = Path(__file__).parent / "fonts"
 
@@ -65,15 +68,76 @@ def to_unicode_cmap(fontname: str, subset: list[int]) -> str:
     )
 
 
+#: How many embedded font subsets (each a few tens of kB, compressed) one process keeps.
+SUBSETS_KEPT = 32
+
+
+class _KeptFlate(PDFStreamFilterZCompress):
+    """reportlab's Flate filter, keeping what it made of the last `SUBSETS_KEPT` inputs: a font
+    subset is the same bytes in every consent that uses the same characters."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[bytes, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, text: bytes | str) -> bytes:
+        data = text.encode("utf8") if isinstance(text, str) else text
+        with self._lock:
+            if data in self._kept:
+                self._kept.move_to_end(data)
+                return self._kept[data]
+        encoded = super().encode(data)
+        with self._lock:
+            self._kept[data] = encoded
+            while len(self._kept) > SUBSETS_KEPT:
+                self._kept.popitem(last=False)
+        return encoded
+
+
+_KEPT_FLATE = _KeptFlate()
+
+
+class _SubsetFace(TTFontFace):
+    """A TrueType face that makes each subset (the glyphs of a list of characters) once per
+    process, the same bytes each time, and compresses it once (`_KeptFlate`)."""
+
+    @lru_cache(maxsize=SUBSETS_KEPT)  # noqa: B019 - one face per font, kept for the process
+    def _subset(self, subset: tuple[int, ...]) -> bytes:
+        return TTFontFace.makeSubset(self, list(subset))
+
+    def makeSubset(self, subset: list[int]) -> bytes:  # noqa: N802 - reportlab's name
+        return self._subset(tuple(subset))
+
+    def addSubsetObjects(self, doc, fontname, subset):  # noqa: ANN001, ANN201, N802, N803
+        reference = super().addSubsetObjects(doc, fontname, subset)
+        font_file = doc.idToObject.get(f"fontFile:{self.filename}({fontname})")
+        if font_file is not None and font_file.filters:
+            font_file.filters = [_KEPT_FLATE]
+        return reference
+
+
+def _font(name: str, path: Path, subfont: int = 0) -> TTFont:
+    font = TTFont(name, path, subfontIndex=subfont)
+    font.face.__class__ = _SubsetFace
+    return font
+
+
 @cache
 def register_fonts() -> None:
     """Register the fonts once per process (parsing the TrueType files is the slow part), and
     have reportlab write their ToUnicode maps with `to_unicode_cmap`."""
     ttfonts.makeToUnicodeCMap = to_unicode_cmap
-    pdfmetrics.registerFont(TTFont(BODY, FONT_DIR / "DejaVuSans.ttf"))
-    pdfmetrics.registerFont(TTFont(BOLD, FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdfmetrics.registerFont(_font(BODY, FONT_DIR / "DejaVuSans.ttf"))
+    pdfmetrics.registerFont(_font(BOLD, FONT_DIR / "DejaVuSans-Bold.ttf"))
     addMapping(BODY, 0, 0, BODY)
     addMapping(BODY, 1, 0, BOLD)
     addMapping(BODY, 0, 1, BODY)
     addMapping(BODY, 1, 1, BOLD)
-    pdfmetrics.registerFont(TTFont(CJK, CJK_FILE, subfontIndex=0))
+    pdfmetrics.registerFont(_font(CJK, CJK_FILE, subfont=0))
+
+
+def forget_subsets() -> None:
+    """Drop every font subset kept: the next render makes and compresses its own again."""
+    _SubsetFace._subset.cache_clear()  # noqa: SLF001
+    with _KEPT_FLATE._lock:  # noqa: SLF001
+        _KEPT_FLATE._kept.clear()  # noqa: SLF001

@@ -6,6 +6,7 @@ so the trailer counts them right.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from datetime import UTC, datetime
@@ -45,13 +46,25 @@ def keywords_document_id(pdf: bytes, password: str | None = None) -> str | None:
     return parse_document_id(keywords)
 
 
-def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[str, str]:
+def file_identifier(document_id: str) -> bytes:
+    """The 16 bytes that begin a document's file identifier: a digest of its document id."""
+    return hashlib.md5(document_id.encode(), usedforsecurity=False).digest()
+
+
+def pdf_date(moment: datetime | None = None) -> str:
+    """`moment` (now when None) as a PDF date in UTC: "D:20261201120000+00'00'"."""
+    return (moment or datetime.now(UTC)).astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+
+
+def document_metadata(
+    definition: ConsentDefinition, document_id: str, created: datetime | None = None
+) -> dict[str, str]:
     """Document information: the form and the document id, never a patient's details.
 
     No /Producer: the seal's writer (pyHanko) names itself there and in the XMP alike, and an
     entry of ours would leave the two saying different things, which PDF/A forbids.
     """
-    now = datetime.now(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+    now = pdf_date(created)
     return {
         "/Title": definition.title,
         "/Author": definition.clinic_name,
@@ -64,17 +77,26 @@ def document_metadata(definition: ConsentDefinition, document_id: str) -> dict[s
 
 
 def finish_pdf(
-    pdf: bytes, definition: ConsentDefinition, submission: Submission, document_id: str
+    pdf: bytes,
+    definition: ConsentDefinition,
+    submission: Submission,
+    document_id: str,
+    created: datetime | None = None,
+    *,
+    underlay: bytes | None = None,
 ) -> bytes:
     """The consent as PDF/A-3b (pdfa.py): reportlab's metadata replaced, XMP saying the same,
-    the document's language, the output intent, and the submission as associated data."""
+    the document's language, the output intent, and the submission as associated data.
+    `created` is when the file was made (now when None); `underlay` (page content,
+    Flate-compressed) is drawn beneath every page from one stream they share."""
     return finish_pdfa(
         pdf,
-        document_metadata(definition, document_id),
+        document_metadata(definition, document_id, created),
         creator=definition.clinic_name,
         document_id=document_id,
         language=DOCUMENT_LANGUAGE.get(definition.language, definition.language),
         attachment=(ATTACHMENT_NAME, submission.canonical_json(), ATTACHMENT_DESCRIPTION),
+        underlay=underlay,
     )
 
 
@@ -86,13 +108,20 @@ def finish_pdfa(
     document_id: str,
     language: str,
     attachment: tuple[str, bytes, str],
+    underlay: bytes | None = None,
 ) -> bytes:
     """Any sealed document (a consent, a course record) as PDF/A-3b: document information
     `info`, XMP saying the same, `/Lang` (ISO 32000 14.9.2, for screen readers and text
     extraction), the sRGB output intent, and `attachment` (name, data, description) as the
-    document's associated data."""
+    document's associated data; `underlay` (page content, Flate-compressed, naming no
+    resource) is the first content stream of every page, one stream they all share."""
     name, data, description = attachment
     with pikepdf.open(io.BytesIO(pdf)) as doc:
+        if underlay is not None:
+            shared = doc.make_stream(b"")
+            shared.write(underlay, filter=pikepdf.Name.FlateDecode)
+            for page in doc.pages:
+                page.contents_add(shared, prepend=True)
         doc.docinfo = doc.make_indirect(pikepdf.Dictionary(info))
         doc.Root.Lang = pikepdf.String(language)
         with doc.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
@@ -105,8 +134,11 @@ def finish_pdfa(
             pdfa.claim(xmp)
         pdfa.add_output_intent(doc)
         pdfa.attach_data(doc, name, data, description=description, when=info["/CreationDate"])
+        # The file identifier (ISO 32000 14.4): its first half the document id's, its second
+        # qpdf's digest of the file written; so the same consent is the same bytes.
+        doc.trailer.ID = pikepdf.Array([pikepdf.String(file_identifier(document_id))] * 2)
         out = io.BytesIO()
         # reportlab's streams are compressed already; qpdf recompressing them all would
         # double the cost of finishing.
-        doc.save(out, min_version=pdfa.PDF_VERSION, compress_streams=False)
+        doc.save(out, min_version=pdfa.PDF_VERSION, compress_streams=False, deterministic_id=True)
     return out.getvalue()

@@ -13,6 +13,7 @@ from pathlib import Path
 from fontTools.pens.basePen import BasePen
 from fontTools.ttLib import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.pathobject import PDFPathObject
 
 #: A path as the calls that draw it: ("moveTo", (x, y)), ("curveTo", (x1, y1, ...)), ...
 PathOps = tuple[tuple[str, tuple[float, ...]], ...]
@@ -60,15 +61,25 @@ def outline(text: str, font_file: Path, size: float) -> tuple[PathOps, float]:
     return tuple(ops), advance
 
 
+@cache
+def outline_code(text: str, font_file: Path, size: float) -> tuple[str, float]:
+    """The page-content operators that draw `outline` (reportlab's, as `drawPath` writes them),
+    made once per process: formatting every point's numbers is most of drawing it."""
+    ops, width = outline(text, font_file, size)
+    path = PDFPathObject()
+    for name, args in ops:
+        getattr(path, name)(*args)
+    return str(path.getCode()), width
+
+
 def draw_outlined_centred(
     canvas: Canvas, text: str, font_file: Path, size: float, x: float, y: float
 ) -> None:
     """Fill `text` as outlines, centred on (x, y) along its baseline, in the current colour."""
-    ops, width = outline(text, font_file, size)
-    path = canvas.beginPath()
-    for name, args in ops:
-        getattr(path, name)(*args)
+    code, width = outline_code(text, font_file, size)
     canvas.saveState()
     canvas.translate(x - width / 2, y)
-    canvas.drawPath(path, stroke=0, fill=1, fillMode=1)
+    # What canvas.drawPath(path, stroke=0, fill=1, fillMode=1) writes, the path made once.
+    canvas._code.append(code)  # noqa: SLF001 - reportlab's page content
+    canvas._strokeAndFill(0, 1, 1)  # noqa: SLF001
     canvas.restoreState()

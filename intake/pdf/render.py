@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_datetime
@@ -37,10 +39,10 @@ from intake.languages import (
     words,
 )
 from intake.pdf.fonts import BODY, FONT_DIR, register_fonts
+from intake.pdf.layout_cache import FormLayout, form_layout
 from intake.pdf.metadata import finish_pdf
 from intake.pdf.outline import draw_outlined_centred
 from intake.pdf.signature import SignatureDrawing
-from intake.pdf.styles import consent_styles
 from intake.pdf.text import pdf_template, pdf_text
 from intake.submission import NOT_SURE, Patient, SignaturePad, Submission
 
@@ -116,8 +118,18 @@ class _NumberedCanvas(Canvas):
         self.restoreState()
 
 
-def _preview_page(canvas: _NumberedCanvas, _doc: Any) -> None:
+@lru_cache(maxsize=8)
+def preview_underlay(mark: str, pagesize: tuple[float, float]) -> bytes:
+    """`mark_preview`'s page content for `mark` at `pagesize`, Flate-compressed, made once:
+    the consent's pages share it as the first of their content streams (`finish_pdf`), so it
+    is drawn and stored once per file, not once a page. It names no resource (outlines, not
+    text), so it draws the same beneath any page."""
+    canvas = _NumberedCanvas(
+        io.BytesIO(), pagesize=pagesize, footer="", preview=True, words=lambda _t, **_v: mark
+    )
+    start = len(canvas._code)  # noqa: SLF001 - reportlab's page content
     canvas.mark_preview()
+    return zlib.compress("\n".join(canvas._code[start:]).encode("latin-1"))  # noqa: SLF001
 
 
 @dataclass(frozen=True)
@@ -165,12 +177,12 @@ def _p(text: str | _Template, style: ParagraphStyle, bullet: str | None = None) 
     return Paragraph(markup, style, bulletText=bullet)
 
 
-def _heading(text: str, style: ParagraphStyle) -> list[Any]:
+def _heading(text: str, layout: FormLayout, style: str = "h2") -> list[Any]:
     """A heading that never ends a page: it moves on with what follows when space is short."""
-    return [CondPageBreak(1.1 * inch), _p(text, style)]
+    return [CondPageBreak(1.1 * inch), layout.paragraph(text, style)]
 
 
-def _label_value(label: str, value: str, s: dict[str, ParagraphStyle]) -> list[Paragraph]:
+def _label_value(label: str, value: str, layout: FormLayout) -> list[Paragraph]:
     """A label over its value; free text wraps and flows onto later pages.
 
     Each line the patient typed is a paragraph of its own (an empty line keeps its height):
@@ -178,9 +190,10 @@ def _label_value(label: str, value: str, s: dict[str, ParagraphStyle]) -> list[P
     so one paragraph of many pages would cost time with the square of its length; lines keep
     it linear.
     """
+    s = layout.styles
     lines = (value or "—").replace("\r\n", "\n").split("\n")
     return [
-        _p(label, s["label"]),
+        layout.paragraph(label, "label"),
         *(_p(line or "\u00a0", s["answer-line"]) for line in lines[:-1]),
         _p(lines[-1] or "\u00a0", s["answer"]),
     ]
@@ -192,9 +205,9 @@ def _rows(
     return [_p(value or "—", s[style], bullet=label) for label, value in rows]
 
 
-def _items(items: tuple[str, ...], s: dict[str, ParagraphStyle], numbered: bool = False):
+def _items(items: tuple[str, ...], layout: FormLayout, numbered: bool = False):
     return [
-        _p(item, s["item"], bullet=f"{n}." if numbered else "•")
+        layout.paragraph(item, "item", bullet=f"{n}." if numbered else "•")
         for n, item in enumerate(items, start=1)
     ]
 
@@ -215,15 +228,22 @@ def _signature_block(
     rows: list[tuple[str, str | _Template]],
     meaning: str,
     width: float,
-    s: dict[str, ParagraphStyle],
+    layout: FormLayout,
 ) -> KeepTogether:
     """A signature with what it means: the drawing, or (a str) the name typed as signature."""
+    s = layout.styles
     if isinstance(pad, str):
         signature: Any = _p(pad, s["typed-signature"])
     else:
         signature = SignatureDrawing(pad, min(width, 4.2 * inch), 1.3 * inch)
     return KeepTogether(
-        [_p(heading, s["h2"]), _p(meaning, s["para"]), signature, Spacer(1, 4), *_rows(rows, s)]
+        [
+            layout.paragraph(heading, "h2"),
+            layout.paragraph(meaning, "para"),
+            signature,
+            Spacer(1, 4),
+            *_rows(rows, s),
+        ]
     )
 
 
@@ -260,11 +280,9 @@ def strokes_summary(submission: Submission, language: str = DEFAULT_LANGUAGE) ->
     return summary
 
 
-def _clinician_block(
-    line: str, width: float, s: dict[str, ParagraphStyle], _: Words
-) -> KeepTogether:
+def _clinician_block(line: str, width: float, layout: FormLayout, _: Words) -> KeepTogether:
     names = (_("Clinician name"), "", _("Signature"), "", _("Date"))
-    labels = [_p(label, s["small"]) for label in names]
+    labels = [layout.paragraph(label, "small") for label in names]
     gap = width * 0.04
     blanks = Table(
         [[""] * 5, labels],
@@ -281,7 +299,9 @@ def _clinician_block(
             ]
         )
     )
-    return KeepTogether([_p(_("Clinician"), s["h2"]), _p(line, s["para"]), blanks])
+    return KeepTogether(
+        [layout.paragraph(_("Clinician"), "h2"), layout.paragraph(line, "para"), blanks]
+    )
 
 
 def build_story(
@@ -295,16 +315,17 @@ def build_story(
 ) -> list[Any]:
     """Every flowable of the consent, in reading order. `tablet` is the name of the enrolled
     tablet it was taken on (the archive's record; empty: none)."""
-    s = consent_styles()
     language = definition.language
+    layout = form_layout(definition.sha256, language, settings.page_size)
+    s, fixed = layout.styles, layout.paragraph
     _ = words(language)
     patient = submission.patient
-    story: list[Any] = [_p(definition.clinic_name, s["clinic"])]
+    story: list[Any] = [fixed(definition.clinic_name, "clinic")]
     contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
     if contact:
         story.append(_p(contact, s["small"]))
     story += [
-        _p(definition.title, s["title"]),
+        fixed(definition.title, "title"),
         _p(
             _(
                 "Form %(form)s, version %(version)s · Document %(document)s",
@@ -315,7 +336,7 @@ def build_story(
             s["small"],
         ),
         Spacer(1, 6),
-        _p(definition.purpose, s["para"]),
+        fixed(definition.purpose, "para"),
     ]
 
     flags = submission.flags(definition)
@@ -331,13 +352,13 @@ def build_story(
         )
 
     story += [
-        *_heading(_("Patient details"), s["h2"]),
+        *_heading(_("Patient details"), layout),
         *_rows(patient_rows(patient, language), s),
-        *_heading(_("Health history"), s["h2"]),
-        *_label_value(_("Allergies"), submission.health.allergies, s),
-        *_label_value(_("Medications and supplements"), submission.health.medications, s),
-        *_label_value(_("Conditions"), submission.health.conditions, s),
-        *_heading(_("Screening questions"), s["h2"]),
+        *_heading(_("Health history"), layout),
+        *_label_value(_("Allergies"), submission.health.allergies, layout),
+        *_label_value(_("Medications and supplements"), submission.health.medications, layout),
+        *_label_value(_("Conditions"), submission.health.conditions, layout),
+        *_heading(_("Screening questions"), layout),
     ]
     answers = dict(submission.screening)
     for q in definition.screening:
@@ -348,27 +369,29 @@ def build_story(
                 "ask before injecting",
                 level=level,
             )
-            story.append(_p(text, s["flag-row"], bullet=_("Not sure")))
+            story.append(fixed(text, "flag-row", bullet=_("Not sure")))
         elif answers.get(q.id):
             level = _(LEVEL_WORDS[q.level])
             text = f"{q.question}\n" + _("Clinician review required (%(level)s)", level=level)
-            story.append(_p(text, s["flag-row"], bullet=_("Yes")))
+            story.append(fixed(text, "flag-row", bullet=_("Yes")))
         else:
-            story.append(_p(q.question, s["row"], bullet=_("No")))
+            story.append(fixed(q.question, "row", bullet=_("No")))
 
     for section in definition.sections:
-        story += _heading(section.heading, s["h2"])
-        story += [_p(text, s["para"]) for text in section.paragraphs]
-        story += _items(section.items, s, numbered=section.numbered)
+        story += _heading(section.heading, layout)
+        story += [fixed(text, "para") for text in section.paragraphs]
+        story += _items(section.items, layout, numbered=section.numbered)
 
     for tier in definition.side_effects:
-        story += _heading(tier.heading, s[tier.tier])
+        story += _heading(tier.heading, layout, tier.tier)
         if tier.headline:
-            story.append(_p(tier.headline, s["headline"]))
+            story.append(fixed(tier.headline, "headline"))
         story += [
-            _p(tier.intro, s["para"]),
-            *_items(tier.items, s),
-            Paragraph(f"<b>{pdf_text(_('What to do:'))}</b> {pdf_text(tier.action)}", s["para"]),
+            fixed(tier.intro, "para"),
+            *_items(tier.items, layout),
+            fixed(
+                f"<b>{pdf_text(_('What to do:'))}</b> {pdf_text(tier.action)}", "para", markup=True
+            ),
         ]
         if tier.contact_clinic and settings.clinic_phone:
             call = _Template(
@@ -377,10 +400,10 @@ def build_story(
             )
             story.append(_p(call, s["clinic-phone"]))
 
-    story += _heading(_("Acknowledgments"), s["h2"])
+    story += _heading(_("Acknowledgments"), layout)
     ticked = set(submission.acknowledgments)
     for ack in definition.acknowledgments:
-        story.append(_p(ack.text, s["ack"], bullet="☑" if ack.id in ticked else "☐"))
+        story.append(fixed(ack.text, "ack", bullet="☑" if ack.id in ticked else "☐"))
 
     signed = signed_time(submission.signed_at, language)
     signer_rows = [(_("Printed name"), submission.typed_name), (_("Signed"), signed)]
@@ -393,7 +416,7 @@ def build_story(
             signer_rows,
             definition.signature.meaning,
             width,
-            s,
+            layout,
         )
     )
     guardian = submission.guardian
@@ -415,22 +438,22 @@ def build_story(
                 ],
                 definition.signature.guardian_meaning,
                 width,
-                s,
+                layout,
             )
         )
-    story.append(_clinician_block(definition.signature.clinician_line, width, s, _))
+    story.append(_clinician_block(definition.signature.clinician_line, width, layout, _))
 
     device = submission.device
     strokes = strokes_summary(submission, language)
     story += [
         PageBreak(),
-        _p(_("Signing record"), s["title"]),
-        _p(
+        fixed(_("Signing record"), "title"),
+        fixed(
             _(
                 "How and when this consent was signed, and the fingerprints that identify "
                 "exactly which text was shown and what was submitted."
             ),
-            s["para"],
+            "para",
         ),
         *_rows(
             [
@@ -484,12 +507,15 @@ def render_consent(
     document_id: str | None = None,
     seal: ClinicCertificate | None = None,
     tablet: str = "",
+    created: datetime | None = None,
 ) -> bytes:
     """The consent PDF for one submission, as bytes, with metadata and `submission.json`.
 
     `seal` is the certificate the PDF will be sealed with, named on the Signing record page;
     `tablet` the name of the enrolled tablet that took it, on the same page.
     Without it the PDF is a preview: every page says so (`PREVIEW_MARK`).
+    `created` is the file's creation date in its metadata (now when None): the same input
+    and the same `created` give the same bytes.
     """
     register_fonts()
     settings = settings or RenderSettings()
@@ -513,13 +539,18 @@ def render_consent(
     )
     story = build_story(definition, submission, settings, document_id, doc.width, seal, tablet)
     preview = seal is None
-    on_page = _preview_page if preview else (lambda _canvas, _doc: None)
     doc.build(
         story,
-        onFirstPage=on_page,
-        onLaterPages=on_page,
         canvasmaker=lambda *a, **kw: _NumberedCanvas(
             *a, footer=document_id, preview=preview, words=words(definition.language), **kw
         ),
     )
-    return finish_pdf(buffer.getvalue(), definition, submission, document_id)
+    underlay = preview_underlay(words(definition.language)(PREVIEW_MARK), pagesize)
+    return finish_pdf(
+        buffer.getvalue(),
+        definition,
+        submission,
+        document_id,
+        created,
+        underlay=underlay if preview else None,
+    )
