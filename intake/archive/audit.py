@@ -75,6 +75,9 @@ EVENTS = (
     "signature witnessed",
     "signature witness refused",
     "translation reviewed",
+    "withdrawal started",
+    "withdrawal signed",
+    "withdrawal cancelled",
 )
 
 
