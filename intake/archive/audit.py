@@ -78,6 +78,7 @@ EVENTS = (
     "withdrawal started",
     "withdrawal signed",
     "withdrawal cancelled",
+    "patient erased",
 )
 
 

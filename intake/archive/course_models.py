@@ -59,6 +59,9 @@ class Patient(Base):
     next_due_on: Mapped[date | None] = mapped_column(Date)
     #: Injections given (current records only), which places the next in the course.
     doses_given: Mapped[int] = mapped_column(Integer, default=0)
+    #: Retention deleted the patient's last consent: name, date of birth, contact details and
+    #: search words are gone; the bare row stays for the ids that name it.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_patients_next_due", "next_due_on", "id"),

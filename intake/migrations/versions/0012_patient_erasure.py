@@ -1,4 +1,5 @@
-"""Withdrawals sent to a tablet for the patient's signature (`withdrawal_handoffs`).
+"""A patient's details erased with their last consent (`patients.erased_at`), and withdrawals
+sent to a tablet for the patient's signature (`withdrawal_handoffs`).
 
 Revision ID: 0012_patient_erasure
 Revises: 0011_timestamps
@@ -16,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("erased_at", sa.DateTime(), nullable=True))
     op.create_table(
         "withdrawal_handoffs",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -60,3 +63,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_withdrawal_handoffs_consent")
         batch_op.drop_index("ix_withdrawal_handoffs_device")
     op.drop_table("withdrawal_handoffs")
+    with op.batch_alter_table("patients", schema=None) as batch_op:
+        batch_op.drop_column("erased_at")
