@@ -232,6 +232,15 @@ def test_the_last_consent_takes_the_patients_details_with_it(
     assert found == [] and kept_found
 
 
+def test_an_erased_patients_page_still_opens_and_names_no_one(archive, desk, course):
+    archive.delete(course["consent"], Actor(), LATER)
+    page = desk.client.get(f"/staff/patients/{course['patient']}")
+    assert page.status_code == 200
+    assert traces_in(page.text.replace("&#39;", "'").encode()) == []
+    assert desk.post("/staff/patients/search", {"name": "Marlowe"}).status_code == 302
+    assert f"/staff/patients/{course['patient']}" not in desk.client.get("/staff/patients").text
+
+
 def test_a_patient_who_keeps_a_consent_keeps_their_details(archive, demo_data):
     old = add_consent(archive, consent_of(demo_data, NAME, "2012-03-01T10:00:00-06:00"))
     patient_id = archive.get(old).patient_id

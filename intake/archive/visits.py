@@ -262,7 +262,8 @@ class Visits:
         return [
             VisitView(
                 visit,
-                body_of(record)["answers"] if record else [],
+                # An erased patient's records keep no body (`patient_erasure`).
+                body_of(record)["answers"] if record and record.body_json else [],
                 reviewer or "",
                 (record.last_error or "") if record and record.status == PENDING else None,
             )
