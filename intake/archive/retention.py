@@ -124,10 +124,11 @@ def delete_consent(archive: Archive, consent_id: str, actor: Actor, today: date)
     at = archive.clock()
     with archive.transaction() as session:
         erase(session, consent_id, at)
-        audit.record(session, "consent deleted", actor, consent_id)
-        # The patient's last consent takes their details with it (`patient_erasure`).
+        # The patient's last consent takes their details with it (`patient_erasure`); the
+        # consent's own deletion is the transaction's last event.
         unnamed = [consent.pdf_sha256] if consent.pdf_sha256 else []
         unnamed += erase_if_last(session, consent.patient_id, at, actor)
+        audit.record(session, "consent deleted", actor, consent_id)
         if isinstance(blobs, DatabaseBlobs):
             for sha256 in unnamed:
                 if not archive._named(session, sha256):
