@@ -20,6 +20,8 @@ import pytest
 from intake.archive.audit import Actor
 from intake.archive.tablets import Tablets
 from intake.archive.visits import Visits
+from intake.archive.withdrawal_tablet import TabletWithdrawals
+from intake.archive.withdrawals import WithdrawalRequest
 from intake.pdf.signature import catmull_rom
 from intake.tablet.devices import COOKIE
 from tests.support.app import B12, DEMO_PATH, app_settings, new_app
@@ -400,3 +402,35 @@ def test_the_visit_check_in_is_accessible_in_both_languages(server, chromium):
         check(page, "checkin-es")
     finally:
         context.close()
+
+
+def test_the_withdrawal_on_the_tablet_is_accessible_in_both_languages(server, chromium):
+    """The withdrawal staff sent to an enrolled tablet: as it opens, with its error shown, in
+    English and in Spanish."""
+    axe_source()
+    base, app, consent_id = server
+    archive = app.extensions["archive"]
+    enrolled = Tablets(archive).enrol_directly("Withdrawal tablet", Actor(), enrolled_by=None)
+    clinician = make_staff(archive, "clinician", email="withdraw-a11y@example.org")
+    request = WithdrawalRequest(date.today(), "Stopping the treatment")
+    handoff = TabletWithdrawals(archive).start(
+        consent_id, request, enrolled.tablet.id, Actor(staff_id=clinician.id)
+    )
+    context = chromium.new_context(viewport=PORTRAIT, has_touch=True, is_mobile=True)
+    context.add_cookies([{"name": COOKIE, "value": enrolled.token, "url": base, "httpOnly": True}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(f"{base}/tablet/")
+        page.wait_for_url(re.compile(r"/tablet/withdrawal$"))
+        check(page, "withdrawal")
+        tap(page, "Confirm the withdrawal")
+        page.wait_for_selector("#error-summary h2")
+        check(page, "withdrawal-errors")
+        tap(page, "Español")
+        page.wait_for_selector("html[lang^=es]")
+        assert "Con mi firma retiro mi consentimiento" in page.inner_text("main")
+        check(page, "withdrawal-es")
+    finally:
+        context.close()
+        TabletWithdrawals(archive).cancel(handoff.id, Actor())

@@ -1,6 +1,7 @@
 """The match confirmation in real headless Chromium on a tablet: a clinician opens a patient,
 sees the two records side by side, confirms they are one person, and lands on the kept record;
-the merged record's address says where it went; then the patient signs a withdrawal on the pad.
+the merged record's address says where it went; then the clinician sends a withdrawal to the
+front-desk tablet and the patient signs it there with a finger.
 No page scrolls sideways. Without Chromium the
 test skips, except under CI=true, where it fails."""
 
@@ -11,8 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from intake.tablet.devices import COOKIE
 from tests.support.app import DEMO_PATH, app_settings, new_app
 from tests.support.browser import PORTRAIT, SCREENSHOTS, serving
+from tests.support.devices import enrol
 from tests.support.staff import EMAILS, PASSWORD, add_consent, make_staff, patient
 from tests.test_tablet_e2e import draw
 
@@ -31,6 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
     ):
         data = patient(demo_data, name, born="1972-07-30", signed_at=signed_at, flagged=False)
         ids[key] = archive.get(add_consent(archive, data)).patient_id
+    ids["tablet_token"] = enrol(archive, "Front desk 1")
     with serving(app) as base_url:
         yield base_url, ids
     archive.dispose()
@@ -86,11 +90,15 @@ def test_a_clinician_confirms_a_possible_match_on_a_tablet(server, chromium):
         context.close()
 
 
-def test_a_patient_signs_a_withdrawal_on_the_clinicians_tablet(server, chromium):
-    """After the merge above, the kept record's current consent is withdrawn, the patient
-    signing on the pad with a finger."""
+def test_a_patient_signs_a_withdrawal_on_the_tablet_the_clinician_chose(server, chromium):
+    """After the merge above, the kept record's current consent is withdrawn: the clinician
+    sends it to the front-desk tablet, and the patient signs there with a finger."""
     base, ids = server
     context = chromium.new_context(viewport=PORTRAIT, has_touch=True, is_mobile=True)
+    tablet = chromium.new_context(viewport=PORTRAIT, has_touch=True, is_mobile=True)
+    tablet.add_cookies(
+        [{"name": COOKIE, "value": ids["tablet_token"], "url": base, "httpOnly": True}]
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
@@ -103,14 +111,26 @@ def test_a_patient_signs_a_withdrawal_on_the_clinicians_tablet(server, chromium)
         with page.expect_navigation(url="**/withdraw"):
             page.get_by_role("link", name="Record a withdrawal…").first.tap()
         page.fill("#reason", "Stopping the treatment")
-        page.get_by_label("They are here and sign below, on this screen").check()
-        draw(page, "canvas")
+        page.get_by_label("On the tablet “Front desk 1”").check()
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the withdrawal page scrolls sideways by {overflow}px"
         page.screenshot(path=str(SCREENSHOTS / "withdrawal-portrait.png"), full_page=True)
-        with page.expect_navigation(url=f"**/staff/patients/{ids['older']}"):
+        with page.expect_navigation(url="**/withdraw"):
             page.get_by_role("button", name="Record the withdrawal").tap()
-        assert "The withdrawal is recorded and sealed" in page.locator("p.notice").inner_text()
+        assert "Waiting for the patient's signature" in page.inner_text("main")
+
+        pad = tablet.new_page()
+        pad.set_default_timeout(10_000)
+        pad.goto(f"{base}/tablet/")
+        pad.wait_for_url("**/tablet/withdrawal")
+        assert pad.inner_text("h1") == "Withdrawing your consent, Ana"
+        draw(pad, "canvas")
+        pad.screenshot(path=str(SCREENSHOTS / "withdrawal-tablet-portrait.png"), full_page=True)
+        with pad.expect_navigation(url="**/tablet/withdrawal/done"):
+            pad.get_by_role("button", name="Confirm the withdrawal").tap()
+
+        page.goto(f"{base}/staff/patients/{ids['older']}")
         assert page.locator("td.validity", has_text="withdrawn on").count() == 1
     finally:
         context.close()
+        tablet.close()

@@ -78,6 +78,7 @@ NEEDS = {
     "staff.first_injection": "clinician",
     "staff.correct_injection": "clinician",
     "staff.injection_pdf": "front-desk",
+    "staff.cancel_withdrawal": "clinician",
 }
 #: Pages of a sealed course record: the fixture has none, so they answer "not found" (never a
 #: refusal or an error) to every role allowed to ask.

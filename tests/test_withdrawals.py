@@ -1,6 +1,6 @@
-"""A withdrawal: recorded by a clinician with or without the patient's signature, sealed as a
-one-page record; the consent is no longer current and the next due date is cleared. Both
-databases."""
+"""A withdrawal recorded by a clinician for a patient who is not there to sign (signed on a
+tablet: tests/test_withdrawal_tablet.py), sealed as a one-page record; the consent is no longer
+current and the next due date is cleared. Both databases."""
 
 from __future__ import annotations
 
@@ -94,8 +94,12 @@ def test_a_withdrawal_by_phone_is_sealed_and_ends_the_consent(archive, clinician
         assert db.query(Withdrawal).count() == 1
 
 
-def test_the_patient_signs_the_withdrawal_on_the_screen(archive, clinician, consent):
+def test_the_clinicians_screen_takes_no_signature(archive, clinician, consent):
+    """The patient signs on an enrolled tablet (tests/test_withdrawal_tablet.py), never on the
+    clinician's screen: a pad posted here is no choice of tablet, and nothing is recorded."""
     consent_id, _ = consent
+    page = clinician.client.get(f"/staff/consents/{consent_id}/withdraw").text
+    assert "data-pad" not in page and "signature-pad.js" not in page
     response = clinician.post(
         f"/staff/consents/{consent_id}/withdraw",
         {
@@ -105,13 +109,9 @@ def test_the_patient_signs_the_withdrawal_on_the_screen(archive, clinician, cons
             "signature": json.dumps(PAD),
         },
     )
-    assert response.status_code == 302, response.text
+    assert response.status_code == 422 and "That tablet is not enrolled" in response.text
     with archive.sessions() as db:
-        row = db.scalar(select(Withdrawal).where(Withdrawal.consent_id == consent_id))
-        body = json.loads(db.get(Record, row.record_id).body_json)
-    assert row.patient_signed and body["signature"]["strokes"] == PAD["strokes"]
-    text = pdf_text(archive.records.pdf(row.record_id))
-    assert "Patient signature" in text and "I withdraw my consent" in text
+        assert db.query(Withdrawal).count() == 0 and db.query(Record).count() == 0
 
 
 @pytest.mark.parametrize(
@@ -121,7 +121,7 @@ def test_the_patient_signs_the_withdrawal_on_the_screen(archive, clinician, cons
         ({"withdrawn_on": "2099-01-01"}, "Withdrawn on cannot be after today."),
         ({"withdrawn_on": "2020-01-01"}, "cannot be before the consent was signed"),
         ({"withdrawn_on": "2026-02-30"}, "Withdrawn on must be a real date"),
-        ({"present": "signs"}, "Please sign on the pad"),
+        ({"present": "signs"}, "That tablet is not enrolled"),
     ],
 )
 def test_bad_input_is_named_at_its_field_and_nothing_is_recorded(

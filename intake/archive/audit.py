@@ -75,6 +75,10 @@ EVENTS = (
     "signature witnessed",
     "signature witness refused",
     "translation reviewed",
+    "withdrawal started",
+    "withdrawal signed",
+    "withdrawal cancelled",
+    "patient erased",
 )
 
 

@@ -59,6 +59,9 @@ class Patient(Base):
     next_due_on: Mapped[date | None] = mapped_column(Date)
     #: Injections given (current records only), which places the next in the course.
     doses_given: Mapped[int] = mapped_column(Integer, default=0)
+    #: Retention deleted the patient's last consent: name, date of birth, contact details and
+    #: search words are gone; the bare row stays for the ids that name it.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         Index("ix_patients_next_due", "next_due_on", "id"),
@@ -241,3 +244,34 @@ class PatientsApart(Base):
     other_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), primary_key=True)
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+#: Where a withdrawal sent to a tablet is: waiting for the patient's signature there, signed
+#: (the withdrawal is recorded), or cancelled by staff before the patient signed.
+HANDOFF_WAITING, HANDOFF_SIGNED, HANDOFF_CANCELLED = "waiting", "signed", "cancelled"
+
+
+class WithdrawalHandoff(Base):
+    """A withdrawal staff sent to one enrolled tablet for the patient to sign there. The
+    withdrawal itself (`Withdrawal`, the sealed record) is made only when the patient signs."""
+
+    __tablename__ = "withdrawal_handoffs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    consent_id: Mapped[str] = mapped_column(ForeignKey("consents.id"))
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"))
+    #: The enrolled tablet the patient signs on.
+    device_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12))
+    withdrawn_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The sealed withdrawal, once signed.
+    record_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"))
+
+    __table_args__ = (
+        Index("ix_withdrawal_handoffs_device", "device_id", "status"),
+        Index("ix_withdrawal_handoffs_consent", "consent_id", "status"),
+    )

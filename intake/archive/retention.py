@@ -18,6 +18,7 @@ from intake.archive.blobs import DatabaseBlobs, FileBlobs
 from intake.archive.course_models import Patient
 from intake.archive.errors import ArchiveError
 from intake.archive.models import DELETED, Consent, ConsentName, Review
+from intake.archive.patient_erasure import erase_if_last
 
 if TYPE_CHECKING:
     from intake.archive.service import Archive
@@ -113,18 +114,35 @@ def due(archive: Archive, today: date, limit: int | None) -> list[Consent]:
 
 
 def delete_consent(archive: Archive, consent_id: str, actor: Actor, today: date) -> None:
-    """Delete a consent past retention: its data, PDF and reviews; the id and audit stay."""
+    """Delete a consent past retention: its data, PDF and reviews; the id and audit stay. With
+    the patient's last kept consent go the patient's details and course records."""
     consent = archive.get(consent_id)
     with archive.sessions() as session:
         last = last_entry_on(session, consent)
     check_deletable(consent, archive.settings.retention_years, today, last)
     blobs = archive.blobs
+    at = archive.clock()
     with archive.transaction() as session:
-        erase(session, consent_id, archive.clock())
+        erase(session, consent_id, at)
+        # The patient's last consent takes their details with it (`patient_erasure`); the
+        # consent's own deletion is the transaction's last event.
+        unnamed = [consent.pdf_sha256] if consent.pdf_sha256 else []
+        unnamed += erase_if_last(session, consent.patient_id, at, actor)
         audit.record(session, "consent deleted", actor, consent_id)
-        if consent.pdf_sha256 and isinstance(blobs, DatabaseBlobs):
-            blobs.discard(session, consent.pdf_sha256)
-    if consent.pdf_sha256 and isinstance(blobs, FileBlobs):
+        if isinstance(blobs, DatabaseBlobs):
+            for sha256 in unnamed:
+                if not archive._named(session, sha256):
+                    blobs.discard(session, sha256)
+    if isinstance(blobs, FileBlobs):
         with archive.sessions() as session:
-            if not archive._named(session, consent.pdf_sha256):
-                blobs.discard(session, consent.pdf_sha256)
+            for sha256 in unnamed:
+                if not archive._named(session, sha256):
+                    blobs.discard(session, sha256)
+    if archive.engine.dialect.name == "sqlite":
+        # The write-ahead log still holds the pages as they were: fold it into the (zeroed)
+        # file and empty it. Best effort: a reader still open keeps it until the next one.
+        raw = archive.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            raw.close()

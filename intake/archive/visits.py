@@ -96,6 +96,7 @@ class Visits:
         Refused (`VisitError`) for an unknown patient, a tablet that is not enrolled, one that
         has a visit open already, or a patient without a current consent (with the reason)."""
         from intake.archive.patients import current_consent
+        from intake.archive.withdrawal_tablet import tablet_busy
 
         with self.archive.transaction() as session:
             patient = session.get(Patient, patient_id) if is_id(patient_id) else None
@@ -112,7 +113,7 @@ class Visits:
                 .where(Visit.device_id == tablet.id, Visit.status == VISIT_OPEN)
                 .with_for_update()
             )
-            if busy is not None:
+            if busy is not None or tablet_busy(session, tablet.id):
                 raise VisitError(TABLET_BUSY)
             visit = Visit(
                 patient_id=patient.id,
@@ -261,7 +262,8 @@ class Visits:
         return [
             VisitView(
                 visit,
-                body_of(record)["answers"] if record else [],
+                # An erased patient's records keep no body (`patient_erasure`).
+                body_of(record)["answers"] if record and record.body_json else [],
                 reviewer or "",
                 (record.last_error or "") if record and record.status == PENDING else None,
             )

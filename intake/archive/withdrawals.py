@@ -19,6 +19,7 @@ from intake.archive.course_models import WITHDRAWAL, Patient, Record, Withdrawal
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.models import DELETED, Consent, Staff, is_id
 from intake.archive.patients import touch
+from intake.archive.records import DomainRows
 from intake.definition import ConsentDefinition
 from intake.pdf.record import RecordField, RecordPage
 from intake.pdf.render import signed_time
@@ -66,12 +67,9 @@ class WithdrawalRequest:
     signature: SignaturePad | None = None
 
 
-def withdraw(
-    archive: Archive, consent_id: str, request: WithdrawalRequest, staff: Staff, actor: Actor
-) -> str:
-    """Record the withdrawal of `consent_id` and seal its record; the record's id. The
-    withdrawal holds once this returns, even if sealing its PDF failed (it stays pending and
-    `repair` seals it)."""
+def checked(archive: Archive, consent_id: str, request: WithdrawalRequest) -> Checked:
+    """The consent, its patient and the stripped reason of a withdrawal that may be recorded;
+    `WithdrawalRefused` (or `ConsentMissing`) otherwise."""
     reason = request.reason.strip()
     if not reason:
         raise WithdrawalRefused(NO_REASON)
@@ -93,13 +91,50 @@ def withdraw(
         raise WithdrawalRefused(ALREADY)
     if request.withdrawn_on < consent.signed_on:
         raise WithdrawalRefused(BEFORE_SIGNING)
+    return Checked(consent, patient, reason)
+
+
+@dataclass(frozen=True)
+class Checked:
+    consent: Consent
+    patient: Patient
+    reason: str
+
+
+def meaning_of(archive: Archive, form_id: str) -> str:
+    """What the patient's signature on a withdrawal means, in the form's own words."""
     try:
-        definition = archive.catalog.get(consent.form_id)
-        meaning = definition.withdrawal_meaning
+        return archive.catalog.get(form_id).withdrawal_meaning
     except KeyError:
-        meaning = ""
+        return ""
+
+
+def withdraw(
+    archive: Archive, consent_id: str, request: WithdrawalRequest, staff: Staff, actor: Actor
+) -> str:
+    """Record the withdrawal of `consent_id` and seal its record; the record's id. The
+    withdrawal holds once this returns, even if sealing its PDF failed (it stays pending and
+    `repair` seals it)."""
+    found = checked(archive, consent_id, request)
     now = archive.clock()
-    body = withdrawal_body(consent, patient, request, reason, staff, now, meaning)
+    meaning = meaning_of(archive, found.consent.form_id)
+    body = withdrawal_body(found.consent, found.patient, request, found.reason, staff, now, meaning)
+    return store(archive, found, request, staff.id, actor, body)
+
+
+def store(
+    archive: Archive,
+    found: Checked,
+    request: WithdrawalRequest,
+    staff_id: str,
+    actor: Actor,
+    body: dict[str, Any],
+    also: DomainRows | None = None,
+) -> str:
+    """Accept the withdrawal record with its rows in one transaction (the consent marked
+    withdrawn, the `Withdrawal`, the next due day cleared, `also`'s rows) and seal it."""
+    consent, patient = found.consent, found.patient
+    now = archive.clock()
 
     def rows(session: Session, record: Record) -> None:
         won = session.execute(
@@ -114,15 +149,17 @@ def withdraw(
                 consent_id=consent.id,
                 patient_id=patient.id,
                 withdrawn_on=request.withdrawn_on,
-                reason=reason,
-                recorded_by=staff.id,
+                reason=found.reason,
+                recorded_by=staff_id,
                 recorded_at=now,
                 patient_signed=request.signature is not None,
                 record_id=record.id,
             )
         )
         session.execute(update(Patient).where(Patient.id == patient.id).values(next_due_on=None))
-        touch(session, patient.id, today)
+        touch(session, patient.id, now.date())
+        if also is not None:
+            also(session, record)
         audit.record(session, "consent withdrawn", actor, consent.id)
 
     return archive.records.submit(
@@ -131,9 +168,14 @@ def withdraw(
         patient_id=patient.id,
         consent_id=consent.id,
         actor=actor,
-        key=f"withdrawal {consent.id}",
+        key=submit_key(consent.id),
         rows=rows,
     )
+
+
+def submit_key(consent_id: str) -> str:
+    """One withdrawal record per consent, however often it is sent."""
+    return f"withdrawal {consent_id}"
 
 
 def withdrawal_body(
@@ -144,11 +186,17 @@ def withdrawal_body(
     staff: Staff,
     at: datetime,
     meaning: str,
+    *,
+    signed_at: datetime | None = None,
+    tablet: str = "",
 ) -> dict[str, Any]:
     """What the withdrawal record seals: whose consent, withdrawn when and why, recorded by
-    whom, and the patient's signature under the form's words (or that they did not sign)."""
+    whom, and the patient's signature under the form's words (or that they did not sign); for
+    a signature given on a tablet, when and on which."""
     pad = request.signature
+    on_tablet = {} if signed_at is None else {"signed_at": signed_at.isoformat(), "tablet": tablet}
     return {
+        **on_tablet,
         "patient": {
             "id": patient.id,
             "legal_name": patient.legal_name,
@@ -212,6 +260,11 @@ def withdrawal_page(
     pad = SignaturePad(
         sig["width"], sig["height"], tuple(tuple(map(tuple, s)) for s in sig["strokes"])
     )
+    if "signed_at" in body:
+        signed = signed_time(datetime.fromisoformat(body["signed_at"]))
+        common["record_rows"] = (RecordField("Tablet", body["tablet"]), *common["record_rows"])
+    else:
+        signed = recorded
     return RecordPage(
         **common,
         signature=pad,
@@ -219,7 +272,7 @@ def withdrawal_page(
         signature_meaning=body["meaning"],
         signature_rows=(
             RecordField("Signed by", body["patient"]["legal_name"]),
-            RecordField("Signed", recorded),
+            RecordField("Signed", signed),
         ),
     )
 

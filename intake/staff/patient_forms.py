@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, StringField, TextAreaField
+from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from intake.archive.patient_match import REASON_MAX
@@ -13,7 +11,6 @@ from intake.archive.patient_search import PatientCriteria
 from intake.archive.withdrawals import REASON_MAX as WITHDRAWAL_REASON_MAX
 from intake.i18n import lazy_gettext
 from intake.staff.forms import Day
-from intake.tablet.forms import EMPTY_PAD
 
 
 class PatientSearchForm(FlaskForm):
@@ -49,13 +46,14 @@ class MergeForm(FlaskForm):
     )
 
 
-#: How the patient withdrew (`WithdrawalForm.present`).
-SIGNS_HERE, NOT_PRESENT = "signs", "absent"
+#: The patient is not here to sign (`WithdrawalForm.present`); any other choice is the id of
+#: the enrolled tablet they sign on.
+NOT_PRESENT = "absent"
 
 
 class WithdrawalForm(FlaskForm):
-    """A clinician records that the patient withdrew a consent; the patient signs on this screen
-    when they are here."""
+    """A clinician records that the patient withdrew a consent: sent to an enrolled tablet for
+    the patient to sign there, or recorded without their signature when they are not here."""
 
     withdrawn_on = Day(
         lazy_gettext("Withdrawn on"),
@@ -70,17 +68,12 @@ class WithdrawalForm(FlaskForm):
         validators=[Length(max=WITHDRAWAL_REASON_MAX)],
     )
     present = RadioField(
-        lazy_gettext("How the patient withdraws"),
-        choices=[
-            (SIGNS_HERE, lazy_gettext("They are here and sign below, on this screen")),
-            (NOT_PRESENT, lazy_gettext("They are not here to sign (by phone, letter or email)")),
-        ],
+        lazy_gettext("Where the patient signs"),
+        choices=[],
         default=NOT_PRESENT,
+        validate_choice=False,
     )
-    signature = HiddenField(lazy_gettext("The patient's signature"), default=EMPTY_PAD)
 
-    def pad_data(self) -> object:
-        try:
-            return json.loads(self.signature.data or "")
-        except (ValueError, RecursionError):
-            return None
+
+class CancelWithdrawalForm(FlaskForm):
+    """The Cancel button of a withdrawal waiting on a tablet."""

@@ -6,11 +6,12 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
 from intake.i18n import gettext
-from intake.tablet import copy, visit
+from intake.tablet import copy, visit, withdrawal
 from intake.tablet.routes import bp
 
-#: The returning patient's check-in adds its views to the tablet blueprint.
-VIEWS = (visit,)
+#: The returning patient's check-in and the withdrawal signed on the tablet add their views to
+#: the tablet blueprint.
+VIEWS = (visit, withdrawal)
 
 
 def init_app(app: Flask) -> None:

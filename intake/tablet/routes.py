@@ -33,6 +33,7 @@ from intake.archive.errors import ArchiveError
 from intake.archive.staff import StaffError
 from intake.archive.visits import Visits
 from intake.archive.web import get_archive
+from intake.archive.withdrawal_tablet import TabletWithdrawals
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.i18n import LANGUAGES, gettext, lazy_gettext, locale, patient_language
 from intake.pdf.signature import svg_path
@@ -258,6 +259,9 @@ def could_not_save(error: Exception) -> ResponseReturnValue:
 @bp.get("/")
 def index() -> ResponseReturnValue:
     tablet = devices.current_tablet()
+    if tablet is not None and TabletWithdrawals(get_archive()).open_for_tablet(tablet.id):
+        # Staff sent a withdrawal to this tablet for the patient to sign.
+        return redirect(url_for(".withdrawal"))
     if tablet is not None and Visits(get_archive()).open_for_tablet(tablet.id) is not None:
         # Staff started a returning patient's visit for this tablet: the check-in comes first.
         return redirect(url_for(".visit"))
@@ -503,7 +507,13 @@ def done() -> ResponseReturnValue:
 
 
 #: The pages whose language switch posts to `language` (a step sends its own form instead).
-SWITCH_BACK = {"tablet.review", "tablet.done", "tablet.welcome", "tablet.visit"}
+SWITCH_BACK = {
+    "tablet.review",
+    "tablet.done",
+    "tablet.welcome",
+    "tablet.visit",
+    "tablet.withdrawal",
+}
 
 
 def pick_language() -> bool:

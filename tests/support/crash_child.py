@@ -3,7 +3,8 @@
 Started once as `python tests/support/crash_child.py CERTIFICATES_DIR`, it imports the app and
 renders a consent once (about a second), then reads one JSON run per line on stdin and, for each,
 forks a child that stores the demo consent with `Archive.submit` into the archive the run names
-(or, for a run with `"what": "visit"`, checks in to the visit the archive holds open). The
+(or, for a run with `"what": "visit"`, checks in to the visit the archive holds open; with
+`"what": "injection"`, records a clinician's signed injection on its checked-in visit). The
 child counts every step of the store path, the file-system calls under the run's folder
 (`os.open`, `write`, `fchmod`, `fsync`, `mkdir`, `link`, `rename`, `replace`, `unlink`) and every
 database commit, and at step `crash_at` leaves with `os._exit(77)`:
@@ -278,7 +279,32 @@ def store(run: dict[str, Any], trace_fd: int) -> None:
             key=run["key"],
         )
         return
+    if run.get("what") == "injection":
+        record_injection(archive, run)
+        return
     archive.submit(SUBMISSION, Actor(user_agent="crash test"), key=run["key"])
+
+
+def record_injection(archive: Archive, run: dict[str, Any]) -> None:
+    """A clinician's signed injection record, on the checked-in visit the run's archive holds,
+    signed with the password of the session `run["token"]` names."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from intake.archive.injections import InjectionEntry, Injections
+    from intake.archive.models import Staff
+
+    with archive.sessions() as session:
+        clinician = session.get(Staff, run["staff_id"])
+    now = datetime.now(UTC)
+    entry = InjectionEntry(
+        lot_id=run["lot_id"], dose_mg=1.0, volume_ml=1.0, site="deltoid", side="left",
+        given_at=now - timedelta(minutes=1),
+    )  # fmt: skip
+    Injections(archive, ZoneInfo("UTC")).record(
+        run["visit_id"], entry, clinician, token=run["token"], password=run["password"],
+        code="", actor=Actor(staff_id=run["staff_id"], user_agent="crash test"), today=now.date(),
+    )  # fmt: skip
 
 
 def serve() -> None:
