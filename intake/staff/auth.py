@@ -22,11 +22,13 @@ from intake.archive.accounts import Accounts
 from intake.archive.models import Staff
 from intake.archive.staff import LoginPolicy, SessionCheck, role_allows
 from intake.archive.web import get_archive, request_actor
+from intake.i18n import gettext
+from intake.languages import N_
 
-IDLE_MESSAGE = "You were logged off after 15 minutes without activity."
-EXPIRED_MESSAGE = "You were logged off: a login lasts {hours} hours at most. Log in again."
-SECOND_FACTOR_NEEDED = "Admin pages need a second factor. Set up your authenticator app first."
-CONFIRM_FIRST = "Confirm it is you before changing accounts or deleting consents."
+IDLE_MESSAGE = N_("You were logged off after 15 minutes without activity.")
+EXPIRED_MESSAGE = N_("You were logged off: a login lasts %(hours)s hours at most. Log in again.")
+SECOND_FACTOR_NEEDED = N_("Admin pages need a second factor. Set up your authenticator app first.")
+CONFIRM_FIRST = N_("Confirm it is you before changing accounts or deleting consents.")
 TOKEN = "staff_token"
 #: A view's mark when it has none: nobody may open it.
 _UNMARKED = object()
@@ -75,10 +77,10 @@ def load_staff() -> None:
     if token and check.staff is None and not check.code_due:
         session.pop(TOKEN, None)
         if check.idled_out:
-            flash(IDLE_MESSAGE)
+            flash(gettext(IDLE_MESSAGE))
         if check.expired:
             hours = current_app.config["STAFF_LOGIN_HOURS"]
-            flash(EXPIRED_MESSAGE.format(hours=f"{hours:g}"))
+            flash(gettext(EXPIRED_MESSAGE, hours=f"{hours:g}"))
 
 
 def require_role() -> ResponseReturnValue | None:
@@ -94,7 +96,7 @@ def require_role() -> ResponseReturnValue | None:
     if needed is _UNMARKED or not role_allows(staff.role, needed):
         abort(403)
     if needed == "admin" and not login_check().has_second_factor:
-        flash(SECOND_FACTOR_NEEDED)
+        flash(gettext(SECOND_FACTOR_NEEDED))
         return redirect(url_for("staff.second_factor"))
     return None
 
@@ -110,7 +112,7 @@ def recent_login(return_to: str | None = None) -> Callable[[View], View]:
         def checked(**kwargs: Any) -> ResponseReturnValue:
             if login_check().recent:
                 return view(**kwargs)
-            flash(CONFIRM_FIRST)
+            flash(gettext(CONFIRM_FIRST))
             back = url_for(return_to or request.endpoint, **kwargs)
             return redirect(url_for("staff.reauthenticate", next=back))
 
