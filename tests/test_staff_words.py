@@ -19,7 +19,15 @@ TABLET_TEMPLATES = sorted((PROJECT_ROOT / "templates" / "tablet").glob("*.html")
 STAFF_MODULES = sorted((PROJECT_ROOT / "intake" / "staff").glob("*.py"))
 
 #: Attributes whose value a person reads or hears (and a submit input's value, its label).
-READ_ATTRIBUTES = ("alt", "title", "aria-label", "placeholder", "data-confirm", r"data-say-\w+")
+READ_ATTRIBUTES = (
+    "alt",
+    "title",
+    "aria-label",
+    "placeholder",
+    "data-confirm",
+    "data-label",
+    r"data-say-\w+",
+)
 WORD = re.compile(r"[^\W\d_]{2,}")
 #: Not words: what a page shows as it is in every language (a hash's name, a file type, the
 #: settings a clinic sets, which are named as the configuration names them).
@@ -34,7 +42,8 @@ def literal_words(template: Path) -> list[str]:
     env = Environment(extensions=["jinja2.ext.i18n"])
     tree = env.parse(template.read_text("utf-8"))
     html = "\x00".join(node.data for node in tree.find_all(nodes.TemplateData))
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    # Scripts, styles, and code (a command, a setting's name) are not words of a language.
+    html = re.sub(r"<(script|style|code)\b.*?</\1>", " ", html, flags=re.S | re.I)
     html = SETTING.sub(" ", html)
     text = re.sub(r'<!--.*?-->|<[^>]*>|(?:^|[\s\x00])[\w-]+="[^"]*"', " ", html, flags=re.S)
     found = WORD.findall(text)
@@ -120,7 +129,7 @@ def test_the_template_check_finds_words_outside_the_catalog(tmp_path):
         '{# a note #}<h1>{{ _("Consents") }}</h1><p title="Hover text">{{ n }} waiting</p>'
         '<button type="submit" name="lang" value="es">{{ _("Go") }}</button>'
         '<input type="submit" value="Save"><input type="hidden" value="kept">'
-        "<code>SIGNING_P12</code> SHA-256 <script>let words = 1</script>"
+        "<code>intake serve</code> SIGNING_P12 SHA-256 <script>let words = 1</script>"
     )
     assert literal_words(page) == ["waiting", "Hover", "text", "Save"]
 
