@@ -23,6 +23,7 @@ from intake.archive.models import Staff, StaffSession, is_id
 from intake.archive.staff import LoginPolicy, LoginRefused, SessionCheck, StaffError
 from intake.archive.witness import confirm_witness
 from intake.email_address import normal_email
+from intake.languages import LANGUAGES
 from intake.qr import qr_data_uri
 from intake.signing import Witness
 
@@ -91,6 +92,18 @@ class Accounts:
             return rules.create_staff(
                 session, email=email, name=name, role=role, password=password, actor=actor
             )
+
+    def set_language(self, staff_id: str, language: str, actor: Actor) -> None:
+        """The language the staff pages speak to this account (one of `LANGUAGES`), audited."""
+        if language not in LANGUAGES:
+            raise StaffError("language", f"is not a language of this app: {language}")
+        with self.database.transaction() as session:
+            staff = session.get(Staff, staff_id) if is_id(staff_id) else None
+            if staff is None:
+                raise StaffMissing(staff_id)
+            if staff.language != language:
+                staff.language = language
+                audit.record(session, "staff language changed", actor, staff.id)
 
     def change(
         self,

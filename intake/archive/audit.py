@@ -75,6 +75,7 @@ EVENTS = (
     "signature witnessed",
     "signature witness refused",
     "translation reviewed",
+    "staff language changed",
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import refresh
 
 from intake.archive.accounts import Accounts
 from intake.archive.models import Staff
@@ -73,14 +74,16 @@ def load_staff() -> None:
     check = accounts().check_session(token, request_actor())
     g.login = check
     g.staff = check.staff
+    # The page speaks the account's language from here on (see `intake.i18n.locale`).
+    refresh()
     g.search = check.session.search if check.session is not None else None
     if token and check.staff is None and not check.code_due:
         session.pop(TOKEN, None)
         if check.idled_out:
             flash(gettext(IDLE_MESSAGE))
         if check.expired:
-            hours = current_app.config["STAFF_LOGIN_HOURS"]
-            flash(gettext(EXPIRED_MESSAGE, hours=f"{hours:g}"))
+            hours = format(float(current_app.config["STAFF_LOGIN_HOURS"]), "g")
+            flash(gettext(EXPIRED_MESSAGE, hours=hours))
 
 
 def require_role() -> ResponseReturnValue | None:

@@ -8,10 +8,10 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from intake.archive.accounts import StaffError
-from intake.i18n import gettext
+from intake.i18n import LANGUAGES, gettext
 from intake.languages import N_
 from intake.staff.auth import TOKEN, allow, login_check, safe_next
-from intake.staff.forms import CodeForm, OwnPasswordForm, ReauthForm, show_error
+from intake.staff.forms import CodeForm, ConfirmForm, OwnPasswordForm, ReauthForm, show_error
 from intake.staff.pages import accounts, actor, bp, me
 
 PASSWORD_CHANGED = N_("Your password was changed. Log in with the new one.")
@@ -92,6 +92,15 @@ def second_factor() -> ResponseReturnValue:
         page_title=gettext("Two-step login"),
         section="me",
     ), 422 if form.errors else 200
+
+
+@bp.post("/me/language")
+@allow("front-desk")
+def staff_language() -> ResponseReturnValue:
+    """A language button of the staff header: kept on the account, then back to the page."""
+    if ConfirmForm().validate_on_submit() and request.form.get("lang") in LANGUAGES:
+        accounts().set_language(me().id, request.form["lang"], actor())
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.route("/confirm", methods=["GET", "POST"])
