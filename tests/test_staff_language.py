@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 
 import pytest
+from babel.dates import format_date
 
 from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
@@ -96,5 +97,10 @@ def test_spanish_error_pages_and_flashes(desk, client, archive, demo_data):
     consent_id = add_consent(archive, demo_data)
     page = text(client.get(f"/staff/consents/{consent_id}"))
     assert "PDF firmado" in page and "Nombre legal" in page
+    # Days as Spanish writes them ("29 nov 2026"), on the list too.
+    signed_on = archive.get(consent_id).signed_on
+    spanish_day = format_date(signed_on, "d MMM y", locale="es")
+    assert spanish_day in text(client.get("/staff/"))
+    assert signed_on.strftime("%b %-d, %Y") not in text(client.get("/staff/"))
     desk.post("/staff/logout")
     assert "Se cerró su sesión." in text(client.get("/staff/login"))
