@@ -88,6 +88,9 @@ def test_every_staff_page_in_spanish(server, chromium):
         page.fill("#password", "wrong password")
         page.get_by_role("button", name=es("Log in")).click()
         page.wait_for_selector(".error, .verdict, [role=alert]")
+        assert es("That email and password do not match an active account.") in page.inner_text(
+            "main"
+        )
         check(page, "login-error")
         page.fill("#email", EMAILS["admin"])
         page.fill("#password", PASSWORD)

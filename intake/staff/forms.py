@@ -50,10 +50,12 @@ class Day(DateField):
 def show_error(form: FlaskForm, error: StaffError) -> None:
     """Put an account rule's message at the field it names (or at the top of the form)."""
     field: Field | None = form._fields.get(error.field)
+    # The rule's words in the page's language when the catalog has them (else as written).
+    message = gettext(error.message)
     if field is None:
-        form.form_errors.append(error.message)
+        form.form_errors.append(message)
     else:
-        field.errors = [*field.errors, f"{field.label.text} {error.message}"]
+        field.errors = [*field.errors, f"{field.label.text} {message}"]
 
 
 class LoginForm(FlaskForm):
