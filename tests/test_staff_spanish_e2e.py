@@ -25,6 +25,7 @@ from tests.support.course_rows import add_visit
 from tests.support.staff import EMAILS, PASSWORD, add_consent, make_staff, next_code, staff_row
 
 pytestmark = pytest.mark.slow
+FORM = "b12-methylcobalamin"
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
 SIZES = {"landscape": {"width": 1024, "height": 768}, "portrait": {"width": 768, "height": 1024}}
 #: English words that would mean a page's own text was not translated (each is translated in
@@ -135,6 +136,10 @@ def test_every_staff_page_in_spanish(server, chromium):
             page.goto(f"{base}{path}")
             assert page.url.startswith(f"{base}/staff"), path
             check(page, name)
+            if name == "injection":
+                # The side-effect tiers are the Spanish form's own words.
+                spanish = archive.catalog.get(FORM, "es").side_effects[0].heading
+                assert spanish in page.inner_text("main")
         page.goto(f"{base}/staff/tablets")
         page.get_by_role("button", name=es("Enrol a tablet")).click()
         page.wait_for_selector(".enrol-qr")
