@@ -40,6 +40,8 @@ def test_the_language_picked_is_kept_on_the_account_and_audited(desk, client, ar
     assert "Iniciar una sesión de paciente" in page and "Cerrar sesión" in page
     assert "Buscar consentimientos" in page and "Start a patient session" not in page
     assert 'aria-pressed="true">Español</button>' in page
+    # The role by its Spanish name.
+    assert '<span class="role">recepción</span>' in page
     # A form's labels and a flash message speak it too.
     assert "Firmado desde" in page
     # The same pick again is not a change.

@@ -12,8 +12,8 @@ from flask import Flask, current_app, has_app_context
 
 from intake.archive.errors import is_storage_reason
 from intake.definition import FormCatalog
-from intake.i18n import locale
-from intake.languages import DEFAULT_LANGUAGE
+from intake.i18n import gettext, locale
+from intake.languages import DEFAULT_LANGUAGE, N_
 
 
 def _catalog() -> FormCatalog:
@@ -87,7 +87,16 @@ def treatment(form_id: str) -> str:
         return form_id
 
 
+#: Each role's name as staff read it (the catalog's; in English, the role itself).
+ROLE_NAMES = {"front-desk": N_("front-desk"), "clinician": N_("clinician"), "admin": N_("admin")}
+
+
+def role_name(role: str) -> str:
+    return gettext(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
 FILTERS: tuple[Callable[..., str], ...] = (
+    role_name,
     local_time,
     day,
     why_waiting,

@@ -30,6 +30,7 @@ from intake.archive.service import NOTE_MAX
 from intake.archive.staff import StaffError
 from intake.email_address import EMAIL_MAX
 from intake.i18n import gettext, lazy_gettext
+from intake.staff.filters import ROLE_NAMES
 
 
 class Day(DateField):
@@ -56,6 +57,11 @@ def show_error(form: FlaskForm, error: StaffError) -> None:
         form.form_errors.append(message)
     else:
         field.errors = [*field.errors, f"{field.label.text} {message}"]
+
+
+def role_choices() -> list[tuple[str, Any]]:
+    """The roles, each shown by its name in the page's language (`filters.ROLE_NAMES`)."""
+    return [(role, lazy_gettext(ROLE_NAMES[role])) for role in ROLES]
 
 
 class LoginForm(FlaskForm):
@@ -148,7 +154,7 @@ class NewStaffForm(FlaskForm):
         widget=EmailInput(),
         render_kw={"autocomplete": "off", "autocapitalize": "off"},
     )
-    role = SelectField(lazy_gettext("Role"), choices=list(ROLES), default="front-desk")
+    role = SelectField(lazy_gettext("Role"), choices=role_choices(), default="front-desk")
     password = PasswordField(
         lazy_gettext("Initial password"),
         description=lazy_gettext(
@@ -179,7 +185,7 @@ class FirstAdminForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(lazy_gettext("Role"), choices=list(ROLES))
+    role = SelectField(lazy_gettext("Role"), choices=role_choices())
 
 
 class PasswordForm(FlaskForm):
