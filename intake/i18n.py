@@ -6,13 +6,15 @@ in Python. The `.po` sources live in `intake/translations/<lang>/LC_MESSAGES/mes
 (`make catalogs` extracts, updates and compiles them); `intake.languages` reads the same
 catalogs where there is no Flask (the PDF).
 
-The tablet speaks the language the patient picked (`session["lang"]`); every other page
-speaks the clinic's (`CLINIC_LANGUAGE`, English unless set).
+The tablet speaks the language the patient picked (`session["lang"]`); the staff pages the
+language kept on the staff member's account (`Staff.language`, picked in the staff header);
+every other page, and a staff page before login, the clinic's (`CLINIC_LANGUAGE`, English
+unless set).
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, gettext, lazy_gettext, ngettext, pgettext
 
 from intake.languages import (
@@ -28,6 +30,8 @@ __all__ = ["LANGUAGES", "gettext", "init_app", "lazy_gettext", "ngettext", "pget
 
 #: The blueprints whose pages a patient reads, in the language they picked.
 PATIENT_PAGES = ("tablet", "copy")
+#: The blueprint whose pages a logged-in staff member reads, in the language of their account.
+STAFF_PAGES = ("staff",)
 
 
 def clinic_language() -> str:
@@ -42,11 +46,20 @@ def patient_language() -> str:
     return picked if picked in LANGUAGES else clinic_language()
 
 
+def staff_language() -> str:
+    """The language kept on the logged-in staff member's account, else the clinic's."""
+    staff = g.get("staff") if has_request_context() else None
+    picked = getattr(staff, "language", None)
+    return picked if picked in LANGUAGES else clinic_language()
+
+
 def locale() -> str:
     """The language of the page being made: the patient's pick (kept in the session) on the
-    tablet, else the clinic's language."""
+    tablet, the staff member's own on the staff pages, else the clinic's language."""
     if has_request_context() and request.blueprint in PATIENT_PAGES:
         return patient_language()
+    if has_request_context() and request.blueprint in STAFF_PAGES:
+        return staff_language()
     return clinic_language()
 
 

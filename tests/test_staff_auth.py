@@ -51,6 +51,7 @@ NEEDS = {
     "staff.audit_log": "admin",
     "staff.my_account": "front-desk",
     "staff.change_own_password": "front-desk",
+    "staff.staff_language": "front-desk",
     "staff.second_factor": "front-desk",
     "staff.reauthenticate": "front-desk",
     "staff.tablets_list": "admin",

@@ -23,6 +23,7 @@ from intake.archive.models import Staff, StaffSession, is_id
 from intake.archive.staff import LoginPolicy, LoginRefused, SessionCheck, StaffError
 from intake.archive.witness import confirm_witness
 from intake.email_address import normal_email
+from intake.languages import LANGUAGES, N_
 from intake.qr import qr_data_uri
 from intake.signing import Witness
 
@@ -30,11 +31,15 @@ if TYPE_CHECKING:
     from intake.archive.search import SearchCriteria
 
 #: Why an admin may not change their own role or switch their own account off.
-OWN_ACCOUNT = "You cannot change the role of your own account or switch it off. Ask another admin."
+OWN_ACCOUNT = N_(
+    "You cannot change the role of your own account or switch it off. Ask another admin."
+)
 #: Why an admin does not set their own password on the accounts page.
-OWN_PASSWORD = "Change your own password under My account, with your current password."
-ADMIN_KEEPS_CODES = "An admin account needs its second factor. Enrol a new one instead."
-WRONG_ENROLMENT_CODE = "is not the code your app shows now. Check the app's clock, then try again."
+OWN_PASSWORD = N_("Change your own password under My account, with your current password.")
+ADMIN_KEEPS_CODES = N_("An admin account needs its second factor. Enrol a new one instead.")
+WRONG_ENROLMENT_CODE = N_(
+    "is not the code your app shows now. Check the app's clock, then try again."
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,18 @@ class Accounts:
             return rules.create_staff(
                 session, email=email, name=name, role=role, password=password, actor=actor
             )
+
+    def set_language(self, staff_id: str, language: str, actor: Actor) -> None:
+        """The language the staff pages speak to this account (one of `LANGUAGES`), audited."""
+        if language not in LANGUAGES:
+            raise StaffError("language", f"is not a language of this app: {language}")
+        with self.database.transaction() as session:
+            staff = session.get(Staff, staff_id) if is_id(staff_id) else None
+            if staff is None:
+                raise StaffMissing(staff_id)
+            if staff.language != language:
+                staff.language = language
+                audit.record(session, "staff language changed", actor, staff.id)
 
     def change(
         self,

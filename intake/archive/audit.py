@@ -79,6 +79,7 @@ EVENTS = (
     "withdrawal signed",
     "withdrawal cancelled",
     "patient erased",
+    "staff language changed",
 )
 
 

@@ -17,14 +17,28 @@ from typing import Any
 from intake.archive.course_models import INJECTION, Injection, Lot, Patient, Record, Visit
 from intake.archive.models import Consent
 from intake.definition import ConsentDefinition
-from intake.pdf.record import RecordField, RecordPage
+from intake.languages import N_, Words, words
+from intake.pdf.record import RecordField, RecordPage, form_words, record_language
 
 #: How a site and a side read on the record.
-SITE_WORDS = {"deltoid": "deltoid", "gluteal": "gluteal", "vastus-lateralis": "vastus lateralis"}
+SITE_WORDS = {
+    "deltoid": N_("deltoid"),
+    "gluteal": N_("gluteal"),
+    "vastus-lateralis": N_("vastus lateralis"),
+}
+SIDE_WORDS = {"left": N_("left"), "right": N_("right")}
+#: How the clinician signed, as the record's body says it (translated where shown).
+SIGNED_WITH = (N_("password and second factor"), N_("password"))
 
 
-def site_words(site: str, side: str) -> str:
-    return f"{side} {SITE_WORDS.get(site, site)}"
+def site_words(site: str, side: str, _: Words | None = None) -> str:
+    """The site as the record reads it ("left deltoid"), in the catalog `_`'s language."""
+    _ = _ or words("en")
+    return _(
+        "%(side)s %(site)s",
+        side=_(SIDE_WORDS[side]) if side in SIDE_WORDS else side,
+        site=_(SITE_WORDS[site]) if site in SITE_WORDS else site,
+    )
 
 
 def number_text(value: float) -> str:
@@ -83,9 +97,9 @@ def injection_body(
     }
 
 
-def _reaction_text(body: dict[str, Any], definition: ConsentDefinition) -> str:
+def _reaction_text(body: dict[str, Any], definition: ConsentDefinition, _: Words) -> str:
     if body["reaction"] == "none":
-        return "None observed"
+        return _("None observed")
     tiers = {tier.tier: tier.heading for tier in definition.side_effects}
     return tiers.get(body["reaction"], body["reaction"])
 
@@ -94,67 +108,99 @@ def injection_page(
     record: Record, body: dict[str, Any], consent: Consent, definition: ConsentDefinition
 ) -> RecordPage:
     """The injection's one page, from its sealed body (the renderer of `injection` records)."""
+    language = record_language(consent.language)
+    _ = words(language)
     lot = body["lot"]
     given = datetime.fromisoformat(body["given_at"])
     born = body["patient"]["date_of_birth"]
     check_in = body["visit"]["record_id"]
+    reaction = _reaction_text(body, definition, _)
+    if body["reaction_action"]:
+        reaction = _(
+            "%(reaction)s. What was done: %(action)s",
+            reaction=reaction,
+            action=body["reaction_action"],
+        )
     fields = [
-        RecordField("Patient", body["patient"]["legal_name"] + (f" (born {born})" if born else "")),
         RecordField(
-            "Visit",
-            body["visit"]["id"] + (f" (check-in record {check_in})" if check_in else ""),
+            _("Patient"),
+            _("%(name)s (born %(born)s)", name=body["patient"]["legal_name"], born=born)
+            if born
+            else body["patient"]["legal_name"],
         ),
         RecordField(
-            "Lot",
-            f"{lot['product']} {lot['strength']}, {lot['supplier']}: lot {lot['lot_number']}, "
-            f"expires {lot['expires_on']}",
+            _("Visit"),
+            _("%(visit)s (check-in record %(record)s)", visit=body["visit"]["id"], record=check_in)
+            if check_in
+            else body["visit"]["id"],
         ),
-        RecordField("Dose", f"{body['dose_mg']} mg in {body['volume_ml']} ml, {body['route']}"),
-        RecordField("Site", site_words(body["site"], body["side"])),
-        RecordField("Given", given.strftime("%Y-%m-%d %H:%M (UTC%z)")),
         RecordField(
-            "In the course",
-            f"dose {body['dose_number']}; next due {body['next_due_on'] or 'none'}",
+            _("Lot"),
+            _(
+                "%(product)s %(strength)s, %(supplier)s: lot %(lot)s, expires %(expires)s",
+                product=lot["product"],
+                strength=lot["strength"],
+                supplier=lot["supplier"],
+                lot=lot["lot_number"],
+                expires=lot["expires_on"],
+            ),
         ),
-        RecordField("Notes", body["notes"]),
         RecordField(
-            "Observation afterwards",
-            _reaction_text(body, definition)
-            + (f". What was done: {body['reaction_action']}" if body["reaction_action"] else ""),
-            flagged=body["reaction"] != "none",
+            _("Dose"),
+            _(
+                "%(dose)s mg in %(volume)s ml, %(route)s",
+                dose=body["dose_mg"],
+                volume=body["volume_ml"],
+                route=body["route"],
+            ),
         ),
+        RecordField(_("Site"), site_words(body["site"], body["side"], _)),
+        RecordField(_("Given"), given.strftime("%Y-%m-%d %H:%M (UTC%z)")),
+        RecordField(
+            _("In the course"),
+            _(
+                "dose %(number)s; next due %(next)s",
+                number=body["dose_number"],
+                next=body["next_due_on"] or _("none"),
+            ),
+        ),
+        RecordField(_("Notes"), body["notes"]),
+        RecordField(_("Observation afterwards"), reaction, flagged=body["reaction"] != "none"),
     ]
     if body["override_reason"]:
         fields.append(
-            RecordField("Sooner than the course allows", body["override_reason"], flagged=True)
+            RecordField(_("Sooner than the course allows"), body["override_reason"], flagged=True)
         )
     notice = ""
     if body["supersedes"]:
-        notice = f"This record corrects record of injection {body['supersedes']}."
-        fields.append(RecordField("Why corrected", body["correction_reason"] or ""))
+        notice = _("This record corrects record of injection %(id)s.", id=body["supersedes"])
+        fields.append(RecordField(_("Why corrected"), body["correction_reason"] or ""))
     clinician = body["clinician"]["name"]
     return RecordPage(
         kind=INJECTION,
-        title="Injection record",
+        title=_("Injection record"),
         clinic_name=definition.clinic_name,
         intro=definition.treatment,
         notice=notice,
         fields=tuple(fields),
-        signature_heading="Clinician's electronic signature",
-        signature_meaning=(
-            f"{clinician} confirmed this record with their {body['signed_with']} as their "
-            "electronic signature."
+        signature_heading=_("Clinician's electronic signature"),
+        signature_meaning=_(
+            "%(clinician)s confirmed this record with their %(signed_with)s as their "
+            "electronic signature.",
+            clinician=clinician,
+            signed_with=_(body["signed_with"]),
         ),
         signature_rows=(
-            RecordField("Signed by", clinician),
+            RecordField(_("Signed by"), clinician),
             RecordField(
-                "Signed",
+                _("Signed"),
                 datetime.fromisoformat(body["signed_at"]).strftime("%Y-%m-%d %H:%M:%S (UTC%z)"),
             ),
         ),
         record_rows=(
-            RecordField("Form", f"{body['form']['id']}, version {body['form']['version']}"),
-            RecordField("Record SHA-256", record.body_sha256),
-            RecordField("Recorded data", "attached to this PDF as record.json"),
+            RecordField(_("Form"), form_words(_, body["form"])),
+            RecordField(_("Record SHA-256"), record.body_sha256),
+            RecordField(_("Recorded data"), _("attached to this PDF as record.json")),
         ),
+        language=language,
     )

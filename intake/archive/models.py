@@ -194,6 +194,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The language the staff pages speak to this person; none: the clinic's.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class StaffSession(Base):

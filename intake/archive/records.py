@@ -234,7 +234,10 @@ class Records:
             raise ArchiveError("the consent this record relies on has no sealed PDF yet")
         archive = self.archive
         try:
-            definition = archive.catalog.get(consent.form_id)
+            # The page speaks the patient's language, as their consent did (else English).
+            offered = archive.catalog.languages(consent.form_id)
+            language = consent.language if consent.language in offered else None
+            definition = archive.catalog.get(consent.form_id, language)
         except KeyError:
             raise ArchiveError(f"form {consent.form_id} is no longer in the catalog") from None
         page = renderer_for(record.kind)(record, body_of(record), consent, definition)

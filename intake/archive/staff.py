@@ -28,6 +28,7 @@ from intake.archive.audit import Actor
 from intake.archive.models import ROLES, Staff, StaffSession, utcnow
 from intake.archive.passwords import password_problem
 from intake.email_address import is_email_address, normal_email
+from intake.languages import N_
 
 IDLE_LIMIT = timedelta(minutes=15)
 #: A session's last-activity time is written at most this often (every request would be a write).
@@ -78,15 +79,15 @@ def create_staff(
 ) -> Staff:
     email = normal_email(email)
     if not is_email_address(email):
-        raise StaffError("email", "is not an email address")
+        raise StaffError("email", N_("is not an email address"))
     name = " ".join(name.split())
     if not name or len(name) > 200:
-        raise StaffError("name", "is required (at most 200 characters)")
+        raise StaffError("name", N_("is required (at most 200 characters)"))
     if role not in ROLES:
         raise StaffError("role", f"must be one of {', '.join(ROLES)}")
     check_password(password, user_inputs=(email, name))
     if session.scalar(select(Staff).where(Staff.email == email)) is not None:
-        raise StaffError("email", "already has an account (one account per person)")
+        raise StaffError("email", N_("already has an account (one account per person)"))
     staff = Staff(email=email, name=name, role=role, password_hash=hasher.hash(password))
     session.add(staff)
     session.flush()
@@ -127,9 +128,9 @@ def change_staff(
 #: The audit target of a failed login whose email names no account: nothing of what was typed
 #: (it may be a password typed into the wrong field).
 UNKNOWN_TARGET = "unknown email"
-NO_MATCH = "That email and password do not match an active account."
-WRONG_CODE = "That code is not right, or was used already. Type the newest code from your app."
-CODE_EXPIRED = "The login took too long. Log in again with your password."
+NO_MATCH = N_("That email and password do not match an active account.")
+WRONG_CODE = N_("That code is not right, or was used already. Type the newest code from your app.")
+CODE_EXPIRED = N_("The login took too long. Log in again with your password.")
 #: How long the code may come after the password.
 CODE_TIME = timedelta(minutes=5)
 
@@ -256,7 +257,7 @@ def reauthenticate(
     if not password_matches(staff, password):
         throttle.fail(account, throttle.ACCOUNT, now)
         audit.record(session, "reauthentication failed", _as(staff, actor), staff.id, at=now)
-        raise StaffError("password", "is not your password")
+        raise StaffError("password", N_("is not your password"))
     if second_factor.confirmed(session, staff.id) and not _code_holds(session, staff, code, now):
         throttle.fail(account, throttle.ACCOUNT, now)
         audit.record(session, "reauthentication failed", _as(staff, actor), staff.id, at=now)

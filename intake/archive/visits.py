@@ -32,8 +32,9 @@ from intake.archive.models import PENDING, Consent, Staff, Tablet, is_id
 from intake.archive.records import body_of
 from intake.checkin import CheckIn
 from intake.definition import ConsentDefinition
-from intake.pdf.record import RecordField, RecordPage
-from intake.pdf.render import signed_time
+from intake.languages import words
+from intake.pdf.record import RecordField, RecordPage, form_words, record_language
+from intake.pdf.render import LEVEL_WORDS, signed_time
 from intake.submission import SignaturePad
 
 if TYPE_CHECKING:
@@ -350,43 +351,49 @@ def visit_page(
     record: Record, body: dict[str, Any], consent: Consent, definition: ConsentDefinition
 ) -> RecordPage:
     """The visit's one page, from its sealed body (the renderer of `visit` records)."""
+    language = record_language(consent.language)
+    _ = words(language)
     flagged = [a for a in body["answers"] if a["yes"]]
     fields = [
-        RecordField("Patient", body["patient"]["legal_name"]),
-        RecordField("Date of birth", body["patient"]["date_of_birth"] or ""),
-        RecordField("Visit", body["visit_id"]),
+        RecordField(_("Patient"), body["patient"]["legal_name"]),
+        RecordField(_("Date of birth"), body["patient"]["date_of_birth"] or ""),
+        RecordField(_("Visit"), body["visit_id"]),
     ]
     for answer in body["answers"]:
         detail = answer_text(answer)
         text = answer["question"] + (f"\n{detail}" if detail else "")
         # A "yes" is shaded, and its level (STOP, CAUTION) stands beside it.
-        label = f"Yes · {answer['level'].upper()}" if answer["yes"] else "No"
+        level = answer["level"]
+        level = _(LEVEL_WORDS[level]) if level in LEVEL_WORDS else level.upper()
+        label = _("Yes · %(level)s", level=level) if answer["yes"] else _("No")
         fields.append(RecordField(label, text, flagged=answer["yes"]))
     sig = body["signature"]
     pad = SignaturePad(
         sig["width"], sig["height"], tuple(tuple(map(tuple, s)) for s in sig["strokes"])
     )
-    signed = signed_time(datetime.fromisoformat(body["signed_at"]))
+    signed = signed_time(datetime.fromisoformat(body["signed_at"]), language)
+    review = _("Clinician review required: %(count)s answer(s) below.", count=len(flagged))
     return RecordPage(
         kind=VISIT,
-        title="Visit check-in",
+        title=_("Visit check-in"),
+        language=language,
         clinic_name=definition.clinic_name,
         intro=body["intro"],
-        notice=(f"Clinician review required: {len(flagged)} answer(s) below." if flagged else ""),
+        notice=review if flagged else "",
         fields=tuple(fields),
         note=body["reminder"],
         signature=pad,
-        signature_heading="Patient signature",
+        signature_heading=_("Patient signature"),
         signature_meaning=body["meaning"],
         signature_rows=(
-            RecordField("Signed by", body["patient"]["legal_name"]),
-            RecordField("Signed", signed),
+            RecordField(_("Signed by"), body["patient"]["legal_name"]),
+            RecordField(_("Signed"), signed),
         ),
         record_rows=(
-            RecordField("Form", f"{body['form']['id']}, version {body['form']['version']}"),
-            RecordField("Tablet", body["tablet"]),
-            RecordField("Device", shortened(body["device"]["user_agent"])),
-            RecordField("Record SHA-256", record.body_sha256),
-            RecordField("Submitted data", "attached to this PDF as record.json"),
+            RecordField(_("Form"), form_words(_, body["form"])),
+            RecordField(_("Tablet"), body["tablet"]),
+            RecordField(_("Device"), shortened(body["device"]["user_agent"])),
+            RecordField(_("Record SHA-256"), record.body_sha256),
+            RecordField(_("Submitted data"), _("attached to this PDF as record.json")),
         ),
     )

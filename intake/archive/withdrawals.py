@@ -21,7 +21,8 @@ from intake.archive.models import DELETED, Consent, Staff, is_id
 from intake.archive.patients import touch
 from intake.archive.records import DomainRows
 from intake.definition import ConsentDefinition
-from intake.pdf.record import RecordField, RecordPage
+from intake.languages import words
+from intake.pdf.record import RecordField, RecordPage, record_language
 from intake.pdf.render import signed_time
 from intake.submission import SignaturePad
 
@@ -227,52 +228,60 @@ def withdrawal_page(
     record: Record, body: dict[str, Any], consent: Consent, definition: ConsentDefinition
 ) -> RecordPage:
     """The withdrawal's one page, from its sealed body (the renderer of `withdrawal` records)."""
+    language = record_language(consent.language)
+    _ = words(language)
     sig = body["signature"]
-    recorded = signed_time(datetime.fromisoformat(body["recorded_at"]))
+    recorded = signed_time(datetime.fromisoformat(body["recorded_at"]), language)
+    signed = body["consent"]
     fields = (
-        RecordField("Patient", body["patient"]["legal_name"]),
-        RecordField("Date of birth", body["patient"]["date_of_birth"] or ""),
+        RecordField(_("Patient"), body["patient"]["legal_name"]),
+        RecordField(_("Date of birth"), body["patient"]["date_of_birth"] or ""),
         RecordField(
-            "Consent",
-            f"signed {body['consent']['signed_on']}, {body['consent']['form']['id']} "
-            f"version {body['consent']['form']['version']}",
+            _("Consent"),
+            _(
+                "signed %(signed_on)s, %(form)s version %(version)s",
+                signed_on=signed["signed_on"],
+                form=signed["form"]["id"],
+                version=signed["form"]["version"],
+            ),
         ),
-        RecordField("Withdrawn on", body["withdrawn_on"]),
-        RecordField("Reason", body["reason"]),
-        RecordField("Recorded by", f"{body['recorded_by']['name']}, {recorded}"),
+        RecordField(_("Withdrawn on"), body["withdrawn_on"]),
+        RecordField(_("Reason"), body["reason"]),
+        RecordField(_("Recorded by"), f"{body['recorded_by']['name']}, {recorded}"),
     )
     common = {
         "kind": WITHDRAWAL,
-        "title": "Withdrawal of consent",
+        "title": _("Withdrawal of consent"),
         "clinic_name": definition.clinic_name,
         "fields": fields,
-        "note": "No further injection may be given under this consent.",
+        "note": _("No further injection may be given under this consent."),
         "record_rows": (
-            RecordField("Record SHA-256", record.body_sha256),
-            RecordField("Submitted data", "attached to this PDF as record.json"),
+            RecordField(_("Record SHA-256"), record.body_sha256),
+            RecordField(_("Submitted data"), _("attached to this PDF as record.json")),
         ),
+        "language": language,
     }
     if sig is None:
         return RecordPage(
             **common,
-            notice="The patient was not present to sign: recorded by staff.",
+            notice=_("The patient was not present to sign: recorded by staff."),
         )
     pad = SignaturePad(
         sig["width"], sig["height"], tuple(tuple(map(tuple, s)) for s in sig["strokes"])
     )
     if "signed_at" in body:
-        signed = signed_time(datetime.fromisoformat(body["signed_at"]))
-        common["record_rows"] = (RecordField("Tablet", body["tablet"]), *common["record_rows"])
+        signed = signed_time(datetime.fromisoformat(body["signed_at"]), language)
+        common["record_rows"] = (RecordField(_("Tablet"), body["tablet"]), *common["record_rows"])
     else:
         signed = recorded
     return RecordPage(
         **common,
         signature=pad,
-        signature_heading="Patient signature",
+        signature_heading=_("Patient signature"),
         signature_meaning=body["meaning"],
         signature_rows=(
-            RecordField("Signed by", body["patient"]["legal_name"]),
-            RecordField("Signed", signed),
+            RecordField(_("Signed by"), body["patient"]["legal_name"]),
+            RecordField(_("Signed"), signed),
         ),
     )
 

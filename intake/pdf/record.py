@@ -4,8 +4,8 @@ record's document id and the consent it relies on (document id and SHA-256). No 
 
 Every kind is laid out by `render_record` from a `RecordPage` its owner builds from the record's
 body, so the three kinds share one look and one way of naming the consent. The words on the page
-are the caller's (the form's TOML and the page's data); the labels of the footer are this
-module's, like the consent's Signing record.
+are the caller's (the form's TOML, the page's data, and labels from the catalog in the record's
+language, the patient's); the labels of the footer are this module's, from the same catalog.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer
 
 from intake.certificates import ClinicCertificate
-from intake.languages import DOCUMENT_LANGUAGE, words
+from intake.languages import DEFAULT_LANGUAGE, DOCUMENT_LANGUAGE, LANGUAGES, N_, Words, words
 from intake.pdf.fonts import BODY, register_fonts
 from intake.pdf.metadata import PRODUCER, finish_pdfa
 from intake.pdf.render import (
@@ -85,6 +85,16 @@ class ConsentReference:
     sha256: str
 
 
+def record_language(consent_language: str | None) -> str:
+    """The language of a course record: the patient's, the one their consent was signed in."""
+    return consent_language if consent_language in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def form_words(_: Words, form: dict[str, Any]) -> str:
+    """The form a record was made under, as its page names it ("b12-im, version 3")."""
+    return _("%(form)s, version %(version)s", form=form["id"], version=form["version"])
+
+
 def record_reason(kind: str, document_id: str) -> str:
     """The seal's reason field for a record: its kind and document id, no patient details (the
     document id ends it, as `parse_document_id` reads it)."""
@@ -111,12 +121,13 @@ def build_record_story(
     seal: ClinicCertificate | None,
 ) -> list[Any]:
     s = consent_styles()
+    _ = words(page.language)
     story: list[Any] = [Paragraph(pdf_text(page.clinic_name), s["clinic"])]
     contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
     if contact:
         story.append(Paragraph(pdf_text(contact), s["small"]))
     story.append(Paragraph(pdf_text(page.title), s["title"]))
-    story.append(Paragraph(pdf_text(f"Document {document_id}"), s["small"]))
+    story.append(Paragraph(pdf_text(_("Document %(id)s", id=document_id)), s["small"]))
     if page.intro:
         story += [Spacer(1, 4), Paragraph(pdf_text(page.intro), s["para"])]
     if page.notice:
@@ -143,14 +154,14 @@ def build_record_story(
             )
         )
     rows = (
-        RecordField("Document id", document_id),
-        RecordField("Relies on consent", consent.document_id),
-        RecordField("Consent PDF SHA-256", consent.sha256),
+        RecordField(_("Document id"), document_id),
+        RecordField(_("Relies on consent"), consent.document_id),
+        RecordField(_("Consent PDF SHA-256"), consent.sha256),
         *page.record_rows,
         *(
             (
-                RecordField("Sealed with", seal.subject),
-                RecordField("Certificate SHA-256", seal.sha256),
+                RecordField(_("Sealed with"), seal.subject),
+                RecordField(_("Certificate SHA-256"), seal.sha256),
             )
             if seal
             else ()
@@ -166,6 +177,11 @@ class _RecordCanvas(_NumberedCanvas):
     def __init__(self, *args: Any, consent: ConsentReference, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._consent = consent
+        self._relies_on = self._words(
+            N_("Relies on consent %(id)s · SHA-256 %(sha256)s"),
+            id=consent.document_id,
+            sha256=consent.sha256,
+        )
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         width, _ = self._pagesize
@@ -175,7 +191,7 @@ class _RecordCanvas(_NumberedCanvas):
         self.drawCentredString(
             width / 2,
             0.3 * inch,
-            f"Relies on consent {self._consent.document_id} · SHA-256 {self._consent.sha256}",
+            self._relies_on,
         )
         self.restoreState()
         super().showPage()
@@ -218,7 +234,7 @@ def render_record(
         onLaterPages=on_page,
         canvasmaker=lambda *a, **kw: _RecordCanvas(
             *a,
-            footer=f"Document {document_id}",
+            footer=words(page.language)(N_("Document %(id)s"), id=document_id),
             preview=preview,
             consent=consent,
             words=words(page.language),

@@ -32,6 +32,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from intake.certificates import ClinicCertificate, ClinicSigner
 from intake.definition import ConsentDefinition
+from intake.languages import N_
 from intake.pdf import ltv
 from intake.pdf.metadata import keywords_document_id, parse_document_id
 from intake.pdf.pdfa import same_description, without_claim
@@ -191,7 +192,7 @@ def check_seal(
         report.problems.append(TOO_DEEP)
         return report
     if report.holds:
-        report.facts.append(("covers", "the whole file, unchanged since sealing"))
+        report.facts.append((N_("covers"), N_("the whole file, unchanged since sealing")))
     return report
 
 
@@ -209,11 +210,11 @@ def _check_signatures(
             signature, signer_validation_context=context, key_usage_settings=SEAL_KEY_USAGE
         )
         signer = ClinicCertificate.of(x509.load_der_x509_certificate(status.signing_cert.dump()))
-        report.facts.append(("sealed with", f"{signer.subject} (SHA-256 {signer.sha256})"))
+        report.facts.append((N_("sealed with"), f"{signer.subject} (SHA-256 {signer.sha256})"))
         if "/Reason" in signature.sig_object:
-            report.facts.append(("reason", str(signature.sig_object["/Reason"])))
+            report.facts.append((N_("reason"), str(signature.sig_object["/Reason"])))
         if status.signer_reported_dt is not None:
-            report.facts.append(("sealed at", status.signer_reported_dt.isoformat()))
+            report.facts.append((N_("sealed at"), status.signer_reported_dt.isoformat()))
 
         if not status.intact:
             report.problems.append(
@@ -246,7 +247,7 @@ def _check_signatures(
             authority = x509.load_der_x509_certificate(timestamp.signing_cert.dump())
             report.facts.append(
                 (
-                    "timestamp",
+                    N_("timestamp"),
                     f"{timestamp.timestamp.isoformat()} by {authority.subject.rfc4514_string()}"
                     + ("" if timestamp.trusted else " (an authority not in the trusted list)"),
                 )
@@ -298,5 +299,5 @@ def _check_level(
     level = ltv.assess(reader, signature, report.timestamped, roots)
     report.level = level.level
     report.short_of = level.short_of
-    report.facts.append(("level", f"PAdES {level.level}"))
+    report.facts.append((N_("level"), f"PAdES {level.level}"))
     report.problems += level.problems

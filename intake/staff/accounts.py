@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 
 from intake.archive.accounts import StaffError, StaffMissing
 from intake.archive.models import Staff
+from intake.i18n import gettext
 from intake.staff.auth import allow, recent_login
 from intake.staff.forms import ActiveForm, NewStaffForm, PasswordForm, RoleForm, show_error
 from intake.staff.pages import accounts as account_service
@@ -30,7 +31,7 @@ def accounts() -> ResponseReturnValue:
     return render_template(
         "staff/accounts.html",
         staff=account_service().all(by_name=True),
-        page_title="Staff accounts",
+        page_title=gettext("Staff accounts"),
         section="accounts",
     )
 
@@ -52,10 +53,13 @@ def new_account() -> ResponseReturnValue:
         except StaffError as error:
             show_error(form, error)
         else:
-            flash("The account is ready: they can log in with the initial password.")
+            flash(gettext("The account is ready: they can log in with the initial password."))
             return redirect(url_for(".account", staff_id=staff.id))
     return render_template(
-        "staff/new_account.html", form=form, page_title="Add a staff member", section="accounts"
+        "staff/new_account.html",
+        form=form,
+        page_title=gettext("Add a staff member"),
+        section="accounts",
     ), 422 if form.errors else 200
 
 
@@ -72,7 +76,7 @@ def show_account(staff: Staff, **forms: FlaskForm) -> ResponseReturnValue:
         role_form=role_form,
         password_form=password_form,
         active_form=active_form,
-        page_title="Staff account",
+        page_title=gettext("Staff account"),
         section="accounts",
     ), 422 if failed else 200
 
@@ -97,7 +101,7 @@ def change_account(
         except StaffError as error:
             show_error(form, error)
         else:
-            flash("Saved. The account's open logins have ended.")
+            flash(gettext("Saved. The account's open logins have ended."))
             return redirect(url_for(".account", staff_id=staff_id))
     return show_account(staff, **{form_name: form})
 

@@ -6,6 +6,7 @@ from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from intake.archive.web import get_archive
+from intake.i18n import gettext
 from intake.staff import service
 from intake.staff.auth import allow
 from intake.staff.pages import bp
@@ -25,6 +26,6 @@ def audit_log() -> ResponseReturnValue:
         "staff/audit.html",
         page=service.audit_page(get_archive(), before),
         before=before,
-        page_title="Audit trail",
+        page_title=gettext("Audit trail"),
         section="audit",
     )

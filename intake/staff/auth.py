@@ -17,16 +17,19 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import refresh
 
 from intake.archive.accounts import Accounts
 from intake.archive.models import Staff
 from intake.archive.staff import LoginPolicy, SessionCheck, role_allows
 from intake.archive.web import get_archive, request_actor
+from intake.i18n import gettext
+from intake.languages import N_
 
-IDLE_MESSAGE = "You were logged off after 15 minutes without activity."
-EXPIRED_MESSAGE = "You were logged off: a login lasts {hours} hours at most. Log in again."
-SECOND_FACTOR_NEEDED = "Admin pages need a second factor. Set up your authenticator app first."
-CONFIRM_FIRST = "Confirm it is you before changing accounts or deleting consents."
+IDLE_MESSAGE = N_("You were logged off after 15 minutes without activity.")
+EXPIRED_MESSAGE = N_("You were logged off: a login lasts %(hours)s hours at most. Log in again.")
+SECOND_FACTOR_NEEDED = N_("Admin pages need a second factor. Set up your authenticator app first.")
+CONFIRM_FIRST = N_("Confirm it is you before changing accounts or deleting consents.")
 TOKEN = "staff_token"
 #: A view's mark when it has none: nobody may open it.
 _UNMARKED = object()
@@ -71,14 +74,16 @@ def load_staff() -> None:
     check = accounts().check_session(token, request_actor())
     g.login = check
     g.staff = check.staff
+    # The page speaks the account's language from here on (see `intake.i18n.locale`).
+    refresh()
     g.search = check.session.search if check.session is not None else None
     if token and check.staff is None and not check.code_due:
         session.pop(TOKEN, None)
         if check.idled_out:
-            flash(IDLE_MESSAGE)
+            flash(gettext(IDLE_MESSAGE))
         if check.expired:
-            hours = current_app.config["STAFF_LOGIN_HOURS"]
-            flash(EXPIRED_MESSAGE.format(hours=f"{hours:g}"))
+            hours = format(float(current_app.config["STAFF_LOGIN_HOURS"]), "g")
+            flash(gettext(EXPIRED_MESSAGE, hours=hours))
 
 
 def require_role() -> ResponseReturnValue | None:
@@ -94,7 +99,7 @@ def require_role() -> ResponseReturnValue | None:
     if needed is _UNMARKED or not role_allows(staff.role, needed):
         abort(403)
     if needed == "admin" and not login_check().has_second_factor:
-        flash(SECOND_FACTOR_NEEDED)
+        flash(gettext(SECOND_FACTOR_NEEDED))
         return redirect(url_for("staff.second_factor"))
     return None
 
@@ -110,7 +115,7 @@ def recent_login(return_to: str | None = None) -> Callable[[View], View]:
         def checked(**kwargs: Any) -> ResponseReturnValue:
             if login_check().recent:
                 return view(**kwargs)
-            flash(CONFIRM_FIRST)
+            flash(gettext(CONFIRM_FIRST))
             back = url_for(return_to or request.endpoint, **kwargs)
             return redirect(url_for("staff.reauthenticate", next=back))
 

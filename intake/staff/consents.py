@@ -19,13 +19,15 @@ from intake.archive.models import Consent
 from intake.archive.search import SearchCriteria
 from intake.archive.web import get_archive
 from intake.definition import ConsentDefinition
+from intake.i18n import gettext
+from intake.languages import N_
 from intake.staff import service
 from intake.staff.auth import TOKEN, allow, may
 from intake.staff.forms import ReviewForm, SearchForm
 from intake.staff.pages import accounts, actor, bp, catalog, consent_or_404, me
 from intake.tablet.devices import tablets
 
-FORMER_ACCOUNT = "an account since removed"
+FORMER_ACCOUNT = N_("an account since removed")
 
 
 def search_form(**kwargs: object) -> SearchForm:
@@ -45,7 +47,7 @@ def show_consents(form: SearchForm, criteria: SearchCriteria | None) -> Response
         criteria=criteria,
         page=page,
         cursor=request.args.get("cursor"),
-        page_title="Consents",
+        page_title=gettext("Consents"),
         section="consents",
     ), 422 if form.has_errors else 200
 
@@ -81,7 +83,7 @@ def voided_by_name(consent: Consent) -> str | None:
     if consent.voided_by is None:
         return None
     staff = accounts().get(consent.voided_by)
-    return staff.name if staff else FORMER_ACCOUNT
+    return staff.name if staff else gettext(FORMER_ACCOUNT)
 
 
 def signed_text_reviewed(text: ConsentDefinition | None) -> bool:
@@ -108,7 +110,7 @@ def show_consent(consent: Consent, review_form: ReviewForm | None) -> ResponseRe
         voided_by_name=voided_by_name(consent),
         possible_matches=patient_match.matches_of(archive, consent.patient_id),
         signed_text_reviewed=signed_text_reviewed(record.signed_text),
-        page_title="Consent",
+        page_title=gettext("Consent"),
         section="consents",
     ), 422 if review_form is not None and review_form.errors else 200
 
@@ -160,6 +162,6 @@ def review(consent_id: str) -> ResponseReturnValue:
         except ArchiveError as error:
             form.note.errors = [*form.note.errors, str(error)]
         else:
-            flash("Your review is kept with the consent. The signed PDF is unchanged.")
+            flash(gettext("Your review is kept with the consent. The signed PDF is unchanged."))
             return redirect(url_for(".consent", consent_id=consent_id))
     return show_consent(consent, form)

@@ -7,10 +7,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from babel.dates import format_date, format_datetime
+from flask import Flask, current_app, has_app_context
 
 from intake.archive.errors import is_storage_reason
 from intake.definition import FormCatalog
+from intake.i18n import gettext, locale
+from intake.languages import DEFAULT_LANGUAGE, N_
 
 
 def _catalog() -> FormCatalog:
@@ -20,6 +23,11 @@ def _catalog() -> FormCatalog:
 def _clinic_zone() -> ZoneInfo | None:
     name = current_app.config["CLINIC_TIMEZONE"]
     return ZoneInfo(name) if name else None
+
+
+def _language() -> str:
+    """The page's language; English outside an app (as the clinic's default)."""
+    return locale() if has_app_context() else DEFAULT_LANGUAGE
 
 
 def local_time(moment: datetime | str | None) -> str:
@@ -32,11 +40,20 @@ def local_time(moment: datetime | str | None) -> str:
         moment = moment.astimezone(_clinic_zone())
     offset = moment.strftime("%z")
     zone = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else "UTC"
-    return f"{moment.strftime('%b %-d, %Y, %-I:%M %p')} ({zone})"
+    language = _language()
+    if language == DEFAULT_LANGUAGE:
+        return f"{moment.strftime('%b %-d, %Y, %-I:%M %p')} ({zone})"
+    # Another language writes the date its own way (CLDR), on a 24-hour clock.
+    return f"{format_datetime(moment, 'd MMM y, HH:mm', locale=language)} ({zone})"
 
 
 def day(value: date | None) -> str:
-    return value.strftime("%b %-d, %Y") if value else ""
+    if not value:
+        return ""
+    language = _language()
+    if language == DEFAULT_LANGUAGE:
+        return value.strftime("%b %-d, %Y")
+    return format_date(value, "d MMM y", locale=language)
 
 
 def why_waiting(reason: str | None) -> str:
@@ -70,7 +87,16 @@ def treatment(form_id: str) -> str:
         return form_id
 
 
+#: Each role's name as staff read it (the catalog's; in English, the role itself).
+ROLE_NAMES = {"front-desk": N_("front-desk"), "clinician": N_("clinician"), "admin": N_("admin")}
+
+
+def role_name(role: str) -> str:
+    return gettext(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
 FILTERS: tuple[Callable[..., str], ...] = (
+    role_name,
     local_time,
     day,
     why_waiting,

@@ -47,7 +47,7 @@ from intake.archive.records import RecordMissing
 from intake.archive.service import Archive
 from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
-from intake.i18n import gettext, lazy_gettext
+from intake.i18n import gettext, lazy_gettext, locale
 from intake.staff.auth import TOKEN, allow
 from intake.staff.forms import ConfirmForm, show_error
 from intake.staff.injection_forms import CorrectionForm, InjectionForm
@@ -176,7 +176,9 @@ def _choices(form: InjectionForm, archive: Archive, form_id: str | None) -> None
     ]
     tiers = []
     if form_id is not None:
-        tiers = [(t.tier, t.heading) for t in archive.catalog.get(form_id).side_effects]
+        # The form's own words for each tier, in the page's language when the form has it.
+        language = locale() if locale() in archive.catalog.languages(form_id) else None
+        tiers = [(t.tier, t.heading) for t in archive.catalog.get(form_id, language).side_effects]
     form.reaction.choices = [("none", str(REACTION_NONE)), *tiers]
     if not form.is_submitted():
         form.reaction.data = form.reaction.data or "none"

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from intake.archive.accounts import LoginRefused
 from intake.archive.setup import has_staff
 from intake.archive.web import get_archive, request_actor
+from intake.i18n import gettext
 from intake.staff.auth import TOKEN, allow, current_staff, login_check
 from intake.staff.forms import CodeForm, LoginForm
 from intake.staff.pages import accounts, actor, bp
@@ -43,7 +44,7 @@ def login() -> ResponseReturnValue:
         form=form,
         refused=refused,
         first_start=not has_staff(get_archive()),
-        page_title="Staff login",
+        page_title=gettext("Staff login"),
     ), _status(refused, bool(form.errors))
 
 
@@ -59,7 +60,7 @@ def second_step() -> ResponseReturnValue:
         else:
             return redirect(url_for(".consents"))
     return render_template(
-        "staff/login_code.html", form=form, refused=refused, page_title="Staff login: code"
+        "staff/login_code.html", form=form, refused=refused, page_title=gettext("Staff login: code")
     ), _status(refused, bool(form.errors))
 
 
@@ -69,5 +70,5 @@ def logout() -> ResponseReturnValue:
     """End this browser's login for good and forget everything the cookie held."""
     accounts().logout(session.get(TOKEN), actor())
     session.clear()
-    flash("You are logged out.")
+    flash(gettext("You are logged out."))
     return redirect(url_for(".login"))

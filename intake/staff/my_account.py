@@ -8,12 +8,14 @@ from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from intake.archive.accounts import StaffError
+from intake.i18n import LANGUAGES, gettext
+from intake.languages import N_
 from intake.staff.auth import TOKEN, allow, login_check, safe_next
-from intake.staff.forms import CodeForm, OwnPasswordForm, ReauthForm, show_error
+from intake.staff.forms import CodeForm, ConfirmForm, OwnPasswordForm, ReauthForm, show_error
 from intake.staff.pages import accounts, actor, bp, me
 
-PASSWORD_CHANGED = "Your password was changed. Log in with the new one."
-SECOND_FACTOR_ON = "Two-step login is on. Keep the recovery codes below somewhere safe."
+PASSWORD_CHANGED = N_("Your password was changed. Log in with the new one.")
+SECOND_FACTOR_ON = N_("Two-step login is on. Keep the recovery codes below somewhere safe.")
 
 
 def show_my_account(password_form: OwnPasswordForm | None = None) -> ResponseReturnValue:
@@ -25,7 +27,7 @@ def show_my_account(password_form: OwnPasswordForm | None = None) -> ResponseRet
         password_form=password_form or OwnPasswordForm(),
         enrolled=enrolled,
         codes_left=accounts().recovery_codes_left(staff.id) if enrolled else 0,
-        page_title="My account",
+        page_title=gettext("My account"),
         section="me",
     ), 422 if password_form is not None and password_form.errors else 200
 
@@ -49,7 +51,7 @@ def change_own_password() -> ResponseReturnValue:
             show_error(form, error)
         else:
             session.clear()
-            flash(PASSWORD_CHANGED)
+            flash(gettext(PASSWORD_CHANGED))
             return redirect(url_for(".login"))
     return show_my_account(form)
 
@@ -61,7 +63,10 @@ def second_factor() -> ResponseReturnValue:
     staff = me()
     if login_check().has_second_factor:
         return render_template(
-            "staff/second_factor.html", enrolled=True, page_title="Two-step login", section="me"
+            "staff/second_factor.html",
+            enrolled=True,
+            page_title=gettext("Two-step login"),
+            section="me",
         )
     form = CodeForm()
     if form.validate_on_submit():
@@ -70,13 +75,13 @@ def second_factor() -> ResponseReturnValue:
         except StaffError as error:
             show_error(form, error)
         else:
-            flash(SECOND_FACTOR_ON)
+            flash(gettext(SECOND_FACTOR_ON))
             # Shown on this response only: the archive keeps nothing but their hashes.
             return render_template(
                 "staff/second_factor.html",
                 enrolled=True,
                 recovery_codes=codes,
-                page_title="Two-step login",
+                page_title=gettext("Two-step login"),
                 section="me",
             )
     return render_template(
@@ -84,9 +89,18 @@ def second_factor() -> ResponseReturnValue:
         enrolled=False,
         enrolment=accounts().start_enrolment(staff.id),
         form=form,
-        page_title="Two-step login",
+        page_title=gettext("Two-step login"),
         section="me",
     ), 422 if form.errors else 200
+
+
+@bp.post("/me/language")
+@allow("front-desk")
+def staff_language() -> ResponseReturnValue:
+    """A language button of the staff header: kept on the account, then back to the page."""
+    if ConfirmForm().validate_on_submit() and request.form.get("lang") in LANGUAGES:
+        accounts().set_language(me().id, request.form["lang"], actor())
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.route("/confirm", methods=["GET", "POST"])
@@ -107,5 +121,5 @@ def reauthenticate() -> ResponseReturnValue:
         "staff/reauthenticate.html",
         form=form,
         needs_code=login_check().has_second_factor,
-        page_title="Confirm it is you",
+        page_title=gettext("Confirm it is you"),
     ), 422 if form.errors else 200

@@ -20,6 +20,7 @@ from intake.archive.models import Consent, Staff
 from intake.archive.staff import IDLE_LIMIT
 from intake.archive.web import get_archive, request_actor
 from intake.definition import FormCatalog
+from intake.i18n import gettext
 from intake.staff.auth import accounts, current_staff, load_staff, may, require_role
 from intake.staff.filters import why_waiting
 
@@ -102,14 +103,14 @@ def staff_context() -> dict[str, object]:
 
 @bp.errorhandler(403)
 def forbidden(error: Exception) -> ResponseReturnValue:
-    return render_template("staff/forbidden.html", page_title="Not for your role"), 403
+    return render_template("staff/forbidden.html", page_title=gettext("Not for your role")), 403
 
 
 @bp.errorhandler(404)
 def not_found(error: Exception) -> ResponseReturnValue:
-    return render_template("staff/not_found.html", page_title="Not found"), 404
+    return render_template("staff/not_found.html", page_title=gettext("Not found")), 404
 
 
 @bp.errorhandler(CSRFError)
 def expired(error: CSRFError) -> ResponseReturnValue:
-    return render_template("staff/expired.html", page_title="Page expired"), 400
+    return render_template("staff/expired.html", page_title=gettext("Page expired")), 400

@@ -7,6 +7,7 @@ from flask import current_app, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 
 from intake.definition import ConsentDefinition
+from intake.i18n import gettext
 from intake.staff.auth import TOKEN, allow
 from intake.staff.forms import StartSessionForm
 from intake.staff.pages import accounts, actor, bp, catalog
@@ -35,6 +36,6 @@ def patient_session() -> ResponseReturnValue:
         "staff/patient_session.html",
         form=form,
         forms=forms,
-        page_title="Start a patient session",
+        page_title=gettext("Start a patient session"),
         section="patient",
     ), 422 if form.errors else 200

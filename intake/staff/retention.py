@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive
+from intake.i18n import gettext
 from intake.staff.auth import allow, recent_login
 from intake.staff.forms import ConfirmForm
 from intake.staff.pages import actor, bp, consent_or_404
@@ -25,7 +26,7 @@ def retention() -> ResponseReturnValue:
         due=[(consent, archive.retained_until(consent)) for consent in due[:RETENTION_PAGE]],
         more=len(due) > RETENTION_PAGE,
         retention_years=archive.settings.retention_years,
-        page_title="Retention",
+        page_title=gettext("Retention"),
         section="retention",
     )
 
@@ -48,8 +49,10 @@ def delete_consent(consent_id: str) -> ResponseReturnValue:
             refused = str(error)
         else:
             flash(
-                "The consent was deleted: its answers, signature and PDF are gone; its id and "
-                "audit trail are kept."
+                gettext(
+                    "The consent was deleted: its answers, signature and PDF are gone; its id "
+                    "and audit trail are kept."
+                )
             )
             return redirect(url_for(".retention"))
     return render_template(
@@ -58,6 +61,6 @@ def delete_consent(consent_id: str) -> ResponseReturnValue:
         form=form,
         refused=refused,
         retained_until=archive.retained_until(consent),
-        page_title="Delete a consent",
+        page_title=gettext("Delete a consent"),
         section="retention",
     ), 409 if refused else 200

@@ -14,17 +14,19 @@ from flask.typing import ResponseReturnValue
 from intake.archive.setup import SetupLinkSpent, create_first_admin, setup_token_holds
 from intake.archive.staff import StaffError
 from intake.archive.web import get_archive, request_actor
+from intake.i18n import gettext
+from intake.languages import N_
 from intake.staff.forms import FirstAdminForm, show_error
 from intake.staff.pages import clinic_name
 from intake.tablet.devices import set_tablet_cookie
 
 bp = Blueprint("setup", __name__, url_prefix="/staff/setup")
 
-READY = (
+READY = N_(
     "Your admin account is ready. Log in with it. This browser is now enrolled as the tablet "
-    "“{tablet}”: it opens the patient's forms at /tablet/."
+    "“%(tablet)s”: it opens the patient's forms at /tablet/."
 )
-SPENT = "This setup link has been used, or an account exists already. Log in, or ask an admin."
+SPENT = N_("This setup link has been used, or an account exists already. Log in, or ask an admin.")
 
 
 @bp.context_processor
@@ -36,7 +38,7 @@ def setup_context() -> dict[str, object]:
 def first_admin(token: str) -> ResponseReturnValue:
     archive = get_archive()
     if not setup_token_holds(archive, token):
-        flash(SPENT)
+        flash(gettext(SPENT))
         return redirect(url_for("staff.login"))
     form = FirstAdminForm()
     if form.validate_on_submit():
@@ -50,15 +52,15 @@ def first_admin(token: str) -> ResponseReturnValue:
                 actor=request_actor(),
             )
         except SetupLinkSpent:
-            flash(SPENT)
+            flash(gettext(SPENT))
             return redirect(url_for("staff.login"))
         except StaffError as error:
             show_error(form, error)
         else:
-            flash(READY.format(tablet=first.tablet.tablet.name))
+            flash(gettext(READY, tablet=first.tablet.tablet.name))
             response = redirect(url_for("staff.login"))
             set_tablet_cookie(response, first.tablet.token)
             return response
     return render_template(
-        "staff/setup.html", form=form, page_title="Make the first admin account"
+        "staff/setup.html", form=form, page_title=gettext("Make the first admin account")
     ), 422 if form.errors else 200

@@ -6,13 +6,15 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from intake.i18n import gettext
+from intake.languages import N_
 from intake.qr import qr_data_uri
 from intake.staff.auth import allow
 from intake.staff.forms import ConfirmForm
 from intake.staff.pages import accounts, actor, bp
 from intake.tablet.devices import tablets
 
-REVOKED = "“{name}” is revoked: it cannot open a form from its next tap on."
+REVOKED = N_("“%(name)s” is revoked: it cannot open a form from its next tap on.")
 
 
 @bp.get("/tablets")
@@ -24,7 +26,7 @@ def tablets_list() -> ResponseReturnValue:
         tablets=tablets().all(),
         staff_names=staff_names,
         form=ConfirmForm(),
-        page_title="Tablets",
+        page_title=gettext("Tablets"),
         section="tablets",
     )
 
@@ -42,7 +44,7 @@ def tablet_code() -> ResponseReturnValue:
         code=issued,
         enrol_url=url_for("tablet.enrol", _external=True),
         qr=qr_data_uri(url),
-        page_title="Enrol a tablet",
+        page_title=gettext("Enrol a tablet"),
         section="tablets",
     )
 
@@ -54,5 +56,5 @@ def revoke_tablet(tablet_id: str) -> ResponseReturnValue:
     if tablet is None:
         abort(404)
     if ConfirmForm().validate_on_submit() and tablets().revoke(tablet.id, actor()):
-        flash(REVOKED.format(name=tablet.name))
+        flash(gettext(REVOKED, name=tablet.name))
     return redirect(url_for(".tablets_list"))

@@ -8,11 +8,13 @@ from flask.typing import ResponseReturnValue
 
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive
+from intake.i18n import gettext
+from intake.languages import N_
 from intake.staff.auth import allow
 from intake.staff.forms import VoidForm
 from intake.staff.pages import actor, bp, consent_or_404
 
-VOIDED = "The consent is marked VOID. It is kept, with its sealed PDF unchanged."
+VOIDED = N_("The consent is marked VOID. It is kept, with its sealed PDF unchanged.")
 
 
 @bp.route("/consents/<consent_id>/void", methods=["GET", "POST"])
@@ -28,12 +30,12 @@ def void_consent(consent_id: str) -> ResponseReturnValue:
         except ArchiveError as error:
             form.reason.errors = [*form.reason.errors, str(error)]
         else:
-            flash(VOIDED)
+            flash(gettext(VOIDED))
             return redirect(url_for(".consent", consent_id=consent_id))
     return render_template(
         "staff/void.html",
         consent=consent,
         form=form,
-        page_title="Void a consent",
+        page_title=gettext("Void a consent"),
         section="consents",
     ), 422 if form.errors else 200

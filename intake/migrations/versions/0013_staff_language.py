@@ -1,0 +1,25 @@
+"""The language the staff pages speak to each staff account (none: the clinic's).
+
+Revision ID: 0013_staff_language
+Revises: 0011_timestamps
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013_staff_language"
+down_revision = "0012_patient_erasure"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("staff") as batch:
+        batch.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("staff") as batch:
+        batch.drop_column("language")
