@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -52,15 +53,23 @@ def make_staff(archive: Archive, role: str, email: str | None = None, name: str 
     return staff
 
 
+def previous_step_code(archive: Archive, totp: pyotp.TOTP, margin: float = 8.0) -> str:
+    """The code of the step before now, taken at least `margin` seconds before the step ends:
+    a code of the step before the step before is refused, so a step that ends while the code is
+    on its way would refuse it."""
+    left = totp.interval - archive.clock().timestamp() % totp.interval
+    if left < margin:
+        time.sleep(left + 0.1)
+    return totp.at(archive.clock() - timedelta(seconds=totp.interval))
+
+
 def enrol_second_factor(archive: Archive, staff: Staff) -> str:
     """Enrol a TOTP second factor through the service, as the enrolment page does; its secret."""
     accounts = Accounts(archive)
     secret = accounts.start_enrolment(staff.id).secret
     totp = pyotp.TOTP(secret)
     # The step before now: the logins that follow still have now and the next step to use.
-    codes = accounts.confirm_enrolment(
-        staff.id, totp.at(archive.clock() - timedelta(seconds=30)), Actor()
-    )
+    codes = accounts.confirm_enrolment(staff.id, previous_step_code(archive, totp), Actor())
     SECOND_FACTORS[staff.email] = (secret, codes)
     return secret
 

@@ -63,5 +63,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_withdrawal_handoffs_consent")
         batch_op.drop_index("ix_withdrawal_handoffs_device")
     op.drop_table("withdrawal_handoffs")
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.drop_column("erased_at")
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would copy and drop `patients`, which
+    # consents and visits reference.
+    op.drop_column("patients", "erased_at")

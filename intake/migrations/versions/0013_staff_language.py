@@ -21,5 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("staff") as batch:
-        batch.drop_column("language")
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would copy and drop `staff`, which the
+    # audit trail and the records reference.
+    op.drop_column("staff", "language")
