@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -243,6 +244,48 @@ def test_a_rows_hash_is_that_of_its_canonical_json(seq, at, texts, staff):
     row = (seq, at, staff, ip, user_agent, event, target, prev)
     assert audit.chained_sha256(row) == expected
     assert audit.chained_sha256((seq, at.replace(tzinfo=None), *row[2:])) == expected
+
+
+def _as_stored(at: datetime, form: int) -> Any:
+    """`at` as a driver may hand it back: SQLAlchemy's SQLite text, other text `fromisoformat`
+    reads, or a datetime with or without its zone."""
+    plain = at.replace(tzinfo=None)
+    return [
+        f"{plain.year:04d}-{plain:%m-%d %H:%M:%S}.{plain.microsecond:06d}",
+        plain.isoformat(sep=" "),
+        plain.isoformat(),
+        plain,
+        at,
+    ][form]
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.datetimes(timezones=st.just(UTC)),
+            st.integers(min_value=0, max_value=4),
+            st.none() | st.text(),
+            st.lists(st.text(), min_size=5, max_size=5),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    form=st.none() | st.integers(min_value=0, max_value=4),
+)
+def test_a_pages_hashes_are_those_of_its_rows_canonical_json(rows, form):
+    """The whole-trail walk hashes a page of rows at once (`page_hashes`): each hash is still
+    that of the row's canonical JSON, whatever the texts, and however the driver hands the
+    time (all of a page in one form, as a driver does, or forms mixed)."""
+    start, page, expected = 7, [], []
+    for n, (at, own_form, staff, texts, plain) in enumerate(rows):
+        if plain:  # the common row: nothing to escape
+            texts = [f"{name}-{n}" for name in ("10.0.0.1", "agent", "login", "target", "0f")]
+        stored = _as_stored(at, own_form if form is None else form)
+        page.append((start + n, stored, staff, *texts))
+        fields = [start + n, at.isoformat(), staff or "", *texts]
+        expected.append(hashlib.sha256(canonical_json(fields)).hexdigest())
+    assert audit.page_hashes(page) == expected
 
 
 def test_audit_verify_shows_its_bar_on_a_terminal_only(archive: Archive, app):
