@@ -241,9 +241,10 @@ def _chain_holds(session: Session, progress: Progress) -> tuple[int, str] | None
     the page's `prev_sha256` column with them, as lists."""
     head = session.get(AuditHead, 1)
     columns = ", ".join(column.name for column in CHAINED)
+    query = f"SELECT {columns} FROM {AuditEvent.__tablename__} ORDER BY seq"  # noqa: S608
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(f"SELECT {columns} FROM {AuditEvent.__tablename__} ORDER BY seq")  # noqa: S608
+        cursor.execute(query)
         expected_seq, expected_prev = 1, GENESIS
         while page := cursor.fetchmany(WALK_PAGE):
             seqs = tuple(row[0] for row in page)
