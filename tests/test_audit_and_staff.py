@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -306,3 +308,31 @@ def test_audit_verify_shows_its_bar_on_a_terminal_only(archive: Archive, app):
     finally:
         for name in CLI_SETTINGS:
             os.environ.pop(name, None)
+
+
+#: What `intake audit verify` reports it imported, after its verdict.
+IMPORTED = """
+import sys
+from intake.cli import main
+try:
+    main(["audit", "verify"])
+except SystemExit as exit:
+    heavy = ("flask", "reportlab", "pyhanko", "pypdf")
+    print(exit.code, sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_audit_verify_reads_the_database_without_the_web_app_or_the_pdf_engine(
+    archive: Archive, app
+):
+    """Each command imports only what it needs: the walk of the audit trail starts without
+    Flask, reportlab, pyHanko or pypdf (seconds of imports on a busy machine), and its
+    verdict is still the whole chain's."""
+    with archive.transaction() as session:
+        audit.record(session, "consent viewed", audit.CLI, "c1")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update({name: str(app.config[name]) for name in CLI_SETTINGS})
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-2:] == ["audit trail holds: 1 rows", "0 []"], done.stderr
