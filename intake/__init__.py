@@ -1,25 +1,32 @@
-"""Tablet intake and signed consent PDFs for a clinic."""
+"""Tablet intake and signed consent PDFs for a clinic.
+
+Importing the package imports nothing of the web app: the `intake` command imports `intake.cli`
+(and with it this package) on every run, and Flask and the archive are imported by the app
+factory when an app is made.
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request
-from flask_wtf.csrf import CSRFProtect
-from werkzeug.middleware.proxy_fix import ProxyFix
-
-from intake.config import Config, bundled
-from intake.definition import FormCatalog
-from intake.private_files import SECRET_KEY_FILE, tighten_instance
-from intake.safe_write import make_folders, write_file
-from intake.static_files import cache_control
+if TYPE_CHECKING:
+    from flask import Flask, Response
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory: configuration, the form catalog, the archive, the blueprints."""
+    from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from intake.config import Config, bundled
+    from intake.definition import FormCatalog
+    from intake.private_files import tighten_instance
+    from intake.safe_write import make_folders
+
     _log_like_the_server()
     config = Config(overrides=test_config)
     app = Flask(
@@ -70,6 +77,10 @@ def _protective_headers(response: Response) -> Response:
     """Pages may show a patient's answers: no browser or proxy may keep a copy, no other site
     may frame them, and the browser runs only the app's own scripts. Only the app's static
     files, by their fingerprinted URLs, may be kept (`static_files`)."""
+    from flask import request
+
+    from intake.static_files import cache_control
+
     response.headers["Cache-Control"] = cache_control() or "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -102,6 +113,9 @@ def _log_like_the_server() -> None:
 
 def _instance_secret(app: Flask) -> str:
     """A random secret kept under `instance/`, made on first start, so sessions survive restarts."""
+    from intake.private_files import SECRET_KEY_FILE
+    from intake.safe_write import write_file
+
     key_file = Path(app.instance_path) / SECRET_KEY_FILE
     if not key_file.exists():
         # Owner-only from the moment it exists; a second worker starting at the same time

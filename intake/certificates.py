@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -28,10 +29,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
-from pyhanko.sign.signers import SimpleSigner
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from intake.safe_write import make_folders, write_file
+
+if TYPE_CHECKING:  # pyHanko is imported when a signer is made, not by every `intake` command
+    from pyhanko.sign.signers import SimpleSigner
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,9 @@ def clinic_signer(
     Either way the certificate is kept under `certificates_dir`, so that it stays trusted by
     `intake verify` after it is replaced.
     """
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
     if p12 is not None:
         key, certificate, chain = _read_p12(p12, p12_password)
     else:

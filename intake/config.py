@@ -12,11 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intake.archive.db import archive_url
-from intake.archive.service import ArchiveSettings
-from intake.pdf import RenderSettings
+
+if TYPE_CHECKING:  # imported where used: reading the settings imports neither the archive nor
+    # the PDF engine (an `intake` command that needs neither starts without them)
+    from intake.archive.service import ArchiveSettings
+    from intake.pdf import RenderSettings
 
 #: The package itself; in a source checkout its parent holds `forms/` and `templates/`.
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -189,6 +192,8 @@ class Config:
         return archive_url(self.DATABASE_URL, self.INSTANCE_PATH)
 
     def render_settings(self) -> RenderSettings:
+        from intake.pdf import RenderSettings
+
         return RenderSettings(
             clinic_address=self.CLINIC_ADDRESS,
             clinic_phone=self.CLINIC_PHONE,
@@ -197,6 +202,8 @@ class Config:
 
     def archive_settings(self) -> ArchiveSettings:
         """What the archive is made from; `SettingError` names a setting it cannot use."""
+        from intake.archive.service import ArchiveSettings
+
         if self.STORAGE not in STORAGES:
             raise SettingError(
                 f"STORAGE must be one of {', '.join(STORAGES)}, not {self.STORAGE!r}"

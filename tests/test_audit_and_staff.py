@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -245,6 +248,48 @@ def test_a_rows_hash_is_that_of_its_canonical_json(seq, at, texts, staff):
     assert audit.chained_sha256((seq, at.replace(tzinfo=None), *row[2:])) == expected
 
 
+def _as_stored(at: datetime, form: int) -> Any:
+    """`at` as a driver may hand it back: SQLAlchemy's SQLite text, other text `fromisoformat`
+    reads, or a datetime with or without its zone."""
+    plain = at.replace(tzinfo=None)
+    return [
+        f"{plain.year:04d}-{plain:%m-%d %H:%M:%S}.{plain.microsecond:06d}",
+        plain.isoformat(sep=" "),
+        plain.isoformat(),
+        plain,
+        at,
+    ][form]
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.datetimes(timezones=st.just(UTC)),
+            st.integers(min_value=0, max_value=4),
+            st.none() | st.text(),
+            st.lists(st.text(), min_size=5, max_size=5),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    form=st.none() | st.integers(min_value=0, max_value=4),
+)
+def test_a_pages_hashes_are_those_of_its_rows_canonical_json(rows, form):
+    """The whole-trail walk hashes a page of rows at once (`page_hashes`): each hash is still
+    that of the row's canonical JSON, whatever the texts, and however the driver hands the
+    time (all of a page in one form, as a driver does, or forms mixed)."""
+    start, page, expected = 7, [], []
+    for n, (at, own_form, staff, texts, plain) in enumerate(rows):
+        if plain:  # the common row: nothing to escape
+            texts = [f"{name}-{n}" for name in ("10.0.0.1", "agent", "login", "target", "0f")]
+        stored = _as_stored(at, own_form if form is None else form)
+        page.append((start + n, stored, staff, *texts))
+        fields = [start + n, at.isoformat(), staff or "", *texts]
+        expected.append(hashlib.sha256(canonical_json(fields)).hexdigest())
+    assert audit.page_hashes(page) == expected
+
+
 def test_audit_verify_shows_its_bar_on_a_terminal_only(archive: Archive, app):
     for name in CLI_SETTINGS:
         os.environ[name] = str(app.config[name])
@@ -263,3 +308,31 @@ def test_audit_verify_shows_its_bar_on_a_terminal_only(archive: Archive, app):
     finally:
         for name in CLI_SETTINGS:
             os.environ.pop(name, None)
+
+
+#: What `intake audit verify` reports it imported, after its verdict.
+IMPORTED = """
+import sys
+from intake.cli import main
+try:
+    main(["audit", "verify"])
+except SystemExit as exit:
+    heavy = ("flask", "reportlab", "pyhanko", "pypdf")
+    print(exit.code, sorted(name for name in heavy if name in sys.modules))
+"""
+
+
+def test_audit_verify_reads_the_database_without_the_web_app_or_the_pdf_engine(
+    archive: Archive, app
+):
+    """Each command imports only what it needs: the walk of the audit trail starts without
+    Flask, reportlab, pyHanko or pypdf (seconds of imports on a busy machine), and its
+    verdict is still the whole chain's."""
+    with archive.transaction() as session:
+        audit.record(session, "consent viewed", audit.CLI, "c1")
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update({name: str(app.config[name]) for name in CLI_SETTINGS})
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-2:] == ["audit trail holds: 1 rows", "0 []"], done.stderr

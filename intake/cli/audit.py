@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from intake.cli.progress import progress_bar, quiet_option
-from intake.cli.runtime import open_archive, pass_catalog
-from intake.definition import FormCatalog
+from intake.cli.runtime import open_database, settings
 
 
 def register(main: click.Group) -> None:
@@ -24,12 +23,14 @@ WALKING = "Checking the audit trail"
 
 @audit_group.command("verify")
 @quiet_option
-@pass_catalog
-def audit_verify(catalog: FormCatalog, quiet: bool) -> None:
+def audit_verify(quiet: bool) -> None:
     """Walk the audit trail's hash chain; exit 1, naming the first row that does not hold."""
-    archive = open_archive(catalog)
-    with progress_bar(WALKING, quiet) as progress:
-        report = archive.verify_audit(progress)
+    from intake.archive.audit import verify_and_keep
+    from intake.archive.db import session_factory
+
+    engine = open_database(settings())
+    with progress_bar(WALKING, quiet) as progress, session_factory(engine).begin() as session:
+        report = verify_and_keep(session, progress)
     if report.holds:
         click.echo(f"audit trail holds: {report.rows} rows")
         return

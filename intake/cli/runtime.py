@@ -8,27 +8,20 @@ service raises into those lines, so a command only calls the service.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from sqlalchemy.exc import ArgumentError, OperationalError
 
-from intake.archive.database_copy import BackupError
-from intake.archive.export import ExportError
-from intake.archive.migrate import SchemaOutOfDate, require_current
-from intake.archive.service import Archive
-from intake.archive.staff import StaffError
-from intake.certificates import (
-    CertificateError,
-    ClinicCertificate,
-    kept_certificates,
-    read_certificate,
-)
-from intake.config import Config, SettingError
-from intake.definition import DefinitionError, FormCatalog
-from intake.private_files import PrivateFilesError, tighten_instance
-from intake.submission import SubmissionInvalid
+from intake.config import Config
+from intake.definition import FormCatalog
+
+if TYPE_CHECKING:  # the archive, the signer and the errors are imported where they are used
+    from sqlalchemy import Engine
+
+    from intake.archive.service import Archive
+    from intake.certificates import ClinicCertificate
 
 #: Exit code for input the command cannot use; click uses the same code for usage errors.
 EXIT_BAD_INPUT = 2
@@ -45,6 +38,16 @@ def fail(*problems: str) -> NoReturn:
 
 def problems_of(error: Exception) -> list[str] | None:
     """The lines a known error is reported with, or None for one that is a crash."""
+    from intake.archive.database_copy import BackupError
+    from intake.archive.export import ExportError
+    from intake.archive.migrate import SchemaOutOfDate
+    from intake.archive.staff import StaffError
+    from intake.certificates import CertificateError
+    from intake.config import SettingError
+    from intake.definition import DefinitionError
+    from intake.private_files import PrivateFilesError
+    from intake.submission import SubmissionInvalid
+
     if isinstance(error, SubmissionInvalid):
         return [str(problem) for problem in error.errors]
     if isinstance(error, BackupError):
@@ -57,11 +60,32 @@ def problems_of(error: Exception) -> list[str] | None:
 
 
 class IntakeGroup(click.Group):
-    """A group that reports every known error of any subcommand as `error:` lines, exit 2."""
+    """A group that reports every known error of any subcommand as `error:` lines, exit 2.
+
+    `modules` names, for each command, the module under `intake.cli` whose `register` adds it;
+    that module is imported only when the command is asked for (run, or listed in `--help`).
+    """
+
+    def __init__(self, *args: Any, modules: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.modules = dict(modules or {})
+        self._registered: set[str] = set()
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.modules, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = self.modules.get(cmd_name)
+        if module is not None and module not in self._registered:
+            self._registered.add(module)
+            importlib.import_module(f"intake.cli.{module}").register(self)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # click's own ends (an exit code, a usage error): reported by click
         except Exception as error:
             problems = problems_of(error)
             if problems is None:
@@ -81,6 +105,8 @@ trust_option = click.option(
 
 def trusted_certificates(trust_paths: tuple[Path, ...]) -> list[ClinicCertificate]:
     """The certificates `--trust` names, else every one the clinic has sealed with."""
+    from intake.certificates import kept_certificates, read_certificate
+
     if trust_paths:
         return [read_certificate(path) for path in trust_paths]
     return kept_certificates(settings().CERTIFICATES_DIR)
@@ -97,16 +123,33 @@ def open_archive(catalog: FormCatalog) -> Archive:
     Refuses (exit 2) a database whose schema is not the newest, with the command to run. The
     private folders and files are made owner-only first (`tighten_instance`).
     """
+    from intake.archive.service import Archive
+
     config = settings()
     archive_settings = config.archive_settings()
+    engine = open_database(config)
+    archive = Archive(archive_settings, catalog, engine=engine)
+    click.get_current_context().call_on_close(archive.dispose)
+    return archive
+
+
+def open_database(config: Config) -> Engine:
+    """The archive's database alone, for a command that reads only its tables (`audit
+    verify`): refused as `open_archive` refuses it, disposed of when the command ends."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from intake.archive.db import make_engine
+    from intake.archive.migrate import require_current
+    from intake.private_files import tighten_instance
+
     tighten_instance(config)
     try:
-        archive = Archive(archive_settings, catalog)
+        engine = make_engine(config.database_url)
     except (ArgumentError, ValueError) as exc:  # SQLAlchemy's words, without the URL
         fail(f"DATABASE_URL: {exc}")
-    click.get_current_context().call_on_close(archive.dispose)
+    click.get_current_context().call_on_close(engine.dispose)
     try:
-        require_current(archive.engine)
+        require_current(engine)
     except OperationalError as exc:
         fail(f"cannot open the archive database: {exc.orig or exc}")
-    return archive
+    return engine
