@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlalchemy import event
 
+from intake.archive import audit
 from intake.archive.models import AuditEvent
 from intake.staff import service
 from tests.support.app import on_both_databases
@@ -108,3 +109,31 @@ def test_a_change_to_the_checkpoints_own_row_is_caught_on_the_page(archive, admi
     assert verdict(admin).startswith(f"✓ The trail holds: {newest} rows")
     change_audit_row(archive, newest)
     assert verdict(admin) == f"✗ The trail is BROKEN at row {newest}"
+
+
+def test_the_full_walk_reads_the_trail_a_page_at_a_time(archive, monkeypatch):
+    """psycopg's ordinary cursor receives a query's whole result when it runs (450,000 audit
+    rows held to the end of the walk); on PostgreSQL the walk reads from a server-side cursor,
+    which is open while each page is checked."""
+    newest = seed_audit_rows(archive, 35)
+    monkeypatch.setattr(audit, "WALK_PAGE", 10)
+    postgresql = archive.engine.dialect.name == "postgresql"
+    pages: list[int] = []
+    cursors: list[list[str]] = []
+
+    class Looking:
+        def start(self, total: int) -> None:
+            assert total == newest
+
+        def advance(self, n: int = 1) -> None:
+            pages.append(n)
+            if postgresql:
+                query = "SELECT statement FROM pg_cursors"
+                cursors.append(session.connection().exec_driver_sql(query).scalars().all())
+
+    with archive.transaction() as session:
+        assert audit.verify_and_keep(session, Looking()).holds
+    assert sum(pages) == newest and max(pages) == 10 and len(pages) == -(-newest // 10)
+    if postgresql:
+        assert len(cursors) == len(pages)
+        assert all(len(c) == 1 and "FROM audit_events ORDER BY seq" in c[0] for c in cursors)
