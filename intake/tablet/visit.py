@@ -5,16 +5,16 @@ asks which visit is open for itself. No patient data goes into a URL or a log li
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from intake.archive.visits import OpenVisit, VisitError, Visits
 from intake.archive.web import get_archive
 from intake.checkin import validate_checkin
-from intake.i18n import LANGUAGES, gettext, locale
-from intake.submission import SIGNATURE_MIN_EXTENT, SubmissionInvalid
+from intake.i18n import gettext
+from intake.submission import SubmissionInvalid
 from intake.tablet import devices, service
-from intake.tablet.forms import PAD_HEIGHT, PAD_WIDTH
+from intake.tablet.handoff_pages import done_page, patient_language, signing_page
 from intake.tablet.routes import bp, catalog, device
 from intake.tablet.visit_form import visit_form
 
@@ -30,14 +30,10 @@ def visit() -> ResponseReturnValue:
     found = open_visit()
     if found is None:
         return redirect(url_for(".index"))
-    if session.get("visit_language_set") != found.visit_id:
-        # The check-in opens in the language the patient read their consent in; the switch
-        # on the page changes it, as on every step.
-        session["visit_language_set"] = found.visit_id
-        if found.language in LANGUAGES:
-            session["lang"] = found.language
-    offered = catalog().languages(found.form_id)
-    definition = catalog().get(found.form_id, locale() if locale() in offered else None)
+    offered, language = patient_language(
+        "visit_language_set", found.visit_id, found.language, found.form_id
+    )
+    definition = catalog().get(found.form_id, language)
     signed_at = service.signing_time(current_app.config["CLINIC_TIMEZONE"])
     form = visit_form(definition)(signed_at=signed_at)
     if form.validate_on_submit():
@@ -62,27 +58,16 @@ def visit() -> ResponseReturnValue:
             return redirect(url_for(".index"))
         else:
             return redirect(url_for(".visit_done"))
-    return render_template(
+    return signing_page(
         "tablet/visit.html",
-        form=form,
+        form,
+        found.first_name,
+        gettext("Check-in"),
+        offered,
         definition=definition,
-        first_name=found.first_name,
-        pad_width=PAD_WIDTH,
-        pad_height=PAD_HEIGHT,
-        min_extent=max(10.0, SIGNATURE_MIN_EXTENT * PAD_WIDTH),
-        page_title=gettext("Check-in"),
-        in_flow=True,
-        switch_language=True,
-        offered_languages=offered,
-    ), 422 if form.has_errors else 200
+    )
 
 
 @bp.get("/visit/done")
 def visit_done() -> ResponseReturnValue:
-    return render_template(
-        "tablet/visit_done.html",
-        page_title=gettext("Thank you"),
-        idle_seconds=current_app.config["DONE_CLEAR_SECONDS"],
-        idle_warning_seconds=0,
-        in_flow=True,
-    )
+    return done_page("tablet/visit_done.html", gettext("Thank you"))

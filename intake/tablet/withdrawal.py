@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, session, url_for
+from flask import current_app, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 from wtforms import HiddenField
 
@@ -15,10 +15,11 @@ from intake.archive.web import get_archive
 from intake.archive.withdrawal_tablet import HandoffError, OpenWithdrawal, TabletWithdrawals
 from intake.archive.withdrawals import WithdrawalRefused
 from intake.checkin import check_pad
-from intake.i18n import LANGUAGES, gettext, lazy_gettext, locale
-from intake.submission import SIGNATURE_MIN_EXTENT, FieldError
+from intake.i18n import gettext, lazy_gettext
+from intake.submission import FieldError
 from intake.tablet import devices, service
-from intake.tablet.forms import EMPTY_PAD, PAD_HEIGHT, PAD_WIDTH, StepForm, _pad
+from intake.tablet.forms import EMPTY_PAD, StepForm, _pad
+from intake.tablet.handoff_pages import done_page, patient_language, signing_page
 from intake.tablet.routes import bp, catalog
 from intake.tablet.visit_form import SIGN_AGAIN, SIGN_EMPTY
 
@@ -51,14 +52,9 @@ def withdrawal() -> ResponseReturnValue:
     found = open_withdrawal()
     if found is None:
         return redirect(url_for(".index"))
-    if session.get("withdrawal_language_set") != found.handoff_id:
-        # The page opens in the language the patient read their consent in; the switch on the
-        # page changes it.
-        session["withdrawal_language_set"] = found.handoff_id
-        if found.language in LANGUAGES:
-            session["lang"] = found.language
-    offered = catalog().languages(found.form_id)
-    language = locale() if locale() in offered else None
+    offered, language = patient_language(
+        "withdrawal_language_set", found.handoff_id, found.language, found.form_id
+    )
     definition = catalog().get(found.form_id, language)
     form = WithdrawalSignForm()
     if form.validate_on_submit():
@@ -81,27 +77,16 @@ def withdrawal() -> ResponseReturnValue:
             flash(gettext("The front desk closed this withdrawal. Please hand the tablet back."))
             return redirect(url_for(".index"))
         return redirect(url_for(".withdrawal_done"))
-    return render_template(
+    return signing_page(
         "tablet/withdrawal.html",
-        form=form,
+        form,
+        found.first_name,
+        gettext("Withdrawal of consent"),
+        offered,
         statement=definition.withdrawal_meaning,
-        first_name=found.first_name,
-        pad_width=PAD_WIDTH,
-        pad_height=PAD_HEIGHT,
-        min_extent=max(10.0, SIGNATURE_MIN_EXTENT * PAD_WIDTH),
-        page_title=gettext("Withdrawal of consent"),
-        in_flow=True,
-        switch_language=True,
-        offered_languages=offered,
-    ), 422 if form.has_errors else 200
+    )
 
 
 @bp.get("/withdrawal/done")
 def withdrawal_done() -> ResponseReturnValue:
-    return render_template(
-        "tablet/withdrawal_done.html",
-        page_title=gettext("Thank you"),
-        idle_seconds=current_app.config["DONE_CLEAR_SECONDS"],
-        idle_warning_seconds=0,
-        in_flow=True,
-    )
+    return done_page("tablet/withdrawal_done.html", gettext("Thank you"))
