@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -36,14 +34,13 @@ from intake.archive.migrate import upgrade
 from intake.archive.models import AuditEvent
 from intake.submission import validate_submission
 from tests.support.course_rows import add_visit
+from tests.support.kill import kill_mid_burst, restart_until_repaired
 from tests.support.serving import (
     GunicornServer,
-    NoAnswer,
     TabletClient,
     app_env,
     archive_of,
     intake_command,
-    live_group_members,
     show,
     submission_for,
     unique_token,
@@ -148,41 +145,13 @@ def kill_during_injections(env: dict[str, str], tmp_path: Path, servers, capsys)
     server.start()
     clients = [logged_in(server.url, email) for email in emails]
 
-    answered = threading.Semaphore(0)
-    killed = threading.Event()
-    answers: dict[str, tuple[int, str]] = {}
-    queue = iter(visits)
-    lock = threading.Lock()
-
-    def sender(client: TabletClient) -> None:
-        while not killed.is_set():
-            with lock:
-                visit_id = next(queue, None)
-            if visit_id is None:
-                return
-            try:
-                answers[visit_id] = record(client, visit_id, lot_id)
-            except NoAnswer:
-                continue
-            answered.release()
-
-    threads = [threading.Thread(target=sender, args=(c,), daemon=True) for c in clients]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 90
-    for _ in range(BURST // 2):
-        if not answered.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            break
-    killed.set()
-    assert server.process is not None
-    pgid = server.process.pid
-    server.kill()
-    for thread in threads:
-        thread.join(timeout=90)
-    deadline = time.monotonic() + 10
-    while live_group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not live_group_members(pgid), "a gunicorn process survived SIGKILL"
+    answers = kill_mid_burst(
+        server,
+        visits,
+        lambda number, visit_id: record(clients[number], visit_id, lot_id),
+        senders=len(clients),
+        timeout=90,
+    )
     acknowledged = {
         visit_id for visit_id, (status, where) in answers.items() if status == 302 and where
     }
@@ -194,11 +163,7 @@ def kill_during_injections(env: dict[str, str], tmp_path: Path, servers, capsys)
     archive = archive_of(env)
     try:
         left_pending = pending_records(archive)
-        server.start()
-        deadline = time.monotonic() + 60
-        while pending_records(archive) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert pending_records(archive) == 0, "the start-up repair left records pending"
+        restart_until_repaired(server, lambda: pending_records(archive))
 
         # Every clinician's session outlived the kill (it is in the database): each visit's
         # page is opened again and signed where the form is still offered.

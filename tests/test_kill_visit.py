@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -35,15 +33,14 @@ from intake.archive.tablets import Tablets
 from intake.archive.visits import Visits
 from intake.submission import validate_submission
 from tests.support.course import PAD
+from tests.support.kill import kill_mid_burst, restart_until_repaired
 from tests.support.serving import (
     GunicornServer,
-    NoAnswer,
     TabletClient,
     app_env,
     archive_of,
     enrolled_tokens,
     intake_command,
-    live_group_members,
     show,
     submission_for,
     unique_token,
@@ -139,51 +136,19 @@ def kill_during_check_ins(env: dict[str, str], tmp_path: Path, servers, capsys) 
     server.start()
     tablets = prepare(env, server)
 
-    answered = threading.Semaphore(0)
-    killed = threading.Event()
-    answers: dict[int, tuple[int, str]] = {}
-    queue = iter(range(len(tablets)))
-    lock = threading.Lock()
-
-    def sender() -> None:
-        while not killed.is_set():
-            with lock:
-                number = next(queue, None)
-            if number is None:
-                return
-            try:
-                answers[number] = check_in(*tablets[number])
-            except NoAnswer:
-                continue
-            answered.release()
-
-    threads = [threading.Thread(target=sender, daemon=True) for _ in range(SENDERS)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 60
-    for _ in range(BURST // 2):
-        if not answered.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            break
-    killed.set()
-    assert server.process is not None
-    pgid = server.process.pid
-    server.kill()
-    for thread in threads:
-        thread.join(timeout=60)
-    deadline = time.monotonic() + 10
-    while live_group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not live_group_members(pgid), "a gunicorn process survived SIGKILL"
+    answers = kill_mid_burst(
+        server,
+        range(len(tablets)),
+        lambda _, number: check_in(*tablets[number]),
+        senders=SENDERS,
+        timeout=60,
+    )
     assert all(answer == (302, "/tablet/visit/done") for answer in answers.values()), answers
 
     archive = archive_of(env)
     try:
         left_pending = pending_records(archive)
-        server.start()
-        deadline = time.monotonic() + 60
-        while pending_records(archive) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert pending_records(archive) == 0, "the start-up repair left records pending"
+        restart_until_repaired(server, lambda: pending_records(archive))
 
         # Every patient taps "Confirm and check in" again: one that was checked in is sent
         # back to the start (nothing twice), one that was not is checked in now.
