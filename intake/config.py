@@ -200,17 +200,21 @@ class Config:
             page_size=self.PAGE_SIZE,
         )
 
-    def archive_settings(self) -> ArchiveSettings:
-        """What the archive is made from; `SettingError` names a setting it cannot use."""
-        from intake.archive.service import ArchiveSettings
-
+    def checked_storage(self) -> str:
+        """`STORAGE`; `SettingError` when it names no storage the archive has."""
         if self.STORAGE not in STORAGES:
             raise SettingError(
                 f"STORAGE must be one of {', '.join(STORAGES)}, not {self.STORAGE!r}"
             )
+        return self.STORAGE
+
+    def archive_settings(self) -> ArchiveSettings:
+        """What the archive is made from; `SettingError` names a setting it cannot use."""
+        from intake.archive.service import ArchiveSettings
+
         return ArchiveSettings(
             database_url=self.database_url,
-            storage=self.STORAGE,
+            storage=self.checked_storage(),
             files_dir=self.ARCHIVE_DIR,
             retention_years=int(self.RETENTION_YEARS),
             certificates_dir=self.CERTIFICATES_DIR,

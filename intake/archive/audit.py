@@ -250,7 +250,13 @@ def _chain_holds(session: Session, progress: Progress) -> tuple[int, str] | None
     head = session.get(AuditHead, 1)
     columns = ", ".join(column.name for column in CHAINED)
     query = f"SELECT {columns} FROM {AuditEvent.__tablename__} ORDER BY seq"  # noqa: S608
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver = session.connection().connection.driver_connection
+    # On PostgreSQL a named (server-side) cursor: psycopg's ordinary one receives the whole
+    # result when the query runs and holds it to the end of the walk.
+    if session.get_bind().dialect.name == "postgresql":
+        cursor = driver.cursor(name="audit_chain_walk")  # type: ignore[union-attr]
+    else:
+        cursor = driver.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(query)
         expected_seq, expected_prev = 1, GENESIS

@@ -142,6 +142,7 @@ def open_database(config: Config) -> Engine:
     from intake.archive.migrate import require_current
     from intake.private_files import tighten_instance
 
+    config.checked_storage()  # every command refuses the settings the app would refuse
     tighten_instance(config)
     try:
         engine = make_engine(config.database_url)
