@@ -34,6 +34,7 @@ from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.blobs import BlobMissing
 from intake.archive.course_models import Record
+from intake.archive.export_members import MemberIndex
 from intake.archive.export_seals import SealJob, seal_checker
 from intake.archive.manifest import (
     ManifestUnreadable,
@@ -45,6 +46,7 @@ from intake.archive.manifest import (
 )
 from intake.archive.models import ARCHIVED, Consent
 from intake.archive.service import Archive
+from intake.archive.zip_reader import Member
 from intake.certificates import ClinicCertificate
 from intake.progress import NO_PROGRESS, Progress
 from intake.safe_write import safe_file
@@ -304,31 +306,29 @@ def verify_export(
     against the `trusted` certificates, and each manifest entry against what its sealed PDF
     says; name every difference.
 
-    The manifest is read as a stream (ijson), twice: once to check that every entry is one and
-    count them, then to check each. Linear in the zip's size: each member is looked up once in
-    the zip's names (a dict built once). The seals are checked by a process a core
+    Flat in the zip's size: its central directory is read a page at a time (`zip_reader`) into
+    an index on disk (`MemberIndex`), each member is read from its offset when its manifest
+    entry comes, and the manifest is read as a stream (ijson), twice: once to check that every
+    entry is one and count them, then to check each. The seals are checked by a process a core
     (`export_seals.py`; `workers` sets how many).
     """
     check = ExportCheck()
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = _member_names(zf)
-            if MANIFEST not in names:
+        with path.open("rb") as file, MemberIndex(file) as index:
+            if index.get(MANIFEST) is None:
                 check.problems.append(f"no {MANIFEST} in the zip")
                 return check
-            counted = _count_entries(zf, check)
+            counted = _count_entries(index, check)
             if counted is None:
                 return check
             count, records = counted
             progress.start(count + records)
             with seal_checker(trusted, workers) as checker:
-                sealed = checker.problems(_checked_files(zf, names, progress))
+                sealed = checker.problems(_checked_files(index, progress))
                 for problems in sealed:
                     check.problems.extend(problems)
-            names[MANIFEST] = True
-            check.problems.extend(
-                f"{name}: not in the manifest" for name, listed in names.items() if not listed
-            )
+            index.list(MANIFEST)
+            check.problems.extend(f"{name}: not in the manifest" for name in _member_names(index))
             check.count, check.records = count, records
     except (zipfile.BadZipFile, OSError) as exc:
         check.problems.append(f"not a readable zip: {exc}")
@@ -337,27 +337,26 @@ def verify_export(
     return check
 
 
-def _member_names(zf: zipfile.ZipFile) -> dict[str, bool | None]:
-    """The zip's file names, in the zip's order, for lookups in constant time; a name's value
-    becomes True once the manifest lists it."""
-    return dict.fromkeys(info.filename for info in zf.infolist() if not info.is_dir())
+def _member_names(index: MemberIndex) -> Iterator[str]:
+    """The names of the zip's files that the manifest does not list, in the zip's order."""
+    return index.unlisted()
 
 
-def _entries(zf: zipfile.ZipFile, key: str = "consents") -> Iterator[Any]:
+def _entries(index: MemberIndex, key: str = "consents") -> Iterator[Any]:
     """The manifest's consents (or course `records`), a few at a time; `ManifestUnreadable`
     if it is not JSON."""
-    with zf.open(MANIFEST) as member:
+    with index.open(MANIFEST) as member:
         try:
             yield from ijson.items(member, f"{key}.item", use_float=True)
         except (ijson.JSONError, UnicodeDecodeError) as exc:
             raise ManifestUnreadable(str(exc)) from None
 
 
-def _count_entries(zf: zipfile.ZipFile, check: ExportCheck) -> tuple[int, int] | None:
+def _count_entries(index: MemberIndex, check: ExportCheck) -> tuple[int, int] | None:
     """How many consents and course records the manifest lists, or None (with the problem
     noted) when it is not one we wrote. An export made before the course had records lists
     none."""
-    with zf.open(MANIFEST) as member:
+    with index.open(MANIFEST) as member:
         fields, types = top_level_many(member, ("consents", RECORDS_FOLDER))
     if fields.get("format") != FORMAT:
         check.problems.append(f"{MANIFEST} is not an export manifest of format {FORMAT}")
@@ -368,7 +367,7 @@ def _count_entries(zf: zipfile.ZipFile, check: ExportCheck) -> tuple[int, int] |
             counts.append(0)
             continue
         count = 0
-        for entry in _entries(zf, key):
+        for entry in _entries(index, key):
             if types[key] != "array" or not is_file_entry(entry):
                 break
             if needs_id and not isinstance(entry.get("id"), str):
@@ -384,27 +383,26 @@ def _count_entries(zf: zipfile.ZipFile, check: ExportCheck) -> tuple[int, int] |
     return counts[0], counts[1]
 
 
-def _checked_files(
-    zf: zipfile.ZipFile, names: dict[str, bool | None], progress: Progress
-) -> Iterator[SealJob]:
+def _checked_files(index: MemberIndex, progress: Progress) -> Iterator[SealJob]:
     """Each listed member: its bytes, for its seal to be checked, when it is the file the
     manifest lists; else what is wrong with it (missing, or not that file), named once."""
     for key, kind in (("consents", "consent"), (RECORDS_FOLDER, "record")):
-        for entry in _entries(zf, key):
+        for entry in _entries(index, key):
             name = entry["file"]
-            if name not in names:
+            member = index.list(name)
+            if member is None:
                 yield SealJob(name, entry, None, [f"{name}: missing from the zip"], kind)
             else:
-                names[name] = True
-                yield _listed_file(zf, name, entry, kind)
+                yield _listed_file(index, member, entry, kind)
             progress.advance()
 
 
-def _listed_file(zf: zipfile.ZipFile, name: str, entry: dict[str, Any], kind: str) -> SealJob:
+def _listed_file(index: MemberIndex, member: Member, entry: dict[str, Any], kind: str) -> SealJob:
+    name = member.name
     try:
-        pdf = zf.read(name)
+        pdf = index.read(member)
     except zipfile.BadZipFile as exc:
-        # zipfile checks each member's CRC-32: a changed byte the zip itself noticed.
+        # Each member's CRC-32 is checked: a changed byte the zip itself noticed.
         return SealJob(name, entry, None, [f"{name}: unreadable: {exc}"], kind)
     problems = entry_problems(entry, digest(io.BytesIO(pdf)))
     if problems:
