@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -207,3 +208,18 @@ def test_export_verify_memory_is_flat_in_the_number_of_members(tmp_path: Path):
         synthetic(path, names, names, extra)
         rss[n] = peak_rss_kib(path)
     assert rss[20000] / rss[2000] < 1.1, rss
+
+
+def test_verify_names_a_temporary_index_it_cannot_write(tmp_path: Path, monkeypatch) -> None:
+    """The members' index is a temporary SQLite file: a disk that refuses it is a one-line
+    error, not a traceback."""
+    out = tmp_path / "some.zip"
+    with zipfile.ZipFile(out, "w") as archive_zip:
+        archive_zip.writestr("manifest.json", "{}")
+
+    def refuse(_: str) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("intake.archive.export_members.sqlite3.connect", refuse)
+    with pytest.raises(export.ExportError, match="cannot index the zip's members.*disk is full"):
+        export.verify_export(out, [])

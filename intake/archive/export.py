@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -334,6 +335,8 @@ def verify_export(
         check.problems.append(f"not a readable zip: {exc}")
     except ManifestUnreadable as exc:
         check.problems.append(f"{MANIFEST} is not valid JSON: {exc}")
+    except sqlite3.Error as exc:  # the index of members, in a temporary file (a full disk)
+        raise ExportError(f"cannot index the zip's members in a temporary file: {exc}") from exc
     return check
 
 
