@@ -66,7 +66,6 @@ from intake.archive.backup_layout import (
     CERTIFICATES,
     DATABASE_FILES,
     FORMAT,
-    MANIFEST,
     PDFS,
     POSTGRESQL_FILE,
     SQLITE_FILE,
@@ -456,10 +455,10 @@ def restore_backup(
         )
         problems = compare(connection, manifest, stored_pdf)
     if not problems:
-        with open_file(path / MANIFEST) as file:
-            manifest_sha256 = hashlib.sha256(file.read()).hexdigest()
+        # The manifest as it was authenticated, by its SHA-256 taken while it was read (the
+        # file holds an entry a PDF: reading it whole again would grow with the backup).
         with archive.transaction() as session:
-            audit.record(session, "backup restored", actor, manifest_sha256)
+            audit.record(session, "backup restored", actor, entries.sha256)
     return RestoreReport(manifest, problems)
 
 
