@@ -179,6 +179,11 @@ CHAINED = (
 )
 #: How many rows the walk reads at a time, and tells its progress by.
 WALK_PAGE = 5000
+#: The whole trail's `CHAINED` columns in order: what both walks read.
+WALK_QUERY = (
+    f"SELECT {', '.join(column.name for column in CHAINED)} "  # noqa: S608
+    f"FROM {AuditEvent.__tablename__} ORDER BY seq"
+)
 
 
 class _Row(NamedTuple):
@@ -198,10 +203,8 @@ def _rows(session: Session, progress: Progress = NO_PROGRESS) -> Iterator[tuple[
     text): the ORM's and SQLAlchemy's row handling cost more than the read itself. On
     PostgreSQL the cursor is a server-side one (`stream_results`): psycopg's ordinary cursor
     receives the whole result when the query runs, some 300 bytes a row held to the end."""
-    columns = ", ".join(column.name for column in CHAINED)
     result = session.connection().exec_driver_sql(
-        f"SELECT {columns} FROM {AuditEvent.__tablename__} ORDER BY seq",  # noqa: S608
-        execution_options={"stream_results": True},
+        WALK_QUERY, execution_options={"stream_results": True}
     )
     while page := result.fetchmany(WALK_PAGE):
         for seq, at, *rest in page:
@@ -248,8 +251,6 @@ def _chain_holds(session: Session, progress: Progress) -> tuple[int, str] | None
     a page's hashes are made together (`page_hashes`) and the chain is checked by comparing
     the page's `prev_sha256` column with them, as lists."""
     head = session.get(AuditHead, 1)
-    columns = ", ".join(column.name for column in CHAINED)
-    query = f"SELECT {columns} FROM {AuditEvent.__tablename__} ORDER BY seq"  # noqa: S608
     driver = session.connection().connection.driver_connection
     # On PostgreSQL a named (server-side) cursor: psycopg's ordinary one receives the whole
     # result when the query runs and holds it to the end of the walk.
@@ -258,7 +259,7 @@ def _chain_holds(session: Session, progress: Progress) -> tuple[int, str] | None
     else:
         cursor = driver.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(query)
+        cursor.execute(WALK_QUERY)
         expected_seq, expected_prev = 1, GENESIS
         while page := cursor.fetchmany(WALK_PAGE):
             seqs = tuple(row[0] for row in page)
