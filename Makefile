@@ -83,7 +83,7 @@ clean:
 # is older than its .po.
 CATALOGS := intake/translations
 catalogs: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k error:2 -k N_ -k lazy_gettext -k gettext_for:2 --no-location --sort-output --no-wrap \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k error:2 -k N_ -k lazy_gettext -k gettext_for:2 -k said_n:1,2 --no-location --sort-output --no-wrap \
 	  --omit-header -o $(CATALOGS)/messages.pot .
 	$(VENV)/bin/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-wrap --no-fuzzy-matching
 	$(VENV)/bin/pybabel compile -d $(CATALOGS) --statistics

@@ -24,9 +24,20 @@ from intake.languages import (
     date_in_words,
     date_of_birth_shown,
     language_name,
+    say_in,
 )
 
-__all__ = ["LANGUAGES", "gettext", "init_app", "lazy_gettext", "ngettext", "pgettext", "locale"]
+__all__ = [
+    "LANGUAGES",
+    "gettext",
+    "init_app",
+    "lazy_gettext",
+    "locale",
+    "ngettext",
+    "pgettext",
+    "say",
+    "say_error",
+]
 
 #: The blueprints whose pages a patient reads, in the language they picked.
 PATIENT_PAGES = ("tablet", "copy")
@@ -63,9 +74,23 @@ def locale() -> str:
     return clinic_language()
 
 
+def say(message: str) -> str:
+    """A message from a layer without Flask (an archive rule, the seal check: a msgid, or a
+    `Said` with its values) in the language of the page being made."""
+    return say_in(locale(), message)
+
+
+def say_error(error: Exception) -> str:
+    """An archive error's message (see `say`) in the language of the page being made."""
+    message = error.args[0] if len(error.args) == 1 else None
+    return say(message if isinstance(message, str) else str(error))
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=locale, default_translation_directories=str(TRANSLATIONS))
     app.jinja_env.filters["date_in_words"] = lambda value: date_in_words(value, locale())
+    app.jinja_env.filters["say"] = say
+    app.jinja_env.globals["say"] = say
     app.jinja_env.filters["date_of_birth"] = lambda value: date_of_birth_shown(value, locale())
 
     @app.context_processor

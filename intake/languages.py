@@ -10,12 +10,12 @@ tablet's pages and in the PDF.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache, partial
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, format_timedelta
 from babel.support import NullTranslations, Translations
 
 #: The languages a patient may pick, the clinic's own first.
@@ -101,3 +101,71 @@ def datetime_in_words(value: datetime, language: str) -> str:
         time=time,
         offset=offset,
     )
+
+
+def spoken_value(value: object, language: str) -> object:
+    """A message's value as `language` writes it: a length of time in its words ("15 seconds",
+    "15 segundos"); anything else as it is."""
+    if isinstance(value, timedelta):
+        return format_timedelta(value, threshold=1, locale=language)
+    return value
+
+
+class Said(str):
+    """A message for a person, built where no page's language is known (the archive, the seal
+    check): the English text itself, as the command line prints it, which also keeps its
+    msgid and values so that a page can say it in its own language (`in_language`).
+
+    `Said(N_("must be at least %(min)s characters"), min=12)`; `said_n` for a count's plural.
+    """
+
+    msgid: str
+    plural: str | None
+    values: dict[str, object]
+
+    def __new__(cls, msgid: str, plural: str | None = None, /, **values: object) -> Said:
+        self = super().__new__(cls, _filled(msgid, plural, values, DEFAULT_LANGUAGE, None))
+        self.msgid, self.plural, self.values = msgid, plural, values
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Seal checks run in worker processes: their problems come back whole.
+        return (_said, (self.msgid, self.plural, self.values))
+
+    def in_language(self, language: str) -> str:
+        return _filled(self.msgid, self.plural, self.values, language, translations(language))
+
+
+def _said(msgid: str, plural: str | None, values: dict[str, object]) -> Said:
+    return Said(msgid, plural, **values)
+
+
+def said_n(singular: str, plural: str, num: int, **values: object) -> Said:
+    """A `Said` whose words follow the count `num` ("1 byte", "2 bytes")."""
+    return Said(singular, plural, num=num, **values)
+
+
+def _filled(
+    msgid: str,
+    plural: str | None,
+    values: dict[str, object],
+    language: str,
+    catalog: NullTranslations | None,
+) -> str:
+    if plural is None:
+        text = catalog.gettext(msgid) if catalog else msgid
+    elif catalog:
+        text = catalog.ngettext(msgid, plural, int(values["num"]))  # type: ignore[call-overload]
+    else:
+        text = msgid if values["num"] == 1 else plural
+    if not values:
+        return text
+    return text % {name: spoken_value(value, language) for name, value in values.items()}
+
+
+def say_in(language: str, message: str) -> str:
+    """`message` in `language`: a `Said` with its values, else a msgid from the catalog (a text
+    the catalog does not hold comes back as it is)."""
+    if isinstance(message, Said):
+        return message.in_language(language)
+    return translations(language).gettext(message) if message else message

@@ -19,7 +19,7 @@ from intake.config import PROJECT_ROOT
 from intake.languages import DEFAULT_LANGUAGE, LANGUAGES, TRANSLATIONS, gettext_for, translations
 
 #: The keywords `make catalogs` extracts with (beside Babel's own: _, gettext, ngettext, N_ …).
-KEYWORDS = {"error": (2,), "lazy_gettext": None, "gettext_for": (2,)}
+KEYWORDS = {"error": (2,), "lazy_gettext": None, "gettext_for": (2,), "said_n": (1, 2)}
 TRANSLATED = [lang for lang in LANGUAGES if lang != DEFAULT_LANGUAGE]
 
 

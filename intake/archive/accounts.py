@@ -23,7 +23,7 @@ from intake.archive.models import Staff, StaffSession, is_id
 from intake.archive.staff import LoginPolicy, LoginRefused, SessionCheck, StaffError
 from intake.archive.witness import confirm_witness
 from intake.email_address import normal_email
-from intake.languages import LANGUAGES, N_
+from intake.languages import LANGUAGES, N_, Said
 from intake.qr import qr_data_uri
 from intake.signing import Witness
 
@@ -100,7 +100,9 @@ class Accounts:
     def set_language(self, staff_id: str, language: str, actor: Actor) -> None:
         """The language the staff pages speak to this account (one of `LANGUAGES`), audited."""
         if language not in LANGUAGES:
-            raise StaffError("language", f"is not a language of this app: {language}")
+            raise StaffError(
+                "language", Said(N_("is not a language of this app: %(code)s"), code=language)
+            )
         with self.database.transaction() as session:
             staff = session.get(Staff, staff_id) if is_id(staff_id) else None
             if staff is None:
@@ -144,7 +146,9 @@ class Accounts:
         """`change` for the account with `email`; a `StaffError` when there is none."""
         staff = self.by_email(email)
         if staff is None:
-            raise StaffError("email", f"no staff account has the email {email}")
+            raise StaffError(
+                "email", Said(N_("no staff account has the email %(email)s"), email=email)
+            )
         return self.change(staff.id, actor, role=role, active=active, password=password)
 
     # --- logins ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.errors import ArchiveError
 from intake.archive.models import Consent, Review, Staff
+from intake.languages import N_, Said
 
 if TYPE_CHECKING:
     from intake.archive.service import Archive
@@ -20,11 +21,11 @@ if TYPE_CHECKING:
 NOTE_MAX = 5000
 VOID_REASON_MAX = 1000
 
-NO_NOTE = "Write a review note."
-LONG_NOTE = f"A review note can be at most {NOTE_MAX} characters."
-NO_REASON = "Write why this consent is void."
-LONG_REASON = f"The reason can be at most {VOID_REASON_MAX} characters."
-VOID_ALREADY = "This consent is void already."
+NO_NOTE = N_("Write a review note.")
+LONG_NOTE = Said(N_("A review note can be at most %(num)s characters."), num=NOTE_MAX)
+NO_REASON = N_("Write why this consent is void.")
+LONG_REASON = Said(N_("The reason can be at most %(num)s characters."), num=VOID_REASON_MAX)
+VOID_ALREADY = N_("This consent is void already.")
 
 
 def review(archive: Archive, consent_id: str, staff: Staff, note: str, actor: Actor) -> Review:

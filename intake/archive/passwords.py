@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from importlib.resources import files
 
+from intake.languages import N_, Said
+
 PASSWORD_MIN = 12
 PASSWORD_MAX = 1000
 #: zxcvbn's score runs 0 (guessed at once) to 4; below 3 it is guessable offline in hours.
@@ -18,11 +20,12 @@ MIN_SCORE = 3
 #: scored, and a longer password is at least as strong as they are.
 SCORED_LENGTH = 72
 
-TOO_SHORT = f"must be at least {PASSWORD_MIN} characters"
-TOO_LONG = f"must be at most {PASSWORD_MAX} characters"
-ONLY_SPACES = "must have more than spaces in it"
-COMMON = "is on a list of common or leaked passwords: choose another"
-GUESSABLE = (
+#: The messages are our own, from the catalogs: zxcvbn's feedback (English only) is not shown.
+TOO_SHORT = Said(N_("must be at least %(num)s characters"), num=PASSWORD_MIN)
+TOO_LONG = Said(N_("must be at most %(num)s characters"), num=PASSWORD_MAX)
+ONLY_SPACES = N_("must have more than spaces in it")
+COMMON = N_("is on a list of common or leaked passwords: choose another")
+GUESSABLE = N_(
     "is too easy to guess: use a longer phrase of unrelated words, not names, dates or "
     "keyboard patterns"
 )

@@ -19,6 +19,7 @@ from intake.archive.course_models import Patient
 from intake.archive.errors import ArchiveError
 from intake.archive.models import DELETED, Consent, ConsentName, Review
 from intake.archive.patient_erasure import erase_if_last
+from intake.languages import N_, Said
 
 if TYPE_CHECKING:
     from intake.archive.service import Archive
@@ -63,7 +64,9 @@ def check_deletable(consent: Consent, years: int, today: date, last: date | None
     """Raise `ArchiveError` unless `consent` is past retention on `today`."""
     until = retained_until(consent, years, last)
     if until >= today:
-        raise ArchiveError(f"This consent must be kept until {until.isoformat()}.")
+        raise ArchiveError(
+            Said(N_("This consent must be kept until %(day)s."), day=until.isoformat())
+        )
 
 
 def due_query(today: date, years: int, *, limit: int | None = None) -> Select[tuple[Consent]]:

@@ -28,7 +28,7 @@ from intake.archive.audit import Actor
 from intake.archive.models import ROLES, Staff, StaffSession, utcnow
 from intake.archive.passwords import password_problem
 from intake.email_address import is_email_address, normal_email
-from intake.languages import N_
+from intake.languages import N_, Said
 
 IDLE_LIMIT = timedelta(minutes=15)
 #: A session's last-activity time is written at most this often (every request would be a write).
@@ -84,7 +84,7 @@ def create_staff(
     if not name or len(name) > 200:
         raise StaffError("name", N_("is required (at most 200 characters)"))
     if role not in ROLES:
-        raise StaffError("role", f"must be one of {', '.join(ROLES)}")
+        raise StaffError("role", not_a_role())
     check_password(password, user_inputs=(email, name))
     if session.scalar(select(Staff).where(Staff.email == email)) is not None:
         raise StaffError("email", N_("already has an account (one account per person)"))
@@ -107,7 +107,7 @@ def change_staff(
     """Change a role, switch an account off or on, or set a new password; each is audited."""
     if role is not None:
         if role not in ROLES:
-            raise StaffError("role", f"must be one of {', '.join(ROLES)}")
+            raise StaffError("role", not_a_role())
         staff.role = role
     if password is not None:
         check_password(password, user_inputs=(staff.email, staff.name))
@@ -135,8 +135,15 @@ CODE_EXPIRED = N_("The login took too long. Log in again with your password.")
 CODE_TIME = timedelta(minutes=5)
 
 
-def too_many(delay: timedelta) -> str:
-    return f"Too many failed attempts. Wait {throttle.wait_words(delay)}, then try again."
+def too_many(delay: timedelta) -> Said:
+    return Said(
+        N_("Too many failed attempts. Wait %(wait)s, then try again."),
+        wait=throttle.wait_shown(delay),
+    )
+
+
+def not_a_role() -> Said:
+    return Said(N_("must be one of %(roles)s"), roles=", ".join(ROLES))
 
 
 def token_sha256(token: str) -> str:
@@ -279,7 +286,7 @@ def change_own_password(
     if not password_matches(staff, current):
         throttle.fail(account, throttle.ACCOUNT, now)
         audit.record(session, "reauthentication failed", actor, staff.id, at=now)
-        raise StaffError("current_password", "is not your current password")
+        raise StaffError("current_password", N_("is not your current password"))
     change_staff(session, staff, actor, password=new)
 
 

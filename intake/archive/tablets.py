@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.models import AuditEvent, RateCount, Tablet, TabletCode
+from intake.languages import N_, Said
 
 if TYPE_CHECKING:
     from intake.archive.service import Archive
@@ -37,10 +38,10 @@ FIRST_TABLET_NAME = "First tablet (setup link)"
 #: A refused device is written to the audit trail at most once a minute per address.
 REFUSAL_EVERY = timedelta(minutes=1)
 
-NO_CODE = "is required: type the code shown on the staff screen."
-BAD_CODE = "is not a code that works now: it may be mistyped, used already, or expired."
-NO_NAME = "is required, so staff can tell the tablets apart."
-LONG_NAME = f"can be at most {NAME_MAX} characters."
+NO_CODE = N_("is required: type the code shown on the staff screen.")
+BAD_CODE = N_("is not a code that works now: it may be mistyped, used already, or expired.")
+NO_NAME = N_("is required, so staff can tell the tablets apart.")
+LONG_NAME = Said(N_("can be at most %(num)s characters."), num=NAME_MAX)
 
 
 class TabletError(ValueError):

@@ -92,10 +92,10 @@ def clear(row: LoginThrottle) -> None:
     row.wait_until = None
 
 
-def wait_words(delay: timedelta) -> str:
-    """ "45 seconds", "2 minutes": the wait rounded up, so the message is never too short."""
+def wait_shown(delay: timedelta) -> timedelta:
+    """The wait as a message gives it (45 seconds, 2 minutes): rounded up to a second, or to a
+    minute from one minute on, so the message is never too short."""
     seconds = max(1, math.ceil(delay.total_seconds()))
     if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = -(-seconds // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        return timedelta(seconds=seconds)
+    return timedelta(minutes=-(-seconds // 60))

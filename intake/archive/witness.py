@@ -19,9 +19,12 @@ from intake.archive.audit import Actor
 from intake.archive.models import Staff
 from intake.archive.staff import StaffError
 from intake.email_address import normal_email
+from intake.languages import N_
 from intake.signing import Witness
 
-CODE_NEEDED = "This account uses two-step login: type the code from its app, or a recovery code."
+CODE_NEEDED = N_(
+    "This account uses two-step login: type the code from its app, or a recovery code."
+)
 
 
 def confirm_witness(

@@ -41,6 +41,8 @@ from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from intake.languages import N_, Said
+
 LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
 
 # pyHanko logs every step of the long-term validation it cannot take; the level's reason says
@@ -100,11 +102,11 @@ def assess(
     None, the level is named from what the file carries, unchecked."""
     report = LevelReport()
     if not timestamped:
-        report.short_of.append("the seal carries no timestamp")
+        report.short_of.append(N_("the seal carries no timestamp"))
         return report
     report.level = "B-T"
     if not _revocation_data(reader):
-        report.short_of.append("the file carries no validation data (no OCSP answer or CRL)")
+        report.short_of.append(N_("the file carries no validation data (no OCSP answer or CRL)"))
         return report
     report.level = "B-LT"
     later = [
@@ -115,20 +117,27 @@ def assess(
     if later:
         report.level = "B-LTA"
     else:
-        report.short_of.append("no document timestamp covers the validation data")
+        report.short_of.append(N_("no document timestamp covers the validation data"))
     if roots is None:
         return report
     if not roots:
         report.problems.append(
-            "the validation data cannot be checked: no CA certificate is kept "
-            "(CERTIFICATES_DIR/ca-*.pem)"
+            Said(
+                N_("the validation data cannot be checked: no CA certificate is kept (%(files)s)"),
+                files="CERTIFICATES_DIR/ca-*.pem",
+            )
         )
         return report
     result = asyncio.run(ades_lta_validation(signature, _offline_spec(roots)))
     if result.ades_subindic != AdESPassed.OK:
         report.problems.append(
-            "the validation data in the file does not prove the seal without network: "
-            + result.ades_subindic.name.lower().replace("_", " ")
+            Said(
+                N_(
+                    "the validation data in the file does not prove the seal without "
+                    "network: %(why)s"
+                ),
+                why=result.ades_subindic.name.lower().replace("_", " "),
+            )
         )
     return report
 

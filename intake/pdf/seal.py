@@ -32,7 +32,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from intake.certificates import ClinicCertificate, ClinicSigner
 from intake.definition import ConsentDefinition
-from intake.languages import N_
+from intake.languages import N_, Said, said_n
 from intake.pdf import ltv
 from intake.pdf.metadata import keywords_document_id, parse_document_id
 from intake.pdf.pdfa import same_description, without_claim
@@ -47,7 +47,7 @@ SEAL_KEY_USAGE = KeyUsageConstraints(
     key_usage=frozenset({"digital_signature", "non_repudiation"}), match_all_key_usages=False
 )
 #: What a file too deeply nested to read is reported as (pyHanko's parser recurses per level).
-TOO_DEEP = "not a readable PDF: its objects are nested too deeply"
+TOO_DEEP = N_("not a readable PDF: its objects are nested too deeply")
 #: What may follow a seal and keep it whole: validation data and document timestamps.
 LTA_UPDATES = ModificationLevel.LTA_UPDATES
 
@@ -167,21 +167,23 @@ def check_seal(
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         if reader.encrypted:
             if password is None:
-                report.problems.append("the file is encrypted: give its password with --password")
+                report.problems.append(
+                    N_("the file is encrypted: give its password with --password")
+                )
                 return report
             if reader.decrypt(password).status == AuthStatus.FAILED:
-                report.problems.append("the password does not open this file")
+                report.problems.append(N_("the password does not open this file"))
                 return report
         signatures = reader.embedded_regular_signatures
     except (PdfError, ValueError) as exc:
-        report.problems.append(f"not a readable PDF: {exc}")
+        report.problems.append(Said(N_("not a readable PDF: %(why)s"), why=str(exc)))
         return report
     except RecursionError:
         report.problems.append(TOO_DEEP)
         return report
     if not signatures:
         report.problems.append(
-            "the file carries no seal: it was never sealed, or the seal was removed"
+            N_("the file carries no seal: it was never sealed, or the seal was removed")
         )
         return report
 
@@ -218,28 +220,39 @@ def _check_signatures(
 
         if not status.intact:
             report.problems.append(
-                "the content was changed after sealing: its SHA-256 no longer matches the seal"
+                N_("the content was changed after sealing: its SHA-256 no longer matches the seal")
             )
         elif not status.valid:
-            report.problems.append("the seal's signature does not match its certificate")
+            report.problems.append(N_("the seal's signature does not match its certificate"))
         if status.coverage != SignatureCoverageLevel.ENTIRE_FILE and not _archival_updates(
             pdf, signature, status, password
         ):
             added = len(pdf) - (signature.byte_range[2] + signature.byte_range[3])
             report.problems.append(
-                f"the file was changed after sealing: {added} byte{'s' if added != 1 else ''} "
-                "added after the sealed part (an incremental update, or data appended)"
+                said_n(
+                    "the file was changed after sealing: %(num)s byte added after the sealed "
+                    "part (an incremental update, or data appended)",
+                    "the file was changed after sealing: %(num)s bytes added after the sealed "
+                    "part (an incremental update, or data appended)",
+                    added,
+                )
             )
         if signer.sha256 not in {c.sha256 for c in trusted}:
             report.problems.append(
-                f"sealed with a certificate that is not the clinic's: {signer.subject} "
-                f"(SHA-256 {signer.sha256})"
+                Said(
+                    N_("sealed with a certificate that is not the clinic's: %(subject)s"),
+                    subject=f"{signer.subject} (SHA-256 {signer.sha256})",
+                )
             )
         elif not status.trusted:
             indication = status.trust_problem_indic
             report.problems.append(
-                "the clinic certificate does not validate"
-                + (f": {indication.name.lower().replace('_', ' ')}" if indication else "")
+                Said(
+                    N_("the clinic certificate does not validate: %(why)s"),
+                    why=indication.name.lower().replace("_", " "),
+                )
+                if indication
+                else N_("the clinic certificate does not validate")
             )
 
         timestamp = status.timestamp_validity
@@ -248,12 +261,17 @@ def _check_signatures(
             report.facts.append(
                 (
                     N_("timestamp"),
-                    f"{timestamp.timestamp.isoformat()} by {authority.subject.rfc4514_string()}"
-                    + ("" if timestamp.trusted else " (an authority not in the trusted list)"),
+                    Said(
+                        N_("%(when)s by %(authority)s")
+                        if timestamp.trusted
+                        else N_("%(when)s by %(authority)s (an authority not in the trusted list)"),
+                        when=timestamp.timestamp.isoformat(),
+                        authority=authority.subject.rfc4514_string(),
+                    ),
                 )
             )
             if not (timestamp.intact and timestamp.valid):
-                report.problems.append("the timestamp does not match the seal")
+                report.problems.append(N_("the timestamp does not match the seal"))
         report.timestamped = timestamp is not None
 
 

@@ -19,7 +19,7 @@ from intake.archive.models import Consent
 from intake.archive.search import SearchCriteria
 from intake.archive.web import get_archive
 from intake.definition import ConsentDefinition
-from intake.i18n import gettext
+from intake.i18n import gettext, say_error
 from intake.languages import N_
 from intake.staff import service
 from intake.staff.auth import TOKEN, allow, may
@@ -160,7 +160,7 @@ def review(consent_id: str) -> ResponseReturnValue:
         except ConsentMissing:
             abort(404)
         except ArchiveError as error:
-            form.note.errors = [*form.note.errors, str(error)]
+            form.note.errors = [*form.note.errors, say_error(error)]
         else:
             flash(gettext("Your review is kept with the consent. The signed PDF is unchanged."))
             return redirect(url_for(".consent", consent_id=consent_id))

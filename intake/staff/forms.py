@@ -29,7 +29,7 @@ from intake.archive.search import SearchCriteria
 from intake.archive.service import NOTE_MAX
 from intake.archive.staff import StaffError
 from intake.email_address import EMAIL_MAX
-from intake.i18n import gettext, lazy_gettext
+from intake.i18n import gettext, lazy_gettext, say
 from intake.staff.filters import ROLE_NAMES
 
 
@@ -52,7 +52,7 @@ def show_error(form: FlaskForm, error: StaffError) -> None:
     """Put an account rule's message at the field it names (or at the top of the form)."""
     field: Field | None = form._fields.get(error.field)
     # The rule's words in the page's language when the catalog has them (else as written).
-    message = gettext(error.message)
+    message = say(error.message)
     if field is None:
         form.form_errors.append(message)
     else:

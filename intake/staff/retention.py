@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive
-from intake.i18n import gettext
+from intake.i18n import gettext, say_error
 from intake.staff.auth import allow, recent_login
 from intake.staff.forms import ConfirmForm
 from intake.staff.pages import actor, bp, consent_or_404
@@ -46,7 +46,7 @@ def delete_consent(consent_id: str) -> ResponseReturnValue:
         except ConsentMissing:
             abort(404)
         except ArchiveError as error:
-            refused = str(error)
+            refused = say_error(error)
         else:
             flash(
                 gettext(

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from intake.archive.errors import ArchiveError, ConsentMissing
 from intake.archive.web import get_archive
-from intake.i18n import gettext
+from intake.i18n import gettext, say_error
 from intake.languages import N_
 from intake.staff.auth import allow
 from intake.staff.forms import VoidForm
@@ -28,7 +28,7 @@ def void_consent(consent_id: str) -> ResponseReturnValue:
         except ConsentMissing:
             abort(404)
         except ArchiveError as error:
-            form.reason.errors = [*form.reason.errors, str(error)]
+            form.reason.errors = [*form.reason.errors, say_error(error)]
         else:
             flash(gettext(VOIDED))
             return redirect(url_for(".consent", consent_id=consent_id))

@@ -35,7 +35,7 @@ from intake.archive.audit import Actor
 from intake.archive.models import Tablet
 from intake.archive.tablets import TabletError, Tablets
 from intake.archive.web import get_archive, request_actor
-from intake.i18n import gettext
+from intake.i18n import gettext, say
 from intake.languages import N_
 from intake.tablet.forms import EnrolForm
 
@@ -165,7 +165,7 @@ def enrol() -> ResponseReturnValue:
             enrolled = tablets().enrol(form.code.data or "", form.name.data or "", request_actor())
         except TabletError as error:
             field = form.code if error.field == "code" else form.name
-            field.errors = [*field.errors, f"{field.label.text} {error.message}"]
+            field.errors = [*field.errors, f"{field.label.text} {say(error.message)}"]
         else:
             response = redirect(url_for("tablet.index"))
             set_tablet_cookie(response, enrolled.token)

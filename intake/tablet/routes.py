@@ -35,7 +35,7 @@ from intake.archive.visits import Visits
 from intake.archive.web import get_archive
 from intake.archive.withdrawal_tablet import TabletWithdrawals
 from intake.definition import ConsentDefinition, FormCatalog
-from intake.i18n import LANGUAGES, gettext, lazy_gettext, locale, patient_language
+from intake.i18n import LANGUAGES, gettext, lazy_gettext, locale, patient_language, say
 from intake.pdf.signature import svg_path
 from intake.qr import qr_data_uri
 from intake.submission import (
@@ -392,7 +392,7 @@ def witness_confirms(form: TypedSignForm) -> bool:
         )
     except StaffError as refused:
         f = form[refused.field]
-        f.errors = [*f.errors, refused.message]
+        f.errors = [*f.errors, say(refused.message)]
         return False
     return True
 
