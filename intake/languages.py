@@ -63,9 +63,16 @@ def language_name(language: str) -> str:
 
 
 def language_name_in(language: str, shown_in: str) -> str:
-    """A language's name in another language ("Spanish" for staff reading English)."""
-    name = Locale.parse(language).get_display_name(shown_in) or language
+    """A language's name in another language, as a label or a list item shows it ("Spanish"
+    for staff reading English, "Español" for staff reading Spanish)."""
+    name = language_in_sentence(language, shown_in)
     return name[:1].upper() + name[1:]
+
+
+def language_in_sentence(language: str, shown_in: str) -> str:
+    """A language's name as a sentence of `shown_in` writes it: English capitalises it ("read
+    in Spanish"), Spanish does not ("leído en español"), which is how Babel's names come."""
+    return Locale.parse(language).get_display_name(shown_in) or language
 
 
 def date_in_words(value: date | str | None, language: str) -> str:

@@ -239,3 +239,28 @@ def statement(archive: Archive, found: Checked, language: str | None) -> str:
             return archive.catalog.get(found.consent.form_id).withdrawal_meaning
         except KeyError:
             return ""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A withdrawal sent to a tablet and not yet signed, as the patient's page names it."""
+
+    consent_id: str
+    tablet_name: str
+    started_at: datetime
+
+
+def waiting_of_patient(archive: Archive, patient_id: str) -> list[Waiting]:
+    """The withdrawals of this patient's consents (a merged record's too) waiting on a tablet."""
+    with archive.sessions() as session:
+        rows = session.execute(
+            select(WithdrawalHandoff, Tablet.name)
+            .join(Consent, Consent.id == WithdrawalHandoff.consent_id)
+            .outerjoin(Tablet, Tablet.id == WithdrawalHandoff.device_id)
+            .where(
+                WithdrawalHandoff.status == HANDOFF_WAITING,
+                (Consent.patient_id == patient_id) | (WithdrawalHandoff.patient_id == patient_id),
+            )
+            .order_by(WithdrawalHandoff.started_at)
+        ).all()
+    return [Waiting(h.consent_id, name or "", h.started_at) for h, name in rows]

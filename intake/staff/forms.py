@@ -19,6 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, ValidationError
 from wtforms.widgets import DateInput, EmailInput
 
@@ -59,9 +60,9 @@ def show_error(form: FlaskForm, error: StaffError) -> None:
         field.errors = [*field.errors, f"{field.label.text} {message}"]
 
 
-def role_choices() -> list[tuple[str, Any]]:
+def role_choices() -> list[SelectChoice]:
     """The roles, each shown by its name in the page's language (`filters.ROLE_NAMES`)."""
-    return [(role, lazy_gettext(ROLE_NAMES[role])) for role in ROLES]
+    return [SelectChoice(role, lazy_gettext(ROLE_NAMES[role])) for role in ROLES]
 
 
 class LoginForm(FlaskForm):

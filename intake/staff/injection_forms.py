@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from intake.archive.course_models import SIDES, SITES
@@ -14,7 +15,7 @@ from intake.staff.forms import Day
 
 REQUIRED = lazy_gettext("This field is required.")
 #: Each site on each side, as one choice (`deltoid-left`); the picture's regions are these.
-SITE_CHOICES = [(f"{site}-{side}", f"{site}-{side}") for site in SITES for side in SIDES]
+SITE_CHOICES = [SelectChoice(f"{site}-{side}") for site in SITES for side in SIDES]
 TOO_LONG = lazy_gettext("This is too long.")
 
 

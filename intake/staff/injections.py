@@ -22,6 +22,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from intake.archive.course_models import INJECTION, Injection, Patient
 from intake.archive.injections import (
@@ -171,15 +172,18 @@ def show_at(form: FlaskForm, name: str, message: str) -> None:
 
 def _choices(form: InjectionForm, archive: Archive, form_id: str | None) -> None:
     form.lot_id.choices = [
-        (lot.id, f"{lot.product} {lot.strength} · {lot.lot_number}")
+        SelectChoice(lot.id, f"{lot.product} {lot.strength} · {lot.lot_number}")
         for lot in Lots(archive).usable(clinic_today())
     ]
     tiers = []
     if form_id is not None:
         # The form's own words for each tier, in the page's language when the form has it.
         language = locale() if locale() in archive.catalog.languages(form_id) else None
-        tiers = [(t.tier, t.heading) for t in archive.catalog.get(form_id, language).side_effects]
-    form.reaction.choices = [("none", str(REACTION_NONE)), *tiers]
+        tiers = [
+            SelectChoice(t.tier, t.heading)
+            for t in archive.catalog.get(form_id, language).side_effects
+        ]
+    form.reaction.choices = [SelectChoice("none", str(REACTION_NONE)), *tiers]
     if not form.is_submitted():
         form.reaction.data = form.reaction.data or "none"
         now = archive.clock().astimezone(zone()).replace(second=0, microsecond=0, tzinfo=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from wtforms.fields.choices import SelectChoice
 
 from intake.archive import patient_match, patient_search
 from intake.archive.course_models import Patient
@@ -98,7 +99,7 @@ def merge_patient(patient_id: str) -> ResponseReturnValue:
     form = MergeForm()
     merging = request.method == "POST" and bool(request.form.get("merge"))
     candidates = merge_candidates(patient, form.find.data or "")
-    form.other.choices = [(p.id, p.legal_name) for p in candidates]
+    form.other.choices = [SelectChoice(p.id, p.legal_name) for p in candidates]
     if merging and form.validate_on_submit():
         other = form.other.data or ""
         if not other:

@@ -35,6 +35,7 @@ from intake.archive.patients import (
 )
 from intake.archive.service import Archive
 from intake.archive.web import get_archive
+from intake.archive.withdrawal_tablet import waiting_of_patient
 from intake.i18n import gettext
 from intake.staff.auth import TOKEN, allow
 from intake.staff.pages import actor, bp
@@ -157,6 +158,7 @@ def show_patient(patient: Patient, **extra: Any) -> ResponseReturnValue:
         sections=rendered_sections(archive, record.patient),
         matches=patient_match.matches_of(archive, patient.id),
         merged_here=patient_match.merged_into_this(archive, patient.id),
+        waiting_withdrawals=waiting_of_patient(archive, patient.id),
         page_title=gettext("Patient"),
         section="patients",
         **extra,

@@ -12,7 +12,7 @@ from wtforms import StringField
 from intake.archive import translation_reviews
 from intake.archive.web import get_archive
 from intake.i18n import gettext, lazy_gettext, locale
-from intake.languages import language_name_in
+from intake.languages import language_in_sentence, language_name_in
 from intake.staff.auth import allow, current_staff
 from intake.staff.pages import accounts, actor, bp, catalog, me
 
@@ -38,6 +38,12 @@ def translation_marks() -> dict[str, object]:
 def language_name_filter(language: str) -> str:
     """A language's name in the clinic's language ("Spanish")."""
     return language_name_in(language, locale())
+
+
+@bp.app_template_filter("language_in_sentence")
+def language_in_sentence_filter(language: str) -> str:
+    """A language's name inside a sentence of the page's language ("en español")."""
+    return language_in_sentence(language, locale())
 
 
 def texts() -> list[tuple[object, object]]:
@@ -101,6 +107,6 @@ def review_translation(form_id: str, language: str) -> ResponseReturnValue:
         problem = gettext(refused.template, **refused.params)
         form.reviewer.errors = [f"{form.reviewer.label.text} {problem}"]
         return show(failed=form)
-    name = language_name_in(language, locale())
+    name = language_in_sentence(language, locale())
     flash(gettext("The review of the %(language)s text is recorded.", language=name))
     return redirect(url_for(".translations"))
