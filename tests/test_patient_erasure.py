@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import zipfile
 from datetime import date, datetime, timedelta
@@ -234,9 +235,17 @@ def test_the_last_consent_takes_the_patients_details_with_it(
 
 def test_an_erased_patients_page_still_opens_and_names_no_one(archive, desk, course):
     archive.delete(course["consent"], Actor(), LATER)
+    kept_page = desk.client.get(f"/staff/patients/{archive.get(course['kept']).patient_id}").text
+    assert "erased-notice" not in kept_page and KEPT in kept_page
     page = desk.client.get(f"/staff/patients/{course['patient']}")
     assert page.status_code == 200
     assert traces_in(page.text.replace("&#39;", "'").encode()) == []
+    # A notice says what happened and when, instead of a blank name and empty details.
+    text = page.text.replace("&#39;", "'")
+    assert "A patient whose details are erased" in text
+    assert re.search(r"Details erased \w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M", text)
+    assert "Retention erased this patient's details with their last kept consent" in text
+    assert '<h1 class="patient-name"></h1>' not in text and "Legal name" not in text
     assert desk.post("/staff/patients/search", {"name": "Marlowe"}).status_code == 302
     assert f"/staff/patients/{course['patient']}" not in desk.client.get("/staff/patients").text
 

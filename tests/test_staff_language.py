@@ -5,15 +5,29 @@ a patient's language pick on the tablet never changes it."""
 from __future__ import annotations
 
 import html
+import pickle
+import re
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from babel.dates import format_date
 
 from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
-from intake.archive.staff import StaffError
+from intake.archive.passwords import TOO_SHORT
+from intake.archive.staff import StaffError, too_many
+from intake.languages import language_in_sentence, language_name_in, said_n, say_in
 from tests.support.app import app_settings, new_app
-from tests.support.staff import EMAILS, add_consent, events, staff_row
+from tests.support.staff import (
+    EMAILS,
+    PASSWORD,
+    StaffActions,
+    add_consent,
+    events,
+    make_staff,
+    staff_row,
+)
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
 
@@ -106,3 +120,80 @@ def test_spanish_error_pages_and_flashes(desk, client, archive, demo_data):
     assert signed_on.strftime("%b %-d, %Y") not in text(client.get("/staff/"))
     desk.post("/staff/logout")
     assert "Se cerró su sesión." in text(client.get("/staff/login"))
+
+
+def test_spanish_pages_say_the_archives_own_messages_in_spanish(desk, client, archive, demo_data):
+    """The messages the archive and the seal check build at run time (the password rules, the
+    throttle's wait, a seal's problem) in the staff member's language."""
+    desk.post("/staff/me/language", {"lang": "es", "next": "/staff/"})
+    guessable = "iloveyou12345"
+    weak = text(
+        desk.post(
+            "/staff/me/password",
+            {"current_password": PASSWORD, "password": guessable, "confirm": guessable},
+        )
+    )
+    assert "Contraseña nueva es demasiado fácil de adivinar" in weak
+    assert "too easy to guess" not in weak
+    new = "a brand new tablet phrase"
+    for _ in range(3):
+        wrong = text(
+            desk.post(
+                "/staff/me/password",
+                {"current_password": "not my password!", "password": new, "confirm": new},
+            )
+        )
+        assert "Contraseña actual no es su contraseña actual" in wrong
+    waiting = text(
+        desk.post(
+            "/staff/me/password", {"current_password": PASSWORD, "password": new, "confirm": new}
+        )
+    )
+    assert re.search(r"Demasiados intentos fallidos\. Espere 1[45] segundos y vuelva", waiting)
+    assert "Too many" not in waiting and " seconds" not in waiting
+
+    consent_id = add_consent(archive, demo_data)
+    stored = Path(archive.blobs.path(archive.get(consent_id).pdf_sha256))
+    stored.write_bytes(stored.read_bytes() + b"\n% appended later\n")
+    page = text(client.get(f"/staff/consents/{consent_id}"))
+    assert "NO VERIFICADO" in page
+    assert "el archivo se modificó después del sellado: se añadieron" in page
+    assert "bytes después de la parte sellada" in page and "added after" not in page
+    assert "Leído y firmado en inglés" in page, "a language's name mid-sentence, lower case"
+
+
+def test_the_login_throttle_speaks_the_clinics_language(tmp_path):
+    """Before login the page speaks the clinic's language: the throttle's wait too."""
+    app = new_app(app_settings(tmp_path, CLINIC_LANGUAGE="es"))
+    try:
+        archive = app.extensions["archive"]
+        make_staff(archive, "front-desk")
+        actions = StaffActions(app.test_client())
+        for _ in range(3):
+            assert "no corresponden a ninguna cuenta activa" in text(
+                actions.login(EMAILS["front-desk"], "not my password!")
+            )
+        delayed = actions.login(EMAILS["front-desk"], PASSWORD)
+        assert delayed.status_code == 429
+        assert re.search(r"Demasiados intentos fallidos\. Espere 1[45] segundos", text(delayed))
+    finally:
+        app.extensions["archive"].dispose()
+
+
+def test_said_is_english_and_says_itself_in_each_language():
+    wait = too_many(timedelta(seconds=61))
+    assert wait == "Too many failed attempts. Wait 2 minutes, then try again."
+    assert (
+        wait.in_language("es")
+        == "Demasiados intentos fallidos. Espere 2 minutos y vuelva a intentarlo."
+    )
+    problem = said_n("%(num)s byte added", "%(num)s bytes added", 1)
+    assert problem == "1 byte added" and said_n("%(num)s byte", "%(num)s bytes", 3) == "3 bytes"
+    # A seal check's problems come back whole from a worker process.
+    assert pickle.loads(pickle.dumps(wait)).in_language("es") == wait.in_language("es")
+    assert say_in("es", TOO_SHORT) == "debe tener al menos 12 caracteres"
+    assert say_in("es", "not a message of the catalog") == "not a message of the catalog"
+    assert language_in_sentence("es", "es") == "español"
+    assert (
+        language_name_in("es", "es") == "Español" and language_in_sentence("es", "en") == "Spanish"
+    )

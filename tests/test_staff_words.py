@@ -159,3 +159,107 @@ def test_the_python_check_finds_bare_strings(tmp_path):
         "Too long",
         "My account",
     ]
+
+
+#: The layers without Flask whose messages staff pages show: the account rules, the tablets'
+#: enrolment, the review and void notes, retention, and the seal check. Their messages are
+#: msgids (`N_`) or `Said`, never English built at run time (an f-string, `+`, `.format`).
+SAID_MODULES = [
+    PROJECT_ROOT / "intake" / path
+    for path in (
+        "archive/staff.py",
+        "archive/accounts.py",
+        "archive/passwords.py",
+        "archive/witness.py",
+        "archive/tablets.py",
+        "archive/marks.py",
+        "archive/retention.py",
+        "pdf/seal.py",
+        "pdf/ltv.py",
+    )
+]
+#: Calls whose argument (by position) a staff page shows, in those layers.
+SAID_CALLS = {"StaffError": 1, "LoginRefused": 0, "TabletError": 1, "ArchiveError": 0}
+#: Lists a staff page shows each item of (`report.problems.append(...)`).
+SAID_LISTS = {"problems", "short_of"}
+
+
+def _pot_msgids() -> set[str]:
+    from babel.messages.pofile import read_po
+
+    with (PROJECT_ROOT / "intake" / "translations" / "messages.pot").open("rb") as f:
+        return {m.id[0] if isinstance(m.id, tuple) else m.id for m in read_po(f) if m.id}
+
+
+def unsaid_messages(module: Path, msgids: set[str]) -> list[str]:
+    """The messages `module` builds in English at run time, or writes without marking them for
+    the catalogs, where a staff page shows them."""
+    tree = ast.parse(module.read_text("utf-8"))
+    constants = {
+        target.id: statement.value
+        for statement in tree.body
+        if isinstance(statement, ast.Assign)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if name in SAID_CALLS and len(node.args) > SAID_CALLS[name]:
+            argument = node.args[SAID_CALLS[name]]
+        elif (
+            name == "append"
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr in SAID_LISTS
+            and node.args
+        ):
+            argument = node.args[0]
+        else:
+            continue
+        value = constants.get(argument.id, argument) if isinstance(argument, ast.Name) else argument
+        for candidate in (value.body, value.orelse) if isinstance(value, ast.IfExp) else (value,):
+            built = isinstance(candidate, (ast.JoinedStr, ast.BinOp)) or (
+                isinstance(candidate, ast.Call)
+                and isinstance(candidate.func, ast.Attribute)
+                and candidate.func.attr == "format"
+            )
+            unmarked = (
+                isinstance(candidate, ast.Constant)
+                and isinstance(candidate.value, str)
+                and candidate.value not in msgids
+            )
+            if built or unmarked:
+                found.append(f"{module.name}:{argument.lineno}: {ast.unparse(candidate)[:60]}")
+    return found
+
+
+@pytest.mark.parametrize("module", SAID_MODULES, ids=lambda p: p.name)
+def test_the_archives_messages_on_staff_pages_come_from_the_catalogs(module):
+    assert unsaid_messages(module, _pot_msgids()) == []
+
+
+def test_the_message_check_finds_english_built_at_run_time(tmp_path):
+    module = tmp_path / "rules.py"
+    module.write_text(
+        "WAIT = f'Wait {n} seconds'\n"
+        "def rule():\n"
+        "    raise StaffError('password', WAIT)\n"
+        "    raise StaffError('role', 'must be ' + ROLES)\n"
+        "    raise LoginRefused('Not in the catalog')\n"
+        "    raise LoginRefused(N_('Marked'))\n"
+        "    raise ArchiveError(Said(N_('Kept until %(day)s.'), day=day))\n"
+        "    report.problems.append('Marked')\n"
+        "    report.problems.append('bad' if x else 'Marked')\n"
+        "    report.short_of.append('{} later'.format(x))\n"
+    )
+    assert [line.split(": ", 1)[1] for line in unsaid_messages(module, {"Marked"})] == [
+        "f'Wait {n} seconds'",
+        "'must be ' + ROLES",
+        "'Not in the catalog'",
+        "'bad'",
+        "'{} later'.format(x)",
+    ]

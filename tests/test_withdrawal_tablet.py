@@ -160,10 +160,17 @@ def test_the_statement_is_in_the_patients_language(archive, clinician, tablet_cl
 def test_staff_cancel_a_waiting_withdrawal_and_the_tablet_lets_go(
     archive, clinician, tablet_client, consent
 ):
-    consent_id, _ = consent
+    consent_id, patient_id = consent
+    assert "waiting-withdrawal" not in clinician.client.get(f"/staff/patients/{patient_id}").text
     send(clinician, consent_id, tablet_client.tablet_id)
+    # The patient's page names the waiting withdrawal, its tablet, and links to it.
+    patient_page = clinician.client.get(f"/staff/patients/{patient_id}").text
+    assert "A withdrawal is waiting for the patient's signature" in patient_page
+    assert "Sent to the tablet “Test tablet”" in patient_page
+    assert f'href="/staff/consents/{consent_id}/withdraw"' in patient_page
     token = csrf_token(tablet_client.get("/tablet/withdrawal").text)
     cancelled = clinician.post(f"/staff/consents/{consent_id}/withdraw/cancel")
+    assert "waiting-withdrawal" not in clinician.client.get(f"/staff/patients/{patient_id}").text
     assert cancelled.status_code == 302
     late = tablet_client.post(
         "/tablet/withdrawal", data={"csrf_token": token, "signature": json.dumps(PAD)}
