@@ -14,10 +14,11 @@ unless set).
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, gettext, lazy_gettext, ngettext, pgettext
 
 from intake.languages import (
+    DEFAULT_LANGUAGE,
     DOCUMENT_LANGUAGE,
     LANGUAGES,
     TRANSLATIONS,
@@ -77,7 +78,7 @@ def locale() -> str:
 def say(message: str) -> str:
     """A message from a layer without Flask (an archive rule, the seal check: a msgid, or a
     `Said` with its values) in the language of the page being made."""
-    return say_in(locale(), message)
+    return say_in(locale() if has_app_context() else DEFAULT_LANGUAGE, message)
 
 
 def say_error(error: Exception) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from intake.staff.filters import as_sentence, day, form_title, local_time, treatment, why_waiting
-from tests.support.app import B12
+from tests.support.app import B12, app_settings, new_app
 
 
 @pytest.fixture
@@ -43,6 +43,22 @@ def test_days():
 )
 def test_why_a_pdf_waits(reason: str | None, shown: str):
     assert why_waiting(reason) == shown
+
+
+def test_why_a_pdf_waits_in_the_pages_language(tmp_path):
+    app = new_app(app_settings(tmp_path, CLINIC_LANGUAGE="es"))
+    try:
+        with app.test_request_context("/"):
+            assert why_waiting("the archive folder is full") == "la carpeta del archivo está llena"
+            assert why_waiting("the archive database is read-only") == (
+                "la base de datos del archivo es de solo lectura"
+            )
+            assert why_waiting("the archive folder cannot be written (EXDEV)") == (
+                "la carpeta del archivo no se puede escribir (EXDEV)"
+            )
+            assert why_waiting("KeyError") == "la aplicación falló al crearlo (KeyError)"
+    finally:
+        app.extensions["archive"].dispose()
 
 
 def test_as_sentence_keeps_the_other_letters():

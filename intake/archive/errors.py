@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from intake.languages import N_
+
 
 class ArchiveError(Exception):
     """An archive action that cannot be done, with a reason fit to show to staff."""
@@ -35,29 +37,35 @@ class ArchiveUnavailable(ArchiveError):
 
 
 #: Every reason a storage failure gives starts with the place that fails.
-FOLDER, DATABASE = "the archive folder", "the archive database"
+FOLDER, DATABASE = N_("the archive folder"), N_("the archive database")
+#: What an `OSError` without a phrase of its own says, with its code.
+CANNOT_WRITE = N_("cannot be written (%(code)s)")
 
 _OS_ERRORS = {
-    errno.ENOSPC: "is full",
-    errno.EDQUOT: "is full (over its disk quota)",
-    errno.EROFS: "is read-only",
-    errno.EACCES: "is not writable by the app (permissions)",
-    errno.EPERM: "is not writable by the app (permissions)",
-    errno.EIO: "reports disk read or write errors",
-    errno.ENOENT: "is missing",
+    errno.ENOSPC: N_("is full"),
+    errno.EDQUOT: N_("is full (over its disk quota)"),
+    errno.EROFS: N_("is read-only"),
+    errno.EACCES: N_("is not writable by the app (permissions)"),
+    errno.EPERM: N_("is not writable by the app (permissions)"),
+    errno.EIO: N_("reports disk read or write errors"),
+    errno.ENOENT: N_("is missing"),
 }
 _SQLITE_ERRORS = {
-    "SQLITE_FULL": "is full",
-    "SQLITE_READONLY": "is read-only",
-    "SQLITE_PERM": "is not writable by the app (permissions)",
-    "SQLITE_CANTOPEN": "cannot be opened",
-    "SQLITE_IOERR": "reports disk read or write errors",
-    "SQLITE_BUSY": "is busy: another writer held it too long",
-    "SQLITE_LOCKED": "is busy: another writer held it too long",
-    "SQLITE_CORRUPT": "is damaged",
-    "SQLITE_NOTADB": "is damaged",
+    "SQLITE_FULL": N_("is full"),
+    "SQLITE_READONLY": N_("is read-only"),
+    "SQLITE_PERM": N_("is not writable by the app (permissions)"),
+    "SQLITE_CANTOPEN": N_("cannot be opened"),
+    "SQLITE_IOERR": N_("reports disk read or write errors"),
+    "SQLITE_BUSY": N_("is busy: another writer held it too long"),
+    "SQLITE_LOCKED": N_("is busy: another writer held it too long"),
+    "SQLITE_CORRUPT": N_("is damaged"),
+    "SQLITE_NOTADB": N_("is damaged"),
 }
-_POSTGRES_ERRORS = {"53100": "is full", "25006": "is read-only", "53300": "cannot be reached"}
+_POSTGRES_ERRORS = {
+    "53100": N_("is full"),
+    "25006": N_("is read-only"),
+    "53300": N_("cannot be reached"),
+}
 
 
 def storage_reason(error: BaseException, place: str = FOLDER) -> str | None:
@@ -66,7 +74,7 @@ def storage_reason(error: BaseException, place: str = FOLDER) -> str | None:
     `place` names what an `OSError` came from."""
     if isinstance(error, OSError):
         code = error.errno or 0
-        what = _OS_ERRORS.get(code) or f"cannot be written ({errno.errorcode.get(code, 'OSError')})"
+        what = _OS_ERRORS.get(code) or CANNOT_WRITE % {"code": errno.errorcode.get(code, "OSError")}
         return f"{place} {what}"
     if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
         orig = error.orig
@@ -99,6 +107,17 @@ def database_reason(error: BaseException, url: URL) -> str | None:
         if disk.f_bavail == 0:
             return f"{DATABASE} is full"
     return reason
+
+
+#: Every phrase a storage reason ends with after its place (the catalog holds each).
+STORAGE_PHRASES = frozenset(
+    [
+        *_OS_ERRORS.values(),
+        *_SQLITE_ERRORS.values(),
+        *_POSTGRES_ERRORS.values(),
+        "cannot be reached",
+    ]
+)
 
 
 def is_storage_reason(reason: str | None) -> bool:

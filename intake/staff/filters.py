@@ -3,6 +3,7 @@ registered once on the app (`init_app`) and used as `{{ consent.signed_at | loca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -10,9 +11,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from flask import Flask, current_app, has_app_context
 
-from intake.archive.errors import is_storage_reason
+from intake.archive.errors import DATABASE, FOLDER, STORAGE_PHRASES, is_storage_reason
 from intake.definition import FormCatalog
-from intake.i18n import gettext, locale
+from intake.i18n import gettext, locale, say
 from intake.languages import DEFAULT_LANGUAGE, N_
 
 
@@ -61,9 +62,23 @@ def why_waiting(reason: str | None) -> str:
     an unexpected failure (its message is never kept: it might quote the patient's answers)."""
     if not reason:
         return ""
-    if is_storage_reason(reason) or " " in reason:
-        return reason
-    return f"the app failed while making it ({reason})"
+    if is_storage_reason(reason):
+        return storage_words(reason)
+    if " " in reason:
+        return say(reason)
+    return gettext("the app failed while making it (%(error)s)", error=reason)
+
+
+def storage_words(reason: str) -> str:
+    """A storage failure's reason ("the archive folder is full", as the archive keeps it on the
+    consent) in the page's language: its place and its phrase are each in the catalog."""
+    place = FOLDER if reason.startswith(FOLDER) else DATABASE
+    what = reason[len(place) :].strip()
+    if what in STORAGE_PHRASES:
+        what = gettext(what)
+    elif written := re.fullmatch(r"cannot be written \((\w+)\)", what):
+        what = gettext("cannot be written (%(code)s)", code=written[1])
+    return gettext("%(place)s %(what)s", place=gettext(place), what=what)
 
 
 def as_sentence(text: str) -> str:
