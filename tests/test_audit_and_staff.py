@@ -317,7 +317,7 @@ from intake.cli import main
 try:
     main(["audit", "verify"])
 except SystemExit as exit:
-    heavy = ("flask", "reportlab", "pyhanko", "pypdf")
+    heavy = ("flask", "reportlab", "pyhanko", "pypdf", "sqlalchemy", "alembic")
     print(exit.code, sorted(name for name in heavy if name in sys.modules))
 """
 

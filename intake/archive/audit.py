@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from intake.archive.audit_chain import (
     GENESIS,
+    WALK_PAGE,
     WALK_QUERY,
     ChainReport,
     chain_holds,
@@ -26,7 +27,7 @@ from intake.archive.audit_chain import (
 from intake.archive.models import AuditCheckpoint, AuditEvent, AuditHead, utcnow
 from intake.progress import NO_PROGRESS, Progress
 
-__all__ = ["GENESIS", "WALK_QUERY", "ChainReport", "chained_sha256", "page_hashes"]
+__all__ = ["GENESIS", "WALK_PAGE", "WALK_QUERY", "ChainReport", "chained_sha256", "page_hashes"]
 
 #: Every event the trail records.
 EVENTS = (
@@ -148,8 +149,6 @@ CHAINED = (
     AuditEvent.target,
     AuditEvent.prev_sha256,
 )
-#: How many rows the walk reads at a time, and tells its progress by.
-WALK_PAGE = 5000
 
 
 class _Row(NamedTuple):

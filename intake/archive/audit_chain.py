@@ -23,6 +23,8 @@ GENESIS = "0" * 64
 
 #: The columns a row's hash is made of, in its order (`audit.CHAINED`, as the models name them).
 CHAINED_COLUMNS = ("seq", "at", "staff_id", "ip", "user_agent", "event", "target", "prev_sha256")
+#: How many rows a walk reads at a time, and tells its progress by.
+WALK_PAGE = 5000
 #: The whole trail's chained columns in order: what every walk reads.
 WALK_QUERY = f"SELECT {', '.join(CHAINED_COLUMNS)} FROM audit_events ORDER BY seq"  # noqa: S608
 
@@ -129,9 +131,10 @@ def page_hashes(page: list[tuple[Any, ...]]) -> list[str]:
 
 def _sqlite_texts(page: list[tuple[Any, ...]], times: list[Any]) -> list[str] | None:
     """The rows' JSON lists when every time is SQLite's text, else None."""
-    if not all(isinstance(at, str) for at in times):
+    try:
+        every = "".join(times)
+    except TypeError:  # not all text: datetimes, from PostgreSQL
         return None
-    every = "".join(times)
     if every.translate(_DIGITS) != _SQLITE_TIME * len(times):
         return None
     # A date or time out of range is refused here as `_as_time` refuses it.
@@ -141,10 +144,14 @@ def _sqlite_texts(page: list[tuple[Any, ...]], times: list[Any]) -> list[str] | 
         f'"{target}","{prev}"]'
         for seq, at, staff_id, ip, agent, event, target, prev in page
     ]
-    if ".000000" in every:  # `isoformat` leaves out a zero fraction of a second
-        for n, at in enumerate(times):
-            if at.endswith(".000000"):
-                texts[n] = texts[n].replace(f"T{at[11:]}+", f"T{at[11:19]}+", 1)
+    # `isoformat` leaves out a zero fraction of a second. Each time is `len(_SQLITE_TIME)`
+    # characters, with its one "." before the fraction.
+    zero = every.find(".000000")
+    while zero != -1:
+        n = zero // len(_SQLITE_TIME)
+        at = times[n]
+        texts[n] = texts[n].replace(f"T{at[11:]}+", f"T{at[11:19]}+", 1)
+        zero = every.find(".000000", zero + 1)
     return texts
 
 
