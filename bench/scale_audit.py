@@ -10,8 +10,9 @@ seeding 100,000 sealed consents takes.
 Then interleaved rounds: `intake audit verify --quiet` in a process of its own, then the floor
 (the audit table read once: `SELECT *` in order, a DB-API cursor a page at a time, in a process
 of its own), three times each by default. Each process's CPU time (user + system, from
-`wait4`), its wall time and its peak RSS are kept; the figures are the medians, and the ratio
-is the median of the rounds' CPU ratios (wall time swings by two on a shared machine).
+`wait4`; on PostgreSQL plus the server's, which reads the rows for both), its wall time and
+its peak RSS are kept; the figures are the medians, and the ratio is the median of the rounds'
+CPU ratios (wall time swings by two on a shared machine).
 
     .venv/bin/python -m bench.bench_scale --only audit --audit-rows 45000 450000 \\
         [--databases sqlite postgresql] [--rounds 3]
@@ -25,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -124,9 +126,19 @@ def seed_trail(url: str, count: int) -> float:
 @dataclass(frozen=True)
 class Run:
     wall: float
+    #: The process's own CPU seconds, and the database server's meanwhile (PostgreSQL).
     cpu: float
     rss_mb: float
     stdout: str
+    server_cpu: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.cpu + self.server_cpu
+
+    @property
+    def on_server(self) -> str:
+        return f" + {self.server_cpu:.2f} s on the server" if self.server_cpu else ""
 
 
 def run_measured(args: list[str], env: dict[str, str]) -> Run:
@@ -148,7 +160,30 @@ def run_measured(args: list[str], env: dict[str, str]) -> Run:
     return Run(wall, usage.ru_utime + usage.ru_stime, peak, stdout)
 
 
-def measure(kind: str, url: str, rows: int, rounds: int, folder: Path) -> list[Figure]:
+def server_cpu(data: Path) -> float:
+    """CPU seconds the PostgreSQL server whose data folder is `data` has spent: its postmaster,
+    every process it runs now, and every one it ran and reaped (a connection's backend ends
+    with its connection, and its time then counts in the postmaster's children's)."""
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that ended meanwhile
+        pid = int(stat.parent.name)
+        if pid == postmaster:
+            ticks += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        elif int(fields[1]) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    kind: str, url: str, rows: int, rounds: int, folder: Path, server: Path | None = None
+) -> list[Figure]:
+    """The rounds on `url`; `server` is a PostgreSQL server's data folder, whose CPU time is
+    added to each run's (the server reads the rows for both)."""
     at = f"{kind}, {rows:,} audit rows"
     seeded = seed_trail(url, rows)
     print(f"{at}: seeded in {seeded:.1f} s", flush=True)
@@ -163,27 +198,38 @@ def measure(kind: str, url: str, rows: int, rounds: int, folder: Path) -> list[F
     floor = ["-c", READ_AUDIT, url]
     verifies: list[Run] = []
     floors: list[Run] = []
+
+    def with_server(args: list[str]) -> Run:
+        if server is None:
+            return run_measured(args, env)
+        before = server_cpu(server)
+        run = run_measured(args, env)
+        time.sleep(0.5)  # the postmaster reaps the ended backend
+        return replace(run, server_cpu=server_cpu(server) - before)
+
     for n in range(rounds):
-        verifies.append(run_measured(command, env))
-        floors.append(run_measured(floor, env))
+        verifies.append(with_server(command))
+        floors.append(with_server(floor))
         assert floors[-1].stdout.split() == [str(rows)], floors[-1].stdout
-        load = os.getloadavg()[0]
+        v, f = verifies[-1], floors[-1]
         print(
-            f"  round {n + 1}: audit verify {verifies[-1].cpu:.2f} s CPU "
-            f"({verifies[-1].wall:.2f} s wall, {verifies[-1].rss_mb:.0f} MiB); "
-            f"floor {floors[-1].cpu:.2f} s CPU ({floors[-1].wall:.2f} s wall, "
-            f"{floors[-1].rss_mb:.0f} MiB); ratio {verifies[-1].cpu / floors[-1].cpu:.2f}; "
-            f"load {load:.1f}",
+            f"  round {n + 1}: audit verify {v.cpu:.2f} s CPU{v.on_server} ({v.wall:.2f} s wall, "
+            f"{v.rss_mb:.0f} MiB); floor {f.cpu:.2f} s CPU{f.on_server} ({f.wall:.2f} s wall, "
+            f"{f.rss_mb:.0f} MiB); ratio {v.total / f.total:.2f}; load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
-    ratio = statistics.median(v.cpu / f.cpu for v, f in zip(verifies, floors, strict=True))
-    wall_ratio = statistics.median(v.wall / f.wall for v, f in zip(verifies, floors, strict=True))
-    cpu = statistics.median(v.cpu for v in verifies)
-    floor_cpu = statistics.median(f.cpu for f in floors)
+
+    def median_ratio(of: Callable[[Run], float]) -> float:
+        return statistics.median(of(v) / of(f) for v, f in zip(verifies, floors, strict=True))
+
+    ratio = median_ratio(lambda run: run.total)
+    client_ratio, wall_ratio = median_ratio(lambda r: r.cpu), median_ratio(lambda r: r.wall)
+    cpu = statistics.median(v.total for v in verifies)
+    floor_cpu = statistics.median(f.total for f in floors)
     rss = max(v.rss_mb for v in verifies)
     print(
         f"  median: audit verify {cpu:.2f} s CPU, floor {floor_cpu:.2f} s CPU, ratio {ratio:.2f} "
-        f"(wall {wall_ratio:.2f}), peak RSS {rss:.0f} MiB",
+        f"(client alone {client_ratio:.2f}, wall {wall_ratio:.2f}), peak RSS {rss:.0f} MiB",
         flush=True,
     )
     part = "8 scale"
@@ -194,8 +240,9 @@ def measure(kind: str, url: str, rows: int, rounds: int, folder: Path) -> list[F
             f"{ratio:.2f}",
             f"<= {RATIO:g}",
             ratio <= RATIO,
-            note=f"{cpu:.2f} s / {floor_cpu:.2f} s CPU, wall ratio {wall_ratio:.2f}, "
-            f"median of {rounds} rounds",
+            note=f"{cpu:.2f} s / {floor_cpu:.2f} s CPU"
+            + (f" with the server's, client alone {client_ratio:.2f}" if server else "")
+            + f", wall {wall_ratio:.2f}; median of {rounds} rounds",
         ),
         Figure(
             part,
@@ -224,5 +271,6 @@ def run(
                     figures += measure(kind, url, rows, rounds, folder)
                     continue
                 with throwaway_server() as server:
-                    figures += measure(kind, server.create_database(), rows, rounds, folder)
+                    url = server.create_database()
+                    figures += measure(kind, url, rows, rounds, folder, server.data)
     return figures
