@@ -134,3 +134,15 @@ def test_an_older_schema_is_left_to_the_archive_which_names_the_command(archive,
         f"error: the archive database is at schema 0001, the app needs "
         f"{schema_head.head_revision()}: run `intake db upgrade`"
     ]
+
+
+@pytest.mark.parametrize(("column", "value"), [(2, 5), (2, b"staff"), (3, b"10.0.0.1"), (6, 7)])
+def test_a_page_with_a_string_that_is_not_text_is_refused_as_one_row_is(column: int, value):
+    """A format would spell a number or bytes as text; `chained_sha256` refuses them, and so
+    does the page's hashing."""
+    row = [1, "2026-12-01 10:00:00.123456", "s1", "10.0.0.1", "agent", "login", "t", "0" * 64]
+    row[column] = value
+    with pytest.raises(TypeError):
+        audit_chain.chained_sha256((row[0], audit_chain._as_time(row[1]), *row[2:]))
+    with pytest.raises(TypeError):
+        audit_chain.page_hashes([tuple(row)])

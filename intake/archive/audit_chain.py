@@ -91,6 +91,8 @@ def chain_holds(
 
 
 _hexdigest: Callable[[Any], str] = methodcaller("hexdigest")
+#: A row's strings after its staff id, between their quotes (a TypeError for one that is not).
+_joined: Callable[[Any], str] = '","'.join
 _encode: Callable[[str], bytes] = methodcaller("encode", "utf-8")
 
 
@@ -100,33 +102,40 @@ def page_hashes(page: list[tuple[Any, ...]]) -> list[str]:
     `YYYY-MM-DD HH:MM:SS.ffffff` (or a datetime) and no string needs escaping in JSON (no
     quote, backslash or control character: checked once over the page's texts), each row's
     JSON list is spelled by one format; else each row is hashed by `chained_sha256` itself."""
-    times = [row[1] for row in page]
-    texts = _sqlite_texts(page, times)
-    if texts is None:
-        whens = _iso_times(times)
-        if whens is not None:
-            texts = [
-                f'[{int(seq)},"{when}","{staff_id or ""}","{ip}","{agent}","{event}","{target}",'
-                f'"{prev}"]'
-                for when, (seq, _, staff_id, ip, agent, event, target, prev) in zip(
-                    whens, page, strict=True
-                )
-            ]
-    if texts is not None:
-        try:
-            joined = "".join(texts).encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate: `chained_sha256` raises what it raises
-            joined = b""
-        # Nothing to escape: no control character, no backslash, and no quote but the 14
-        # around each list's seven strings (UTF-8 spells every other character with bytes
-        # over 127).
-        if (
-            joined
-            and not joined.translate(None, _UNESCAPED)
-            and joined.count(b'"') == _QUOTES * len(texts)
-        ):
+    if _staff_ids_are_text(page):
+        times = [row[1] for row in page]
+        texts = _sqlite_texts(page, times)
+        if texts is None:
+            whens = _iso_times(times)
+            if whens is not None:
+                texts = [
+                    f'[{int(row[0])},"{when}","{row[2] or ""}","{_joined(row[3:])}"]'
+                    for when, row in zip(whens, page, strict=True)
+                ]
+        if texts is not None and _nothing_to_escape(texts):
             return list(map(_hexdigest, map(hashlib.sha256, map(_encode, texts))))
     return [chained_sha256((seq, _as_time(at), *rest)) for seq, at, *rest in page]
+
+
+def _staff_ids_are_text(page: list[tuple[Any, ...]]) -> bool:
+    """Whether every staff id is text or empty, as `chained_sha256` takes it (a format would
+    spell a number or bytes as text; the other strings go through `_joined`, which refuses
+    them as `chained_sha256` does)."""
+    try:
+        "".join(filter(None, [row[2] for row in page]))
+    except TypeError:
+        return False
+    return True
+
+
+def _nothing_to_escape(texts: list[str]) -> bool:
+    """No control character, no backslash, and no quote but the 14 around each list's seven
+    strings (UTF-8 spells every other character with bytes over 127)."""
+    try:
+        joined = "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: `chained_sha256` raises what it raises
+        return False
+    return not joined.translate(None, _UNESCAPED) and joined.count(b'"') == _QUOTES * len(texts)
 
 
 def _sqlite_texts(page: list[tuple[Any, ...]], times: list[Any]) -> list[str] | None:
@@ -140,9 +149,8 @@ def _sqlite_texts(page: list[tuple[Any, ...]], times: list[Any]) -> list[str] | 
     # A date or time out of range is refused here as `_as_time` refuses it.
     all(map(datetime.fromisoformat, times))
     texts = [
-        f'[{int(seq)},"{at[:10]}T{at[11:]}+00:00","{staff_id or ""}","{ip}","{agent}","{event}",'
-        f'"{target}","{prev}"]'
-        for seq, at, staff_id, ip, agent, event, target, prev in page
+        f'[{int(row[0])},"{row[1][:10]}T{row[1][11:]}+00:00","{row[2] or ""}","{_joined(row[3:])}"]'
+        for row in page
     ]
     # `isoformat` leaves out a zero fraction of a second. Each time is `len(_SQLITE_TIME)`
     # characters, with its one "." before the fraction.
