@@ -19,6 +19,11 @@ audit rows a consent). Each command runs as `intake ... --quiet` in a process of
 
     .venv/bin/python -m bench.bench_scale [--consents 10000 100000] [--databases sqlite postgresql]
         [--only backup export audit fhir]
+    .venv/bin/python -m bench.bench_scale --only audit --audit-rows 45000 450000 [--rounds 3]
+
+`--audit-rows` measures `audit verify` alone, in minutes, on trails written straight into the
+database without consents or PDFs (`bench/scale_audit.py`); with `audit` among the commands,
+`run` ends with those rounds on trails of 4.5 rows a consent of its sizes.
 """
 
 from __future__ import annotations
@@ -277,6 +282,14 @@ def run(sizes: tuple[int, ...] = SIZES, databases: tuple[str, ...] = ("sqlite", 
     for kind in databases:
         for count in sizes:
             figures += measure(kind, count, commands)
+    if "audit" in commands:
+        # Then audit verify's steadier figure: interleaved rounds on trails of the same length
+        # (the seeded archive's 4.5 rows a consent), written straight into the database.
+        from bench import scale_audit
+        from bench.scale_seed import AUDIT_ROWS_PER_CONSENT
+
+        rows = tuple(int(count * AUDIT_ROWS_PER_CONSENT) for count in sizes)
+        figures += scale_audit.run(rows, databases)
     return figures
 
 
@@ -285,9 +298,23 @@ def main() -> None:
     parser.add_argument("--consents", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--only", nargs="+", choices=COMMANDS, default=list(COMMANDS))
+    parser.add_argument(
+        "--audit-rows",
+        type=int,
+        nargs="+",
+        help="audit verify alone, on trails of these many rows written straight into the "
+        "database (no consents): interleaved rounds against its floor (bench/scale_audit.py)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each, with --audit-rows")
     options = parser.parse_args()
     from bench.measure import print_table
 
+    if options.audit_rows:
+        from bench import scale_audit
+
+        databases = tuple(options.databases)
+        print_table(scale_audit.run(tuple(options.audit_rows), databases, options.rounds))
+        return
     print_table(run(tuple(options.consents), tuple(options.databases), tuple(options.only)))
 
 

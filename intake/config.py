@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intake.archive.db import archive_url
+from intake.archive.connect import archive_url
 
 if TYPE_CHECKING:  # imported where used: reading the settings imports neither the archive nor
     # the PDF engine (an `intake` command that needs neither starts without them)

@@ -16,8 +16,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
+from intake.archive.connect import sqlite_file
 from intake.certificates import CURRENT_SEAL
 from intake.config import Config
 
@@ -73,12 +72,8 @@ def tighten_instance(config: Config) -> list[str]:
     """Tighten every private place the settings name: the instance, archive, certificates and
     drafts folders, the SQLite database with its journal files, the secret key and the
     self-signed seal's key file."""
-    url = make_url(config.database_url)
-    database = (
-        sqlite_files(Path(url.database))
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-        else []
-    )
+    sqlite = sqlite_file(config.database_url)
+    database = sqlite_files(sqlite) if sqlite is not None else []
     folders = [config.INSTANCE_PATH, config.ARCHIVE_DIR, config.CERTIFICATES_DIR, config.DRAFTS_DIR]
     keys = [config.INSTANCE_PATH / SECRET_KEY_FILE, config.CERTIFICATES_DIR / CURRENT_SEAL]
     return tighten(folders, [*database, *keys])

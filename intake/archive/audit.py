@@ -7,20 +7,27 @@ staff and consents by id only: no patient data goes into the trail.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.archive.audit_chain import (
+    GENESIS,
+    WALK_PAGE,
+    WALK_QUERY,
+    ChainReport,
+    chain_holds,
+    chained_sha256,
+    page_hashes,
+)
 from intake.archive.models import AuditCheckpoint, AuditEvent, AuditHead, utcnow
 from intake.progress import NO_PROGRESS, Progress
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "WALK_PAGE", "WALK_QUERY", "ChainReport", "chained_sha256", "page_hashes"]
 
 #: Every event the trail records.
 EVENTS = (
@@ -105,20 +112,6 @@ def row_sha256(row: AuditEvent) -> str:
     )  # fmt: skip
 
 
-def chained_sha256(row: tuple[Any, ...]) -> str:
-    """A row's hash from its columns in `CHAINED`'s order: the SHA-256 of the canonical JSON
-    of `[seq, at, staff_id or "", ip, user_agent, event, target, prev_sha256]`. The list is
-    spelled here with the json module's own string encoder (what `canonical_json` gives a list
-    of one number and strings, byte for byte: tests/test_audit_and_staff.py holds them equal),
-    at a third of its cost: it is what a walk of the whole trail spends its time on."""
-    seq, at, staff_id, ip, user_agent, event, target, prev_sha256 = row
-    # A time without a zone is one read straight from the database, where times are UTC.
-    when = at.isoformat() if at.tzinfo is not None else f"{at.isoformat()}+00:00"
-    strings = (when, staff_id or "", ip, user_agent, event, target, prev_sha256)
-    text = f"[{int(seq)},{','.join(map(_json_string, strings))}]"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def record(
     session: Session, event: str, actor: Actor, target: str = "", *, at: datetime | None = None
 ) -> AuditEvent:
@@ -144,27 +137,6 @@ def record(
     return row
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    #: Rows 1 to `rows` were checked (all of them, for a full walk).
-    rows: int
-    #: The first row that does not hold, and why; None when every row checked holds.
-    broken_seq: int | None = None
-    reason: str = ""
-    #: How many rows the trail holds, when fewer were checked (an incremental check stopped
-    #: short); None when the check reached the newest row.
-    written: int | None = None
-
-    @property
-    def holds(self) -> bool:
-        return self.broken_seq is None
-
-    @property
-    def complete(self) -> bool:
-        """Every row written was checked."""
-        return self.written is None
-
-
 #: The columns a row's hash is made of, read as plain rows (not ORM objects: a walk of the
 #: whole trail then costs about what reading the table does).
 CHAINED = (
@@ -176,13 +148,6 @@ CHAINED = (
     AuditEvent.event,
     AuditEvent.target,
     AuditEvent.prev_sha256,
-)
-#: How many rows the walk reads at a time, and tells its progress by.
-WALK_PAGE = 5000
-#: The whole trail's `CHAINED` columns in order: what both walks read.
-WALK_QUERY = (
-    f"SELECT {', '.join(column.name for column in CHAINED)} "  # noqa: S608
-    f"FROM {AuditEvent.__tablename__} ORDER BY seq"
 )
 
 
@@ -245,11 +210,8 @@ def _verify(session: Session, progress: Progress) -> tuple[ChainReport, int, str
 
 
 def _chain_holds(session: Session, progress: Progress) -> tuple[int, str] | None:
-    """The newest row and its hash when every row follows the one before and the newest is the
-    head's, else None (`_walk` then says where and why): the same checks as `_walk`, a page of
-    rows at a time. A row's hash covers its own columns only (its `prev_sha256` as stored), so
-    a page's hashes are made together (`page_hashes`) and the chain is checked by comparing
-    the page's `prev_sha256` column with them, as lists."""
+    """`audit_chain.chain_holds` on the session's own connection: the newest row and its hash
+    when the whole chain holds, else None (`_walk` then says where and why)."""
     head = session.get(AuditHead, 1)
     driver = session.connection().connection.driver_connection
     # On PostgreSQL a named (server-side) cursor: psycopg's ordinary one receives the whole
@@ -259,74 +221,9 @@ def _chain_holds(session: Session, progress: Progress) -> tuple[int, str] | None
     else:
         cursor = driver.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(WALK_QUERY)
-        expected_seq, expected_prev = 1, GENESIS
-        while page := cursor.fetchmany(WALK_PAGE):
-            seqs = tuple(row[0] for row in page)
-            if seqs != tuple(range(expected_seq, expected_seq + len(page))):
-                return None
-            hashes = page_hashes(page)
-            if [expected_prev, *hashes[:-1]] != [row[7] for row in page]:
-                return None
-            expected_seq, expected_prev = expected_seq + len(page), hashes[-1]
-            progress.advance(len(page))
+        return chain_holds(cursor, (head.seq, head.sha256) if head else None, progress, WALK_PAGE)
     finally:
         cursor.close()
-    newest = expected_seq - 1
-    if head is None or head.seq != newest or head.sha256 != expected_prev:
-        return None
-    return newest, expected_prev
-
-
-def page_hashes(page: list[tuple[Any, ...]]) -> list[str]:
-    """`chained_sha256` of each row of `page` (columns in `CHAINED`'s order, the time as the
-    driver gives it), made together. The rows' JSON lists are spelled with their strings as
-    they are, once the whole page shows it may be: every time is SQLite's own
-    `YYYY-MM-DD HH:MM:SS.ffffff` (or a datetime), and escaping all the strings at once with
-    `_json_string` escapes nothing but the quotes between them. Else each row is hashed by
-    `chained_sha256` itself."""
-    whens = _iso_times([row[1] for row in page])
-    if whens is not None:
-        lists = [
-            '","'.join((when, staff_id or "", *rest))
-            for when, (_, _, staff_id, *rest) in zip(whens, page, strict=True)
-        ]
-        joined = "".join(lists)
-        if len(_json_string(joined)) == len(joined) + 2 + _QUOTES * len(lists):
-            texts = [f'[{int(row[0])},"{text}"]' for row, text in zip(page, lists, strict=True)]
-            return [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
-    return [chained_sha256((seq, _as_time(at), *rest)) for seq, at, *rest in page]
-
-
-def _iso_times(times: list[Any]) -> list[str] | None:
-    """Each time as `chained_sha256` spells it (a time without a zone is UTC), or None when one
-    of them is text in another form than SQLite's own."""
-    if not all(isinstance(at, str) for at in times):
-        if not all(isinstance(at, datetime) for at in times):
-            return None
-        return [
-            at.isoformat() if at.tzinfo is not None else f"{at.isoformat()}+00:00" for at in times
-        ]
-    if "".join(times).translate(_DIGITS) != _SQLITE_TIME * len(times):
-        return None
-    for at in times:  # a date or time out of range is refused here as `_as_time` refuses it
-        datetime.fromisoformat(at)
-    # `isoformat` leaves out a zero fraction of a second.
-    return [
-        f"{at[:10]}T{at[11:19]}+00:00" if at.endswith(".000000") else f"{at[:10]}T{at[11:]}+00:00"
-        for at in times
-    ]
-
-
-def _as_time(at: Any) -> datetime:
-    return at if isinstance(at, datetime) else datetime.fromisoformat(at)
-
-
-#: The one form SQLite is given times in (SQLAlchemy's), every digit written as 0.
-_SQLITE_TIME = "0000-00-00 00:00:00.000000"
-_DIGITS = str.maketrans("0123456789", "0" * 10)
-#: The quotes between a row's seven strings, each escaped by `_json_string` as two characters.
-_QUOTES = 12
 
 
 def check_since_checkpoint(session: Session, limit: int) -> ChainReport:

@@ -14,19 +14,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.archive.connect import SQLITE_BUSY_SECONDS, SQLITE_PRAGMAS, archive_url, sqlite_url
 from intake.safe_write import fsync_folder, make_folders
 
-#: How long a SQLite writer waits for another writer's transaction, in seconds.
-SQLITE_BUSY_SECONDS = 30
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{Path(path).resolve()}"
-
-
-def archive_url(database_url: str, instance_path: Path) -> str:
-    """The archive database: `DATABASE_URL` when set, else SQLite in the instance folder."""
-    return database_url or sqlite_url(Path(instance_path) / "archive.sqlite3")
+__all__ = ["SQLITE_BUSY_SECONDS", "archive_url", "make_engine", "session_factory", "sqlite_url"]
 
 
 def make_engine(url: str) -> Engine:
@@ -47,12 +38,8 @@ def make_engine(url: str) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, say when a transaction begins.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        # Deleted rows are overwritten with zeros, not left in free pages: what retention erases
-        # (a patient's name, a consent) is gone from the file, not just from its tables.
-        cursor.execute("PRAGMA secure_delete=ON")
+        for pragma in SQLITE_PRAGMAS:  # WAL, synchronous=FULL, foreign keys, secure_delete
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
