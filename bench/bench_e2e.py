@@ -259,7 +259,7 @@ def archived_counts(env: dict[str, str]) -> dict[str, int]:
         archive.dispose()
 
 
-def measure(rounds: int, per_round: int, clients: int, threads: int) -> Run:
+def measure(rounds: int, per_round: int, clients: int, threads: int, workers: int = WORKERS) -> Run:
     run = Run()
     with tempfile.TemporaryDirectory(prefix="intake-bench-e2e-") as folder:
         env = app_env(Path(folder))
@@ -267,15 +267,16 @@ def measure(rounds: int, per_round: int, clients: int, threads: int) -> Run:
         if upgrade.returncode != 0:
             raise SystemExit(f"intake db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}")
         server = GunicornServer(
-            env, Path(folder) / "logs", name="bench", workers=WORKERS,
+            env, Path(folder) / "logs", name="bench", workers=workers,
             worker_class=WORKER_CLASS, threads=threads,
         )  # fmt: skip
         server.start()
         try:
             assert server.process is not None
+            count = workers
             workers = children(server.process.pid)
-            if len(workers) != WORKERS:
-                raise SystemExit(f"expected {WORKERS} workers, found {workers}")
+            if len(workers) != count:
+                raise SystemExit(f"expected {count} workers, found {workers}")
             # Both workers up and idle (the start waits for /healthz from one of them).
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not all(
@@ -324,7 +325,9 @@ def measure(rounds: int, per_round: int, clients: int, threads: int) -> Run:
     return run
 
 
-def figures(run: Run, per_round: int, clients: int, threads: int) -> list[Figure]:
+def figures(
+    run: Run, per_round: int, clients: int, threads: int, workers: int = WORKERS
+) -> list[Figure]:
     total = per_round * len(run.rounds)
     errors = sum(len(r.errors) for r in run.rounds)
     alone = run.alone
@@ -339,7 +342,7 @@ def figures(run: Run, per_round: int, clients: int, threads: int) -> list[Figure
     ceiling = cores * 1000 / (server_cpu + client_cpu)
     complete = errors == 0 and run.archived == {"archived": total + ALONE}
     where = (
-        f"gunicorn {WORKERS} {WORKER_CLASS} workers x {threads} threads, {clients} clients, "
+        f"gunicorn {workers} {WORKER_CLASS} workers x {threads} threads, {clients} clients, "
         f"{len(run.rounds)} rounds of {per_round}"
     )
     first = {pid: kb for pid, kb in run.rounds[0].rss_kb.items()}
@@ -403,12 +406,16 @@ def figures(run: Run, per_round: int, clients: int, threads: int) -> list[Figure
 
 
 def run(
-    rounds: int = ROUNDS, per_round: int = PER_ROUND, clients: int = CLIENTS, threads: int = THREADS
+    rounds: int = ROUNDS,
+    per_round: int = PER_ROUND,
+    clients: int = CLIENTS,
+    threads: int = THREADS,
+    workers: int = WORKERS,
 ) -> list[Figure]:
     started = time.perf_counter()
-    result = measure(rounds, per_round, clients, threads)
+    result = measure(rounds, per_round, clients, threads, workers)
     print(f"e2e: {rounds * per_round:,} consents in {time.perf_counter() - started:.0f} s in all")
-    return figures(result, per_round, clients, threads)
+    return figures(result, per_round, clients, threads, workers)
 
 
 def main() -> None:
@@ -417,10 +424,11 @@ def main() -> None:
     parser.add_argument("--per-round", type=int, default=PER_ROUND)
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--threads", type=int, default=THREADS, help="per gthread worker")
+    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn worker processes")
     args = parser.parse_args()
     if args.rounds < 2:
         parser.error("at least 2 rounds: the memory figure compares the first and the last")
-    print_table(run(args.rounds, args.per_round, args.clients, args.threads))
+    print_table(run(args.rounds, args.per_round, args.clients, args.threads, args.workers))
 
 
 if __name__ == "__main__":
