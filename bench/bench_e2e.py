@@ -3,7 +3,8 @@
 One `gunicorn app:app` (2 gthread workers of 2 threads, as README "Deploying" runs it) on
 127.0.0.1 with a fresh instance folder (SQLite archive, `STORAGE=files`, the self-signed clinic
 certificate the app makes on first use); 20 tablets at a time, each a stdlib HTTP client
-(`tests/support/serving.py`) walking one whole submission from a fresh session: the welcome page,
+(`tests/support/serving.py`'s, on one kept-alive connection as a browser keeps one: `KeptTablet`)
+walking one whole submission from a fresh session: the welcome page,
 the four steps (each a GET for the page and its CSRF token, then the POST), the review page, the
 submit, and the done page the submit redirects to: 13 requests per consent.
 
