@@ -166,6 +166,7 @@ class KeptTablet(TabletClient):
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         server = self._server()
         for attempt in (1, 2):
+            kept = self.connection is not None
             if self.connection is None:
                 host, port = server.removeprefix("http://").rsplit(":", 1)
                 assert host == HOST, "loopback only"
@@ -177,8 +178,9 @@ class KeptTablet(TabletClient):
                 break
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
-                # A kept connection the server had closed: once more on a new one.
-                if attempt == 2 or not isinstance(exc, KEPT_CLOSED):
+                # Once more on a new connection only when a kept one had been closed by the
+                # server while idle: any other failure is the server's, and counts.
+                if attempt == 2 or not kept or not isinstance(exc, KEPT_CLOSED):
                     self.hits.append(Hit(method, path, server, None))
                     raise NoAnswer(f"{method} {path} on {server}: {exc!r}") from exc
         if response.will_close:
@@ -187,6 +189,7 @@ class KeptTablet(TabletClient):
         self.hits.append(Hit(method, path, server, response.status))
         for name, value in answer.headers:
             if name.lower() == "set-cookie":
+                self.set_cookies.append(value)
                 morsel = SimpleCookie()
                 morsel.load(value)
                 for key, item in morsel.items():
