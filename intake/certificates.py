@@ -104,8 +104,9 @@ def clinic_signer(
     Either way the certificate is kept under `certificates_dir`, so that it stays trusted by
     `intake verify` after it is replaced.
     """
-    from pyhanko.sign.signers import SimpleSigner
     from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from intake.seal_signer import SealSigner
 
     if p12 is not None:
         key, certificate, chain = _read_p12(p12, p12_password)
@@ -117,7 +118,7 @@ def clinic_signer(
         keep_certificate(certificates_dir, authority, prefix=AUTHORITY_PREFIX)
     return ClinicSigner(
         certificate=ClinicCertificate.of(certificate),
-        signer=SimpleSigner(
+        signer=SealSigner(
             signing_cert=_asn1_certificate(certificate),
             signing_key=asn1_keys.PrivateKeyInfo.load(
                 key.private_bytes(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import sqlalchemy.exc
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from intake.archive.db import make_engine
@@ -44,6 +48,52 @@ def test_downgrade_removes_every_table(database_url: str):
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
+
+
+def alembic_current(engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_the_schema_check_reads_what_alembic_says(database_url: str):
+    """`head_revision` and `current_revision` (read without importing Alembic) agree with
+    Alembic's own answers: never migrated, one step behind, and at the head."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head_revision() == head
+    engine = make_engine(database_url)
+    try:
+        assert current_revision(engine) is None
+        assert alembic_current(engine) is None
+        upgrade(database_url)
+        command.downgrade(alembic_config(database_url), "-1")
+        behind = alembic_current(engine)
+        assert behind not in (None, head)
+        assert current_revision(engine) == behind
+        with pytest.raises(SchemaOutOfDate, match=f"at schema {behind}, the app needs {head}"):
+            require_current(engine)
+        upgrade(database_url)
+        assert current_revision(engine) == alembic_current(engine) == head
+    finally:
+        engine.dispose()
+
+
+def test_the_app_and_a_command_start_without_alembic(tmp_path):
+    """The schema check imports no Alembic (nor Mako, nor Pygments): 10 MB in every worker."""
+    script = (
+        "import sys\n"
+        "from intake.archive.db import make_engine\n"
+        "from intake.archive.migrate import require_current, SchemaOutOfDate\n"
+        f"engine = make_engine('sqlite:///{tmp_path}/archive.sqlite3')\n"
+        "try:\n"
+        "    require_current(engine)\n"
+        "except SchemaOutOfDate:\n"
+        "    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako', 'pygments'}))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert ran.stdout.strip() == "[]"
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path):

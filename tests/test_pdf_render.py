@@ -6,11 +6,14 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
+from intake.config import PROJECT_ROOT
 from intake.definition import ConsentDefinition, FormCatalog
 from intake.pdf import RenderSettings, render_consent
 from intake.pdf.metadata import ATTACHMENT_NAME
@@ -231,6 +234,38 @@ def test_pdf_text_is_the_one_escape():
     assert pdf_text("a < b & c > d") == "a &lt; b &amp; c &gt; d"
     assert pdf_text("line one\nline two") == "line one<br/>line two"
     assert pdf_text("名前") == '<font name="WenQuanYiMicroHei">名前</font>'
+
+
+def test_the_cjk_face_is_read_when_a_text_first_needs_it():
+    """A process that renders only Latin text never parses the CJK face (22 MB); the first
+    CJK character registers it, and the consent then draws it in that face."""
+    script = (
+        "import json\n"
+        "from reportlab.pdfbase import pdfmetrics\n"
+        "from bench.measure import demo_consent\n"
+        "from intake.pdf import render_consent\n"
+        "from intake.pdf.fonts import CJK\n"
+        "from intake.pdf.text import pdf_text\n"
+        "definition, submission = demo_consent()\n"
+        "render_consent(definition, submission)\n"
+        "before = CJK in pdfmetrics.getRegisteredFontNames()\n"
+        "import io\n"
+        "from pypdf import PdfReader\n"
+        "from intake.definition import FormCatalog\n"
+        "from intake.submission import validate_submission\n"
+        "data = json.loads(open('intake/demo_submission.json', encoding='utf-8').read())\n"
+        "data['health']['allergies'] = '青霉素'\n"
+        "pdf = render_consent(definition, validate_submission(data, FormCatalog('forms')))\n"
+        "fonts = {str(f.get_object()['/BaseFont']).split('+')[-1] for page in PdfReader("
+        "io.BytesIO(pdf)).pages for f in page['/Resources']['/Font'].values()}\n"
+        "drawn = any(name.startswith(CJK) for name in fonts)\n"
+        "print(json.dumps([before, CJK in pdfmetrics.getRegisteredFontNames(), drawn]))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True, text=True, check=True, timeout=120, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    assert json.loads(ran.stdout.strip().splitlines()[-1]) == [False, True, True]
 
 
 def test_a_5000_character_answer_is_found_whole(demo_data, catalog):

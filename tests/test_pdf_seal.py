@@ -106,6 +106,22 @@ def test_the_seal_is_pades_with_the_reason(sealed: bytes, clinic: ClinicSigner, 
     assert signer == clinic.certificate
 
 
+def test_the_seal_names_its_certificate_by_sha256(sealed: bytes, clinic: ClinicSigner):
+    """The signing-certificate-v2 attribute (made once per signer, read back for each seal) is
+    the one pyHanko builds for the certificate: its SHA-256, issuer and serial number."""
+    from pyhanko.sign.general import as_signing_certificate_v2
+
+    (signature,) = PdfFileReader(io.BytesIO(sealed)).embedded_signatures
+    attributes = {a["type"].native: a for a in signature.signer_info["signed_attrs"]}
+    (value,) = attributes["signing_certificate_v2"]["values"]
+    cert = clinic.signer.signing_cert
+    assert value.dump() == as_signing_certificate_v2(cert).dump()
+    (named,) = value["certs"]
+    assert named["cert_hash"].native.hex() == clinic.certificate.sha256.lower()
+    assert named["issuer_serial"]["serial_number"].native == cert.serial_number
+    assert set(attributes) == {"content_type", "message_digest", "signing_certificate_v2"}
+
+
 def test_sealing_appends_to_the_rendered_file(demo_pdf: bytes, sealed: bytes):
     """The seal is a last incremental revision: the rendered bytes are untouched before it."""
     assert sealed.startswith(demo_pdf)

@@ -1,16 +1,25 @@
-"""Bring an archive database to the newest schema (Alembic), and tell whether it is there."""
+"""Bring an archive database to the newest schema (Alembic), and tell whether it is there.
+
+Telling is done without importing Alembic (and Mako and Pygments with it: some 10 MB in every
+app worker, and a part of every `intake` command's start): the newest revision is read from the
+migration files' `revision` and `down_revision` lines, the database's from the table Alembic
+keeps it in. tests/test_migrations.py holds both equal to what Alembic itself says.
+"""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: Where Alembic keeps a database's revision (its default; env.py names no other).
+VERSION_TABLE = "alembic_version"
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -18,6 +27,8 @@ class SchemaOutOfDate(RuntimeError):
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -26,16 +37,47 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Apply every migration the database has not had yet."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
 
 
+def _literal(tree: ast.Module, name: str) -> object:
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and node.value:
+            return ast.literal_eval(node.value)
+    raise LookupError(name)
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    """The newest revision of the migration files: the one no other revises."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        try:
+            revision = _literal(tree, "revision")
+        except LookupError:
+            continue  # not a migration (__init__.py)
+        down = _literal(tree, "down_revision")
+        revisions.add(str(revision))
+        revised.update([down] if isinstance(down, str) else down or ())
+    heads = sorted(revisions - revised)
+    if len(heads) > 1:
+        raise RuntimeError(f"the migrations have more than one head: {', '.join(heads)}")
+    return heads[0] if heads else None
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: never migrated)."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table(VERSION_TABLE):
+            return None
+        rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+    if len(rows) > 1:
+        raise RuntimeError(f"the database is at more than one head: {[r[0] for r in rows]}")
+    return rows[0][0] if rows else None
 
 
 def require_current(engine: Engine) -> None:

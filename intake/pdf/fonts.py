@@ -125,7 +125,8 @@ def _font(name: str, path: Path, subfont: int = 0) -> TTFont:
 @cache
 def register_fonts() -> None:
     """Register the fonts once per process (parsing the TrueType files is the slow part), and
-    have reportlab write their ToUnicode maps with `to_unicode_cmap`."""
+    have reportlab write their ToUnicode maps with `to_unicode_cmap`. The CJK face is
+    registered by `register_cjk`, when a text first needs it."""
     ttfonts.makeToUnicodeCMap = to_unicode_cmap
     pdfmetrics.registerFont(_font(BODY, FONT_DIR / "DejaVuSans.ttf"))
     pdfmetrics.registerFont(_font(BOLD, FONT_DIR / "DejaVuSans-Bold.ttf"))
@@ -133,7 +134,20 @@ def register_fonts() -> None:
     addMapping(BODY, 1, 0, BOLD)
     addMapping(BODY, 0, 1, BODY)
     addMapping(BODY, 1, 1, BOLD)
-    pdfmetrics.registerFont(_font(CJK, CJK_FILE, subfont=0))
+
+
+_CJK_LOCK = threading.Lock()
+
+
+def register_cjk() -> None:
+    """Register the CJK face once per process, the first time a text has CJK characters in it
+    (`text.pdf_text`): its 30,000 glyphs' tables take some 22 MB, which a process that only
+    ever prints other scripts never holds."""
+    if CJK in pdfmetrics.getRegisteredFontNames():
+        return
+    with _CJK_LOCK:
+        if CJK not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(_font(CJK, CJK_FILE, subfont=0))
 
 
 def forget_subsets() -> None:

@@ -12,8 +12,6 @@ import re
 from datetime import UTC, datetime
 
 import pikepdf
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from intake.definition import ConsentDefinition
 from intake.languages import DOCUMENT_LANGUAGE
@@ -35,7 +33,11 @@ def parse_document_id(text: str) -> str | None:
 
 
 def keywords_document_id(pdf: bytes, password: str | None = None) -> str | None:
-    """The document id in a PDF's keywords (opened with `password` if encrypted), or None."""
+    """The document id in a PDF's keywords (opened with `password` if encrypted), or None.
+    pypdf is imported here: checking a file needs it, making one does not (9 MB a worker)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         reader = PdfReader(io.BytesIO(pdf))
         if reader.is_encrypted and password is not None:

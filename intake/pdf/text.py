@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 import arabic_reshaper
 from bidi import get_display
 
-from intake.pdf.fonts import CHINESE, JAPANESE, KOREAN
+from intake.pdf.fonts import CHINESE, JAPANESE, KOREAN, register_cjk
 
 _HANGUL = r"\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
 _KANA = r"\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
@@ -55,6 +55,7 @@ def pdf_text(value: str) -> str:
         value = "\n".join(visual_order(line) for line in value.split("\n"))
     escaped = escape(value)
     if _CJK_RUN.search(escaped):
+        register_cjk()
         escaped = _CJK_RUN.sub(
             lambda m: f'<font name="{_cjk_font(m.group(), value)}">{m.group()}</font>', escaped
         )
