@@ -33,6 +33,11 @@ CJK_FILE = FONT_DIR / "wqy-microhei.ttc"
 CHINESE = JAPANESE = KOREAN = CJK
 
 
+def kept_to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """`to_unicode_cmap`, made once per process for the same subset (`SUBSETS_KEPT` kept)."""
+    return _kept_cmap(fontname, tuple(subset))
+
+
 def to_unicode_cmap(fontname: str, subset: list[int]) -> str:
     """reportlab's ToUnicode CMap of a font subset, each character written as UTF-16BE.
 
@@ -70,6 +75,11 @@ def to_unicode_cmap(fontname: str, subset: list[int]) -> str:
 
 #: How many embedded font subsets (each a few tens of kB, compressed) one process keeps.
 SUBSETS_KEPT = 32
+
+
+@lru_cache(maxsize=SUBSETS_KEPT)
+def _kept_cmap(fontname: str, subset: tuple[int, ...]) -> str:
+    return to_unicode_cmap(fontname, list(subset))
 
 
 class _KeptFlate(PDFStreamFilterZCompress):
@@ -110,9 +120,11 @@ class _SubsetFace(TTFontFace):
 
     def addSubsetObjects(self, doc, fontname, subset):  # noqa: ANN001, ANN201, N802, N803
         reference = super().addSubsetObjects(doc, fontname, subset)
-        font_file = doc.idToObject.get(f"fontFile:{self.filename}({fontname})")
-        if font_file is not None and font_file.filters:
-            font_file.filters = [_KEPT_FLATE]
+        # The font file, and its ToUnicode map (made just before), compressed once.
+        for name in (f"fontFile:{self.filename}({fontname})", f"toUnicodeCMap:{fontname}"):
+            stream = doc.idToObject.get(name)
+            if stream is not None and stream.filters:
+                stream.filters = [_KEPT_FLATE]
         return reference
 
 
@@ -125,8 +137,8 @@ def _font(name: str, path: Path, subfont: int = 0) -> TTFont:
 @cache
 def register_fonts() -> None:
     """Register the fonts once per process (parsing the TrueType files is the slow part), and
-    have reportlab write their ToUnicode maps with `to_unicode_cmap`."""
-    ttfonts.makeToUnicodeCMap = to_unicode_cmap
+    have reportlab write their ToUnicode maps with `to_unicode_cmap` (`kept_to_unicode_cmap`)."""
+    ttfonts.makeToUnicodeCMap = kept_to_unicode_cmap
     pdfmetrics.registerFont(_font(BODY, FONT_DIR / "DejaVuSans.ttf"))
     pdfmetrics.registerFont(_font(BOLD, FONT_DIR / "DejaVuSans-Bold.ttf"))
     addMapping(BODY, 0, 0, BODY)
@@ -139,5 +151,6 @@ def register_fonts() -> None:
 def forget_subsets() -> None:
     """Drop every font subset kept: the next render makes and compresses its own again."""
     _SubsetFace._subset.cache_clear()  # noqa: SLF001
+    _kept_cmap.cache_clear()
     with _KEPT_FLATE._lock:  # noqa: SLF001
         _KEPT_FLATE._kept.clear()  # noqa: SLF001

@@ -182,6 +182,9 @@ class FormLayout:
         self.styles = consent_styles()
         self._paragraphs: dict[tuple[str, str, str | None, bool], _Laid] = {}
         self._lock = threading.Lock()
+        #: The fixed text's pages laid out from these paragraphs, by clinic settings
+        #: (`fixed_pages.py`): dropped with the layout.
+        self.fixed_pages: OrderedDict[Any, Any] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._paragraphs)

@@ -38,6 +38,7 @@ from intake.languages import (
     language_name,
     words,
 )
+from intake.pdf.fixed_pages import ReplayedPage, fixed_pages
 from intake.pdf.fonts import BODY, FONT_DIR, register_fonts
 from intake.pdf.layout_cache import FormLayout, form_layout
 from intake.pdf.metadata import finish_pdf
@@ -86,6 +87,8 @@ class _NumberedCanvas(Canvas):
 
     def showPage(self) -> None:  # noqa: N802 - reportlab's name
         self._pages.append(dict(self.__dict__))
+        # Set by a fixed page replayed on this page (`ReplayedPage`).
+        self.__dict__.pop("_replayed", None)
         self._startPage()
 
     def save(self) -> None:
@@ -101,6 +104,10 @@ class _NumberedCanvas(Canvas):
                 footer += f" · {self._mark}"
             self.drawCentredString(width / 2, 0.45 * inch, footer)
             super().showPage()
+            replayed = state.get("_replayed")
+            if replayed is not None:
+                pages, page = replayed
+                pages.content_stream(page, self._doc.Pages.pages[-1])
         super().save()
 
     def mark_preview(self) -> None:
@@ -304,6 +311,56 @@ def _clinician_block(line: str, width: float, layout: FormLayout, _: Words) -> K
     )
 
 
+def _sections_and_side_effects(
+    definition: ConsentDefinition, settings: RenderSettings, layout: FormLayout
+) -> list[Any]:
+    """The consent text and the side effects: the form's words and the clinic's phone only,
+    the same for every patient."""
+    s, fixed, _ = layout.styles, layout.paragraph, words(definition.language)
+    story: list[Any] = []
+    for section in definition.sections:
+        story += _heading(section.heading, layout)
+        story += [fixed(text, "para") for text in section.paragraphs]
+        story += _items(section.items, layout, numbered=section.numbered)
+
+    for tier in definition.side_effects:
+        story += _heading(tier.heading, layout, tier.tier)
+        if tier.headline:
+            story.append(fixed(tier.headline, "headline"))
+        story += [
+            fixed(tier.intro, "para"),
+            *_items(tier.items, layout),
+            fixed(
+                f"<b>{pdf_text(_('What to do:'))}</b> {pdf_text(tier.action)}", "para", markup=True
+            ),
+        ]
+        if tier.contact_clinic and settings.clinic_phone:
+            call = _Template(
+                _("Call {clinic}: {phone}"),
+                {"clinic": definition.clinic_name, "phone": settings.clinic_phone},
+            )
+            story.append(_p(call, s["clinic-phone"]))
+    return story
+
+
+def _fixed_text(
+    definition: ConsentDefinition, settings: RenderSettings, layout: FormLayout
+) -> list[Any]:
+    """`_sections_and_side_effects`, starting on a page of its own: its pages laid out once
+    per form text, language, page size and clinic settings and replayed (`fixed_pages.py`),
+    or laid out here when they cannot be."""
+    pagesize = PAGE_SIZES.get(settings.page_size, LETTER)
+    pages = fixed_pages(
+        layout,
+        settings,
+        lambda: _sections_and_side_effects(definition, settings, layout),
+        _doc_options(pagesize),
+    )
+    if pages is None:
+        return [PageBreak(), *_sections_and_side_effects(definition, settings, layout)]
+    return pages.flowables()
+
+
 def build_story(
     definition: ConsentDefinition,
     submission: Submission,
@@ -377,28 +434,7 @@ def build_story(
         else:
             story.append(fixed(q.question, "row", bullet=_("No")))
 
-    for section in definition.sections:
-        story += _heading(section.heading, layout)
-        story += [fixed(text, "para") for text in section.paragraphs]
-        story += _items(section.items, layout, numbered=section.numbered)
-
-    for tier in definition.side_effects:
-        story += _heading(tier.heading, layout, tier.tier)
-        if tier.headline:
-            story.append(fixed(tier.headline, "headline"))
-        story += [
-            fixed(tier.intro, "para"),
-            *_items(tier.items, layout),
-            fixed(
-                f"<b>{pdf_text(_('What to do:'))}</b> {pdf_text(tier.action)}", "para", markup=True
-            ),
-        ]
-        if tier.contact_clinic and settings.clinic_phone:
-            call = _Template(
-                _("Call {clinic}: {phone}"),
-                {"clinic": definition.clinic_name, "phone": settings.clinic_phone},
-            )
-            story.append(_p(call, s["clinic-phone"]))
+    story += _fixed_text(definition, settings, layout)
 
     story += _heading(_("Acknowledgments"), layout)
     ticked = set(submission.acknowledgments)
@@ -499,6 +535,20 @@ def build_story(
     return story
 
 
+def _doc_options(pagesize: tuple[float, float]) -> dict[str, Any]:
+    """The consent's page: its size, its margins, the font its content starts with."""
+    return {
+        "pagesize": pagesize,
+        "leftMargin": MARGIN,
+        "rightMargin": MARGIN,
+        "topMargin": 0.7 * inch,
+        "bottomMargin": 0.8 * inch,
+        # reportlab's default, Helvetica, would be named (not embedded) in every page's
+        # resources, which PDF/A forbids.
+        "initialFontName": BODY,
+    }
+
+
 def render_consent(
     definition: ConsentDefinition,
     submission: Submission,
@@ -524,27 +574,25 @@ def render_consent(
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
-        pagesize=pagesize,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=0.7 * inch,
-        bottomMargin=0.8 * inch,
         title=definition.title,
         author=definition.clinic_name,
         subject=f"{definition.id} version {definition.version}",
         creator="intake",
-        # The font each page's content starts with: reportlab's default, Helvetica, would be
-        # named (not embedded) in every page's resources, which PDF/A forbids.
-        initialFontName=BODY,
+        **_doc_options(pagesize),
     )
     story = build_story(definition, submission, settings, document_id, doc.width, seal, tablet)
     preview = seal is None
-    doc.build(
-        story,
-        canvasmaker=lambda *a, **kw: _NumberedCanvas(
-            *a, footer=document_id, preview=preview, words=words(definition.language), **kw
-        ),
-    )
+    replayed = next((f.source for f in story if isinstance(f, ReplayedPage)), None)
+
+    def canvasmaker(*args: Any, **kwargs: Any) -> _NumberedCanvas:
+        canvas = _NumberedCanvas(
+            *args, footer=document_id, preview=preview, words=words(definition.language), **kwargs
+        )
+        if replayed is not None:
+            replayed.prelude(canvas)
+        return canvas
+
+    doc.build(story, canvasmaker=canvasmaker)
     underlay = preview_underlay(words(definition.language)(PREVIEW_MARK), pagesize)
     return finish_pdf(
         buffer.getvalue(),
