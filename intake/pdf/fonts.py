@@ -16,9 +16,10 @@ import threading
 from collections import OrderedDict
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from reportlab.lib.fonts import addMapping
-from reportlab.pdfbase import pdfmetrics, ttfonts
+from reportlab.pdfbase import pdfdoc, pdfmetrics, ttfonts
 from reportlab.pdfbase.pdfdoc import PDFStreamFilterZCompress
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 
@@ -128,8 +129,41 @@ class _SubsetFace(TTFontFace):
         return reference
 
 
+class _Formatted(pdfdoc.PDFObject):
+    """A PDF array of numbers, formatted once: it reads the same in every document."""
+
+    def __init__(self, numbers: tuple[float, ...]) -> None:
+        self._bytes = pdfdoc.format(pdfdoc.PDFArray(numbers), None)
+
+    def format(self, document: Any) -> bytes:
+        return self._bytes
+
+
+@lru_cache(maxsize=SUBSETS_KEPT)
+def _widths(numbers: tuple[float, ...]) -> _Formatted:
+    return _Formatted(numbers)
+
+
+class _KeptFont(TTFont):
+    """A TrueType font whose subsets' glyph widths are formatted once for the same glyphs."""
+
+    def addObjects(self, doc: Any) -> None:  # noqa: N802 - reportlab's name
+        state = self.state.get(doc)
+        count = 0 if state is None else len(state.subsets)
+        # reportlab drops the document's state of the font as it adds its objects.
+        names = [self.getSubsetInternalName(n, doc)[1:] for n in range(count)]
+        super().addObjects(doc)
+        fonts = doc.idToObject["BasicFonts"].dict
+        for name in names:
+            pdf_font = fonts.get(name)
+            widths = getattr(pdf_font, "Widths", None)
+            if isinstance(widths, pdfdoc.PDFArray):
+                pdf_font.Widths = _widths(tuple(widths.sequence))
+
+
 def _font(name: str, path: Path, subfont: int = 0) -> TTFont:
     font = TTFont(name, path, subfontIndex=subfont)
+    font.__class__ = _KeptFont
     font.face.__class__ = _SubsetFace
     return font
 
@@ -152,5 +186,6 @@ def forget_subsets() -> None:
     """Drop every font subset kept: the next render makes and compresses its own again."""
     _SubsetFace._subset.cache_clear()  # noqa: SLF001
     _kept_cmap.cache_clear()
+    _widths.cache_clear()
     with _KEPT_FLATE._lock:  # noqa: SLF001
         _KEPT_FLATE._kept.clear()  # noqa: SLF001

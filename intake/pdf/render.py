@@ -44,7 +44,7 @@ from intake.pdf.layout_cache import FormLayout, form_layout
 from intake.pdf.metadata import finish_pdf
 from intake.pdf.outline import draw_outlined_centred
 from intake.pdf.signature import SignatureDrawing
-from intake.pdf.text import pdf_template, pdf_text
+from intake.pdf.text import pdf_template, pdf_text, plain_paragraph
 from intake.submission import NOT_SURE, Patient, SignaturePad, Submission
 
 PAGE_SIZES = {"letter": LETTER, "a4": A4}
@@ -180,8 +180,9 @@ def patient_rows(
 
 def _p(text: str | _Template, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
     """A paragraph of plain text: escaped, never markup."""
-    markup = text.markup() if isinstance(text, _Template) else pdf_text(text)
-    return Paragraph(markup, style, bulletText=bullet)
+    if isinstance(text, _Template):
+        return Paragraph(text.markup(), style, bulletText=bullet)
+    return plain_paragraph(text, style, bullet)
 
 
 def _heading(text: str, layout: FormLayout, style: str = "h2") -> list[Any]:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import re
+import threading
+import weakref
 from string import Formatter
+from typing import Any
 from xml.sax.saxutils import escape
 
 import arabic_reshaper
 from bidi import get_display
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Paragraph
+from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from intake.pdf.fonts import CHINESE, JAPANESE, KOREAN
 
@@ -76,3 +83,31 @@ def pdf_template(template: str, **values: str) -> str:
         if name is not None:
             parts.append(pdf_text(values[name]))
     return "".join(parts)
+
+
+#: What `pdf_text` turns into markup (escapes, line breaks, a CJK font) or reorders.
+_NOT_PLAIN = re.compile(f"[&<>\r\n{_HANGUL}{_KANA}{_HAN}]|{_RTL.pattern}")
+_prototypes: weakref.WeakKeyDictionary[ParagraphStyle, Any] = weakref.WeakKeyDictionary()
+_prototypes_lock = threading.Lock()
+
+
+def plain_paragraph(value: str, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
+    """`Paragraph(pdf_text(value), style, bulletText=bullet)`, without parsing markup when
+    `value` is plain text (no character `pdf_text` would escape, break, reorder or give a CJK
+    font): its one fragment is the style's, holding the text as reportlab's parser cleans it.
+    Only the style's fragment is kept, never the text."""
+    cleaned = None if _NOT_PLAIN.search(value) else cleanBlockQuotedText(value)
+    if not cleaned:
+        return Paragraph(pdf_text(value), style, bulletText=bullet)
+    prototype = _prototypes.get(style)
+    if prototype is None:
+        (prototype,) = Paragraph("x", style).frags
+        with _prototypes_lock:
+            prototype = _prototypes.setdefault(style, prototype)
+    frag = copy.copy(prototype)
+    # Its own lists (the links and underlines a fragment carries), as the parser makes them.
+    for name, attribute in vars(prototype).items():
+        if isinstance(attribute, list):
+            setattr(frag, name, list(attribute))
+    frag.text = cleaned
+    return Paragraph(cleaned, style, bulletText=bullet, frags=[frag])
