@@ -167,8 +167,11 @@ class _End(Flowable):
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         frame = self._frame
         top = frame._y2 - frame._topPadding  # noqa: SLF001 - reportlab's frame
-        self._seen["height"] = top - frame._y  # noqa: SLF001
-        self._seen["space_after"] = frame._prevASpace if frame._oASpace else 0  # noqa: SLF001
+        # The frame is below the last flowable's space after it, which the next flowable's
+        # space before may overlap: the replayed page ends above it, and then has it.
+        after = frame._prevASpace if frame._oASpace else 0  # noqa: SLF001
+        self._seen["height"] = top - frame._y - after  # noqa: SLF001
+        self._seen["space_after"] = after
         return 0, 0
 
     def draw(self) -> None:

@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfdoc, pdfmetrics, ttfonts
 from reportlab.pdfbase.pdfdoc import PDFStreamFilterZCompress
@@ -145,7 +146,37 @@ def _widths(numbers: tuple[float, ...]) -> _Formatted:
 
 
 class _KeptFont(TTFont):
-    """A TrueType font whose subsets' glyph widths are formatted once for the same glyphs."""
+    """A TrueType font whose subsets' glyph widths are formatted once for the same glyphs, and
+    whose printable ASCII text is coded without a loop over its characters."""
+
+    def splitString(self, text: Any, doc: Any, encoding: str = "utf-8") -> list[Any]:  # noqa: N802
+        """reportlab's `splitString`: its result at once for text of printable ASCII, which
+        a document's state codes from the start as itself (`State`, asciiReadable)."""
+        if (
+            isinstance(text, str)
+            and text
+            and text.isascii()
+            and " " <= min(text)
+            and max(text) <= "~"
+            and self._ascii_as_itself
+            and doc in self.state
+        ):
+            return [(0, text.encode("ascii"))]
+        return super().splitString(text, doc, encoding)
+
+    @property
+    def _ascii_as_itself(self) -> bool:
+        """Whether every document codes each printable ASCII character as itself: the font
+        is asciiReadable and has a glyph for each."""
+        known = self.__dict__.get("_ascii_known")
+        if known is None:
+            glyphs = self.face.charToGlyph
+            readable = self._asciiReadable
+            if readable is None:
+                readable = rl_config.ttfAsciiReadable
+            known = bool(readable) and all(code in glyphs for code in range(32, 127))
+            self.__dict__["_ascii_known"] = known
+        return known
 
     def addObjects(self, doc: Any) -> None:  # noqa: N802 - reportlab's name
         state = self.state.get(doc)

@@ -312,10 +312,14 @@ def _clinician_block(line: str, width: float, layout: FormLayout, _: Words) -> K
     )
 
 
-def _sections_and_side_effects(
-    definition: ConsentDefinition, settings: RenderSettings, layout: FormLayout
+def _form_text(
+    definition: ConsentDefinition,
+    settings: RenderSettings,
+    layout: FormLayout,
+    ticked: frozenset[str],
 ) -> list[Any]:
-    """The consent text and the side effects: the form's words and the clinic's phone only,
+    """The consent text, the side effects and the acknowledgments (`ticked`: the ids ticked,
+    every one in a submission that validated): the form's words and the clinic's phone only,
     the same for every patient."""
     s, fixed, _ = layout.styles, layout.paragraph, words(definition.language)
     story: list[Any] = []
@@ -341,24 +345,31 @@ def _sections_and_side_effects(
                 {"clinic": definition.clinic_name, "phone": settings.clinic_phone},
             )
             story.append(_p(call, s["clinic-phone"]))
+
+    story += _heading(_("Acknowledgments"), layout)
+    for ack in definition.acknowledgments:
+        story.append(fixed(ack.text, "ack", bullet="☑" if ack.id in ticked else "☐"))
     return story
 
 
 def _fixed_text(
-    definition: ConsentDefinition, settings: RenderSettings, layout: FormLayout
+    definition: ConsentDefinition,
+    settings: RenderSettings,
+    layout: FormLayout,
+    ticked: frozenset[str],
 ) -> list[Any]:
-    """`_sections_and_side_effects`, starting on a page of its own: its pages laid out once
-    per form text, language, page size and clinic settings and replayed (`fixed_pages.py`),
-    or laid out here when they cannot be."""
+    """`_form_text`, starting on a page of its own: its pages laid out once per form text,
+    language, page size, clinic settings and acknowledgments ticked, and replayed
+    (`fixed_pages.py`), or laid out here when they cannot be."""
     pagesize = PAGE_SIZES.get(settings.page_size, LETTER)
     pages = fixed_pages(
         layout,
-        settings,
-        lambda: _sections_and_side_effects(definition, settings, layout),
+        (settings, ticked),
+        lambda: _form_text(definition, settings, layout, ticked),
         _doc_options(pagesize),
     )
     if pages is None:
-        return [PageBreak(), *_sections_and_side_effects(definition, settings, layout)]
+        return [PageBreak(), *_form_text(definition, settings, layout, ticked)]
     return pages.flowables()
 
 
@@ -435,12 +446,7 @@ def build_story(
         else:
             story.append(fixed(q.question, "row", bullet=_("No")))
 
-    story += _fixed_text(definition, settings, layout)
-
-    story += _heading(_("Acknowledgments"), layout)
-    ticked = set(submission.acknowledgments)
-    for ack in definition.acknowledgments:
-        story.append(fixed(ack.text, "ack", bullet="☑" if ack.id in ticked else "☐"))
+    story += _fixed_text(definition, settings, layout, frozenset(submission.acknowledgments))
 
     signed = signed_time(submission.signed_at, language)
     signer_rows = [(_("Printed name"), submission.typed_name), (_("Signed"), signed)]
