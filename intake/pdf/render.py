@@ -42,6 +42,7 @@ from intake.pdf.metadata import finish_pdf
 from intake.pdf.numbered import PREVIEW_MARK, _NumberedCanvas, preview_underlay
 from intake.pdf.signature import SignatureDrawing
 from intake.pdf.text import pdf_template, pdf_text, plain_paragraph
+from intake.pdf.together import Together
 from intake.submission import NOT_SURE, Patient, SignaturePad, Submission
 
 PAGE_SIZES = {"letter": LETTER, "a4": A4}
@@ -165,7 +166,7 @@ def _signature_block(
         signature: Any = _p(pad, s["typed-signature"])
     else:
         signature = SignatureDrawing(pad, min(width, 4.2 * inch), 1.3 * inch)
-    return KeepTogether(
+    return Together(
         [
             layout.paragraph(heading, "h2"),
             layout.paragraph(meaning, "para"),
@@ -228,7 +229,7 @@ def _clinician_block(line: str, width: float, layout: FormLayout, _: Words) -> K
             ]
         )
     )
-    return KeepTogether(
+    return Together(
         [layout.paragraph(_("Clinician"), "h2"), layout.paragraph(line, "para"), blanks]
     )
 
