@@ -42,7 +42,7 @@ from intake.pdf.metadata import finish_pdf
 from intake.pdf.numbered import PREVIEW_MARK, _NumberedCanvas, preview_underlay
 from intake.pdf.signature import SignatureDrawing
 from intake.pdf.text import pdf_template, pdf_text, plain_paragraph
-from intake.pdf.together import Together
+from intake.pdf.together import Run, Together
 from intake.submission import NOT_SURE, Patient, SignaturePad, Submission
 
 PAGE_SIZES = {"letter": LETTER, "a4": A4}
@@ -112,7 +112,7 @@ def _heading(text: str, layout: FormLayout, style: str = "h2") -> list[Any]:
     return [CondPageBreak(1.1 * inch), layout.paragraph(text, style)]
 
 
-def _label_value(label: str, value: str, layout: FormLayout) -> list[Paragraph]:
+def _label_value(label: str, value: str, layout: FormLayout) -> list[Run]:
     """A label over its value; free text wraps and flows onto later pages.
 
     Each line the patient typed is a paragraph of its own (an empty line keeps its height):
@@ -123,16 +123,21 @@ def _label_value(label: str, value: str, layout: FormLayout) -> list[Paragraph]:
     s = layout.styles
     lines = (value or "—").replace("\r\n", "\n").split("\n")
     return [
-        layout.paragraph(label, "label"),
-        *(_p(line or "\u00a0", s["answer-line"]) for line in lines[:-1]),
-        _p(lines[-1] or "\u00a0", s["answer"]),
+        Run(
+            [
+                layout.paragraph(label, "label"),
+                *(_p(line or "\u00a0", s["answer-line"]) for line in lines[:-1]),
+                _p(lines[-1] or "\u00a0", s["answer"]),
+            ]
+        )
     ]
 
 
 def _rows(
     rows: list[tuple[str, str | _Template]], s: dict[str, ParagraphStyle], style: str = "row"
-) -> list[Paragraph]:
-    return [_p(value or "—", s[style], bullet=label) for label, value in rows]
+) -> list[Run]:
+    """Each label with its value, one paragraph a row, drawn as one flowable while they fit."""
+    return [Run([_p(value or "—", s[style], bullet=label) for label, value in rows])]
 
 
 def _items(items: tuple[str, ...], layout: FormLayout, numbered: bool = False):

@@ -45,6 +45,7 @@ class Together(KeepTogether):
             if n < len(self._content) - 1:
                 y += after
         self._placed = placed
+        self._wrapped = availWidth
         self.width, self.height = width, y
         return width, y
 
@@ -66,3 +67,25 @@ class Together(KeepTogether):
 
     def draw(self) -> None:  # pragma: no cover - drawOn draws the pieces
         pass
+
+
+#: How far a flowable may pass the frame's bottom and still fit, as reportlab's frame allows.
+_FUZZ = 1e-6
+
+
+class Run(Together):
+    """Flowables that follow one another (rows of a table of details), drawn as one flowable
+    while they fit: on a page that ends among them, the ones that fit whole are drawn as one,
+    and the rest flow on one by one (a row split across the page as reportlab splits it)."""
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        if getattr(self, "_wrapped", None) != availWidth:
+            self.wrap(availWidth, availHeight)
+        fit = 0
+        for n, (_piece, bottom, _width) in enumerate(self._placed):
+            if bottom > availHeight + _FUZZ:
+                break
+            fit = n + 1
+        if fit == 0:
+            return list(self._content)
+        return [Run(self._content[:fit]), *self._content[fit:]]
