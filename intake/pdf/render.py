@@ -316,11 +316,11 @@ def build_story(
     s, fixed = layout.styles, layout.paragraph
     _ = words(language)
     patient = submission.patient
-    story: list[Any] = [fixed(definition.clinic_name, "clinic")]
+    header: list[Any] = [fixed(definition.clinic_name, "clinic")]
     contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
     if contact:
-        story.append(_p(contact, s["small"]))
-    story += [
+        header.append(_p(contact, s["small"]))
+    header += [
         fixed(definition.title, "title"),
         _p(
             _(
@@ -337,7 +337,7 @@ def build_story(
 
     flags = submission.flags(definition)
     if flags:
-        story.append(
+        header.append(
             _p(
                 _(
                     "Clinician review required: %(count)s screening answer(s) below.",
@@ -346,6 +346,9 @@ def build_story(
                 s["flag-box"],
             )
         )
+
+    # The page's head, drawn as one flowable while it fits.
+    story: list[Any] = [Run(header)]
 
     story += [
         *_heading(_("Patient details"), layout),
@@ -357,6 +360,7 @@ def build_story(
         *_heading(_("Screening questions"), layout),
     ]
     answers = dict(submission.screening)
+    questions: list[Any] = []
     for q in definition.screening:
         if answers.get(q.id) == NOT_SURE:
             level = _(LEVEL_WORDS[q.level])
@@ -365,13 +369,15 @@ def build_story(
                 "ask before injecting",
                 level=level,
             )
-            story.append(fixed(text, "flag-row", bullet=_("Not sure")))
+            questions.append(fixed(text, "flag-row", bullet=_("Not sure")))
         elif answers.get(q.id):
             level = _(LEVEL_WORDS[q.level])
             text = f"{q.question}\n" + _("Clinician review required (%(level)s)", level=level)
-            story.append(fixed(text, "flag-row", bullet=_("Yes")))
+            questions.append(fixed(text, "flag-row", bullet=_("Yes")))
         else:
-            story.append(fixed(q.question, "row", bullet=_("No")))
+            questions.append(fixed(q.question, "row", bullet=_("No")))
+    if questions:
+        story.append(Run(questions))
 
     story += _fixed_text(definition, settings, layout, frozenset(submission.acknowledgments))
 
