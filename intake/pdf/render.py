@@ -41,7 +41,7 @@ from intake.pdf.layout_cache import FormLayout, form_layout
 from intake.pdf.metadata import finish_pdf
 from intake.pdf.numbered import PREVIEW_MARK, _NumberedCanvas, preview_underlay
 from intake.pdf.signature import SignatureDrawing
-from intake.pdf.text import pdf_template, pdf_text, plain_paragraph
+from intake.pdf.text import PlainParagraph, pdf_template, pdf_text, plain_paragraph
 from intake.pdf.together import Run, Together
 from intake.submission import NOT_SURE, Patient, SignaturePad, Submission
 
@@ -103,7 +103,7 @@ def patient_rows(
 def _p(text: str | _Template, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
     """A paragraph of plain text: escaped, never markup."""
     if isinstance(text, _Template):
-        return Paragraph(text.markup(), style, bulletText=bullet)
+        return PlainParagraph(text.markup(), style, bulletText=bullet)
     return plain_paragraph(text, style, bullet)
 
 

@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 
 import arabic_reshaper
 from bidi import get_display
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
@@ -91,6 +92,24 @@ _prototypes: weakref.WeakKeyDictionary[ParagraphStyle, Any] = weakref.WeakKeyDic
 _prototypes_lock = threading.Lock()
 
 
+class PlainParagraph(Paragraph):
+    """A paragraph of escaped text, which has no link: `Flowable.drawOn`'s operators (save,
+    move to (x, y), draw, restore), written without reportlab's copies of the canvas state
+    around them, which only a link's position would read (its drawing saves and restores the
+    state it changes itself)."""
+
+    def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        if getattr(self, "_showBoundary", None):
+            super().drawOn(canvas, x, y, _sW)
+            return
+        x = self._hAlignAdjust(x, _sW)
+        code = canvas._code  # noqa: SLF001 - reportlab's page content
+        code.append("q")
+        code.append(f"{fp_str(1, 0, 0, 1, x, y)} cm")
+        self._drawOn(canvas)
+        code.append("Q")
+
+
 def plain_paragraph(value: str, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
     """`Paragraph(pdf_text(value), style, bulletText=bullet)`, without parsing markup when
     `value` is plain text (no character `pdf_text` would escape, break, reorder or give a CJK
@@ -98,7 +117,7 @@ def plain_paragraph(value: str, style: ParagraphStyle, bullet: str | None = None
     Only the style's fragment is kept, never the text."""
     cleaned = None if _NOT_PLAIN.search(value) else cleanBlockQuotedText(value)
     if not cleaned:
-        return Paragraph(pdf_text(value), style, bulletText=bullet)
+        return PlainParagraph(pdf_text(value), style, bulletText=bullet)
     prototype = _prototypes.get(style)
     if prototype is None:
         (prototype,) = Paragraph("x", style).frags
@@ -110,4 +129,4 @@ def plain_paragraph(value: str, style: ParagraphStyle, bullet: str | None = None
         if isinstance(attribute, list):
             setattr(frag, name, list(attribute))
     frag.text = cleaned
-    return Paragraph(cleaned, style, bulletText=bullet, frags=[frag])
+    return PlainParagraph(cleaned, style, bulletText=bullet, frags=[frag])
