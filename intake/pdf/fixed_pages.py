@@ -1,13 +1,15 @@
 """The pages of the form's fixed text laid out once and replayed in every consent.
 
-The consent text (the form's sections) and the side effects with their tiers are the same for
-every patient of a form text, language, page size and clinic settings (the clinic's phone is in
-the side effects' "Call ..." lines). They start on a page of their own, so their pages come out
-the same in every consent: `fixed_pages` lays them out once, in a document of their own, and
-keeps each page's content operators; a consent then writes those operators as they are
-(`ReplayedPage`), one flowable a page, instead of laying out and drawing some sixty paragraphs.
-What differs between documents on those pages is drawn per document as on any other page: the
-footer ("Page x of N", the document id) and a preview's mark.
+The consent text (the form's sections), the side effects with their tiers and the
+acknowledgments (each one ticked in a submission that validates) are the same for every patient
+of a form text, language, page size and clinic settings (the clinic's phone is in the side
+effects' "Call ..." lines). They start on a page of their own, so their pages come out the same
+in every consent: `fixed_pages` lays them out once, in a document of their own, and keeps each
+page's content operators; a consent then writes those operators as they are (`ReplayedPage`),
+one flowable a page, instead of laying out and drawing some seventy paragraphs. The last page is
+as tall as the text on it, so the patient's signature flows on below it. What differs between
+documents on those pages is drawn per document as on any other page: the footer ("Page x of N",
+the document id) and a preview's mark.
 
 The operators name fonts and character codes, which reportlab gives out per document in order of
 first use (F1, F2, ... and, for a TrueType font, codes for the characters past ASCII). So every
@@ -17,7 +19,7 @@ the fixed pages' names and codes are the same whatever the patient typed, and th
 characters come after.
 
 - Keyed: form text (`ConsentDefinition.sha256`), language, page size, the clinic's address and
-  phone. A different one never reuses another's pages.
+  phone, and the acknowledgments ticked. A different one never reuses another's pages.
 - Bounded: kept with the form's layout (`layout_cache.py`, itself bounded), at most
   `PAGES_KEPT` clinic settings a layout, the least recently used dropped; dropped with it.
 - Thread-safe: a set is made under a lock, then only read.
