@@ -49,6 +49,8 @@ PAGE_SIZES = {"letter": LETTER, "a4": A4}
 MARGIN = 0.75 * inch
 
 LEVEL_WORDS = {"stop": N_("STOP"), "caution": N_("CAUTION")}
+#: The most lines of an answer drawn as one flowable (`Run`).
+RUN_MOST = 12
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def _heading(text: str, layout: FormLayout, style: str = "h2") -> list[Any]:
     return [CondPageBreak(1.1 * inch), layout.paragraph(text, style)]
 
 
-def _label_value(label: str, value: str, layout: FormLayout) -> list[Run]:
+def _label_value(label: str, value: str, layout: FormLayout) -> list[Any]:
     """A label over its value; free text wraps and flows onto later pages.
 
     Each line the patient typed is a paragraph of its own (an empty line keeps its height):
@@ -122,15 +124,13 @@ def _label_value(label: str, value: str, layout: FormLayout) -> list[Run]:
     """
     s = layout.styles
     lines = (value or "—").replace("\r\n", "\n").split("\n")
-    return [
-        Run(
-            [
-                layout.paragraph(label, "label"),
-                *(_p(line or "\u00a0", s["answer-line"]) for line in lines[:-1]),
-                _p(lines[-1] or "\u00a0", s["answer"]),
-            ]
-        )
+    pieces = [
+        layout.paragraph(label, "label"),
+        *(_p(line or "\u00a0", s["answer-line"]) for line in lines[:-1]),
+        _p(lines[-1] or "\u00a0", s["answer"]),
     ]
+    # A long answer flows line by line: a page ending in it would wrap its lines twice.
+    return [Run(pieces)] if len(pieces) <= RUN_MOST else pieces
 
 
 def _rows(

@@ -18,9 +18,15 @@ from reportlab.platypus import Flowable, KeepTogether
 class Together(KeepTogether):
     """`KeepTogether`'s content, measured once and drawn as one flowable."""
 
-    def __init__(self, content: list[Flowable]) -> None:
+    def __init__(
+        self,
+        content: list[Flowable],
+        sizes: tuple[float, list[tuple[float, float]]] | None = None,
+    ) -> None:
         super().__init__(content)
         self._placed: list[tuple[Flowable, float, float]] = []
+        #: (the width they were wrapped to, each piece's size then): pieces wrapped already.
+        self._sizes = sizes
 
     def getSpaceBefore(self) -> float:  # noqa: N802 - reportlab's name
         return self._content[0].getSpaceBefore()
@@ -30,14 +36,17 @@ class Together(KeepTogether):
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
         """The content's height, laid one under another as a frame lays it (not at its top):
-        each piece's space before, less the space after the piece above it."""
+        each piece's space before, less the space after the piece above it. A piece is wrapped
+        once at a width (`sizes`)."""
         overlap = rl_config.overlapAttachedSpace
-        y, after, placed, width = 0.0, 0.0, [], 0.0
+        known = self._sizes[1] if self._sizes and self._sizes[0] == availWidth else None
+        y, after, placed, sizes, width = 0.0, 0.0, [], [], 0.0
         for n, piece in enumerate(self._content):
             if n:
                 before = piece.getSpaceBefore()
                 y += max(before - after, 0) if overlap else before
-            w, h = piece.wrap(availWidth, availHeight)
+            w, h = known[n] if known else piece.wrap(availWidth, availHeight)
+            sizes.append((w, h))
             width = max(width, w)
             placed.append((piece, y + h, w))
             y += h
@@ -45,7 +54,7 @@ class Together(KeepTogether):
             if n < len(self._content) - 1:
                 y += after
         self._placed = placed
-        self._wrapped = availWidth
+        self._sizes = (availWidth, sizes)
         self.width, self.height = width, y
         return width, y
 
@@ -69,23 +78,26 @@ class Together(KeepTogether):
         pass
 
 
-#: How far a flowable may pass the frame's bottom and still fit, as reportlab's frame allows.
-_FUZZ = 1e-6
+#: How far a flowable may pass the frame's bottom and still fit: reportlab's frame's own margin.
+_FUZZ = rl_config._FUZZ
 
 
 class Run(Together):
-    """Flowables that follow one another (rows of a table of details), drawn as one flowable
-    while they fit: on a page that ends among them, the ones that fit whole are drawn as one,
-    and the rest flow on one by one (a row split across the page as reportlab splits it)."""
+    """Flowables that follow one another (rows of a table of details, an answer's lines), drawn
+    as one flowable while they fit: on a page that ends among them, the ones that fit whole are
+    drawn as one, and the rest flow on one by one (a row split across the page as reportlab
+    splits it). For a few flowables: the rest are wrapped again, one by one."""
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
-        if getattr(self, "_wrapped", None) != availWidth:
+        if not self._sizes or self._sizes[0] != availWidth:
             self.wrap(availWidth, availHeight)
         fit = 0
         for n, (_piece, bottom, _width) in enumerate(self._placed):
             if bottom > availHeight + _FUZZ:
                 break
             fit = n + 1
-        if fit == 0:
-            return list(self._content)
-        return [Run(self._content[:fit]), *self._content[fit:]]
+        content, (width, sizes) = self._content, self._sizes
+        # Asked to split, it did not fit whole: the last piece at least goes on by itself.
+        fit = min(fit, len(content) - 1)
+        head = [Run(content[:fit], (width, sizes[:fit]))] if fit else []
+        return [*head, *content[fit:]]
