@@ -29,6 +29,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from reportlab.lib.rl_accel import fp_str
@@ -66,6 +67,7 @@ class _Laid:
 #: The canvas state a paragraph's drawing depends on: all of reportlab's saved state but the
 #: current matrix (a flowable draws at the origin, moved there by `drawOn`'s translate).
 _STATE = [name for name in Canvas.STATE_ATTRIBUTES if name not in ("_currentMatrix", "_extgstate")]
+_state_of = itemgetter(*_STATE)
 
 
 def _coded_per_document(char: int) -> bool:
@@ -93,9 +95,9 @@ def _drawn_key(canvas: Canvas, width: float, fonts: tuple[Any, ...]) -> tuple[An
     state, and, for each font, its name in this document and the codes this document gave its
     characters (`_coded_per_document`). None when a font is not yet named or a character not
     yet coded in this document: drawing it then also records them, so it is drawn for real."""
-    state = canvas.__dict__
     extgstate = canvas._extgstate  # noqa: SLF001 - reportlab's state
-    key: list[Any] = [width, tuple(repr(state[name]) for name in _STATE)]
+    # One repr of the tuple of the state's values: each value's repr, in one C call.
+    key: list[Any] = [width, repr(_state_of(canvas.__dict__))]
     key.append(tuple(sorted(extgstate._d.items())))  # noqa: SLF001
     doc = canvas._doc  # noqa: SLF001
     for name, chars in fonts:
@@ -182,6 +184,9 @@ class FormLayout:
         self.styles = consent_styles()
         self._paragraphs: dict[tuple[str, str, str | None, bool], _Laid] = {}
         self._lock = threading.Lock()
+        #: The fixed text's pages laid out from these paragraphs, by clinic settings
+        #: (`fixed_pages.py`): dropped with the layout.
+        self.fixed_pages: OrderedDict[Any, Any] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._paragraphs)

@@ -10,8 +10,10 @@ import hashlib
 import io
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import pikepdf
+from pikepdf.models.metadata import DateConverter
 
 from intake.definition import ConsentDefinition
 from intake.languages import DOCUMENT_LANGUAGE
@@ -116,8 +118,12 @@ def finish_pdfa(
     `info`, XMP saying the same, `/Lang` (ISO 32000 14.9.2, for screen readers and text
     extraction), the sRGB output intent, and `attachment` (name, data, description) as the
     document's associated data; `underlay` (page content, Flate-compressed, naming no
-    resource) is the first content stream of every page, one stream they all share."""
+    resource) is the first content stream of every page, one stream they all share.
+
+    The XMP is the one `write_xmp` makes, taken from `xmp_packet` (made once per form, creator
+    and language, the document's id and date put in)."""
     name, data, description = attachment
+    packet = xmp_packet(info, creator=creator, document_id=document_id, language=language)
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         if underlay is not None:
             shared = doc.make_stream(b"")
@@ -126,14 +132,12 @@ def finish_pdfa(
                 page.contents_add(shared, prepend=True)
         doc.docinfo = doc.make_indirect(pikepdf.Dictionary(info))
         doc.Root.Lang = pikepdf.String(language)
-        with doc.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
-            xmp.load_from_docinfo(doc.docinfo, raise_failure=True)
-            # The one creator, whatever punctuation the clinic's name has.
-            xmp["dc:creator"] = [creator]
-            xmp["dc:identifier"] = document_id
-            xmp["dc:format"] = "application/pdf"
-            xmp["dc:language"] = [language]
-            pdfa.claim(xmp)
+        if packet is None:
+            write_xmp(doc, creator=creator, document_id=document_id, language=language)
+        else:
+            doc.Root.Metadata = doc.make_stream(packet)
+            doc.Root.Metadata.Type = pikepdf.Name.Metadata
+            doc.Root.Metadata.Subtype = pikepdf.Name.XML
         pdfa.add_output_intent(doc)
         pdfa.attach_data(doc, name, data, description=description, when=info["/CreationDate"])
         # The file identifier (ISO 32000 14.4): its first half the document id's, its second
@@ -141,6 +145,79 @@ def finish_pdfa(
         doc.trailer.ID = pikepdf.Array([pikepdf.String(file_identifier(document_id))] * 2)
         out = io.BytesIO()
         # reportlab's streams are compressed already; qpdf recompressing them all would
-        # double the cost of finishing.
-        doc.save(out, min_version=pdfa.PDF_VERSION, compress_streams=False, deterministic_id=True)
+        # double the cost of finishing. The XMP's pdf:PDFVersion (when it has one) is the
+        # packet's already.
+        doc.save(
+            out,
+            min_version=pdfa.PDF_VERSION,
+            compress_streams=False,
+            deterministic_id=True,
+            fix_metadata_version=packet is None,
+        )
     return out.getvalue()
+
+
+def write_xmp(doc: pikepdf.Pdf, *, creator: str, document_id: str, language: str) -> None:
+    """The document's XMP, from its document information, with the creator, the document id,
+    the format, the language and the PDF/A claim."""
+    with doc.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as xmp:
+        xmp.load_from_docinfo(doc.docinfo, raise_failure=True)
+        # The one creator, whatever punctuation the clinic's name has.
+        xmp["dc:creator"] = [creator]
+        xmp["dc:identifier"] = document_id
+        xmp["dc:format"] = "application/pdf"
+        xmp["dc:language"] = [language]
+        pdfa.claim(xmp)
+
+
+#: Stand-ins for a document's id and date in a kept XMP packet (`xmp_packet`).
+_SOME_ID = "00000000-0000-4000-8000-00000000a11d"
+_SOME_DATE = "D:19000101000000+00'00'"
+_DATES = ("/CreationDate", "/ModDate")
+_PLAIN_ID = re.compile(r"[0-9A-Fa-f-]{32,36}")
+
+
+def xmp_packet(
+    info: dict[str, str], *, creator: str, document_id: str, language: str
+) -> bytes | None:
+    """The XMP `write_xmp` makes (and qpdf writes) for `info`, without its cost: made once
+    for the same form, creator and language with stand-ins for the document's id and date,
+    which are then put in (an id of hex digits and a date need no XML escaping). None when
+    the id or a date is not of that plain form, or a stand-in is in the other words: then
+    `write_xmp` makes it."""
+    dates = {info.get(key) for key in _DATES} - {None}
+    if not _PLAIN_ID.fullmatch(document_id) or len(dates) != 1:
+        return None
+    (date,) = dates
+    try:
+        when = DateConverter.xmp_from_docinfo(date)
+    except ValueError:
+        return None
+    general = tuple(
+        sorted(
+            (key, _SOME_DATE if key in _DATES else value.replace(document_id, _SOME_ID))
+            for key, value in info.items()
+        )
+    )
+    words = (creator, language, *(v for k, v in info.items() if k not in _DATES))
+    if any(_SOME_ID in text or _SOME_XMP_DATE.decode() in text for text in words):
+        return None
+    packet = _packet(general, creator, language)
+    return packet.replace(_SOME_XMP_DATE, when.encode()).replace(
+        _SOME_ID.encode(), document_id.encode()
+    )
+
+
+_SOME_XMP_DATE = DateConverter.xmp_from_docinfo(_SOME_DATE).encode()
+
+
+@lru_cache(maxsize=16)
+def _packet(info: tuple[tuple[str, str], ...], creator: str, language: str) -> bytes:
+    """`write_xmp`'s packet for `info` with the stand-ins, as qpdf writes it."""
+    with pikepdf.new() as doc:
+        doc.docinfo = doc.make_indirect(pikepdf.Dictionary(dict(info)))
+        write_xmp(doc, creator=creator, document_id=_SOME_ID, language=language)
+        out = io.BytesIO()
+        doc.save(out, min_version=pdfa.PDF_VERSION, deterministic_id=True)
+    with pikepdf.open(io.BytesIO(out.getvalue())) as written:
+        return written.Root.Metadata.read_bytes()

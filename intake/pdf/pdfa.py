@@ -35,12 +35,13 @@ JSON_MIME = "application/json"
 
 @cache
 def _profile() -> bytes:
-    return SRGB_PROFILE.read_bytes()
+    """The sRGB profile, Flate-compressed (at the highest level: it is done once)."""
+    return zlib.compress(SRGB_PROFILE.read_bytes(), 9)
 
 
 def add_output_intent(doc: pikepdf.Pdf) -> None:
     """The catalog's one output intent: sRGB, the profile embedded."""
-    profile = doc.make_stream(zlib.compress(_profile()), N=3, Filter=pikepdf.Name.FlateDecode)
+    profile = doc.make_stream(_profile(), N=3, Filter=pikepdf.Name.FlateDecode)
     intent = pikepdf.Dictionary(
         Type=pikepdf.Name.OutputIntent,
         S=pikepdf.Name.GTS_PDFA1,

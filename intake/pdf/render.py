@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import io
 import uuid
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_datetime
@@ -15,7 +13,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import inch
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
     KeepTogether,
@@ -38,18 +35,22 @@ from intake.languages import (
     language_name,
     words,
 )
-from intake.pdf.fonts import BODY, FONT_DIR, register_fonts
+from intake.pdf.fixed_pages import ReplayedPage, fixed_pages
+from intake.pdf.fonts import BODY, register_fonts
 from intake.pdf.layout_cache import FormLayout, form_layout
 from intake.pdf.metadata import finish_pdf
-from intake.pdf.outline import draw_outlined_centred
+from intake.pdf.numbered import PREVIEW_MARK, _NumberedCanvas, preview_underlay
 from intake.pdf.signature import SignatureDrawing
-from intake.pdf.text import pdf_template, pdf_text
+from intake.pdf.text import PlainParagraph, pdf_template, pdf_text, plain_paragraph
+from intake.pdf.together import Run, Together
 from intake.submission import NOT_SURE, Patient, SignaturePad, Submission
 
 PAGE_SIZES = {"letter": LETTER, "a4": A4}
 MARGIN = 0.75 * inch
 
 LEVEL_WORDS = {"stop": N_("STOP"), "caution": N_("CAUTION")}
+#: The most lines of an answer drawn as one flowable (`Run`).
+RUN_MOST = 12
 
 
 @dataclass(frozen=True)
@@ -60,76 +61,6 @@ class RenderSettings:
     clinic_phone: str = ""
     #: "letter" or "a4".
     page_size: str = "letter"
-
-
-#: Printed across every page of a consent rendered without the clinic's seal, so nothing
-#: unsealed can pass for a signed record.
-PREVIEW_MARK = N_("PREVIEW — not a signed consent")
-BOLD_FILE = FONT_DIR / "DejaVuSans-Bold.ttf"
-PREVIEW_RED = colors.HexColor("#b00020")
-PREVIEW_PALE = colors.HexColor("#f7dde1")
-
-
-class _NumberedCanvas(Canvas):
-    """A canvas that waits for the last page, then writes "Page X of Y · <document id>" and, on
-    a preview, `PREVIEW_MARK` after it (as text). `mark_preview` puts the same words at the top
-    of the page and across it, as outlines, so that a paragraph running on to the next page
-    still reads whole."""
-
-    def __init__(self, *args: Any, footer: str, preview: bool, words: Words, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._footer = footer
-        self._preview = preview
-        self._words = words
-        self._mark = words(PREVIEW_MARK)
-        self._pages: list[dict[str, Any]] = []
-
-    def showPage(self) -> None:  # noqa: N802 - reportlab's name
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._pages)
-        for number, state in enumerate(self._pages, start=1):
-            self.__dict__.update(state)
-            width, _ = self._pagesize
-            self.setFont(BODY, 7.5)
-            self.setFillColor(colors.HexColor("#555555"))
-            page = self._words(N_("Page %(number)s of %(total)s"), number=number, total=total)
-            footer = f"{page} · {self._footer}"
-            if self._preview:
-                footer += f" · {self._mark}"
-            self.drawCentredString(width / 2, 0.45 * inch, footer)
-            super().showPage()
-        super().save()
-
-    def mark_preview(self) -> None:
-        """Draw the preview mark beneath the page's content."""
-        width, height = self._pagesize
-        self.saveState()
-        self.setFillColor(PREVIEW_RED)
-        self.rect(0, height - 0.42 * inch, width, 0.42 * inch, stroke=0, fill=1)
-        self.setFillColor(colors.white)
-        draw_outlined_centred(self, self._mark, BOLD_FILE, 12, width / 2, height - 0.28 * inch)
-        self.setFillColor(PREVIEW_PALE)
-        self.translate(width / 2, height / 2)
-        self.rotate(40)
-        draw_outlined_centred(self, self._mark, BOLD_FILE, 40, 0, 0)
-        self.restoreState()
-
-
-@lru_cache(maxsize=8)
-def preview_underlay(mark: str, pagesize: tuple[float, float]) -> bytes:
-    """`mark_preview`'s page content for `mark` at `pagesize`, Flate-compressed, made once:
-    the consent's pages share it as the first of their content streams (`finish_pdf`), so it
-    is drawn and stored once per file, not once a page. It names no resource (outlines, not
-    text), so it draws the same beneath any page."""
-    canvas = _NumberedCanvas(
-        io.BytesIO(), pagesize=pagesize, footer="", preview=True, words=lambda _t, **_v: mark
-    )
-    start = len(canvas._code)  # noqa: SLF001 - reportlab's page content
-    canvas.mark_preview()
-    return zlib.compress("\n".join(canvas._code[start:]).encode("latin-1"))  # noqa: SLF001
 
 
 @dataclass(frozen=True)
@@ -173,8 +104,9 @@ def patient_rows(
 
 def _p(text: str | _Template, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
     """A paragraph of plain text: escaped, never markup."""
-    markup = text.markup() if isinstance(text, _Template) else pdf_text(text)
-    return Paragraph(markup, style, bulletText=bullet)
+    if isinstance(text, _Template):
+        return PlainParagraph(text.markup(), style, bulletText=bullet)
+    return plain_paragraph(text, style, bullet)
 
 
 def _heading(text: str, layout: FormLayout, style: str = "h2") -> list[Any]:
@@ -182,7 +114,7 @@ def _heading(text: str, layout: FormLayout, style: str = "h2") -> list[Any]:
     return [CondPageBreak(1.1 * inch), layout.paragraph(text, style)]
 
 
-def _label_value(label: str, value: str, layout: FormLayout) -> list[Paragraph]:
+def _label_value(label: str, value: str, layout: FormLayout) -> list[Any]:
     """A label over its value; free text wraps and flows onto later pages.
 
     Each line the patient typed is a paragraph of its own (an empty line keeps its height):
@@ -192,17 +124,20 @@ def _label_value(label: str, value: str, layout: FormLayout) -> list[Paragraph]:
     """
     s = layout.styles
     lines = (value or "—").replace("\r\n", "\n").split("\n")
-    return [
+    pieces = [
         layout.paragraph(label, "label"),
         *(_p(line or "\u00a0", s["answer-line"]) for line in lines[:-1]),
         _p(lines[-1] or "\u00a0", s["answer"]),
     ]
+    # A long answer flows line by line: a page ending in it would wrap its lines twice.
+    return [Run(pieces)] if len(pieces) <= RUN_MOST else pieces
 
 
 def _rows(
     rows: list[tuple[str, str | _Template]], s: dict[str, ParagraphStyle], style: str = "row"
-) -> list[Paragraph]:
-    return [_p(value or "—", s[style], bullet=label) for label, value in rows]
+) -> list[Run]:
+    """Each label with its value, one paragraph a row, drawn as one flowable while they fit."""
+    return [Run([_p(value or "—", s[style], bullet=label) for label, value in rows])]
 
 
 def _items(items: tuple[str, ...], layout: FormLayout, numbered: bool = False):
@@ -236,7 +171,7 @@ def _signature_block(
         signature: Any = _p(pad, s["typed-signature"])
     else:
         signature = SignatureDrawing(pad, min(width, 4.2 * inch), 1.3 * inch)
-    return KeepTogether(
+    return Together(
         [
             layout.paragraph(heading, "h2"),
             layout.paragraph(meaning, "para"),
@@ -299,84 +234,22 @@ def _clinician_block(line: str, width: float, layout: FormLayout, _: Words) -> K
             ]
         )
     )
-    return KeepTogether(
+    return Together(
         [layout.paragraph(_("Clinician"), "h2"), layout.paragraph(line, "para"), blanks]
     )
 
 
-def build_story(
+def _form_text(
     definition: ConsentDefinition,
-    submission: Submission,
     settings: RenderSettings,
-    document_id: str,
-    width: float,
-    seal: ClinicCertificate | None = None,
-    tablet: str = "",
+    layout: FormLayout,
+    ticked: frozenset[str],
 ) -> list[Any]:
-    """Every flowable of the consent, in reading order. `tablet` is the name of the enrolled
-    tablet it was taken on (the archive's record; empty: none)."""
-    language = definition.language
-    layout = form_layout(definition.sha256, language, settings.page_size)
-    s, fixed = layout.styles, layout.paragraph
-    _ = words(language)
-    patient = submission.patient
-    story: list[Any] = [fixed(definition.clinic_name, "clinic")]
-    contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
-    if contact:
-        story.append(_p(contact, s["small"]))
-    story += [
-        fixed(definition.title, "title"),
-        _p(
-            _(
-                "Form %(form)s, version %(version)s · Document %(document)s",
-                form=definition.id,
-                version=definition.version,
-                document=document_id,
-            ),
-            s["small"],
-        ),
-        Spacer(1, 6),
-        fixed(definition.purpose, "para"),
-    ]
-
-    flags = submission.flags(definition)
-    if flags:
-        story.append(
-            _p(
-                _(
-                    "Clinician review required: %(count)s screening answer(s) below.",
-                    count=len(flags),
-                ),
-                s["flag-box"],
-            )
-        )
-
-    story += [
-        *_heading(_("Patient details"), layout),
-        *_rows(patient_rows(patient, language), s),
-        *_heading(_("Health history"), layout),
-        *_label_value(_("Allergies"), submission.health.allergies, layout),
-        *_label_value(_("Medications and supplements"), submission.health.medications, layout),
-        *_label_value(_("Conditions"), submission.health.conditions, layout),
-        *_heading(_("Screening questions"), layout),
-    ]
-    answers = dict(submission.screening)
-    for q in definition.screening:
-        if answers.get(q.id) == NOT_SURE:
-            level = _(LEVEL_WORDS[q.level])
-            text = f"{q.question}\n" + _(
-                "The patient is not sure: clinician review required (%(level)s); "
-                "ask before injecting",
-                level=level,
-            )
-            story.append(fixed(text, "flag-row", bullet=_("Not sure")))
-        elif answers.get(q.id):
-            level = _(LEVEL_WORDS[q.level])
-            text = f"{q.question}\n" + _("Clinician review required (%(level)s)", level=level)
-            story.append(fixed(text, "flag-row", bullet=_("Yes")))
-        else:
-            story.append(fixed(q.question, "row", bullet=_("No")))
-
+    """The consent text, the side effects and the acknowledgments (`ticked`: the ids ticked,
+    every one in a submission that validated): the form's words and the clinic's phone only,
+    the same for every patient."""
+    s, fixed, _ = layout.styles, layout.paragraph, words(definition.language)
+    story: list[Any] = []
     for section in definition.sections:
         story += _heading(section.heading, layout)
         story += [fixed(text, "para") for text in section.paragraphs]
@@ -401,9 +274,112 @@ def build_story(
             story.append(_p(call, s["clinic-phone"]))
 
     story += _heading(_("Acknowledgments"), layout)
-    ticked = set(submission.acknowledgments)
     for ack in definition.acknowledgments:
         story.append(fixed(ack.text, "ack", bullet="☑" if ack.id in ticked else "☐"))
+    return story
+
+
+def _fixed_text(
+    definition: ConsentDefinition,
+    settings: RenderSettings,
+    layout: FormLayout,
+    ticked: frozenset[str],
+) -> list[Any]:
+    """`_form_text`, starting on a page of its own: its pages laid out once per form text,
+    language, page size, clinic settings and acknowledgments ticked, and replayed
+    (`fixed_pages.py`), or laid out here when they cannot be."""
+    pagesize = PAGE_SIZES.get(settings.page_size, LETTER)
+    pages = fixed_pages(
+        layout,
+        (settings, ticked),
+        lambda: _form_text(definition, settings, layout, ticked),
+        _doc_options(pagesize),
+    )
+    if pages is None:
+        return [PageBreak(), *_form_text(definition, settings, layout, ticked)]
+    return pages.flowables()
+
+
+def build_story(
+    definition: ConsentDefinition,
+    submission: Submission,
+    settings: RenderSettings,
+    document_id: str,
+    width: float,
+    seal: ClinicCertificate | None = None,
+    tablet: str = "",
+) -> list[Any]:
+    """Every flowable of the consent, in reading order. `tablet` is the name of the enrolled
+    tablet it was taken on (the archive's record; empty: none)."""
+    language = definition.language
+    layout = form_layout(definition.sha256, language, settings.page_size)
+    s, fixed = layout.styles, layout.paragraph
+    _ = words(language)
+    patient = submission.patient
+    header: list[Any] = [fixed(definition.clinic_name, "clinic")]
+    contact = " · ".join(v for v in (settings.clinic_address, settings.clinic_phone) if v)
+    if contact:
+        header.append(_p(contact, s["small"]))
+    header += [
+        fixed(definition.title, "title"),
+        _p(
+            _(
+                "Form %(form)s, version %(version)s · Document %(document)s",
+                form=definition.id,
+                version=definition.version,
+                document=document_id,
+            ),
+            s["small"],
+        ),
+        Spacer(1, 6),
+        fixed(definition.purpose, "para"),
+    ]
+
+    flags = submission.flags(definition)
+    if flags:
+        header.append(
+            _p(
+                _(
+                    "Clinician review required: %(count)s screening answer(s) below.",
+                    count=len(flags),
+                ),
+                s["flag-box"],
+            )
+        )
+
+    # The page's head, drawn as one flowable while it fits.
+    story: list[Any] = [Run(header)]
+
+    story += [
+        *_heading(_("Patient details"), layout),
+        *_rows(patient_rows(patient, language), s),
+        *_heading(_("Health history"), layout),
+        *_label_value(_("Allergies"), submission.health.allergies, layout),
+        *_label_value(_("Medications and supplements"), submission.health.medications, layout),
+        *_label_value(_("Conditions"), submission.health.conditions, layout),
+        *_heading(_("Screening questions"), layout),
+    ]
+    answers = dict(submission.screening)
+    questions: list[Any] = []
+    for q in definition.screening:
+        if answers.get(q.id) == NOT_SURE:
+            level = _(LEVEL_WORDS[q.level])
+            text = f"{q.question}\n" + _(
+                "The patient is not sure: clinician review required (%(level)s); "
+                "ask before injecting",
+                level=level,
+            )
+            questions.append(fixed(text, "flag-row", bullet=_("Not sure")))
+        elif answers.get(q.id):
+            level = _(LEVEL_WORDS[q.level])
+            text = f"{q.question}\n" + _("Clinician review required (%(level)s)", level=level)
+            questions.append(fixed(text, "flag-row", bullet=_("Yes")))
+        else:
+            questions.append(fixed(q.question, "row", bullet=_("No")))
+    if questions:
+        story.append(Run(questions))
+
+    story += _fixed_text(definition, settings, layout, frozenset(submission.acknowledgments))
 
     signed = signed_time(submission.signed_at, language)
     signer_rows = [(_("Printed name"), submission.typed_name), (_("Signed"), signed)]
@@ -499,6 +475,20 @@ def build_story(
     return story
 
 
+def _doc_options(pagesize: tuple[float, float]) -> dict[str, Any]:
+    """The consent's page: its size, its margins, the font its content starts with."""
+    return {
+        "pagesize": pagesize,
+        "leftMargin": MARGIN,
+        "rightMargin": MARGIN,
+        "topMargin": 0.7 * inch,
+        "bottomMargin": 0.8 * inch,
+        # reportlab's default, Helvetica, would be named (not embedded) in every page's
+        # resources, which PDF/A forbids.
+        "initialFontName": BODY,
+    }
+
+
 def render_consent(
     definition: ConsentDefinition,
     submission: Submission,
@@ -524,27 +514,25 @@ def render_consent(
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
-        pagesize=pagesize,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=0.7 * inch,
-        bottomMargin=0.8 * inch,
         title=definition.title,
         author=definition.clinic_name,
         subject=f"{definition.id} version {definition.version}",
         creator="intake",
-        # The font each page's content starts with: reportlab's default, Helvetica, would be
-        # named (not embedded) in every page's resources, which PDF/A forbids.
-        initialFontName=BODY,
+        **_doc_options(pagesize),
     )
     story = build_story(definition, submission, settings, document_id, doc.width, seal, tablet)
     preview = seal is None
-    doc.build(
-        story,
-        canvasmaker=lambda *a, **kw: _NumberedCanvas(
-            *a, footer=document_id, preview=preview, words=words(definition.language), **kw
-        ),
-    )
+    replayed = next((f.source for f in story if isinstance(f, ReplayedPage)), None)
+
+    def canvasmaker(*args: Any, **kwargs: Any) -> _NumberedCanvas:
+        canvas = _NumberedCanvas(
+            *args, footer=document_id, preview=preview, words=words(definition.language), **kwargs
+        )
+        if replayed is not None:
+            replayed.prelude(canvas)
+        return canvas
+
+    doc.build(story, canvasmaker=canvasmaker)
     underlay = preview_underlay(words(definition.language)(PREVIEW_MARK), pagesize)
     return finish_pdf(
         buffer.getvalue(),

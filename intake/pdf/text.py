@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import re
+import threading
+import weakref
 from string import Formatter
+from typing import Any
 from xml.sax.saxutils import escape
 
 import arabic_reshaper
 from bidi import get_display
+from reportlab.lib.rl_accel import fp_str
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Paragraph
+from reportlab.platypus.paragraph import cleanBlockQuotedText
 
 from intake.pdf.fonts import CHINESE, JAPANESE, KOREAN, register_cjk
 
@@ -77,3 +85,49 @@ def pdf_template(template: str, **values: str) -> str:
         if name is not None:
             parts.append(pdf_text(values[name]))
     return "".join(parts)
+
+
+#: What `pdf_text` turns into markup (escapes, line breaks, a CJK font) or reorders.
+_NOT_PLAIN = re.compile(f"[&<>\r\n{_HANGUL}{_KANA}{_HAN}]|{_RTL.pattern}")
+_prototypes: weakref.WeakKeyDictionary[ParagraphStyle, Any] = weakref.WeakKeyDictionary()
+_prototypes_lock = threading.Lock()
+
+
+class PlainParagraph(Paragraph):
+    """A paragraph of escaped text, which has no link: `Flowable.drawOn`'s operators (save,
+    move to (x, y), draw, restore), written without reportlab's copies of the canvas state
+    around them, which only a link's position would read (its drawing saves and restores the
+    state it changes itself)."""
+
+    def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
+        if getattr(self, "_showBoundary", None):
+            super().drawOn(canvas, x, y, _sW)
+            return
+        x = self._hAlignAdjust(x, _sW)
+        code = canvas._code  # noqa: SLF001 - reportlab's page content
+        code.append("q")
+        code.append(f"{fp_str(1, 0, 0, 1, x, y)} cm")
+        self._drawOn(canvas)
+        code.append("Q")
+
+
+def plain_paragraph(value: str, style: ParagraphStyle, bullet: str | None = None) -> Paragraph:
+    """`Paragraph(pdf_text(value), style, bulletText=bullet)`, without parsing markup when
+    `value` is plain text (no character `pdf_text` would escape, break, reorder or give a CJK
+    font): its one fragment is the style's, holding the text as reportlab's parser cleans it.
+    Only the style's fragment is kept, never the text."""
+    cleaned = None if _NOT_PLAIN.search(value) else cleanBlockQuotedText(value)
+    if not cleaned:
+        return PlainParagraph(pdf_text(value), style, bulletText=bullet)
+    prototype = _prototypes.get(style)
+    if prototype is None:
+        (prototype,) = Paragraph("x", style).frags
+        with _prototypes_lock:
+            prototype = _prototypes.setdefault(style, prototype)
+    frag = copy.copy(prototype)
+    # Its own lists (the links and underlines a fragment carries), as the parser makes them.
+    for name, attribute in vars(prototype).items():
+        if isinstance(attribute, list):
+            setattr(frag, name, list(attribute))
+    frag.text = cleaned
+    return PlainParagraph(cleaned, style, bulletText=bullet, frags=[frag])
