@@ -197,6 +197,7 @@ def _pages(
         if len(page) < PAGE:
             return
         after = (getattr(page[-1], oldest_first.key), page[-1].id)
+        page.clear()  # not held while the next page is read: one page at a time, not two
 
 
 def _write_manifest(
