@@ -1,7 +1,8 @@
 """`intake export`, `intake backup create` and `intake backup restore` hold nothing a consent:
 each runs in a process of its own on archives of two sizes (seeded fast with copies, as the scale
-bench seeds them), and what Python allocates at its peak (tracemalloc, the command's modules
-imported first) grows by less than a few bytes a consent from the one to the other.
+bench seeds them), and what Python allocates at the peak of each of its steps (tracemalloc, the
+command's modules imported first) grows by less than a few bytes a consent from the one to the
+other.
 
 Peak RSS at such sizes cannot tell (130 MB of imports and allocator pages against a megabyte or
 two), so the bytes Python allocates are measured; what grows outside Python (libpq's rows, SQLite's

@@ -61,6 +61,7 @@ def test_stored_deflated_and_utf8_members_read_back_by_every_reader(tmp_path: Pa
     assert "No errors detected" in unzip_tests(path)
 
 
+@pytest.mark.slow
 @needs_unzip
 def test_more_than_65535_members_get_a_zip64_end_record(tmp_path: Path):
     path = tmp_path / "many.zip"
