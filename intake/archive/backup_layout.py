@@ -120,6 +120,7 @@ def _keyset(connection: Connection, column: Any, archived: tuple[Any, ...]) -> I
         if len(page) < PDF_PAGE:
             return
         after = page[-1]
+        page.clear()  # not held while the next page is read: one page at a time, not two
 
 
 def archived_pdfs(connection: Connection) -> Iterator[str]:

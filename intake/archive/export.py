@@ -48,6 +48,7 @@ from intake.archive.manifest import (
 from intake.archive.models import ARCHIVED, Consent
 from intake.archive.service import Archive
 from intake.archive.zip_reader import Member
+from intake.archive.zip_writer import DateTime, ZipWriter
 from intake.certificates import ClinicCertificate
 from intake.progress import NO_PROGRESS, Progress
 from intake.safe_write import safe_file
@@ -107,10 +108,11 @@ def export_consents(
     """Write every archived consent signed on or after `since` to the zip `out`.
 
     Streams: the rows are read a page at a time, each PDF is written as it is read, and the
-    manifest's entries wait in an unnamed temporary file beside `out` until the end, so memory
-    stays flat in the archive's size. Raises `ExportError` (and leaves `out` untouched) when a
-    stored PDF is missing or does not match its row; records the audit event "consents
-    exported" once the zip is in place. An interrupted export leaves nothing at `out`.
+    manifest's entries and the zip's central directory (`ZipWriter`) wait in unnamed temporary
+    files beside `out` until the end, so memory stays flat in the archive's size. Raises
+    `ExportError` (and leaves `out` untouched) when a stored PDF is missing or does not match
+    its row; records the audit event "consents exported" once the zip is in place.
+    An interrupted export leaves nothing at `out`.
     """
     exported_at = archive.clock().astimezone(UTC)
     wanted = (Consent.status == ARCHIVED, Consent.signed_on >= since)
@@ -130,7 +132,7 @@ def export_consents(
         archive.transaction() as session,
         safe_file(out) as file,
     ):
-        with zipfile.ZipFile(file, "w", zipfile.ZIP_STORED) as zf:
+        with ZipWriter(file, out.parent) as zf:
             for consent in _rows(archive, wanted):
                 entry = _add_consent(archive, zf, consent, exported_at)
                 entries.write(json.dumps(entry, ensure_ascii=False).encode("utf-8") + b"\n")
@@ -148,8 +150,7 @@ def export_consents(
             }
             entries.seek(0)
             record_entries.seek(0)
-            info = _entry(MANIFEST, exported_at, zipfile.ZIP_DEFLATED)
-            with zf.open(info, "w") as member:
+            with zf.open(MANIFEST, _date_time(exported_at)) as member:
                 _write_manifest(
                     member, header, [("consents", entries), ("records", record_entries)]
                 )
@@ -196,6 +197,7 @@ def _pages(
         if len(page) < PAGE:
             return
         after = (getattr(page[-1], oldest_first.key), page[-1].id)
+        page.clear()  # not held while the next page is read: one page at a time, not two
 
 
 def _write_manifest(
@@ -223,7 +225,7 @@ def _indented(text: str) -> bytes:
 
 def _add_pdf(
     archive: Archive,
-    zf: zipfile.ZipFile,
+    zf: ZipWriter,
     what: str,
     pdf_sha256: str | None,
     name: str,
@@ -244,12 +246,12 @@ def _add_pdf(
             f"archive's record ({pdf_sha256})"
         )
     # Stored, not deflated: a PDF's streams are compressed already.
-    zf.writestr(_entry(name, exported_at, zipfile.ZIP_STORED), pdf)
+    zf.write(name, pdf, _date_time(exported_at))
     return sha256, len(pdf)
 
 
 def _add_consent(
-    archive: Archive, zf: zipfile.ZipFile, consent: Consent, exported_at: datetime
+    archive: Archive, zf: ZipWriter, consent: Consent, exported_at: datetime
 ) -> dict[str, Any]:
     """One consent's PDF into the zip, checked against its row; its manifest entry."""
     name = consent_file(consent.id)
@@ -270,7 +272,7 @@ def _add_consent(
 
 
 def _add_record(
-    archive: Archive, zf: zipfile.ZipFile, record: Record, exported_at: datetime
+    archive: Archive, zf: ZipWriter, record: Record, exported_at: datetime
 ) -> dict[str, Any]:
     """One course record's PDF into the zip, checked against its row; its manifest entry."""
     name = record_file(record.id)
@@ -289,11 +291,9 @@ def _add_record(
     }
 
 
-def _entry(name: str, at: datetime, compress_type: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=at.timetuple()[:6])
-    info.compress_type = compress_type
-    info.external_attr = 0o600 << 16
-    return info
+def _date_time(at: datetime) -> DateTime:
+    year, month, day, hour, minute, second = at.timetuple()[:6]
+    return year, month, day, hour, minute, second
 
 
 def verify_export(
