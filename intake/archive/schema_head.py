@@ -1,7 +1,6 @@
 """The newest schema revision, read from the migration files as text (without Alembic, whose
-import and script loading cost more than a quick command's whole work). Alembic is asked only
-where the files do not say it plainly (`migrate.head_revision`); tests/test_audit_verify_driver.py
-holds this equal to Alembic's own answer."""
+import and script loading cost more than a quick command's whole work). `migrate.head_revision`
+asks Alembic itself; tests/test_audit_verify_driver.py holds the two equal."""
 
 from __future__ import annotations
 
