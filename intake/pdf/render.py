@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 from dataclasses import dataclass
@@ -308,9 +309,11 @@ def build_story(
     width: float,
     seal: ClinicCertificate | None = None,
     tablet: str = "",
+    submission_sha256: str | None = None,
 ) -> list[Any]:
     """Every flowable of the consent, in reading order. `tablet` is the name of the enrolled
-    tablet it was taken on (the archive's record; empty: none)."""
+    tablet it was taken on (the archive's record; empty: none); `submission_sha256` the
+    submission's hash when the caller has it (else computed here)."""
     language = definition.language
     layout = form_layout(definition.sha256, language, settings.page_size)
     s, fixed = layout.styles, layout.paragraph
@@ -459,7 +462,7 @@ def build_story(
                 ),
                 (_("Language"), f"{language_name(language)} ({DOCUMENT_LANGUAGE[language]})"),
                 (_("Form text SHA-256"), definition.sha256),
-                (_("Submission SHA-256"), submission.sha256),
+                (_("Submission SHA-256"), submission_sha256 or submission.sha256),
                 (_("Signature strokes"), strokes),
                 (_("Submitted data"), _("attached to this PDF as submission.json")),
                 *(
@@ -520,7 +523,19 @@ def render_consent(
         creator="intake",
         **_doc_options(pagesize),
     )
-    story = build_story(definition, submission, settings, document_id, doc.width, seal, tablet)
+    # The submission's canonical JSON, made once: hashed on the Signing record page and
+    # attached as submission.json.
+    submitted = submission.canonical_json()
+    story = build_story(
+        definition,
+        submission,
+        settings,
+        document_id,
+        doc.width,
+        seal,
+        tablet,
+        submission_sha256=hashlib.sha256(submitted).hexdigest(),
+    )
     preview = seal is None
     replayed = next((f.source for f in story if isinstance(f, ReplayedPage)), None)
 
@@ -541,4 +556,5 @@ def render_consent(
         document_id,
         created,
         underlay=underlay if preview else None,
+        submitted=submitted,
     )
