@@ -17,6 +17,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
+from intake.pdf.bullets import draw_keeping_bullet
 from intake.pdf.fonts import CHINESE, JAPANESE, KOREAN, register_cjk
 
 _HANGUL = r"\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
@@ -97,7 +98,8 @@ class PlainParagraph(Paragraph):
     """A paragraph of escaped text, which has no link: `Flowable.drawOn`'s operators (save,
     move to (x, y), draw, restore), written without reportlab's copies of the canvas state
     around them, which only a link's position would read (its drawing saves and restores the
-    state it changes itself)."""
+    state it changes itself). Its bullet, a label, is written from kept operators
+    (`bullets.py`)."""
 
     def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
         if getattr(self, "_showBoundary", None):
@@ -107,7 +109,7 @@ class PlainParagraph(Paragraph):
         code = canvas._code  # noqa: SLF001 - reportlab's page content
         code.append("q")
         code.append(f"{fp_str(1, 0, 0, 1, x, y)} cm")
-        self._drawOn(canvas)
+        draw_keeping_bullet(self, canvas)
         code.append("Q")
 
 
