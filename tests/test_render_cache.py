@@ -202,6 +202,9 @@ def test_no_patient_words_are_kept(catalog: FormCatalog):
     bullets = repr(_kept_bullets)
     assert "Legal name" in bullets
     assert "yxwvut" not in bullets and "Quentin" not in bullets and "Penicillin" not in bullets
+    # The clinician's block's table kept (kept_table.py): its labels only.
+    tables = repr(layout.tables)
+    assert "Clinician name" in tables and "yxwvut" not in tables and "Quentin" not in tables
 
 
 def test_a_previews_mark_is_one_stream_every_page_draws_first(catalog: FormCatalog):

@@ -38,6 +38,7 @@ from intake.languages import (
 )
 from intake.pdf.fixed_pages import ReplayedPage, fixed_pages
 from intake.pdf.fonts import BODY, register_fonts
+from intake.pdf.kept_table import KeptDrawing, KeptTable
 from intake.pdf.layout_cache import FormLayout, form_layout
 from intake.pdf.metadata import finish_pdf
 from intake.pdf.numbered import PREVIEW_MARK, _NumberedCanvas, preview_underlay
@@ -219,24 +220,36 @@ def strokes_summary(submission: Submission, language: str = DEFAULT_LANGUAGE) ->
 def _clinician_block(line: str, width: float, layout: FormLayout, _: Words) -> KeepTogether:
     names = (_("Clinician name"), "", _("Signature"), "", _("Date"))
     labels = [layout.paragraph(label, "small") for label in names]
-    gap = width * 0.04
-    blanks = Table(
-        [[""] * 5, labels],
-        colWidths=[width * 0.38, gap, width * 0.38, gap, width * 0.2 - 2 * gap],
-        rowHeights=[0.45 * inch, None],
-    )
-    blanks.setStyle(
-        TableStyle(
-            [
-                *[("LINEBELOW", (col, 0), (col, 0), 0.5, colors.black) for col in (0, 2, 4)],
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                # The empty cells' font, else reportlab's Helvetica (not embedded).
-                ("FONTNAME", (0, 0), (-1, -1), BODY),
-            ]
+    kept = layout.tables.get((names, width))
+    if kept is None:
+        fonts = tuple(font for label in labels for font in label._laid.fonts)  # noqa: SLF001
+        kept = layout.tables.setdefault((names, width), KeptDrawing(((BODY, ()), *fonts)))
+
+    def blanks() -> Table:
+        gap = width * 0.04
+        table = Table(
+            [[""] * 5, labels],
+            colWidths=[width * 0.38, gap, width * 0.38, gap, width * 0.2 - 2 * gap],
+            rowHeights=[0.45 * inch, None],
         )
-    )
+        table.setStyle(
+            TableStyle(
+                [
+                    *[("LINEBELOW", (col, 0), (col, 0), 0.5, colors.black) for col in (0, 2, 4)],
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    # The empty cells' font, else reportlab's Helvetica (not embedded).
+                    ("FONTNAME", (0, 0), (-1, -1), BODY),
+                ]
+            )
+        )
+        return table
+
     return Together(
-        [layout.paragraph(_("Clinician"), "h2"), layout.paragraph(line, "para"), blanks]
+        [
+            layout.paragraph(_("Clinician"), "h2"),
+            layout.paragraph(line, "para"),
+            KeptTable(kept, blanks),
+        ]
     )
 
 
