@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import threading
 import weakref
@@ -126,10 +125,13 @@ def plain_paragraph(value: str, style: ParagraphStyle, bullet: str | None = None
         (prototype,) = Paragraph("x", style).frags
         with _prototypes_lock:
             prototype = _prototypes.setdefault(style, prototype)
-    frag = copy.copy(prototype)
-    # Its own lists (the links and underlines a fragment carries), as the parser makes them.
-    for name, attribute in vars(prototype).items():
+    # `copy.copy(prototype)` without copy's protocol: a new fragment with the same attributes,
+    # and its own lists (the links and underlines a fragment carries), as the parser makes them.
+    attributes = vars(prototype)
+    frag = object.__new__(type(prototype))
+    frag.__dict__.update(attributes)
+    for name, attribute in attributes.items():
         if isinstance(attribute, list):
-            setattr(frag, name, list(attribute))
+            frag.__dict__[name] = list(attribute)
     frag.text = cleaned
     return PlainParagraph(cleaned, style, bulletText=bullet, frags=[frag])
