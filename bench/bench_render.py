@@ -51,6 +51,7 @@ from bench.measure import (
 from intake.certificates import ClinicCertificate
 from intake.definition import ConsentDefinition
 from intake.pdf import metadata, render_consent
+from intake.pdf.bullets import forget_bullets
 from intake.pdf.fonts import BODY, BOLD, forget_subsets, register_fonts
 from intake.pdf.layout_cache import forget_layouts
 from intake.pdf.outline import outline_code
@@ -216,6 +217,7 @@ def forget_everything() -> None:
     form (the fonts stay registered: parsing them is every process's start, not a render's).
     The replayed pages are kept with the layouts, and go with them."""
     forget_layouts()
+    forget_bullets()
     forget_subsets()
     outline_code.cache_clear()
     preview_underlay.cache_clear()

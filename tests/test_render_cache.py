@@ -22,6 +22,7 @@ from intake.certificates import ClinicCertificate
 from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
 from intake.pdf import render_consent
+from intake.pdf.bullets import _kept as _kept_bullets
 from intake.pdf.layout_cache import (
     LAYOUTS_KEPT,
     forget_layouts,
@@ -197,6 +198,13 @@ def test_no_patient_words_are_kept(catalog: FormCatalog):
     kept = repr([vars(laid) for laid in layout._paragraphs.values()])  # noqa: SLF001
     assert "yxwvut" not in kept and "Penicillin" not in kept
     assert "What is vitamin B12?" in kept
+    # The rows' bullets kept (bullets.py): the labels, not the patient's values.
+    bullets = repr(_kept_bullets)
+    assert "Legal name" in bullets
+    assert "yxwvut" not in bullets and "Quentin" not in bullets and "Penicillin" not in bullets
+    # The clinician's block's table kept (kept_table.py): its labels only.
+    tables = repr(layout.tables)
+    assert "Clinician name" in tables and "yxwvut" not in tables and "Quentin" not in tables
 
 
 def test_a_previews_mark_is_one_stream_every_page_draws_first(catalog: FormCatalog):

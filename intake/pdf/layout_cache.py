@@ -187,6 +187,8 @@ class FormLayout:
         #: The fixed text's pages laid out from these paragraphs, by clinic settings
         #: (`fixed_pages.py`): dropped with the layout.
         self.fixed_pages: OrderedDict[Any, Any] = OrderedDict()
+        #: The form's own tables' sizes and drawings (`kept_table.py`), by their words and width.
+        self.tables: dict[Any, Any] = {}
 
     def __len__(self) -> int:
         return len(self._paragraphs)

@@ -88,18 +88,22 @@ def finish_pdf(
     created: datetime | None = None,
     *,
     underlay: bytes | None = None,
+    submitted: bytes | None = None,
 ) -> bytes:
     """The consent as PDF/A-3b (pdfa.py): reportlab's metadata replaced, XMP saying the same,
     the document's language, the output intent, and the submission as associated data.
     `created` is when the file was made (now when None); `underlay` (page content,
-    Flate-compressed) is drawn beneath every page from one stream they share."""
+    Flate-compressed) is drawn beneath every page from one stream they share; `submitted` the
+    submission's canonical JSON when the caller has made it already."""
+    if submitted is None:
+        submitted = submission.canonical_json()
     return finish_pdfa(
         pdf,
         document_metadata(definition, document_id, created),
         creator=definition.clinic_name,
         document_id=document_id,
         language=DOCUMENT_LANGUAGE.get(definition.language, definition.language),
-        attachment=(ATTACHMENT_NAME, submission.canonical_json(), ATTACHMENT_DESCRIPTION),
+        attachment=(ATTACHMENT_NAME, submitted, ATTACHMENT_DESCRIPTION),
         underlay=underlay,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import uuid
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from intake.languages import (
 )
 from intake.pdf.fixed_pages import ReplayedPage, fixed_pages
 from intake.pdf.fonts import BODY, register_fonts
+from intake.pdf.kept_table import KeptDrawing, KeptTable
 from intake.pdf.layout_cache import FormLayout, form_layout
 from intake.pdf.metadata import finish_pdf
 from intake.pdf.numbered import PREVIEW_MARK, _NumberedCanvas, preview_underlay
@@ -218,24 +220,36 @@ def strokes_summary(submission: Submission, language: str = DEFAULT_LANGUAGE) ->
 def _clinician_block(line: str, width: float, layout: FormLayout, _: Words) -> KeepTogether:
     names = (_("Clinician name"), "", _("Signature"), "", _("Date"))
     labels = [layout.paragraph(label, "small") for label in names]
-    gap = width * 0.04
-    blanks = Table(
-        [[""] * 5, labels],
-        colWidths=[width * 0.38, gap, width * 0.38, gap, width * 0.2 - 2 * gap],
-        rowHeights=[0.45 * inch, None],
-    )
-    blanks.setStyle(
-        TableStyle(
-            [
-                *[("LINEBELOW", (col, 0), (col, 0), 0.5, colors.black) for col in (0, 2, 4)],
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                # The empty cells' font, else reportlab's Helvetica (not embedded).
-                ("FONTNAME", (0, 0), (-1, -1), BODY),
-            ]
+    kept = layout.tables.get((names, width))
+    if kept is None:
+        fonts = tuple(font for label in labels for font in label._laid.fonts)  # noqa: SLF001
+        kept = layout.tables.setdefault((names, width), KeptDrawing(((BODY, ()), *fonts)))
+
+    def blanks() -> Table:
+        gap = width * 0.04
+        table = Table(
+            [[""] * 5, labels],
+            colWidths=[width * 0.38, gap, width * 0.38, gap, width * 0.2 - 2 * gap],
+            rowHeights=[0.45 * inch, None],
         )
-    )
+        table.setStyle(
+            TableStyle(
+                [
+                    *[("LINEBELOW", (col, 0), (col, 0), 0.5, colors.black) for col in (0, 2, 4)],
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    # The empty cells' font, else reportlab's Helvetica (not embedded).
+                    ("FONTNAME", (0, 0), (-1, -1), BODY),
+                ]
+            )
+        )
+        return table
+
     return Together(
-        [layout.paragraph(_("Clinician"), "h2"), layout.paragraph(line, "para"), blanks]
+        [
+            layout.paragraph(_("Clinician"), "h2"),
+            layout.paragraph(line, "para"),
+            KeptTable(kept, blanks),
+        ]
     )
 
 
@@ -308,9 +322,11 @@ def build_story(
     width: float,
     seal: ClinicCertificate | None = None,
     tablet: str = "",
+    submission_sha256: str | None = None,
 ) -> list[Any]:
     """Every flowable of the consent, in reading order. `tablet` is the name of the enrolled
-    tablet it was taken on (the archive's record; empty: none)."""
+    tablet it was taken on (the archive's record; empty: none); `submission_sha256` the
+    submission's hash when the caller has it (else computed here)."""
     language = definition.language
     layout = form_layout(definition.sha256, language, settings.page_size)
     s, fixed = layout.styles, layout.paragraph
@@ -459,7 +475,7 @@ def build_story(
                 ),
                 (_("Language"), f"{language_name(language)} ({DOCUMENT_LANGUAGE[language]})"),
                 (_("Form text SHA-256"), definition.sha256),
-                (_("Submission SHA-256"), submission.sha256),
+                (_("Submission SHA-256"), submission_sha256 or submission.sha256),
                 (_("Signature strokes"), strokes),
                 (_("Submitted data"), _("attached to this PDF as submission.json")),
                 *(
@@ -520,7 +536,19 @@ def render_consent(
         creator="intake",
         **_doc_options(pagesize),
     )
-    story = build_story(definition, submission, settings, document_id, doc.width, seal, tablet)
+    # The submission's canonical JSON, made once: hashed on the Signing record page and
+    # attached as submission.json.
+    submitted = submission.canonical_json()
+    story = build_story(
+        definition,
+        submission,
+        settings,
+        document_id,
+        doc.width,
+        seal,
+        tablet,
+        submission_sha256=hashlib.sha256(submitted).hexdigest(),
+    )
     preview = seal is None
     replayed = next((f.source for f in story if isinstance(f, ReplayedPage)), None)
 
@@ -541,4 +569,5 @@ def render_consent(
         document_id,
         created,
         underlay=underlay if preview else None,
+        submitted=submitted,
     )

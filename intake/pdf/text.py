@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import threading
 import weakref
@@ -17,6 +16,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph
 from reportlab.platypus.paragraph import cleanBlockQuotedText
 
+from intake.pdf.bullets import draw_keeping_bullet
 from intake.pdf.fonts import CHINESE, JAPANESE, KOREAN, register_cjk
 
 _HANGUL = r"\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
@@ -97,7 +97,8 @@ class PlainParagraph(Paragraph):
     """A paragraph of escaped text, which has no link: `Flowable.drawOn`'s operators (save,
     move to (x, y), draw, restore), written without reportlab's copies of the canvas state
     around them, which only a link's position would read (its drawing saves and restores the
-    state it changes itself)."""
+    state it changes itself). Its bullet, a label, is written from kept operators
+    (`bullets.py`)."""
 
     def drawOn(self, canvas: Any, x: float, y: float, _sW: float = 0) -> None:  # noqa: N802, N803
         if getattr(self, "_showBoundary", None):
@@ -107,7 +108,7 @@ class PlainParagraph(Paragraph):
         code = canvas._code  # noqa: SLF001 - reportlab's page content
         code.append("q")
         code.append(f"{fp_str(1, 0, 0, 1, x, y)} cm")
-        self._drawOn(canvas)
+        draw_keeping_bullet(self, canvas)
         code.append("Q")
 
 
@@ -124,10 +125,13 @@ def plain_paragraph(value: str, style: ParagraphStyle, bullet: str | None = None
         (prototype,) = Paragraph("x", style).frags
         with _prototypes_lock:
             prototype = _prototypes.setdefault(style, prototype)
-    frag = copy.copy(prototype)
-    # Its own lists (the links and underlines a fragment carries), as the parser makes them.
-    for name, attribute in vars(prototype).items():
+    # `copy.copy(prototype)` without copy's protocol: a new fragment with the same attributes,
+    # and its own lists (the links and underlines a fragment carries), as the parser makes them.
+    attributes = vars(prototype)
+    frag = object.__new__(type(prototype))
+    frag.__dict__.update(attributes)
+    for name, attribute in attributes.items():
         if isinstance(attribute, list):
-            setattr(frag, name, list(attribute))
+            frag.__dict__[name] = list(attribute)
     frag.text = cleaned
     return PlainParagraph(cleaned, style, bulletText=bullet, frags=[frag])
