@@ -185,7 +185,9 @@ def _from_parts(parts: dict[str, object]) -> Said:
         name: _from_parts(value) if isinstance(value, dict) else value
         for name, value in dict(parts.get("values") or {}).items()  # type: ignore[call-overload]
     }
-    return Said(str(parts[STORED_KEY]), parts.get("plural"), **values)  # type: ignore[arg-type]
+    msgid = str(parts[STORED_KEY])
+    msgid % values  # a placeholder without its value raises KeyError: the text is shown as kept
+    return Said(msgid, parts.get("plural"), **values)  # type: ignore[arg-type]
 
 
 def _said(msgid: str, plural: str | None, values: dict[str, object]) -> Said:

@@ -20,6 +20,7 @@ from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
 from intake.archive.models import Consent
 from intake.archive.passwords import TOO_SHORT
+from intake.archive.reasons import Reason
 from intake.archive.sealing import certificate_failure
 from intake.archive.staff import StaffError, too_many
 from intake.languages import Said, language_in_sentence, language_name_in, said_n, say_in
@@ -213,6 +214,28 @@ def test_why_a_pdf_waits_is_said_in_spanish_and_an_older_rows_english_as_it_was(
         session.execute(Consent.__table__.update().values(last_error=older))
     page = text(client.get(f"/staff/consents/{consent_id}"))
     assert f"{older[0].upper()}{older[1:]}. Las respuestas" in page
+
+
+def test_a_reason_column_keeps_a_said_whole_and_anything_else_as_written():
+    column = Reason(200)
+    full = certificate_failure(OSError(errno.EDQUOT, "Disk quota exceeded")).args[0]
+    stored = column.process_bind_param(full, None)
+    back = column.process_result_value(stored, None)
+    assert isinstance(back, Said) and back == full and stored != full
+    assert back.in_language("es").endswith(
+        "carpeta de certificados está llena (superó su cuota de disco)"
+    )
+    # What JSON cannot hold, or what would not fit, is kept as its English, cut to fit.
+    wait = too_many(timedelta(seconds=61))
+    assert column.process_bind_param(wait, None) == str(wait)
+    assert Reason(40).process_bind_param(full, None) == full[:40]
+    # A storage failure's reason stays as the archive queries it; older rows read as written.
+    assert column.process_bind_param("the archive folder is full", None) == (
+        "the archive folder is full"
+    )
+    for older in ("KeyError", "form x changed since version 1 was signed", '{"said":"%(x)s"}'):
+        assert column.process_result_value(older, None) == older
+        assert not isinstance(column.process_result_value(older, None), Said)
 
 
 def test_the_login_throttle_speaks_the_clinics_language(tmp_path):
