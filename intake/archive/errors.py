@@ -20,11 +20,12 @@ from intake.languages import N_, Said
 
 class ArchiveError(Exception):
     """An archive action that cannot be done, with a reason fit to show to staff (a msgid, or a
-    `Said` with its values: `str()` gives it back whole, so a page can say it in its language)."""
+    `Said` with its values, which `str()` gives back whole so a page can say it in its
+    language and a row can keep it as such)."""
 
     def __str__(self) -> str:
         message = self.args[0] if len(self.args) == 1 else None
-        return message if isinstance(message, str) else super().__str__()
+        return message if isinstance(message, Said) else super().__str__()
 
 
 class ConsentMissing(ArchiveError, KeyError):
