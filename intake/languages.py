@@ -9,6 +9,7 @@ tablet's pages and in the PDF.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import cache, partial
@@ -112,7 +113,9 @@ def datetime_in_words(value: datetime, language: str) -> str:
 
 def spoken_value(value: object, language: str) -> object:
     """A message's value as `language` writes it: a length of time in its words ("15 seconds",
-    "15 segundos"); anything else as it is."""
+    "15 segundos"), a `Said` in that language; anything else as it is."""
+    if isinstance(value, Said):
+        return value.in_language(language)
     if isinstance(value, timedelta):
         return format_timedelta(value, threshold=1, locale=language)
     return value
@@ -141,6 +144,50 @@ class Said(str):
 
     def in_language(self, language: str) -> str:
         return _filled(self.msgid, self.plural, self.values, language, translations(language))
+
+    def stored(self) -> str:
+        """The message as a database column keeps it: its msgid, plural and values as JSON (a
+        value that is itself a `Said` kept the same way), read back by `said_stored`. Raises
+        `TypeError` for a value JSON cannot hold (a length of time)."""
+        return json.dumps(self._parts(), ensure_ascii=False, separators=(",", ":"))
+
+    def _parts(self) -> dict[str, object]:
+        parts: dict[str, object] = {STORED_KEY: self.msgid}
+        if self.plural is not None:
+            parts["plural"] = self.plural
+        if self.values:
+            parts["values"] = {
+                name: value._parts() if isinstance(value, Said) else value
+                for name, value in self.values.items()
+            }
+        return parts
+
+
+#: The key a stored `Said` opens with, which no plain English message starts like.
+STORED_KEY = "said"
+_STORED_START = '{"' + STORED_KEY + '":'
+
+
+def said_stored(text: str) -> str:
+    """A message `Said.stored` kept, a `Said` again; any other text (a message kept as plain
+    English, an exception's class name) comes back as it is, as does a stored message whose
+    msgid no longer takes its values."""
+    if not text.startswith(_STORED_START):
+        return text
+    try:
+        return _from_parts(json.loads(text))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return text
+
+
+def _from_parts(parts: dict[str, object]) -> Said:
+    values = {
+        name: _from_parts(value) if isinstance(value, dict) else value
+        for name, value in dict(parts.get("values") or {}).items()  # type: ignore[call-overload]
+    }
+    msgid = str(parts[STORED_KEY])
+    msgid % values  # a placeholder without its value raises KeyError: the text is shown as kept
+    return Said(msgid, parts.get("plural"), **values)  # type: ignore[arg-type]
 
 
 def _said(msgid: str, plural: str | None, values: dict[str, object]) -> Said:

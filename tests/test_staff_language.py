@@ -4,6 +4,7 @@ a patient's language pick on the tablet never changes it."""
 
 from __future__ import annotations
 
+import errno
 import html
 import pickle
 import re
@@ -12,12 +13,17 @@ from pathlib import Path
 
 import pytest
 from babel.dates import format_date
+from sqlalchemy import text as sql
+from sqlalchemy import update
 
 from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
+from intake.archive.models import Consent
 from intake.archive.passwords import TOO_SHORT
+from intake.archive.reasons import Reason
+from intake.archive.sealing import certificate_failure
 from intake.archive.staff import StaffError, too_many
-from intake.languages import language_in_sentence, language_name_in, said_n, say_in
+from intake.languages import Said, language_in_sentence, language_name_in, said_n, say_in
 from tests.support.app import app_settings, new_app
 from tests.support.staff import (
     EMAILS,
@@ -160,6 +166,76 @@ def test_spanish_pages_say_the_archives_own_messages_in_spanish(desk, client, ar
     assert "el archivo se modificó después del sellado: se añadieron" in page
     assert "bytes después de la parte sellada" in page and "added after" not in page
     assert "Leído y firmado en inglés" in page, "a language's name mid-sentence, lower case"
+
+
+def test_why_a_pdf_waits_is_said_in_spanish_and_an_older_rows_english_as_it_was(
+    desk, client, archive, demo_data
+):
+    """Why a consent's PDF is not made is kept on its row as a msgid and values, so a Spanish
+    staff page says it in Spanish (the consent's page and every page's banner); a reason that
+    older code kept as plain English shows as it was written."""
+    desk.post("/staff/me/language", {"lang": "es", "next": "/staff/"})
+    consent_id = add_consent(archive, demo_data, seal=False)
+    with archive.transaction() as session:
+        session.execute(update(Consent).values(form_sha256="0" * 64))
+    assert not archive.finish(consent_id, Actor())
+    consent = archive.get(consent_id)
+    version = consent.form_version
+    assert (
+        consent.last_error == f"form {consent.form_id} changed since version {version} was signed"
+    )
+    with archive.sessions() as session:
+        kept = session.scalar(sql(f"SELECT last_error FROM {Consent.__tablename__}"))
+    assert kept.startswith('{"said":"form %(form)s changed since version %(version)s') and (
+        version in kept
+    )
+    changed = f"El formulario {consent.form_id} cambió después de firmarse la versión {version}"
+    page = text(client.get(f"/staff/consents/{consent_id}"))
+    assert f"{changed}. Las respuestas" in page and "changed since" not in page
+    banner = text(client.get("/staff/"))
+    assert f"{changed}: 1 consentimiento" in banner
+
+    full = certificate_failure(OSError(errno.ENOSPC, "No space left on device")).args[0]
+    assert isinstance(full, Said)
+    with archive.transaction() as session:
+        session.execute(update(Consent).values(last_error=full))
+    assert archive.get(consent_id).last_error == (
+        "the clinic's sealing certificate cannot be made: the certificates folder is full"
+    )
+    page = text(client.get(f"/staff/consents/{consent_id}"))
+    assert (
+        "No se puede crear el certificado de sellado de la clínica: la carpeta de certificados "
+        "está llena." in page
+    )
+    assert "cannot be made" not in page
+
+    older = "the clinic's sealing certificate cannot be made: the certificates folder is full"
+    with archive.transaction() as session:
+        session.execute(Consent.__table__.update().values(last_error=older))
+    page = text(client.get(f"/staff/consents/{consent_id}"))
+    assert f"{older[0].upper()}{older[1:]}. Las respuestas" in page
+
+
+def test_a_reason_column_keeps_a_said_whole_and_anything_else_as_written():
+    column = Reason(200)
+    full = certificate_failure(OSError(errno.EDQUOT, "Disk quota exceeded")).args[0]
+    stored = column.process_bind_param(full, None)
+    back = column.process_result_value(stored, None)
+    assert isinstance(back, Said) and back == full and stored != full
+    assert back.in_language("es").endswith(
+        "carpeta de certificados está llena (superó su cuota de disco)"
+    )
+    # What JSON cannot hold, or what would not fit, is kept as its English, cut to fit.
+    wait = too_many(timedelta(seconds=61))
+    assert column.process_bind_param(wait, None) == str(wait)
+    assert Reason(40).process_bind_param(full, None) == full[:40]
+    # A storage failure's reason stays as the archive queries it; older rows read as written.
+    assert column.process_bind_param("the archive folder is full", None) == (
+        "the archive folder is full"
+    )
+    for older in ("KeyError", "form x changed since version 1 was signed", '{"said":"%(x)s"}'):
+        assert column.process_result_value(older, None) == older
+        assert not isinstance(column.process_result_value(older, None), Said)
 
 
 def test_the_login_throttle_speaks_the_clinics_language(tmp_path):

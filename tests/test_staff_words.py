@@ -162,8 +162,9 @@ def test_the_python_check_finds_bare_strings(tmp_path):
 
 
 #: The layers without Flask whose messages staff pages show: the account rules, the tablets'
-#: enrolment, the review and void notes, retention, and the seal check. Their messages are
-#: msgids (`N_`) or `Said`, never English built at run time (an f-string, `+`, `.format`).
+#: enrolment, the review and void notes, retention, the seal check, and why a consent's or a
+#: record's PDF is not made (kept on its row). Their messages are msgids (`N_`) or `Said`
+#: (whose own msgid is one), never English built at run time (an f-string, `+`, `.format`).
 SAID_MODULES = [
     PROJECT_ROOT / "intake" / path
     for path in (
@@ -176,10 +177,13 @@ SAID_MODULES = [
         "archive/retention.py",
         "pdf/seal.py",
         "pdf/ltv.py",
+        "archive/errors.py",
+        "archive/sealing.py",
+        "archive/records.py",
     )
 ]
 #: Calls whose argument (by position) a staff page shows, in those layers.
-SAID_CALLS = {"StaffError": 1, "LoginRefused": 0, "TabletError": 1, "ArchiveError": 0}
+SAID_CALLS = {"StaffError": 1, "LoginRefused": 0, "TabletError": 1, "ArchiveError": 0, "Said": 0}
 #: Lists a staff page shows each item of (`report.problems.append(...)`).
 SAID_LISTS = {"problems", "short_of"}
 
@@ -255,6 +259,8 @@ def test_the_message_check_finds_english_built_at_run_time(tmp_path):
         "    report.problems.append('Marked')\n"
         "    report.problems.append('bad' if x else 'Marked')\n"
         "    report.short_of.append('{} later'.format(x))\n"
+        "    raise ArchiveError(Said(f'form {form} changed'))\n"
+        "    return ArchiveError(Said('Marked', form=form))\n"
     )
     assert [line.split(": ", 1)[1] for line in unsaid_messages(module, {"Marked"})] == [
         "f'Wait {n} seconds'",
@@ -262,4 +268,5 @@ def test_the_message_check_finds_english_built_at_run_time(tmp_path):
         "'Not in the catalog'",
         "'bad'",
         "'{} later'.format(x)",
+        "f'form {form} changed'",
     ]

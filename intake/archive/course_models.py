@@ -10,6 +10,7 @@ from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, LargeBi
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.archive.models import Base, UTCDateTime, new_id
+from intake.archive.reasons import Reason
 
 #: The kinds of sealed course record (`records.kind`).
 VISIT, INJECTION, WITHDRAWAL = "visit", "injection", "withdrawal"
@@ -109,7 +110,7 @@ class Record(Base):
     #: Set by the sender so a repeated submit finds the record it made.
     submit_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     #: Why the last attempt to seal failed (staff wording or an exception's class name).
-    last_error: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Reason(200))
 
     __table_args__ = (
         Index("ix_records_kind", "kind", "created_at", "id"),

@@ -15,11 +15,17 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from intake.languages import N_
+from intake.languages import N_, Said
 
 
 class ArchiveError(Exception):
-    """An archive action that cannot be done, with a reason fit to show to staff."""
+    """An archive action that cannot be done, with a reason fit to show to staff (a msgid, or a
+    `Said` with its values, which `str()` gives back whole so a page can say it in its
+    language and a row can keep it as such)."""
+
+    def __str__(self) -> str:
+        message = self.args[0] if len(self.args) == 1 else None
+        return message if isinstance(message, Said) else super().__str__()
 
 
 class ConsentMissing(ArchiveError, KeyError):
@@ -38,6 +44,8 @@ class ArchiveUnavailable(ArchiveError):
 
 #: Every reason a storage failure gives starts with the place that fails.
 FOLDER, DATABASE = N_("the archive folder"), N_("the archive database")
+#: Where the clinic's sealing certificate and its key are kept (a reason's place).
+CERTIFICATES = "the certificates folder"
 #: What an `OSError` without a phrase of its own says, with its code.
 CANNOT_WRITE = N_("cannot be written (%(code)s)")
 
@@ -73,9 +81,7 @@ def storage_reason(error: BaseException, place: str = FOLDER) -> str | None:
     a storage failure. Built from error codes only: never from a message that might quote data.
     `place` names what an `OSError` came from."""
     if isinstance(error, OSError):
-        code = error.errno or 0
-        what = _OS_ERRORS.get(code) or CANNOT_WRITE % {"code": errno.errorcode.get(code, "OSError")}
-        return f"{place} {what}"
+        return f"{place} {os_phrase(error)}"
     if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
         orig = error.orig
         name = getattr(orig, "sqlite_errorname", None)
@@ -90,6 +96,14 @@ def storage_reason(error: BaseException, place: str = FOLDER) -> str | None:
         ):
             return f"{DATABASE} cannot be reached"
     return None
+
+
+def os_phrase(error: OSError) -> Said:
+    """What an `OSError` says of the place it came from ("is full"), from its code only."""
+    code = error.errno or 0
+    if code in _OS_ERRORS:
+        return Said(_OS_ERRORS[code])
+    return Said(CANNOT_WRITE, code=errno.errorcode.get(code, "OSError"))
 
 
 def database_reason(error: BaseException, url: URL) -> str | None:

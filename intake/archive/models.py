@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from intake.archive.reasons import Reason
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -110,9 +112,9 @@ class Consent(Base):
     #: Set by the sender (the tablet: its draft and submit token), so a submit repeated after a
     #: crash finds the consent it made instead of making a second one.
     submit_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    #: Why the last attempt to make the PDF failed: an archive error's message (written for staff)
-    #: or another exception's class name; never patient data.
-    last_error: Mapped[str | None] = mapped_column(String(200))
+    #: Why the last attempt to make the PDF failed: an archive error's message (written for staff,
+    #: a `Said` kept as its msgid and values) or another exception's class name; never patient data.
+    last_error: Mapped[str | None] = mapped_column(Reason(200))
     #: The enrolled tablet the consent was taken on (None: a browser a staff member handed to
     #: the patient, or a consent from before tablets were enrolled).
     device_id: Mapped[str | None] = mapped_column(String(32))

@@ -41,8 +41,10 @@ from intake.archive.errors import (
     storage_reason,
 )
 from intake.archive.models import ARCHIVED, PENDING, Consent, is_id
+from intake.archive.sealing import certificate_failure
 from intake.canonical import canonical_json
 from intake.definition import ConsentDefinition
+from intake.languages import N_, Said
 from intake.pdf.record import ConsentReference, RecordPage, record_reason, render_record
 from intake.pdf.seal import seal_pdf
 
@@ -78,7 +80,7 @@ def renderer_for(kind: str) -> Renderer:
     pending, and a later repair seals it once one is)."""
     where = RENDERERS.get(kind)
     if where is None:
-        raise ArchiveError(f"no renderer is registered for {kind} records")
+        raise ArchiveError(Said(N_("no renderer is registered for %(kind)s records"), kind=kind))
     module, name = where.split(":")
     return getattr(importlib.import_module(module), name)
 
@@ -231,7 +233,7 @@ class Records:
 
     def _sealed_pdf(self, record: Record, consent: Consent | None) -> bytes:
         if consent is None or consent.pdf_sha256 is None:
-            raise ArchiveError("the consent this record relies on has no sealed PDF yet")
+            raise ArchiveError(N_("the consent this record relies on has no sealed PDF yet"))
         archive = self.archive
         try:
             # The page speaks the patient's language, as their consent did (else English).
@@ -239,15 +241,14 @@ class Records:
             language = consent.language if consent.language in offered else None
             definition = archive.catalog.get(consent.form_id, language)
         except KeyError:
-            raise ArchiveError(f"form {consent.form_id} is no longer in the catalog") from None
+            raise ArchiveError(
+                Said(N_("form %(form)s is no longer in the catalog"), form=consent.form_id)
+            ) from None
         page = renderer_for(record.kind)(record, body_of(record), consent, definition)
         try:
             clinic = archive.signer()
         except OSError as error:
-            raise ArchiveError(
-                "the clinic's sealing certificate cannot be made: "
-                + (storage_reason(error, "the certificates folder") or type(error).__name__)
-            ) from error
+            raise certificate_failure(error) from error
         assert record.body_json is not None
         pdf = render_record(
             page,
@@ -417,7 +418,8 @@ def keep_pending(
     reason, cut to fit. The frames show where it failed; the exception's message is left out,
     since it might quote what the patient gave."""
     noun = model.__tablename__.removesuffix("s")
-    reason = reason[:200]
+    # A `Said` is kept whole (its column stores it as its msgid and values, cut to fit there).
+    reason = reason if isinstance(reason, Said) else reason[:200]
     if is_storage_reason(reason):
         logger.error("%s %s stays pending: %s: %s", noun, row_id, what, reason)
     else:

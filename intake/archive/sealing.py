@@ -6,13 +6,27 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from intake.archive.errors import ArchiveError, storage_reason
+from intake.archive.errors import ArchiveError, os_phrase
 from intake.archive.models import Consent
 from intake.certificates import ClinicSigner
 from intake.definition import FormCatalog
+from intake.languages import N_, Said
 from intake.pdf import RenderSettings, render_consent
 from intake.pdf.seal import seal_pdf, seal_reason
 from intake.submission import validate_submission
+
+#: Why a consent's PDF is not made: the form's text is no longer the one the patient signed.
+FORM_CHANGED = N_("form %(form)s changed since version %(version)s was signed")
+#: Why a PDF is not made: the clinic's sealing certificate cannot be made, since its folder
+#: (`intake.archive.errors.CERTIFICATES`) fails as `what` says ("is full").
+NO_CERTIFICATE = N_(
+    "the clinic's sealing certificate cannot be made: the certificates folder %(what)s"
+)
+
+
+def certificate_failure(error: OSError) -> ArchiveError:
+    """The sealing certificate cannot be made or read because its folder fails, for staff."""
+    return ArchiveError(Said(NO_CERTIFICATE, what=os_phrase(error)))
 
 
 def sealed_consent_pdf(
@@ -35,17 +49,12 @@ def sealed_consent_pdf(
     # in that language; the consent stays pending, named by the error's class).
     definition = catalog.get(consent.form_id, consent.language)
     if definition.sha256 != consent.form_sha256:
-        raise ArchiveError(
-            f"form {consent.form_id} changed since version {consent.form_version} was signed"
-        )
+        raise ArchiveError(Said(FORM_CHANGED, form=consent.form_id, version=consent.form_version))
     submission = validate_submission(data, catalog)
     try:
         clinic = signer()
     except OSError as error:
-        raise ArchiveError(
-            "the clinic's sealing certificate cannot be made: "
-            + (storage_reason(error, "the certificates folder") or type(error).__name__)
-        ) from error
+        raise certificate_failure(error) from error
     pdf = render_consent(
         definition,
         submission,

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, current_app, request
 
 from intake.archive.audit import Actor
-from intake.archive.errors import ArchiveError, storage_reason
+from intake.archive.errors import CERTIFICATES, ArchiveError, storage_reason
 from intake.archive.migrate import require_current
 from intake.archive.service import Archive
 
@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
             # anyway. Consents wait, pending with the reason, and are sealed once it works.
             log.error(
                 "the clinic's sealing certificate cannot be made: %s",
-                storage_reason(error, "the certificates folder"),
+                storage_reason(error, CERTIFICATES),
             )
             return
         log.warning(

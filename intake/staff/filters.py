@@ -14,7 +14,7 @@ from flask import Flask, current_app, has_app_context
 from intake.archive.errors import DATABASE, FOLDER, STORAGE_PHRASES, is_storage_reason
 from intake.definition import FormCatalog
 from intake.i18n import gettext, locale, say
-from intake.languages import DEFAULT_LANGUAGE, N_
+from intake.languages import DEFAULT_LANGUAGE, N_, Said
 
 
 def _catalog() -> FormCatalog:
@@ -58,13 +58,14 @@ def day(value: date | None) -> str:
 
 
 def why_waiting(reason: str | None) -> str:
-    """Why a consent's PDF is not made yet, for staff: the archive's own words, or the class of
-    an unexpected failure (its message is never kept: it might quote the patient's answers)."""
+    """Why a consent's PDF is not made yet, for staff: the archive's own words (a `Said` as its
+    row gives it back, a msgid, or English kept as it was written), or the class of an
+    unexpected failure (its message is never kept: it might quote the patient's answers)."""
     if not reason:
         return ""
     if is_storage_reason(reason):
         return storage_words(reason)
-    if " " in reason:
+    if isinstance(reason, Said) or " " in reason:
         return say(reason)
     return gettext("the app failed while making it (%(error)s)", error=reason)
 
