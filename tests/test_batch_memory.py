@@ -49,9 +49,10 @@ STEPS = (
     ("backup", "compare"),
 )
 
-#: A child that imports the command's modules, makes the pages it reads the database by smaller
-#: than the small archive (so both sizes read full pages: what grows is what is kept, not a page
-#: filling up), copies one PDF at a time (how many threads hold one at the peak is chance), lets
+#: A child that imports the command's modules, makes the pages it reads the database by, and the
+#: buffer ijson reads a manifest by (64 KiB: a few hundred entries' events at once), smaller than
+#: the small archive (so both sizes read full pages: what grows is what is kept, not a page or a
+#: buffer filling up), copies one PDF at a time (how many threads hold one at the peak is chance), lets
 #: little cyclic garbage wait for the collector (json's indented encoder leaves some on each
 #: call), then runs `intake ARGS` traced, and writes the traced peak of each step (`STEPS` cut
 #: the run) and its peak RSS (VmHWM: `ru_maxrss` would carry the parent's over `exec`) to the
@@ -63,6 +64,9 @@ import intake.cli.backup, intake.cli.export
 from intake.cli import main
 export.PAGE = backup_layout.PDF_PAGE = 100
 audit.WALK_PAGE = 200
+import functools, ijson
+for name in ("parse", "items"):
+    setattr(ijson, name, functools.partial(getattr(ijson, name), buf_size=1024))
 backup.COPY_THREADS = 1
 gc.set_threshold(100)
 peaks = []
