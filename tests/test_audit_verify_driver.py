@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -22,7 +23,10 @@ app_config = pytest.fixture(on_both_databases, name="app_config")
 
 
 def test_the_schema_head_read_from_the_migration_files_is_alembics():
-    assert schema_head.head_revision() == migrate.head_revision()
+    alembic_head = ScriptDirectory.from_config(
+        migrate.alembic_config("sqlite://")
+    ).get_current_head()
+    assert schema_head.head_revision() == alembic_head
     assert schema_head.head_revision() is not None
 
 

@@ -2,17 +2,18 @@
 
 Telling is done without importing Alembic (and Mako and Pygments with it: some 10 MB in every
 app worker, and a part of every `intake` command's start): the newest revision is read from the
-migration files' `revision` and `down_revision` lines, the database's from the table Alembic
-keeps it in. tests/test_migrations.py holds both equal to what Alembic itself says.
+migration files' `revision` and `down_revision` lines (`schema_head`), the database's from the
+table Alembic keeps it in. tests/test_migrations.py holds both equal to what Alembic itself says.
 """
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
+
+from intake.archive import schema_head
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -42,31 +43,15 @@ def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
-def _literal(tree: ast.Module, name: str) -> object:
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and node.value:
-            return ast.literal_eval(node.value)
-    raise LookupError(name)
-
-
 def head_revision() -> str | None:
-    """The newest revision of the migration files: the one no other revises."""
-    revisions: set[str] = set()
-    revised: set[str] = set()
-    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        try:
-            revision = _literal(tree, "revision")
-        except LookupError:
-            continue  # not a migration (__init__.py)
-        down = _literal(tree, "down_revision")
-        revisions.add(str(revision))
-        revised.update([down] if isinstance(down, str) else down or ())
-    heads = sorted(revisions - revised)
-    if len(heads) > 1:
-        raise RuntimeError(f"the migrations have more than one head: {', '.join(heads)}")
-    return heads[0] if heads else None
+    """The newest revision of the migration files: read from them as text
+    (`schema_head.head_revision`), or asked of Alembic where the files do not say it plainly."""
+    head = schema_head.head_revision()
+    if head is not None:
+        return head
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

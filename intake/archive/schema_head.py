@@ -1,6 +1,7 @@
 """The newest schema revision, read from the migration files as text (without Alembic, whose
-import and script loading cost more than a quick command's whole work). `migrate.head_revision`
-asks Alembic itself; tests/test_audit_verify_driver.py holds the two equal."""
+import and script loading cost more than a quick command's whole work). Alembic is asked only
+where the files do not say it plainly (`migrate.head_revision`); tests/test_audit_verify_driver.py
+holds this equal to Alembic's own answer."""
 
 from __future__ import annotations
 
