@@ -52,11 +52,11 @@ STEPS = (
 #: A child that imports the command's modules, makes the pages it reads the database by, and the
 #: buffer ijson reads a manifest by (64 KiB: a few hundred entries' events at once), smaller than
 #: the small archive (so both sizes read full pages: what grows is what is kept, not a page or a
-#: buffer filling up), copies one PDF at a time (how many threads hold one at the peak is chance), lets
-#: little cyclic garbage wait for the collector (json's indented encoder leaves some on each
-#: call), then runs `intake ARGS` traced, and writes the traced peak of each step (`STEPS` cut
-#: the run) and its peak RSS (VmHWM: `ru_maxrss` would carry the parent's over `exec`) to the
-#: file the first argument names.
+#: buffer filling up), copies one PDF at a time (how many threads hold one at the peak is chance),
+#: lets little cyclic garbage wait for the collector (json's indented encoder leaves some on each
+#: call), then runs `intake ARGS` traced, and writes the traced peak of each step (`STEPS` cut the
+#: run) and its peak RSS (VmHWM: `ru_maxrss` would carry the parent's over `exec`) to the file the
+#: first argument names.
 TRACED = """
 import gc, json, sys, tracemalloc
 from intake.archive import audit, backup, backup_layout, export
