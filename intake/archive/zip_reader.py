@@ -18,17 +18,20 @@ from dataclasses import dataclass
 from typing import IO
 from zipfile import ZIP_DEFLATED, ZIP_STORED, BadZipFile
 
-_END = struct.Struct("<4s4H2LH")
-_END_SIGNATURE = b"PK\x05\x06"
-_LOCATOR = struct.Struct("<4sLQL")
-_LOCATOR_SIGNATURE = b"PK\x06\x07"
-_END64 = struct.Struct("<4sQ2H2L4Q")
-_END64_SIGNATURE = b"PK\x06\x06"
-_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
-_CENTRAL_SIGNATURE = b"PK\x01\x02"
-_LOCAL = struct.Struct("<4s2B4HL2L2H")
-_LOCAL_SIGNATURE = b"PK\x03\x04"
-_ZIP64_EXTRA = 0x0001
+from intake.archive.zip_format import (
+    CENTRAL,
+    CENTRAL_SIGNATURE,
+    END,
+    END64,
+    END64_SIGNATURE,
+    END_SIGNATURE,
+    LOCAL,
+    LOCAL_SIGNATURE,
+    LOCATOR,
+    LOCATOR_SIGNATURE,
+    ZIP64_EXTRA,
+)
+
 #: How many bytes of the central directory are read at a time.
 PAGE_BYTES = 64 * 1024
 #: How many bytes of a member are read (and inflated) at a time.
@@ -57,11 +60,11 @@ def members(file: IO[bytes]) -> Iterator[Member]:
     start, size, count, concat = _directory(file)
     page = io.BufferedReader(_Bounded(file, start, size), PAGE_BYTES)
     for _ in range(count):
-        fixed = page.read(_CENTRAL.size)
-        if len(fixed) != _CENTRAL.size:
+        fixed = page.read(CENTRAL.size)
+        if len(fixed) != CENTRAL.size:
             raise BadZipFile("Truncated central directory")
-        fields = _CENTRAL.unpack(fixed)
-        if fields[0] != _CENTRAL_SIGNATURE:
+        fields = CENTRAL.unpack(fixed)
+        if fields[0] != CENTRAL_SIGNATURE:
             raise BadZipFile("Bad magic number for central directory")
         flags, method, crc = fields[5], fields[6], fields[9]
         compressed, plain = fields[10], fields[11]
@@ -80,14 +83,14 @@ def members(file: IO[bytes]) -> Iterator[Member]:
 def open_member(file: IO[bytes], member: Member) -> IO[bytes]:
     """A reader of the member's bytes (inflated), checking its CRC-32 and size at the end."""
     file.seek(member.offset)
-    fixed = file.read(_LOCAL.size)
-    if len(fixed) != _LOCAL.size:
+    fixed = file.read(LOCAL.size)
+    if len(fixed) != LOCAL.size:
         raise BadZipFile("Truncated file header")
-    fields = _LOCAL.unpack(fixed)
-    if fields[0] != _LOCAL_SIGNATURE:
+    fields = LOCAL.unpack(fixed)
+    if fields[0] != LOCAL_SIGNATURE:
         raise BadZipFile("Bad magic number for file header")
     raw_name = file.read(fields[10])
-    data_at = member.offset + _LOCAL.size + fields[10] + fields[11]
+    data_at = member.offset + LOCAL.size + fields[10] + fields[11]
     name = raw_name.decode("utf-8" if member.flags & 0x800 else "cp437")
     if name != member.name:
         raise BadZipFile(f"File name in directory {member.name!r} and header {name!r} differ.")
@@ -108,26 +111,26 @@ def _directory(file: IO[bytes]) -> tuple[int, int, int, int]:
     precede the zip (data prepended to it, as zipfile allows)."""
     file.seek(0, io.SEEK_END)
     length = file.tell()
-    tail_start = max(0, length - _END.size - 0xFFFF)
+    tail_start = max(0, length - END.size - 0xFFFF)
     file.seek(tail_start)
     tail = file.read()
-    at = tail.rfind(_END_SIGNATURE)
-    while at >= 0 and len(tail) - at < _END.size:
-        at = tail.rfind(_END_SIGNATURE, 0, at)
+    at = tail.rfind(END_SIGNATURE)
+    while at >= 0 and len(tail) - at < END.size:
+        at = tail.rfind(END_SIGNATURE, 0, at)
     if at < 0:
         raise BadZipFile("File is not a zip file")
     end_at = tail_start + at
-    fields = _END.unpack(tail[at : at + _END.size])
+    fields = END.unpack(tail[at : at + END.size])
     count, size, start = fields[4], fields[5], fields[6]
-    if end_at >= _LOCATOR.size:
-        file.seek(end_at - _LOCATOR.size)
-        if _LOCATOR.unpack(file.read(_LOCATOR.size))[0] == _LOCATOR_SIGNATURE:
+    if end_at >= LOCATOR.size:
+        file.seek(end_at - LOCATOR.size)
+        if LOCATOR.unpack(file.read(LOCATOR.size))[0] == LOCATOR_SIGNATURE:
             # The record stands just before its locator (its own offset is not used, so that
             # data prepended to the zip is allowed, as zipfile allows it).
-            end64_at = end_at - _LOCATOR.size - _END64.size
+            end64_at = end_at - LOCATOR.size - END64.size
             file.seek(end64_at)
-            record = _END64.unpack(file.read(_END64.size))
-            if record[0] != _END64_SIGNATURE:
+            record = END64.unpack(file.read(END64.size))
+            if record[0] != END64_SIGNATURE:
                 raise BadZipFile("Corrupt zip64 end of central directory record")
             count, size, start = record[7], record[8], record[9]
             end_at = end64_at
@@ -142,7 +145,7 @@ def _zip64(extra: bytes, plain: int, compressed: int, offset: int) -> tuple[int,
     at = 0
     while at + 4 <= len(extra):
         kind, length = struct.unpack_from("<2H", extra, at)
-        if kind == _ZIP64_EXTRA:
+        if kind == ZIP64_EXTRA:
             values = iter(struct.unpack_from(f"<{length // 8}Q", extra, at + 4))
             try:
                 if plain == 0xFFFFFFFF:

@@ -20,17 +20,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-_LOCAL = struct.Struct("<4s2B4HL2L2H")
-_LOCAL_SIGNATURE = b"PK\x03\x04"
-_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
-_CENTRAL_SIGNATURE = b"PK\x01\x02"
-_END = struct.Struct("<4s4H2LH")
-_END_SIGNATURE = b"PK\x05\x06"
-_END64 = struct.Struct("<4sQ2H2L4Q")
-_END64_SIGNATURE = b"PK\x06\x06"
-_LOCATOR = struct.Struct("<4sLQL")
-_LOCATOR_SIGNATURE = b"PK\x06\x07"
-_ZIP64_EXTRA = 0x0001
+from intake.archive.zip_format import (
+    CENTRAL,
+    CENTRAL_SIGNATURE,
+    END,
+    END64,
+    END64_SIGNATURE,
+    END_SIGNATURE,
+    LOCAL,
+    LOCAL_SIGNATURE,
+    LOCATOR,
+    LOCATOR_SIGNATURE,
+    ZIP64_EXTRA,
+)
+
 #: Past this, a size or an offset goes in a zip64 field (zipfile's limit: readers that take the
 #: 32-bit fields as signed still read the zip).
 ZIP64_LIMIT = (1 << 31) - 1
@@ -123,11 +126,11 @@ class ZipWriter:
         local_sizes = compressed_size, size
         local_version = version
         if size > ZIP64_LIMIT:
-            local_extra = struct.pack("<2H2Q", _ZIP64_EXTRA, 16, size, compressed_size)
+            local_extra = struct.pack("<2H2Q", ZIP64_EXTRA, 16, size, compressed_size)
             local_sizes = 0xFFFFFFFF, 0xFFFFFFFF
             local_version = _ZIP64_VERSION
-        header = _LOCAL.pack(
-            _LOCAL_SIGNATURE, local_version, 0, flags, method, dos_time, dos_date, crc,
+        header = LOCAL.pack(
+            LOCAL_SIGNATURE, local_version, 0, flags, method, dos_time, dos_date, crc,
             *local_sizes, len(raw_name), len(local_extra),
         )  # fmt: skip
         self._out(header + raw_name + local_extra)
@@ -149,10 +152,10 @@ class ZipWriter:
             offset = 0xFFFFFFFF
         extra = b""
         if values:
-            extra = struct.pack(f"<2H{len(values)}Q", _ZIP64_EXTRA, 8 * len(values), *values)
+            extra = struct.pack(f"<2H{len(values)}Q", ZIP64_EXTRA, 8 * len(values), *values)
             version = _ZIP64_VERSION
-        record = _CENTRAL.pack(
-            _CENTRAL_SIGNATURE, version, _UNIX, version, 0, flags, method, dos_time, dos_date,
+        record = CENTRAL.pack(
+            CENTRAL_SIGNATURE, version, _UNIX, version, 0, flags, method, dos_time, dos_date,
             crc, *sizes, len(raw_name), len(extra), 0, 0, 0, self.external_attr, offset,
         )  # fmt: skip
         self.directory.write(record + raw_name + extra)
@@ -170,9 +173,9 @@ class ZipWriter:
         if count > COUNT_LIMIT or start > ZIP64_LIMIT or size > ZIP64_LIMIT:
             end64_at = self.offset
             self._out(
-                _END64.pack(
-                    _END64_SIGNATURE,
-                    _END64.size - 12,
+                END64.pack(
+                    END64_SIGNATURE,
+                    END64.size - 12,
                     _ZIP64_VERSION,
                     _ZIP64_VERSION,
                     0,
@@ -182,10 +185,10 @@ class ZipWriter:
                     size,
                     start,
                 )  # fmt: skip
-                + _LOCATOR.pack(_LOCATOR_SIGNATURE, 0, end64_at, 1)
+                + LOCATOR.pack(LOCATOR_SIGNATURE, 0, end64_at, 1)
             )
             count, size, start = min(count, 0xFFFF), min(size, 0xFFFFFFFF), min(start, 0xFFFFFFFF)
-        self._out(_END.pack(_END_SIGNATURE, 0, 0, count, count, size, start, 0))
+        self._out(END.pack(END_SIGNATURE, 0, 0, count, count, size, start, 0))
 
     def _out(self, data: bytes) -> None:
         self.file.write(data)
