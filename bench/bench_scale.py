@@ -76,19 +76,6 @@ def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | Non
     return time.perf_counter() - started
 
 
-#: A child that reads the audit table once: every column of every row, in order.
-READ_AUDIT = """
-import sys
-from sqlalchemy import create_engine
-engine = create_engine(sys.argv[1])
-with engine.connect() as connection:
-    cursor = connection.exec_driver_sql("SELECT * FROM audit_events ORDER BY seq")
-    rows = 0
-    while page := cursor.fetchmany(5000):
-        rows += len(page)
-print(rows)
-"""
-
 #: A child that copies a SQLite database with the online backup API.
 SQLITE_BACKUP = """
 import sqlite3, sys
@@ -276,6 +263,8 @@ def measure(kind: str, count: int, commands: tuple[str, ...]) -> list[Figure]:
 
         if "audit" in commands:
             verify = measured(["audit", "verify"], env)
+            from bench.scale_audit import READ_AUDIT
+
             floor = timed([sys.executable, "-c", READ_AUDIT, config.database_url])
             figure("audit verify", *verify, floor, "reading the audit table once")
     return figures
