@@ -40,7 +40,6 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -187,16 +186,7 @@ class KeptTablet(TabletClient):
             self.close()
         answer = Answer(response.status, response.getheaders(), text)
         self.hits.append(Hit(method, path, server, response.status))
-        for name, value in answer.headers:
-            if name.lower() == "set-cookie":
-                self.set_cookies.append(value)
-                morsel = SimpleCookie()
-                morsel.load(value)
-                for key, item in morsel.items():
-                    if item.value and item["expires"] != "Thu, 01 Jan 1970 00:00:00 GMT":
-                        self.cookies[key] = item.value
-                    else:
-                        self.cookies.pop(key, None)
+        self._keep_cookies(answer.headers)
         return answer
 
     def close(self) -> None:

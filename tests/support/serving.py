@@ -381,7 +381,12 @@ class TabletClient:
             connection.close()
         answer = Answer(response.status, response.getheaders(), text)
         self.hits.append(Hit(method, path, server, response.status))
-        for name, value in answer.headers:
+        self._keep_cookies(answer.headers)
+        return answer
+
+    def _keep_cookies(self, headers: list[tuple[str, str]]) -> None:
+        """Keep what each Set-Cookie header sets, and drop what it expires, as a browser does."""
+        for name, value in headers:
             if name.lower() == "set-cookie":
                 self.set_cookies.append(value)
                 morsel = SimpleCookie()
@@ -391,7 +396,6 @@ class TabletClient:
                         self.cookies[key] = item.value
                     else:
                         self.cookies.pop(key, None)
-        return answer
 
     def _page(self, path: str) -> Answer:
         page = self.request("GET", path)
