@@ -15,7 +15,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 from zipfile import ZIP_DEFLATED, ZIP_STORED, BadZipFile
 
 from intake.archive.zip_format import (
@@ -60,12 +60,13 @@ def members(file: IO[bytes]) -> Iterator[Member]:
     start, size, count, concat = _directory(file)
     page = io.BufferedReader(_Bounded(file, start, size), PAGE_BYTES)
     for _ in range(count):
-        fixed = page.read(CENTRAL.size)
-        if len(fixed) != CENTRAL.size:
-            raise BadZipFile("Truncated central directory")
-        fields = CENTRAL.unpack(fixed)
-        if fields[0] != CENTRAL_SIGNATURE:
-            raise BadZipFile("Bad magic number for central directory")
+        fields = _record(
+            page,
+            CENTRAL,
+            CENTRAL_SIGNATURE,
+            "Truncated central directory",
+            "Bad magic number for central directory",
+        )
         flags, method, crc = fields[5], fields[6], fields[9]
         compressed, plain = fields[10], fields[11]
         name_length, extra_length, comment_length = fields[12], fields[13], fields[14]
@@ -83,12 +84,13 @@ def members(file: IO[bytes]) -> Iterator[Member]:
 def open_member(file: IO[bytes], member: Member) -> IO[bytes]:
     """A reader of the member's bytes (inflated), checking its CRC-32 and size at the end."""
     file.seek(member.offset)
-    fixed = file.read(LOCAL.size)
-    if len(fixed) != LOCAL.size:
-        raise BadZipFile("Truncated file header")
-    fields = LOCAL.unpack(fixed)
-    if fields[0] != LOCAL_SIGNATURE:
-        raise BadZipFile("Bad magic number for file header")
+    fields = _record(
+        file,
+        LOCAL,
+        LOCAL_SIGNATURE,
+        "Truncated file header",
+        "Bad magic number for file header",
+    )
     raw_name = file.read(fields[10])
     data_at = member.offset + LOCAL.size + fields[10] + fields[11]
     name = raw_name.decode("utf-8" if member.flags & 0x800 else "cp437")
@@ -104,6 +106,21 @@ def open_member(file: IO[bytes], member: Member) -> IO[bytes]:
 def read_member(file: IO[bytes], member: Member) -> bytes:
     with open_member(file, member) as data:
         return data.read()
+
+
+def _record(
+    reader: IO[bytes], layout: struct.Struct, signature: bytes, truncated: str, bad: str
+) -> tuple[Any, ...]:
+    """The fields of the fixed-size record `layout` read next from `reader`, its signature
+    first; `BadZipFile(truncated)` when the bytes run out, `BadZipFile(bad)` when the signature
+    is not `signature`."""
+    fixed = reader.read(layout.size)
+    if len(fixed) != layout.size:
+        raise BadZipFile(truncated)
+    fields = layout.unpack(fixed)
+    if fields[0] != signature:
+        raise BadZipFile(bad)
+    return fields
 
 
 def _directory(file: IO[bytes]) -> tuple[int, int, int, int]:
