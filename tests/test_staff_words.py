@@ -66,6 +66,26 @@ VALIDATORS = {"DataRequired": 0, "InputRequired": 0, "Length": 2, "AnyOf": 1, "E
 SPOKEN_KEYWORDS = {"message", "label", "description", "page_title", "title"}
 
 
+def _parsed(module: Path) -> tuple[ast.Module, dict[str, ast.AST]]:
+    """The module's tree, and the values of its module-level `NAME = ...` constants (a
+    message may be handed on by the name that holds it)."""
+    tree = ast.parse(module.read_text("utf-8"))
+    constants = {
+        target.id: statement.value
+        for statement in tree.body
+        if isinstance(statement, ast.Assign)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    return tree, constants
+
+
+def _called(call: ast.Call) -> str:
+    """The name a call calls: `flash` for `flash(...)`, `append` for `x.problems.append(...)`."""
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
 def _literal(node: ast.AST, constants: dict[str, ast.AST]) -> str | None:
     """The English text `node` stands for when it is a literal (or a module constant holding
     one, or a literal's `.format(…)`), else None."""
@@ -85,19 +105,12 @@ def _literal(node: ast.AST, constants: dict[str, ast.AST]) -> str | None:
 
 def bare_strings(module: Path) -> list[str]:
     """The English literals `module` hands to the calls and keywords a person reads."""
-    tree = ast.parse(module.read_text("utf-8"))
-    constants = {
-        target.id: statement.value
-        for statement in tree.body
-        if isinstance(statement, ast.Assign)
-        for target in statement.targets
-        if isinstance(target, ast.Name)
-    }
+    tree, constants = _parsed(module)
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
-        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        name = _called(node)
         spoken = list(node.args[: SPOKEN_CALLS[name] + 1]) if name in SPOKEN_CALLS else []
         if name.endswith("Field") and node.args:
             spoken.append(node.args[0])  # a field's label
@@ -198,20 +211,13 @@ def _pot_msgids() -> set[str]:
 def unsaid_messages(module: Path, msgids: set[str]) -> list[str]:
     """The messages `module` builds in English at run time, or writes without marking them for
     the catalogs, where a staff page shows them."""
-    tree = ast.parse(module.read_text("utf-8"))
-    constants = {
-        target.id: statement.value
-        for statement in tree.body
-        if isinstance(statement, ast.Assign)
-        for target in statement.targets
-        if isinstance(target, ast.Name)
-    }
+    tree, constants = _parsed(module)
     found = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        name = _called(node)
         if name in SAID_CALLS and len(node.args) > SAID_CALLS[name]:
             argument = node.args[SAID_CALLS[name]]
         elif (
