@@ -42,6 +42,7 @@ from intake.archive.errors import (
 )
 from intake.archive.models import ARCHIVED, PENDING, Consent, is_id
 from intake.archive.sealing import certificate_failure
+from intake.archive.states import state_said
 from intake.canonical import canonical_json
 from intake.definition import ConsentDefinition
 from intake.languages import N_, Said
@@ -214,8 +215,10 @@ class Records:
             return reason
         if record is None:
             raise RecordMissing(record_id)
+        if record.status == ARCHIVED:
+            return None
         if record.status != PENDING:
-            return None if record.status == ARCHIVED else f"the record is {record.status}"
+            return Said(N_("the record is %(status)s"), status=state_said(record.status))
         try:
             pdf = self._sealed_pdf(record, consent)
         except Exception as error:  # noqa: BLE001 - any failure keeps the record pending

@@ -67,8 +67,10 @@ from intake.archive.models import (
 from intake.archive.records import Records, is_named, keep_pending, named_pdfs, store_sealed
 from intake.archive.sealing import sealed_consent_pdf
 from intake.archive.search import PAGE_SIZE, Page, SearchCriteria, name_words, search_query
+from intake.archive.states import state_said
 from intake.certificates import ClinicSigner, clinic_signer, kept_certificates, kept_roots
 from intake.definition import FormCatalog
+from intake.languages import N_, Said
 from intake.pdf import RenderSettings
 from intake.pdf.seal import SealReport, check_seal
 from intake.submission import Submission
@@ -255,8 +257,10 @@ class Archive:
             return reason
         if consent is None:
             raise ConsentMissing(consent_id)
+        if consent.status == ARCHIVED:
+            return None
         if consent.status != PENDING:
-            return None if consent.status == ARCHIVED else f"the consent is {consent.status}"
+            return Said(N_("the consent is %(status)s"), status=state_said(consent.status))
         try:
             pdf = self._sealed_pdf(consent)
         except Exception as error:  # noqa: BLE001 - any failure keeps the submission pending
