@@ -175,14 +175,14 @@ def test_the_consent_page_links_to_its_patients_page(archive, desk, demo_data):
     assert shown.status_code == 200
     text = shown.text.replace("&#39;", "'")
     assert ZOE in text and "Apr 12, 1985" in text and demo_data["patient"]["phone"] in text
-    assert "current until 2027-11-28" in text and f"/staff/consents/{consent_id}" in text
+    assert "current until Nov 28, 2027" in text and f"/staff/consents/{consent_id}" in text
     assert [e.target for e in events(archive, "patient viewed")] == [record.id]
 
 
 def test_a_patient_page_says_why_no_consent_is_current(archive, desk, demo_data):
     consent_id = add_consent(archive, dict(demo_data, signed_at="2024-01-03T10:00:00-06:00"))
     page = desk.client.get(f"/staff/patients/{patient_of(archive, consent_id).id}").text
-    assert "No current consent" in page and "Consent of 2024-01-03 expired" in page
+    assert "No current consent" in page and "Consent of Jan 3, 2024 expired" in page
     assert "The next visit is a full consent again." in page
 
 

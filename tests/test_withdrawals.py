@@ -80,7 +80,7 @@ def test_a_withdrawal_by_phone_is_sealed_and_ends_the_consent(archive, clinician
     assert "not present to sign" in text and "Clara Clinician" in text
     assert len(PdfReader(BytesIO(pdf)).pages) == 1
     shown = clinician.client.get(f"/staff/patients/{patient_id}").text
-    assert "withdrawn on 2026-11-30" in shown and "No current consent" in shown
+    assert "withdrawn on Nov 30, 2026" in shown and "No current consent" in shown
     consent_page = clinician.client.get(f"/staff/consents/{consent_id}").text
     assert "The patient withdrew this consent" in consent_page
     download = clinician.client.get(f"/staff/consents/{consent_id}/withdrawal.pdf")

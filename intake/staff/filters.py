@@ -48,9 +48,13 @@ def local_time(moment: datetime | str | None) -> str:
     return f"{format_datetime(moment, 'd MMM y, HH:mm', locale=language)} ({zone})"
 
 
-def day(value: date | None) -> str:
+def day(value: date | str | None) -> str:
+    """A day as the page's language writes it ("Nov 28, 2027", "28 nov 2027"); an ISO day (as
+    a validity or a refusal keeps its detail) is read first."""
     if not value:
         return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value)
     language = _language()
     if language == DEFAULT_LANGUAGE:
         return value.strftime("%b %-d, %Y")

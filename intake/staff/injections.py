@@ -50,6 +50,7 @@ from intake.archive.staff import StaffError
 from intake.archive.web import get_archive
 from intake.i18n import gettext, lazy_gettext, locale
 from intake.staff.auth import TOKEN, allow
+from intake.staff.filters import day
 from intake.staff.forms import ConfirmForm, show_error
 from intake.staff.injection_forms import CorrectionForm, InjectionForm
 from intake.staff.lots import clinic_today
@@ -87,7 +88,7 @@ def refusal_text(refusal: Refusal, consent_reason: str | None = None) -> str:
         return gettext(
             "The last injection was on %(last)s, %(days)s days ago: the course allows one "
             "%(minimum)s days after the last at the soonest. To give it anyway, write why.",
-            last=last,
+            last=day(last),
             days=days,
             minimum=minimum,
         )
@@ -104,7 +105,7 @@ def refusal_text(refusal: Refusal, consent_reason: str | None = None) -> str:
         ),
         NOT_CHECKED_IN: lambda: gettext("The patient has not checked in on the tablet yet."),
         VISIT_CLOSED: lambda: gettext("This visit was cancelled."),
-        LOT_EXPIRED: lambda: gettext("This lot expired on %(day)s.", day=detail),
+        LOT_EXPIRED: lambda: gettext("This lot expired on %(day)s.", day=day(detail)),
         LOT_RECALLED: lambda: gettext("This lot is recalled: %(reason)s", reason=detail),
     }
     return words[refusal.code]()

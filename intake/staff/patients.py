@@ -38,6 +38,7 @@ from intake.archive.web import get_archive
 from intake.archive.withdrawal_tablet import waiting_of_patient
 from intake.i18n import gettext
 from intake.staff.auth import TOKEN, allow
+from intake.staff.filters import day
 from intake.staff.pages import actor, bp
 from intake.staff.patient_forms import PatientSearchForm
 
@@ -49,13 +50,13 @@ PATIENT_SECTIONS: list[tuple[str, Callable[[Archive, Patient], dict[str, Any]]]]
 
 
 def validity_text(validity: Validity) -> str:
-    """A consent's validity in the page's language: "current until 2027-01-03", or why not."""
+    """A consent's validity in the page's language: "current until Jan 3, 2027", or why not."""
     detail = validity.detail
     return {
-        CURRENT: lambda: gettext("current until %(day)s", day=detail),
-        EXPIRED: lambda: gettext("consent of %(day)s expired", day=detail),
+        CURRENT: lambda: gettext("current until %(day)s", day=day(detail)),
+        EXPIRED: lambda: gettext("consent of %(day)s expired", day=day(detail)),
         CHANGED: lambda: gettext("the form's text changed: version %(version)s", version=detail),
-        WITHDRAWN: lambda: gettext("withdrawn on %(day)s", day=detail),
+        WITHDRAWN: lambda: gettext("withdrawn on %(day)s", day=day(detail)),
         VOIDED: lambda: gettext("voided"),
         UNSEALED: lambda: gettext("its sealed PDF is not made yet"),
         NO_FORM: lambda: gettext("its form is no longer offered"),
