@@ -111,13 +111,23 @@ def datetime_in_words(value: datetime, language: str) -> str:
     )
 
 
-def spoken_value(value: object, language: str) -> object:
+def day_shown(value: date, language: str) -> str:
+    """A day as a page of `language` writes it in a sentence or a column ("Nov 28, 2027",
+    "28 nov 2027")."""
+    return format_date(value, format="medium", locale=language)
+
+
+def spoken_value(value: object, language: str, *, on_a_page: bool = True) -> object:
     """A message's value as `language` writes it: a length of time in its words ("15 seconds",
-    "15 segundos"), a `Said` in that language; anything else as it is."""
+    "15 segundos"), a `Said` in that language, a day as a page writes it (`day_shown`), or as
+    ISO on the command line (`on_a_page=False`), where days are read side by side and pasted;
+    anything else as it is."""
     if isinstance(value, Said):
-        return value.in_language(language)
+        return value.in_language(language) if on_a_page else str(value)
     if isinstance(value, timedelta):
         return format_timedelta(value, threshold=1, locale=language)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return day_shown(value, language) if on_a_page else value.isoformat()
     return value
 
 
@@ -148,7 +158,7 @@ class Said(str):
     def stored(self) -> str:
         """The message as a database column keeps it: its msgid, plural and values as JSON (a
         value that is itself a `Said` kept the same way), read back by `said_stored`. Raises
-        `TypeError` for a value JSON cannot hold (a length of time)."""
+        `TypeError` for a value JSON cannot hold (a length of time, a day)."""
         return json.dumps(self._parts(), ensure_ascii=False, separators=(",", ":"))
 
     def _parts(self) -> dict[str, object]:
@@ -214,7 +224,11 @@ def _filled(
         text = msgid if values["num"] == 1 else plural
     if not values:
         return text
-    return text % {name: spoken_value(value, language) for name, value in values.items()}
+    # No catalog: the English text itself, as the command line prints it.
+    on_a_page = catalog is not None
+    return text % {
+        name: spoken_value(value, language, on_a_page=on_a_page) for name, value in values.items()
+    }
 
 
 def say_in(language: str, message: str) -> str:

@@ -1,6 +1,7 @@
-"""Dates on the pages in the page's language: a consent's validity and an injection's refusals
-on the staff pages, the signing date on the tablet, each written as its language writes a day
-("Nov 28, 2027", "28 nov 2027"), never as the ISO day the archive keeps."""
+"""Dates on the pages in the page's language: a consent's validity, an injection's refusals and
+retention's refusal on the staff pages, the signing date on the tablet, each written as its
+language writes a day ("Nov 28, 2027", "28 nov 2027"), never as the ISO day the archive keeps
+(which the command line still prints)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from intake.archive.audit import Actor
+from intake.archive.errors import ArchiveError
 from intake.archive.injections import LOT_EXPIRED, TOO_SOON, Refusal
 from intake.archive.models import Consent
 from intake.archive.patients import EXPIRED, WITHDRAWN, Validity
@@ -102,3 +105,16 @@ def test_the_tablets_sign_step_dates_the_signature_in_the_patients_language(
     )
     page = client.get("/tablet/sign").text
     assert shown in page and "2026-03-09" not in page
+
+
+def test_a_consent_still_kept_names_its_day_on_a_spanish_page_and_iso_on_the_command_line(
+    archive, admin, demo_data
+):
+    consent_id = add_consent(archive, demo_data, seal=False)
+    with pytest.raises(ArchiveError) as refused:
+        archive.delete(consent_id, Actor())
+    assert str(refused.value) == "This consent must be kept until 2036-11-29."
+    admin.post("/staff/me/language", {"lang": "es", "next": "/staff/"})
+    page = text(admin.post(f"/staff/retention/{consent_id}"))
+    assert "Este consentimiento debe conservarse hasta el 29 nov 2036." in page
+    assert "2036-11-29" not in page

@@ -64,9 +64,7 @@ def check_deletable(consent: Consent, years: int, today: date, last: date | None
     """Raise `ArchiveError` unless `consent` is past retention on `today`."""
     until = retained_until(consent, years, last)
     if until >= today:
-        raise ArchiveError(
-            Said(N_("This consent must be kept until %(day)s."), day=until.isoformat())
-        )
+        raise ArchiveError(Said(N_("This consent must be kept until %(day)s."), day=until))
 
 
 def due_query(today: date, years: int, *, limit: int | None = None) -> Select[tuple[Consent]]:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_datetime
 from flask import Flask, current_app, has_app_context
 
 from intake.archive.errors import DATABASE, FOLDER, STORAGE_PHRASES, is_storage_reason
 from intake.definition import FormCatalog
 from intake.i18n import gettext, locale, say
-from intake.languages import DEFAULT_LANGUAGE, N_, Said
+from intake.languages import DEFAULT_LANGUAGE, N_, Said, day_shown
 
 
 def _catalog() -> FormCatalog:
@@ -55,10 +55,7 @@ def day(value: date | str | None) -> str:
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value)
-    language = _language()
-    if language == DEFAULT_LANGUAGE:
-        return value.strftime("%b %-d, %Y")
-    return format_date(value, "d MMM y", locale=language)
+    return day_shown(value, _language())
 
 
 def why_waiting(reason: str | None) -> str:
