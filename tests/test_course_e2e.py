@@ -26,6 +26,7 @@ from intake.archive.course_models import Injection, Patient
 from intake.archive.models import Consent, utcnow
 from intake.archive.tablets import Tablets
 from intake.config import PROJECT_ROOT
+from intake.languages import day_shown
 from intake.tablet.devices import COOKIE
 from tests.support.app import app_settings, new_app
 from tests.support.browser import PORTRAIT, serving
@@ -231,7 +232,7 @@ def test_the_whole_course(server, chromium, demo_data, definition):
         record(page, "B12-SHORT", "deltoid-right",
                given_at=f"{(day20 + timedelta(days=1)).isoformat()}T00:01")  # fmt: skip
         refused = page.inner_text("#lot_id")
-        assert f"This lot expired on {day20.isoformat()}." in refused
+        assert f"This lot expired on {day_shown(day20, 'en')}." in refused
         assert page.get_by_label("B12-SHORT").count() == 0, "an expired lot is not offered"
         page.set_viewport_size(PORTRAIT)
         page.screenshot(path=README_SHOTS / "staff-injection-portrait.png", full_page=True)
@@ -273,7 +274,7 @@ def test_the_whole_course(server, chromium, demo_data, definition):
         with page.expect_navigation():
             page.get_by_role("button", name="Record the withdrawal").tap()
         page.goto(f"{base}/staff/visits/{visit_id}/injection")
-        assert f"No current consent (withdrawn on {day58.isoformat()})" in page.inner_text(
+        assert f"No current consent (withdrawn on {day_shown(day58, 'en')})" in page.inner_text(
             ".verdict.bad"
         )
         assert page.locator("#password").count() == 0
