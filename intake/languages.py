@@ -16,7 +16,7 @@ from functools import cache, partial
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_time, format_timedelta
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.support import NullTranslations, Translations
 
 #: The languages a patient may pick, the clinic's own first.
@@ -117,16 +117,29 @@ def day_shown(value: date, language: str) -> str:
     return format_date(value, format="medium", locale=language)
 
 
+def moment_shown(moment: datetime, language: str) -> str:
+    """A moment as a page of `language` writes it, in its own UTC offset ("Jan 5, 2026,
+    10:30 AM (UTC-05:00)", "5 ene 2026, 10:30 (UTC-05:00)"): English on a 12-hour clock, the
+    other languages as CLDR writes them, on a 24-hour one."""
+    offset = moment.strftime("%z")
+    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else "UTC"
+    if language == DEFAULT_LANGUAGE:
+        return f"{moment.strftime('%b %-d, %Y, %-I:%M %p')} ({zone})"
+    return f"{format_datetime(moment, 'd MMM y, HH:mm', locale=language)} ({zone})"
+
+
 def spoken_value(value: object, language: str, *, on_a_page: bool = True) -> object:
     """A message's value as `language` writes it: a length of time in its words ("15 seconds",
-    "15 segundos"), a `Said` in that language, a day as a page writes it (`day_shown`), or as
-    ISO on the command line (`on_a_page=False`), where days are read side by side and pasted;
-    anything else as it is."""
+    "15 segundos"), a `Said` in that language, a moment or a day as a page writes it
+    (`moment_shown`, `day_shown`), or as ISO on the command line (`on_a_page=False`), where
+    they are read side by side and pasted; anything else as it is."""
     if isinstance(value, Said):
         return value.in_language(language) if on_a_page else str(value)
     if isinstance(value, timedelta):
         return format_timedelta(value, threshold=1, locale=language)
-    if isinstance(value, date) and not isinstance(value, datetime):
+    if isinstance(value, datetime):
+        return moment_shown(value, language) if on_a_page else value.isoformat()
+    if isinstance(value, date):
         return day_shown(value, language) if on_a_page else value.isoformat()
     return value
 
@@ -158,7 +171,7 @@ class Said(str):
     def stored(self) -> str:
         """The message as a database column keeps it: its msgid, plural and values as JSON (a
         value that is itself a `Said` kept the same way), read back by `said_stored`. Raises
-        `TypeError` for a value JSON cannot hold (a length of time, a day)."""
+        `TypeError` for a value JSON cannot hold (a length of time, a moment, a day)."""
         return json.dumps(self._parts(), ensure_ascii=False, separators=(",", ":"))
 
     def _parts(self) -> dict[str, object]:

@@ -1,12 +1,13 @@
-"""Dates on the pages in the page's language: a consent's validity, an injection's refusals and
-retention's refusal on the staff pages, the signing date on the tablet, each written as its
-language writes a day ("Nov 28, 2027", "28 nov 2027"), never as the ISO day the archive keeps
-(which the command line still prints)."""
+"""Dates on the pages in the page's language: a consent's validity and its seal's time, an
+injection's refusals and retention's refusal on the staff pages, the signing date on the
+tablet, each written as its language writes a day or a moment ("Nov 28, 2027", "28 nov 2027"),
+never as the ISO form the archive keeps (which the command line still prints)."""
 
 from __future__ import annotations
 
 import html
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from intake.archive.errors import ArchiveError
 from intake.archive.injections import LOT_EXPIRED, TOO_SOON, Refusal
 from intake.archive.models import Consent
 from intake.archive.patients import EXPIRED, WITHDRAWN, Validity
+from intake.languages import N_, Said, say_in
 from intake.staff.injections import refusal_text
 from intake.staff.patients import validity_text
 from intake.tablet import service
@@ -30,18 +32,32 @@ def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
-def test_a_consents_validity_on_the_patients_page_in_english_then_spanish(archive, desk, demo_data):
+def test_a_consents_validity_and_seal_time_in_english_then_spanish(archive, desk, demo_data):
     consent_id = add_consent(archive, demo_data)
     with archive.sessions() as db:
         patient_id = db.get(Consent, consent_id).patient_id
     url = f"/staff/patients/{patient_id}"
     english = text(desk.client.get(url))
     assert ">current until Nov 28, 2027</td>" in english and "2027-11-28" not in english
+    sealed = text(desk.client.get(f"/staff/consents/{consent_id}"))
+    assert re.search(
+        r"<dt>Sealed at</dt><dd>\w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M \(UTC\)<", sealed
+    )
     desk.post("/staff/me/language", {"lang": "es", "next": url})
     spanish = text(desk.client.get(url))
     assert "Consentimiento vigente hasta el 28 nov 2027" in spanish
     assert ">vigente hasta el 28 nov 2027</td>" in spanish
     assert "2027-11-28" not in spanish
+    sealed = text(desk.client.get(f"/staff/consents/{consent_id}"))
+    assert re.search(r"<dt>Sellado el</dt><dd>\d{1,2} \w{3} \d{4}, \d\d:\d\d \(UTC\)<", sealed)
+
+
+def test_a_moment_in_a_message_is_iso_on_the_command_line_and_the_pages_on_a_page():
+    at = datetime(2026, 11, 29, 22, 15, 3, tzinfo=UTC)
+    stamped = Said(N_("%(when)s by %(authority)s"), when=at, authority="CN=TSA")
+    assert str(stamped) == "2026-11-29T22:15:03+00:00 by CN=TSA"
+    assert say_in("en", stamped) == "Nov 29, 2026, 10:15 PM (UTC) by CN=TSA"
+    assert say_in("es", stamped) == "29 nov 2026, 22:15 (UTC) por CN=TSA"
 
 
 @pytest.mark.parametrize(

@@ -265,7 +265,7 @@ def _check_signatures(
                         N_("%(when)s by %(authority)s")
                         if timestamp.trusted
                         else N_("%(when)s by %(authority)s (an authority not in the trusted list)"),
-                        when=timestamp.timestamp.isoformat(),
+                        when=timestamp.timestamp,
                         authority=authority.subject.rfc4514_string(),
                     ),
                 )

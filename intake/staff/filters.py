@@ -8,13 +8,12 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from flask import Flask, current_app, has_app_context
 
 from intake.archive.errors import DATABASE, FOLDER, STORAGE_PHRASES, is_storage_reason
 from intake.definition import FormCatalog
 from intake.i18n import gettext, locale, say
-from intake.languages import DEFAULT_LANGUAGE, N_, Said, day_shown
+from intake.languages import DEFAULT_LANGUAGE, N_, Said, day_shown, moment_shown
 
 
 def _catalog() -> FormCatalog:
@@ -39,13 +38,7 @@ def local_time(moment: datetime | str | None) -> str:
         moment = datetime.fromisoformat(moment)
     else:
         moment = moment.astimezone(_clinic_zone())
-    offset = moment.strftime("%z")
-    zone = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("", "+0000") else "UTC"
-    language = _language()
-    if language == DEFAULT_LANGUAGE:
-        return f"{moment.strftime('%b %-d, %Y, %-I:%M %p')} ({zone})"
-    # Another language writes the date its own way (CLDR), on a 24-hour clock.
-    return f"{format_datetime(moment, 'd MMM y, HH:mm', locale=language)} ({zone})"
+    return moment_shown(moment, _language())
 
 
 def day(value: date | str | None) -> str:
