@@ -6,6 +6,7 @@ pdffonts find nothing. An English patient's stay English."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from intake.archive.course_models import VISIT, Injection, Patient, Visit, Withd
 from intake.archive.lots import Lots, NewLot
 from intake.archive.models import Consent
 from intake.archive.visits import visit_body
+from intake.languages import date_in_words
 from tests.support.course import DEVICE, TABLET, checkin, enrolled_tablet
 from tests.support.course_rows import add_visit
 from tests.support.devices import plain_browser
@@ -44,6 +46,12 @@ def spanish_consent(archive, demo_data, language: str = "es") -> tuple[str, str]
     consent = archive.get(consent_id)
     assert consent.language == language and consent.patient_id is not None
     return consent_id, consent.patient_id
+
+
+def bare_iso_days(text: str) -> list[str]:
+    """The ISO days a record writes for a reader (not beside a date in words, in parentheses,
+    nor as the exact moment after "·")."""
+    return re.findall(r"(?<!\()(?<!· )\b\d{4}-\d{2}-\d{2}\b", text)
 
 
 def text_of(pdf: bytes) -> str:
@@ -109,8 +117,10 @@ def test_a_spanish_patients_check_in_record_is_in_spanish(archive, demo_data, tm
         "SHA-256 del PDF del consentimiento",
         "adjuntos a este PDF como record.json",
         f"Se basa en el consentimiento {consent_id}",
+        "Fecha de nacimiento 12 de abril de 1985 (1985-04-12)",
     ):
         assert expected in text, expected
+    assert bare_iso_days(text) == []
     for english in ("Visit check-in", "Patient signature", "Relies on consent", "Date of birth"):
         assert english not in text, english
     assert_a_clean_record(pdf, tmp_path, "es")
@@ -166,8 +176,12 @@ def test_a_spanish_patients_injection_and_withdrawal_records_are_in_spanish(
         "Ninguna observada",
         "Clara Clinician confirmó este registro con su contraseña como firma electrónica.",
         f"Se basa en el consentimiento {consent_id}",
+        "(nacimiento: 12 de abril de 1985)",
+        f"caduca el {date_in_words(today + timedelta(days=200), 'es')}",
+        f"Aplicada {date_in_words(today, 'es')}, ",
     ):
         assert expected in text, expected
+    assert bare_iso_days(text) == []
     for english in ("Injection record", "right gluteal", "None observed", "Relies on consent"):
         assert english not in text, english
     assert_a_clean_record(pdf, tmp_path, "es")
@@ -189,7 +203,11 @@ def test_a_spanish_patients_injection_and_withdrawal_records_are_in_spanish(
         "Revocado el",
         "Motivo",
         "Se muda",
+        "Fecha de nacimiento 12 de abril de 1985 (1985-04-12)",
+        "firmado el 29 de noviembre de 2026,",
+        f"Revocado el {date_in_words(today, 'es')}",
     ):
         assert expected in text, expected
+    assert bare_iso_days(text) == []
     assert "Withdrawal of consent" not in text and "Reason" not in text
     assert_a_clean_record(pdf, tmp_path, "es")

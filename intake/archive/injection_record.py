@@ -17,8 +17,9 @@ from typing import Any
 from intake.archive.course_models import INJECTION, Injection, Lot, Patient, Record, Visit
 from intake.archive.models import Consent
 from intake.definition import ConsentDefinition
-from intake.languages import N_, Words, words
+from intake.languages import N_, Words, date_in_words, words
 from intake.pdf.record import RecordField, RecordPage, form_words, record_language
+from intake.pdf.render import signed_time
 
 #: How a site and a side read on the record.
 SITE_WORDS = {
@@ -124,7 +125,11 @@ def injection_page(
     fields = [
         RecordField(
             _("Patient"),
-            _("%(name)s (born %(born)s)", name=body["patient"]["legal_name"], born=born)
+            _(
+                "%(name)s (born %(born)s)",
+                name=body["patient"]["legal_name"],
+                born=date_in_words(born, language),
+            )
             if born
             else body["patient"]["legal_name"],
         ),
@@ -142,7 +147,7 @@ def injection_page(
                 strength=lot["strength"],
                 supplier=lot["supplier"],
                 lot=lot["lot_number"],
-                expires=lot["expires_on"],
+                expires=date_in_words(lot["expires_on"], language),
             ),
         ),
         RecordField(
@@ -155,13 +160,15 @@ def injection_page(
             ),
         ),
         RecordField(_("Site"), site_words(body["site"], body["side"], _)),
-        RecordField(_("Given"), given.strftime("%Y-%m-%d %H:%M (UTC%z)")),
+        RecordField(_("Given"), signed_time(given, language)),
         RecordField(
             _("In the course"),
             _(
                 "dose %(number)s; next due %(next)s",
                 number=body["dose_number"],
-                next=body["next_due_on"] or _("none"),
+                next=date_in_words(body["next_due_on"], language)
+                if body["next_due_on"]
+                else _("none"),
             ),
         ),
         RecordField(_("Notes"), body["notes"]),
@@ -194,7 +201,7 @@ def injection_page(
             RecordField(_("Signed by"), clinician),
             RecordField(
                 _("Signed"),
-                datetime.fromisoformat(body["signed_at"]).strftime("%Y-%m-%d %H:%M:%S (UTC%z)"),
+                signed_time(datetime.fromisoformat(body["signed_at"]), language),
             ),
         ),
         record_rows=(

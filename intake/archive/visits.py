@@ -32,7 +32,7 @@ from intake.archive.models import PENDING, Consent, Staff, Tablet, is_id
 from intake.archive.records import body_of
 from intake.checkin import CheckIn
 from intake.definition import ConsentDefinition
-from intake.languages import words
+from intake.languages import date_of_birth_shown, words
 from intake.pdf.record import RecordField, RecordPage, form_words, record_language
 from intake.pdf.render import LEVEL_WORDS, signed_time
 from intake.submission import SignaturePad
@@ -356,7 +356,9 @@ def visit_page(
     flagged = [a for a in body["answers"] if a["yes"]]
     fields = [
         RecordField(_("Patient"), body["patient"]["legal_name"]),
-        RecordField(_("Date of birth"), body["patient"]["date_of_birth"] or ""),
+        RecordField(
+            _("Date of birth"), date_of_birth_shown(body["patient"]["date_of_birth"], language)
+        ),
         RecordField(_("Visit"), body["visit_id"]),
     ]
     for answer in body["answers"]:

@@ -21,7 +21,7 @@ from intake.archive.models import DELETED, Consent, Staff, is_id
 from intake.archive.patients import touch
 from intake.archive.records import DomainRows
 from intake.definition import ConsentDefinition
-from intake.languages import words
+from intake.languages import date_in_words, date_of_birth_shown, words
 from intake.pdf.record import RecordField, RecordPage, record_language
 from intake.pdf.render import signed_time
 from intake.submission import SignaturePad
@@ -235,17 +235,19 @@ def withdrawal_page(
     signed = body["consent"]
     fields = (
         RecordField(_("Patient"), body["patient"]["legal_name"]),
-        RecordField(_("Date of birth"), body["patient"]["date_of_birth"] or ""),
+        RecordField(
+            _("Date of birth"), date_of_birth_shown(body["patient"]["date_of_birth"], language)
+        ),
         RecordField(
             _("Consent"),
             _(
                 "signed %(signed_on)s, %(form)s version %(version)s",
-                signed_on=signed["signed_on"],
+                signed_on=date_in_words(signed["signed_on"], language),
                 form=signed["form"]["id"],
                 version=signed["form"]["version"],
             ),
         ),
-        RecordField(_("Withdrawn on"), body["withdrawn_on"]),
+        RecordField(_("Withdrawn on"), date_in_words(body["withdrawn_on"], language)),
         RecordField(_("Reason"), body["reason"]),
         RecordField(_("Recorded by"), f"{body['recorded_by']['name']}, {recorded}"),
     )
