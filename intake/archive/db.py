@@ -1,13 +1,18 @@
 """Engines and sessions: SQLite (the default, one file under `instance/`) or PostgreSQL.
 
-SQLite runs in WAL mode with `synchronous=FULL`, so a committed consent survives a power cut, and
-every transaction starts with `BEGIN IMMEDIATE`: writers queue for the lock up front instead of
-failing half-way when another writer got there first.
+SQLite runs in WAL mode with `synchronous=FULL`, so a committed consent survives a power cut.
+A transaction that may write (`sessions.begin()`, the archive's `transaction()`) starts with
+`BEGIN IMMEDIATE`: writers queue for the lock up front instead of failing half-way when another
+writer got there first. A plain session (`sessions()`) never commits, so it only reads: it starts
+with a deferred `BEGIN`, and in WAL mode a reader never waits for a writer (were it to take the
+write lock too, a page view would sleep in SQLite's busy handler behind every submit).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -44,7 +49,8 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads = connection.get_execution_options().get(READS_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -62,5 +68,23 @@ def _owner_only_file(path: Path) -> None:
     fsync_folder(path.parent)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+#: The execution option of the engine that plain (reading) sessions are bound to.
+READS_ONLY = "archive_reads_only"
+
+
+class ArchiveSessions(sessionmaker[Session]):
+    """`sessions()`: a session that reads (a deferred `BEGIN` on SQLite); `sessions.begin()`: a
+    session that writes and commits at the end of the block (`BEGIN IMMEDIATE`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False)
+        self.writer = engine
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:  # type: ignore[override]
+        with self(bind=self.writer) as session, session.begin():
+            yield session
+
+
+def session_factory(engine: Engine) -> ArchiveSessions:
+    return ArchiveSessions(engine)
