@@ -122,7 +122,10 @@ def record(
     """Append one event in the caller's transaction; it commits (or not) with the change itself."""
     if event not in EVENTS:
         raise ValueError(f"unknown audit event {event!r}")
-    head = session.execute(_HEAD).scalar_one()
+    # Nothing pending changes the head but `record` itself, which changes the object read here:
+    # the rows waiting go in with the event's own, at the next flush.
+    with session.no_autoflush:
+        head = session.execute(_HEAD).scalar_one()
     row = AuditEvent(
         seq=head.seq + 1,
         at=at or utcnow(),

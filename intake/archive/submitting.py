@@ -62,9 +62,12 @@ def submit_consent(
     made: list[tuple[Accepted, tuple[str, str]]] = []
 
     def with_copy(session: Session, consent: Consent) -> None:
-        tablet = session.get(Tablet, consent.device_id) if consent.device_id else None
-        accepted = Accepted(consent, submission, tablet.name if tablet else "", archive)
-        made.append((accepted, add_copy(session, consent.id, consent.created_at, copy_ttl)))
+        # Neither the tablet's row nor another consent's links depend on the rows waiting to
+        # be written: they all go in at the commit, in one flush.
+        with session.no_autoflush:
+            tablet = session.get(Tablet, consent.device_id) if consent.device_id else None
+            accepted = Accepted(consent, submission, tablet.name if tablet else "", archive)
+            made.append((accepted, add_copy(session, consent.id, consent.created_at, copy_ttl)))
 
     consent_id = archive.accept(submission, actor, key=key, also=with_copy)
     if not made or made[-1][0].consent.id != consent_id:
