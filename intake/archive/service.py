@@ -185,8 +185,8 @@ class Archive:
         `patient` names, else a new one); its id from now on. `also(session, consent)` adds to
         the same transaction, once the row has its id.
 
-        With `key`, a consent already accepted under the same key is returned instead (its
-        unique key refuses the new row, so `also` is not called for it, or rolled back).
+        With `key`, a consent already accepted under the same key is returned instead: the
+        key's unique constraint refuses the new row, and what `also` added goes with it.
         Raises `ArchiveUnavailable` when the database cannot be written (full, read-only, out of
         reach): nothing is kept, and the same submit may be sent again later.
         """
