@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 from intake.canonical import canonical_json
@@ -170,6 +171,11 @@ class Submission:
 
     def canonical_json(self) -> bytes:
         """The submitted data as canonical JSON: sorted keys, no spaces, UTF-8."""
+        return self._canonical
+
+    @cached_property
+    def _canonical(self) -> bytes:
+        # Made once: a submit asks for it to store it, hash it, check it and attach it.
         return canonical_json(self.raw)
 
     @property
@@ -368,10 +374,13 @@ def _is_number(value: Any) -> bool:
     """A JSON number a float can hold: not a bool, NaN, an infinity, or an integer so long
     that converting it raises (`abs()` compares an int with a float exactly, without one)."""
     return (
-        isinstance(value, int | float)
+        isinstance(value, _NUMBERS)
         and not isinstance(value, bool)
         and abs(value) <= sys.float_info.max
     )
+
+
+_NUMBERS = (int, float)
 
 
 def check_patient(data: Any, c: _Checker | None = None) -> tuple[Patient | None, list[FieldError]]:

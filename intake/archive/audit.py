@@ -112,15 +112,20 @@ def row_sha256(row: AuditEvent) -> str:
     )  # fmt: skip
 
 
+#: The chain's head, locked until the transaction ends; built once (every write reads it).
+_HEAD = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+
+
 def record(
     session: Session, event: str, actor: Actor, target: str = "", *, at: datetime | None = None
 ) -> AuditEvent:
     """Append one event in the caller's transaction; it commits (or not) with the change itself."""
     if event not in EVENTS:
         raise ValueError(f"unknown audit event {event!r}")
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
+    # Nothing pending changes the head but `record` itself, which changes the object read here:
+    # the rows waiting go in with the event's own, at the next flush.
+    with session.no_autoflush:
+        head = session.execute(_HEAD).scalar_one()
     row = AuditEvent(
         seq=head.seq + 1,
         at=at or utcnow(),

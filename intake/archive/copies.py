@@ -9,9 +9,10 @@ shoulder without the code opens nothing. The link works once, for `PATIENT_COPY_
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from intake.archive import audit
 from intake.archive.audit import Actor
@@ -42,23 +43,30 @@ def new_code() -> str:
 def offer_copy(archive: Archive, consent_id: str, ttl_seconds: float) -> tuple[str, str]:
     """A new one-time link for `consent_id`: its token and the code the copy opens with. The
     codes of links that expired are wiped on the way."""
-    token, code = secrets.token_urlsafe(32), new_code()
-    now = archive.clock()
     with archive.transaction() as session:
-        session.execute(
-            update(PatientCopy)
-            .where(PatientCopy.expires_at < now, PatientCopy.code != "")
-            .values(code="")
+        return add_copy(session, consent_id, archive.clock(), ttl_seconds)
+
+
+def add_copy(
+    session: Session, consent_id: str, now: datetime, ttl_seconds: float
+) -> tuple[str, str]:
+    """`offer_copy` in the caller's transaction (the one that commits the consent, on a
+    submit): the link's token and code."""
+    token, code = secrets.token_urlsafe(32), new_code()
+    session.execute(
+        update(PatientCopy)
+        .where(PatientCopy.expires_at < now, PatientCopy.code != "")
+        .values(code="")
+    )
+    session.add(
+        PatientCopy(
+            token_sha256=token_sha256(token),
+            consent_id=consent_id,
+            code=code,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
         )
-        session.add(
-            PatientCopy(
-                token_sha256=token_sha256(token),
-                consent_id=consent_id,
-                code=code,
-                created_at=now,
-                expires_at=now + timedelta(seconds=ttl_seconds),
-            )
-        )
+    )
     return token, code
 
 

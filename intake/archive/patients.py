@@ -113,10 +113,17 @@ def contact_of(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def add_name_words(session: Session, patient_id: str, legal_name: str) -> None:
-    """File `legal_name`'s folded words under the patient (words it has already are kept)."""
-    have = set(
-        session.scalars(select(PatientName.word).where(PatientName.patient_id == patient_id))
+def add_name_words(
+    session: Session, patient_id: str, legal_name: str, *, new: bool = False
+) -> None:
+    """File `legal_name`'s folded words under the patient (words it has already are kept;
+    `new`: a patient just added, who has none)."""
+    have = (
+        set()
+        if new
+        else set(
+            session.scalars(select(PatientName.word).where(PatientName.patient_id == patient_id))
+        )
     )
     session.add_all(
         PatientName(word=word, patient_id=patient_id)
@@ -158,7 +165,7 @@ def file_consent(
     )
     session.add(patient)
     session.flush()
-    add_name_words(session, patient.id, patient.legal_name)
+    add_name_words(session, patient.id, patient.legal_name, new=True)
     consent.patient_id = patient.id
     return patient.id
 

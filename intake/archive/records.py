@@ -384,11 +384,18 @@ class Records:
 
 
 def store_sealed(
-    archive: Archive, model: Any, row_id: str, pdf: bytes, actor: Actor, event: str
+    archive: Archive,
+    model: Any,
+    row_id: str,
+    pdf: bytes,
+    actor: Actor,
+    event: str,
+    then: Callable[[Session], None] | None = None,
 ) -> None:
     """A consent's or a record's sealed PDF stored by its SHA-256, and the row (`model`:
-    `Consent` or `Record`) marked archived with audit `event`, in one transaction. A row
-    another server finished first keeps its own PDF, and this copy goes unless a row names it."""
+    `Consent` or `Record`) marked archived with audit `event`, in one transaction, which
+    `then(session)` reads or adds to last. A row another server finished first keeps its own
+    PDF, and this copy goes unless a row names it."""
     with archive.transaction() as session:
         sha256 = archive.blobs.put(session, pdf)
         won = session.execute(
@@ -406,6 +413,8 @@ def store_sealed(
             audit.record(session, event, actor, row_id)
         elif not is_named(session, sha256):
             archive.blobs.discard(session, sha256)
+        if then is not None:
+            then(session)
 
 
 def keep_pending(

@@ -30,9 +30,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, exists, func, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,6 +75,9 @@ from intake.pdf import RenderSettings
 from intake.pdf.seal import SealReport, check_seal
 from intake.submission import Submission
 
+if TYPE_CHECKING:
+    from intake.archive.submitting import Accepted
+
 log = logging.getLogger(__name__)
 
 #: Consents `retry_waiting` finishes per call (each is rendered and sealed, so a call stays
@@ -85,6 +88,10 @@ RETRY_LIMIT = 25
 def _waits_for_storage() -> Any:
     """A consent's last failure was storage's (with `status == PENDING`: the status index)."""
     return or_(Consent.last_error.startswith(FOLDER), Consent.last_error.startswith(DATABASE))
+
+
+#: Whether any consent waits for storage, built once (a submit asks it every time).
+_STORAGE_WAITING = select(exists().where(Consent.status == PENDING, _waits_for_storage()))
 
 
 @dataclass(frozen=True)
@@ -168,21 +175,27 @@ class Archive:
     # --- writing ---------------------------------------------------------------------------
 
     def accept(
-        self, submission: Submission, actor: Actor, *, key: str | None = None, patient: str = ""
+        self,
+        submission: Submission,
+        actor: Actor,
+        *,
+        key: str | None = None,
+        patient: str = "",
+        also: Callable[[Session, Consent], None] | None = None,
     ) -> str:
         """Commit a validated submission as a pending consent, filed under its patient (the one
-        `patient` names, else a new one); its id from now on.
+        `patient` names, else a new one); its id from now on. `also(session, consent)` adds to
+        the same transaction, once the row has its id.
 
-        With `key`, a consent already accepted under the same key is returned instead.
+        With `key`, a consent already accepted under the same key is returned instead: the
+        key's unique constraint refuses the new row, and what `also` added goes with it.
         Raises `ArchiveUnavailable` when the database cannot be written (full, read-only, out of
         reach): nothing is kept, and the same submit may be sent again later.
         """
         try:
-            if key is not None and (known := self._known(key)) is not None:
-                return known
-            return self._accept(submission, actor, key, patient)
+            return self._accept(submission, actor, key, patient, also)
         except IntegrityError:
-            # Another submit with the same key committed first: that consent is this one.
+            # A submit with the same key committed before: that consent is this one.
             if key is not None and (known := self._known(key)) is not None:
                 return known
             raise
@@ -201,7 +214,14 @@ class Archive:
         with self.sessions() as session:
             return session.scalar(select(Consent.id).where(Consent.submit_key == key))
 
-    def _accept(self, submission: Submission, actor: Actor, key: str | None, patient: str) -> str:
+    def _accept(
+        self,
+        submission: Submission,
+        actor: Actor,
+        key: str | None,
+        patient: str,
+        also: Callable[[Session, Consent], None] | None = None,
+    ) -> str:
         definition = self.catalog.get(submission.form_id, submission.language)
         flagged = bool(submission.flags(definition))
         consent = Consent(
@@ -232,6 +252,8 @@ class Archive:
                 for word in name_words(submission.patient.legal_name)
             )
             audit.record(session, "consent created", actor, consent.id)
+            if also is not None:
+                also(session, consent)
         return consent.id
 
     def finish(self, consent_id: str, actor: Actor) -> bool:
@@ -244,11 +266,17 @@ class Archive:
         """
         return self._finish(consent_id, actor) is None
 
-    def _finish(self, consent_id: str, actor: Actor) -> str | None:
-        """None once the consent is archived; else why not, for staff."""
+    def _finish(
+        self, consent_id: str, actor: Actor, accepted: Accepted | None = None
+    ) -> str | None:
+        """None once the consent is archived; else why not, for staff. `accepted`: the row
+        this process just committed and what it was made from, so nothing is read back."""
         try:
-            with self.sessions() as session:
-                consent = session.get(Consent, consent_id)
+            if accepted is not None:
+                consent: Consent | None = accepted.consent
+            else:
+                with self.sessions() as session:
+                    consent = session.get(Consent, consent_id)
         except DBAPIError as error:
             reason = self._database_reason(error)
             if reason is None:
@@ -262,14 +290,14 @@ class Archive:
         if consent.status != PENDING:
             return Said(N_("the consent is %(status)s"), status=state_said(consent.status))
         try:
-            pdf = self._sealed_pdf(consent)
+            pdf = self._sealed_pdf(consent) if accepted is None else accepted.sealed_pdf()
         except Exception as error:  # noqa: BLE001 - any failure keeps the submission pending
             # An ArchiveError's message is written for staff; any other failure is named by its
             # class only, since its message might quote the submission.
             reason = str(error) if isinstance(error, ArchiveError) else type(error).__name__
             return self._keep_pending(consent_id, "making the PDF failed", reason, error)
         try:
-            self._store(consent_id, pdf, actor)
+            self._store(consent_id, pdf, actor, accepted)
         except Exception as error:  # noqa: BLE001 - the PDF is made again next time
             if isinstance(error, OSError):
                 reason = storage_reason(error, FOLDER) or type(error).__name__
@@ -278,14 +306,26 @@ class Archive:
             return self._keep_pending(consent_id, "storing the PDF failed", reason, error)
         return None
 
-    def _store(self, consent_id: str, pdf: bytes, actor: Actor) -> None:
-        store_sealed(self, Consent, consent_id, pdf, actor, "consent archived")
+    def _store(
+        self, consent_id: str, pdf: bytes, actor: Actor, accepted: Accepted | None = None
+    ) -> None:
+        then = None if accepted is None else accepted.check_waiting
+        store_sealed(self, Consent, consent_id, pdf, actor, "consent archived", then=then)
 
     def _keep_pending(self, consent_id: str, what: str, reason: str, error: Exception) -> str:
         """Log why a consent stays pending and record it on the row; the reason, cut to fit."""
         return keep_pending(self, Consent, consent_id, what, reason, error, log)
 
-    def _sealed_pdf(self, consent: Consent, password: str | None = None) -> bytes:
+    def _sealed_pdf(
+        self,
+        consent: Consent,
+        password: str | None = None,
+        *,
+        submission: Submission | None = None,
+        tablet: str | None = None,
+    ) -> bytes:
+        """`submission`: the consent's own (`sealed_consent_pdf`); `tablet`: its tablet's name,
+        when known already."""
         s = self.settings
         return sealed_consent_pdf(
             consent,
@@ -293,8 +333,9 @@ class Archive:
             self.signer,
             render=s.render,
             tsa_url=s.tsa_url,
-            tablet=self._tablet_name(consent.device_id),
+            tablet=self._tablet_name(consent.device_id) if tablet is None else tablet,
             password=password,
+            submission=submission,
         )
 
     def _tablet_name(self, tablet_id: str | None) -> str:
@@ -445,17 +486,14 @@ class Archive:
             )
         return report
 
-    def _storage_waiting(self) -> bool:
-        """Whether a pending consent waits for storage (one indexed count)."""
+    def _storage_waiting(self, session: Session | None = None) -> bool:
+        """Whether a pending consent waits for storage (one indexed look-up), read in `session`
+        when given (the caller's transaction: its error is the caller's)."""
+        if session is not None:
+            return bool(session.scalar(_STORAGE_WAITING))
         try:
-            with self.sessions() as session:
-                return bool(
-                    session.scalar(
-                        select(func.count())
-                        .select_from(Consent)
-                        .where(Consent.status == PENDING, _waits_for_storage())
-                    )
-                )
+            with self.sessions() as own:
+                return bool(own.scalar(_STORAGE_WAITING))
         except DBAPIError:
             return False
 

@@ -6,8 +6,10 @@ any later change, even one appended as an incremental update, shows when the sea
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from asn1crypto import x509 as asn1_x509
@@ -102,9 +104,35 @@ def seal_pdf(
         signer=clinic.signer,
         timestamper=HTTPTimeStamper(timestamper_url) if timestamper_url else None,
     )
-    return signer.sign_pdf(
-        writer, bytes_reserved=_room_for_seal(clinic, timestamper_url)
-    ).getvalue()
+    room = _room_for_seal(clinic, timestamper_url)
+    if timestamper_url:
+        # pyHanko's own entry point: it releases what the timestamp's network calls opened.
+        return signer.sign_pdf(writer, bytes_reserved=room).getvalue()
+    signed = _thread_loop().run_until_complete(signer.async_sign_pdf(writer, bytes_reserved=room))
+    return signed.getvalue()
+
+
+class _KeptLoop:
+    """A thread's own event loop, closed when the thread ends (and its locals go)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        self.loop.close()
+
+
+_LOOPS = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """An event loop of this thread's own, for seals that open nothing on the network:
+    pyHanko's `sign_pdf` makes and closes a loop for each seal (some 0.15 ms of CPU, its
+    self-pipe's sockets opened and closed each time)."""
+    kept = getattr(_LOOPS, "kept", None)
+    if kept is None:
+        kept = _LOOPS.kept = _KeptLoop()
+    return kept.loop
 
 
 def _room_for_seal(clinic: ClinicSigner, timestamper_url: str | None) -> int | None:

@@ -12,10 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake.archive.audit import Actor
-from intake.archive.copies import offer_copy
 from intake.archive.errors import ConsentMissing
 from intake.archive.models import ARCHIVED
 from intake.archive.service import Archive
+from intake.archive.submitting import submit_consent
 from intake.definition import FormCatalog
 from intake.email_address import EMAIL_MAX
 from intake.languages import DEFAULT_LANGUAGE
@@ -245,11 +245,11 @@ def submit(
             raise SubmissionInvalid([FieldError(other, "was read in another language")])
         submission = validate_submission(submission_data(draft, device), catalog)
         key = hashlib.sha256(f"{draft.id}:{draft.submit_token}".encode()).hexdigest()
-        consent_id = archive.submit(submission, actor, key=key)
+        submitted = submit_consent(archive, submission, actor, key=key, copy_ttl=copy_ttl)
         draft.answers = {}
         draft.done_steps = []
-        draft.consent_id = consent_id
-        draft.copy_token, draft.copy_code = offer_copy(archive, consent_id, copy_ttl)
+        draft.consent_id = submitted.consent_id
+        draft.copy_token, draft.copy_code = submitted.copy_token, submitted.copy_code
         draft.copy_expires_at = drafts.clock() + copy_ttl
         drafts.save(draft)
         return draft
