@@ -185,12 +185,11 @@ class Archive:
     ) -> str:
         """Commit a validated submission as a pending consent, filed under its patient (the one
         `patient` names, else a new one); its id from now on. `also(session, consent)` adds to
-        the same transaction, once the row has its id.
-
-        With `key`, a consent already accepted under the same key is returned instead: the
-        key's unique constraint refuses the new row, and what `also` added goes with it.
-        Raises `ArchiveUnavailable` when the database cannot be written (full, read-only, out of
-        reach): nothing is kept, and the same submit may be sent again later.
+        the same transaction, once the row has its id. With `key`, a consent already accepted
+        under the same key is returned instead: the key's unique constraint refuses the new
+        row, and what `also` added goes with it. Raises `ArchiveUnavailable` when the database
+        cannot be written (full, read-only, out of reach): nothing is kept, and the same submit
+        may be sent again later.
         """
         try:
             return self._accept(submission, actor, key, patient, also)
