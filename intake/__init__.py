@@ -125,23 +125,17 @@ def _instance_secret(app: Flask) -> str:
     return key_file.read_text().strip()
 
 
-#: The collector's thresholds in a serving process: a young-generation collection after 50,000
-#: new container objects (Python's default is 700, some 20 collections a consent), the older
-#: generations as often as Python's defaults make them relative to it.
-SERVING_GC_THRESHOLD = (50_000, 10, 10)
-
-
 def settle_for_serving() -> None:
     """Ready a server process's garbage collector, once its app is made (`intake serve`'s
     workers, `app.py`).
 
     What exists by then (modules, compiled templates, fonts, the form catalog, the engine, the
     signer) lives as long as the process: `gc.freeze()` takes it out of the collector's view,
-    so a full collection no longer walks all of it (some 150 ms a time in a worker). Cyclic
-    garbage made by requests is still collected; the larger first threshold only collects it
-    in fewer, larger passes. Not for the app factory itself: a test process makes many apps,
-    and what a frozen app holds is never collected.
+    so a full collection no longer walks all of it (some 150 ms a time in a worker, several
+    times a minute under load). Cyclic garbage made by requests is collected as before, at
+    Python's usual thresholds: larger ones keep a render's garbage longer and raise a worker's
+    peak memory. Not for the app factory itself: a test process makes many apps, and what a
+    frozen app holds is never collected.
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*SERVING_GC_THRESHOLD)
