@@ -131,7 +131,7 @@ def settle_for_serving() -> None:
 
     What exists by then (modules, compiled templates, fonts, the form catalog, the engine, the
     signer) lives as long as the process: `gc.freeze()` takes it out of the collector's view,
-    so a full collection no longer walks all of it (some 150 ms a time in a worker, several
+    so a full collection no longer walks all of it (120 to 300 ms a time in a worker, several
     times a minute under load). Cyclic garbage made by requests is collected as before, at
     Python's usual thresholds: larger ones keep a render's garbage longer and raise a worker's
     peak memory. Not for the app factory itself: a test process makes many apps, and what a
