@@ -1,3 +1,4 @@
-from intake import create_app
+from intake import create_app, settle_for_serving
 
 app = create_app()
+settle_for_serving()

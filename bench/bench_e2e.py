@@ -1,12 +1,13 @@
 """End to end and memory: complete tablet submissions through the app under gunicorn on loopback.
 
-One `gunicorn app:app` (2 gthread workers of 2 threads, as README "Deploying" runs it) on
-127.0.0.1 with a fresh instance folder (SQLite archive, `STORAGE=files`, the self-signed clinic
-certificate the app makes on first use); 20 tablets at a time, each a stdlib HTTP client
-(`tests/support/serving.py`'s, on one kept-alive connection as a browser keeps one: `KeptTablet`)
-walking one whole submission from a fresh session: the welcome page,
-the four steps (each a GET for the page and its CSRF token, then the POST), the review page, the
-submit, and the done page the submit redirects to: 13 requests per consent.
+`intake serve` (gunicorn with the deployment's settings: 2 gthread workers of 2 threads, as
+README "Deploying" runs it) on 127.0.0.1 with a fresh instance folder (SQLite archive,
+`STORAGE=files`, the self-signed clinic certificate the app makes on first use); 20 tablets at a
+time, each an HTTP/1.1 client of its own on one kept-alive connection as a browser keeps one
+(`KeptTablet`, on `tests/support/serving.py`'s `TabletClient`), walking one whole submission
+from a fresh session: the welcome page, the four steps (each a GET for the page and its CSRF
+token, then the POST), the review page, the submit, and the done page the submit redirects to:
+13 requests per consent.
 
 The run is 10 rounds of 100 submissions (1,000 in all, on the same server):
 - part 3: consents per second per round (complete walks finished / the round's seconds; the
@@ -32,15 +33,16 @@ submitted, all archived: a fast run that lost consents does not count.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import resource
+import socket
 import tempfile
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlencode
 
 from bench.measure import Figure, median, print_table
@@ -60,7 +62,6 @@ from tests.support.serving import (
 )
 
 WORKERS = 2
-WORKER_CLASS = "gthread"
 THREADS = 2
 CLIENTS = 20
 ROUNDS = 10
@@ -143,9 +144,16 @@ class KeptTablet(TabletClient):
     """`TabletClient` on one kept-alive connection, as a tablet's browser keeps one: every
     request and every check the same, without a TCP connection set up and torn down (on both
     sides of loopback) for each of a walk's 13 requests. A connection the server closed (its
-    keep-alive timeout) is opened again for the next request."""
+    keep-alive timeout) is opened again for the next request.
 
-    connection: http.client.HTTPConnection | None = None
+    It speaks HTTP/1.1 on the socket itself (the request line and headers written in one
+    piece; the answer's status line, headers and a `Content-Length` or chunked body read back)
+    rather than through `http.client`, whose header parsing (the `email` package's) was most of
+    the load generator's own CPU: what the generator spends is taken from the server's cores.
+    """
+
+    sock: socket.socket | None = None
+    reader: BinaryIO | None = None
 
     def request(
         self,
@@ -156,47 +164,115 @@ class KeptTablet(TabletClient):
         multipart: bool = False,
     ) -> Answer:
         assert not multipart, "the walk posts forms only"
-        headers = {"User-Agent": "intake-load-test"}
+        server = self._server()
+        host, port = server.removeprefix("http://").rsplit(":", 1)
+        assert host == HOST, "loopback only"
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            "User-Agent: intake-load-test",
+        ]
         if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        body = b""
         if fields is not None:
             body = urlencode(fields).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        server = self._server()
+            lines.append("Content-Type: application/x-www-form-urlencoded")
+            lines.append(f"Content-Length: {len(body)}")
+        message = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         for attempt in (1, 2):
-            kept = self.connection is not None
-            if self.connection is None:
-                host, port = server.removeprefix("http://").rsplit(":", 1)
-                assert host == HOST, "loopback only"
-                self.connection = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
+            kept = self.sock is not None
             try:
-                self.connection.request(method, path, body=body, headers=headers)
-                response = self.connection.getresponse()
-                text = response.read().decode("utf-8", errors="replace")
+                if self.sock is None:
+                    self.sock = socket.create_connection((host, int(port)), timeout=self.timeout)
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self.reader = self.sock.makefile("rb")
+                self.sock.sendall(message)
+                status, headers, raw, close = read_answer(self.reader, method)
                 break
-            except (OSError, http.client.HTTPException) as exc:
+            except (OSError, ValueError) as exc:
                 self.close()
                 # Once more on a new connection only when a kept one had been closed by the
                 # server while idle: any other failure is the server's, and counts.
                 if attempt == 2 or not kept or not isinstance(exc, KEPT_CLOSED):
                     self.hits.append(Hit(method, path, server, None))
                     raise NoAnswer(f"{method} {path} on {server}: {exc!r}") from exc
-        if response.will_close:
+        if close:
             self.close()
-        answer = Answer(response.status, response.getheaders(), text)
-        self.hits.append(Hit(method, path, server, response.status))
+        answer = Answer(status, headers, raw.decode("utf-8", errors="replace"))
+        self.hits.append(Hit(method, path, server, status))
         self._keep_cookies(answer.headers)
         return answer
 
     def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-            self.connection = None
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+
+class Closed(ConnectionResetError):
+    """The server closed the connection before it answered."""
 
 
 #: What a kept-alive connection the server has closed raises on its next request.
-KEPT_CLOSED = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+KEPT_CLOSED = (Closed, BrokenPipeError, ConnectionResetError)
+#: The longest status or header line read (http.client's own limit).
+LINE_LIMIT = 65536
+
+
+def read_answer(reader: BinaryIO, method: str) -> tuple[int, list[tuple[str, str]], bytes, bool]:
+    """One HTTP/1.1 answer: its status, headers, body, and whether the server closes the
+    connection after it. Raises `Closed` at end of file before the status line, `ValueError`
+    on anything that is not HTTP."""
+    line = reader.readline(LINE_LIMIT + 1)
+    if not line:
+        raise Closed("the server closed the connection")
+    version, _, rest = line.partition(b" ")
+    if not version.startswith(b"HTTP/1.") or not rest[:3].isdigit():
+        raise ValueError(f"not an HTTP status line: {line[:80]!r}")
+    status = int(rest[:3])
+    headers: list[tuple[str, str]] = []
+    while True:
+        line = reader.readline(LINE_LIMIT + 1)
+        if line in (b"\r\n", b"\n"):
+            break
+        if not line or len(line) > LINE_LIMIT:
+            raise ValueError("the answer's headers end early or run too long")
+        name, colon, value = line.decode("latin-1").partition(":")
+        if not colon:
+            raise ValueError(f"not a header line: {line[:80]!r}")
+        headers.append((name.strip(), value.strip()))
+    fields = {name.lower(): value.lower() for name, value in headers}
+    close = version == b"HTTP/1.0" or "close" in fields.get("connection", "")
+    if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        return status, headers, b"", close
+    if "chunked" in fields.get("transfer-encoding", ""):
+        body = read_chunked(reader)
+    elif "content-length" in fields:
+        length = int(fields["content-length"])
+        body = reader.read(length)
+        if len(body) != length:
+            raise ValueError(f"the body ends after {len(body)} of {length} bytes")
+    else:
+        body, close = reader.read(), True
+    return status, headers, body, close
+
+
+def read_chunked(reader: BinaryIO) -> bytes:
+    parts = []
+    while True:
+        size = int(reader.readline(LINE_LIMIT + 1).split(b";")[0], 16)
+        if size == 0:
+            while reader.readline(LINE_LIMIT + 1) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(parts)
+        chunk = reader.read(size + 2)
+        if len(chunk) != size + 2:
+            raise ValueError("a chunk ends early")
+        parts.append(chunk[:-2])
 
 
 def one_tablet(url: str, device: str) -> tuple[float | None, str | None]:
@@ -261,8 +337,8 @@ def measure(rounds: int, per_round: int, clients: int, threads: int, workers: in
         if upgrade.returncode != 0:
             raise SystemExit(f"intake db upgrade failed:\n{upgrade.stdout}{upgrade.stderr}")
         server = GunicornServer(
-            env, Path(folder) / "logs", name="bench", workers=workers,
-            worker_class=WORKER_CLASS, threads=threads,
+            env, Path(folder) / "logs", name="bench", workers=workers, threads=threads,
+            deployed=True,
         )  # fmt: skip
         server.start()
         try:
@@ -336,7 +412,7 @@ def figures(
     ceiling = cores * 1000 / (server_cpu + client_cpu)
     complete = errors == 0 and run.archived == {"archived": total + ALONE}
     where = (
-        f"gunicorn {workers} {WORKER_CLASS} workers x {threads} threads, {clients} clients, "
+        f"intake serve: {workers} workers x {threads} threads, {clients} clients, "
         f"{len(run.rounds)} rounds of {per_round}"
     )
     first = {pid: kb for pid, kb in run.rounds[0].rss_kb.items()}

@@ -3,6 +3,7 @@ shows no one-time token."""
 
 from __future__ import annotations
 
+import gc
 import re
 import socket
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from intake import settle_for_serving
 from intake.config import Config
 from intake.tablet.drafts import FileDrafts
 from tests.support.serving import (
@@ -110,3 +112,17 @@ def test_the_access_log_shows_no_token(serve: IntakeServe, settings: dict[str, s
     assert any('"GET /staff/setup/<token> HTTP/1.1" 200' in line for line in access), access
     for token in (setup.group(1), draft.copy_token, device):
         assert not [line for line in access if token in line]
+
+
+def test_a_serving_process_freezes_what_its_app_made(app) -> None:
+    """Once a worker's app is made (`intake serve`'s workers, `app.py`), full collections no
+    longer walk the app's objects."""
+    try:
+        settle_for_serving()
+        assert gc.get_freeze_count() > 10_000
+        tracked = gc.get_objects()
+        assert not any(obj is app or obj is app.extensions for obj in tracked)
+        # What is made afterwards is still collected.
+        assert any(obj is tracked for obj in gc.get_objects())
+    finally:
+        gc.unfreeze()

@@ -84,9 +84,13 @@ class IntakeServer(BaseApplication):
             self.cfg.set(name, value)
 
     def load(self) -> Any:
-        from intake import create_app
+        """The app, made in each worker (nothing of it crosses the fork), its collector set
+        for serving."""
+        from intake import create_app, settle_for_serving
 
-        return create_app()
+        app = create_app()
+        settle_for_serving()
+        return app
 
 
 def register(main: click.Group) -> None:

@@ -2,10 +2,11 @@
 
 A plain helper module for the load and crash tests (no fixtures here):
 
-- `GunicornServer`: starts `gunicorn app:app` as a subprocess in its own process group on
-  127.0.0.1 and a free port, with the app's settings in its environment; waits for `/healthz`;
-  writes gunicorn's access and error log (info level) to a file; stops it (SIGTERM to the whole
-  group, then SIGKILL) or kills it outright (`kill()`: SIGKILL to master and workers at once).
+- `GunicornServer`: starts `gunicorn app:app` (or, `deployed=True`, `intake serve`) as a
+  subprocess in its own process group on 127.0.0.1 and a free port, with the app's settings
+  in its environment; waits for `/healthz`; writes gunicorn's access and error log (info
+  level) to a file; stops it (SIGTERM to the whole group, then SIGKILL) or kills it outright
+  (`kill()`: SIGKILL to master and workers at once).
 - `intake_command`: runs `.venv/bin/intake` with the same settings (`db upgrade`, `archive repair`).
 - `TabletClient`: one tablet (one session cookie) speaking HTTP through `http.client`, a fresh
   connection per request, never following redirects by itself. `prepare()` walks a submission
@@ -133,8 +134,11 @@ class GunicornServer:
         worker_class: str = "gthread",
         threads: int = 4,
         port: int | None = None,
+        deployed: bool = False,
     ) -> None:
         self.settings = dict(settings)
+        #: Run `intake serve` (gthread workers always) instead of `gunicorn app:app`.
+        self.deployed = deployed
         self.log_dir = Path(log_dir)
         self.name = name
         self.workers = workers
@@ -150,6 +154,13 @@ class GunicornServer:
         return f"http://{HOST}:{self.port}"
 
     def command(self) -> list[str]:
+        if self.deployed:
+            # `intake serve`: gunicorn with the deployment's own settings (its worker and
+            # logger classes, its collector setup), only the address and the counts given.
+            return [
+                str(INTAKE), "serve", "--host", HOST, "--port", str(self.port),
+                "--workers", str(self.workers), "--threads", str(self.threads),
+            ]  # fmt: skip
         command = [
             str(GUNICORN),
             "--bind", f"{HOST}:{self.port}",
