@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,26 @@ class IssuedCode:
     def grouped(self) -> str:
         """The code as shown on screen, in two groups of four ("ABCD-EFGH")."""
         return f"{self.code[:4]}-{self.code[4:]}"
+
+
+@dataclass(frozen=True)
+class LiveTablet:
+    """What a request needs of the enrolled, unrevoked tablet it came from."""
+
+    id: str
+    name: str
+    last_seen: datetime
+
+
+#: The live tablet behind a token's SHA-256: a Core statement built once, so each request runs
+#: SQLAlchemy's cached compilation of it and reads three columns, with no ORM session or
+#: identity map.
+_LIVE_TABLET = select(
+    Tablet.__table__.c.id, Tablet.__table__.c.name, Tablet.__table__.c.last_seen
+).where(
+    Tablet.__table__.c.token_sha256 == bindparam("token"),
+    Tablet.__table__.c.revoked_at.is_(None),
+)
 
 
 @dataclass(frozen=True)
@@ -147,15 +167,17 @@ class Tablets:
 
     # --- every request ---------------------------------------------------------------------
 
-    def check(self, token: str | None) -> Tablet | None:
-        """The live tablet behind a cookie's token, or None (unknown, malformed, revoked). Its
-        `last_seen` is written when older than `seen_every`, so most requests only read."""
+    def check(self, token: str | None) -> LiveTablet | None:
+        """The live tablet behind a cookie's token, or None (unknown, malformed, revoked): read
+        on every request, so a revoked tablet is refused at its next one. Its `last_seen` is
+        written when older than `seen_every`, so most requests only read."""
         if not token or not 20 <= len(token) <= 100:
             return None
-        with self.archive.sessions() as session:
-            tablet = session.scalar(select(Tablet).where(Tablet.token_sha256 == sha256(token)))
-        if tablet is None or tablet.revoked_at is not None:
+        with self.archive.engine.connect() as connection:
+            row = connection.execute(_LIVE_TABLET, {"token": sha256(token)}).first()
+        if row is None:
             return None
+        tablet = LiveTablet(*row)
         now = self.archive.clock()
         if now - tablet.last_seen >= self.seen_every:
             with self.archive.transaction() as session:
@@ -164,7 +186,7 @@ class Tablets:
                     .where(Tablet.id == tablet.id, Tablet.last_seen < now)
                     .values(last_seen=now)
                 )
-            tablet.last_seen = now
+            tablet = LiveTablet(tablet.id, tablet.name, now)
         return tablet
 
     def refused(self, actor: Actor) -> None:
