@@ -14,7 +14,6 @@ unless set).
 
 from __future__ import annotations
 
-from babel import Locale
 from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, get_locale, get_translations
@@ -95,7 +94,7 @@ def say_error(error: Exception) -> str:
 
 #: Flask-Babel's catalog of each locale, kept once looked up: its own lookup (context, domain,
 #: the locale's identifier, the cache) is most of a translated word's cost on a page.
-_catalogs: dict[Locale, NullTranslations] = {}
+_catalogs: dict[str, NullTranslations] = {}
 _NO_CATALOG = NullTranslations()
 
 
@@ -105,9 +104,10 @@ def page_catalog() -> NullTranslations:
     current = get_locale()
     if current is None:
         return _NO_CATALOG
-    catalog = _catalogs.get(current)
+    key = str(current)  # as Flask-Babel keys its own cache (a `Locale`'s == is slow)
+    catalog = _catalogs.get(key)
     if catalog is None:
-        catalog = _catalogs[current] = get_translations()
+        catalog = _catalogs[key] = get_translations()
     return catalog
 
 
