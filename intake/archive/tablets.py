@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from intake.archive import audit
 from intake.archive.audit import Actor
@@ -242,18 +243,19 @@ class Tablets:
     def over_limit(self, kind: str, limits: list[tuple[str, int]]) -> str | None:
         """Count one `kind` ("session", "submit") for each (key, per-minute limit) and return
         the first key past its limit this minute, or None. Counted with one atomic upsert per
-        key, so parallel requests on any app server are each counted."""
+        key, so parallel requests on any app server are each counted; one transaction on a
+        Core connection (no ORM session), with the statements made once per database kind."""
         now = self.archive.clock()
         minute = now.replace(second=0, microsecond=0)
         over = None
-        with self.archive.transaction() as session:
+        with self.archive.engine.begin() as connection:
+            count_one, sweep = _rate_statements(connection.dialect.name)
             for key, limit in limits:
-                count = _count(session, kind, key[:80], minute)
+                values = {"kind": kind, "key": key[:80], "minute": minute}
+                count = connection.execute(count_one, values).scalar_one()
                 if count == 1:
                     # The first of a minute: sweep the minutes before the last one.
-                    session.execute(
-                        delete(RateCount).where(RateCount.minute < minute - timedelta(minutes=1))
-                    )
+                    connection.execute(sweep, {"before": minute - timedelta(minutes=1)})
                 if count > limit and over is None:
                     over = key
         return over
@@ -287,11 +289,25 @@ def _tablet_name(name: str) -> str:
     return name
 
 
-def _count(session: Session, kind: str, key: str, minute: datetime) -> int:
-    """Add one to this minute's count for (kind, key) and return the new count."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = dialect.insert(RateCount).values(kind=kind, key=key, minute=minute, count=1)
-    statement = statement.on_conflict_do_update(
-        index_elements=["kind", "key", "minute"], set_={"count": RateCount.count + 1}
-    ).returning(RateCount.count)
-    return session.execute(statement).scalar_one()
+_RATE_STATEMENTS: dict[str, tuple[Executable, Executable]] = {}
+
+
+def _rate_statements(dialect_name: str) -> tuple[Executable, Executable]:
+    """Add one to a minute's count for (kind, key) and return the new count (an upsert in the
+    database's own words); and delete the counts of minutes before `before`."""
+    if dialect_name not in _RATE_STATEMENTS:
+        dialect = sqlite if dialect_name == "sqlite" else postgresql
+        table = RateCount.__table__
+        count_one = (
+            dialect.insert(table)
+            .values(
+                kind=bindparam("kind"), key=bindparam("key"), minute=bindparam("minute"), count=1
+            )
+            .on_conflict_do_update(
+                index_elements=["kind", "key", "minute"], set_={"count": table.c.count + 1}
+            )
+            .returning(table.c.count)
+        )
+        sweep = delete(table).where(table.c.minute < bindparam("before"))
+        _RATE_STATEMENTS[dialect_name] = (count_one, sweep)
+    return _RATE_STATEMENTS[dialect_name]
