@@ -176,10 +176,14 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["say"] = say
     app.jinja_env.filters["date_of_birth"] = lambda value: date_of_birth_shown(value, locale())
 
+    #: Each language by its own name, as the switch shows it (the same on every page).
+    names = [(code, language_name(code)) for code in LANGUAGES]
+
     @app.context_processor
     def languages() -> dict[str, object]:
+        page = locale()
         return {
-            "html_lang": DOCUMENT_LANGUAGE.get(locale(), locale()),
-            "page_language": locale(),
-            "languages": [(code, language_name(code)) for code in LANGUAGES],
+            "html_lang": DOCUMENT_LANGUAGE.get(page, page),
+            "page_language": page,
+            "languages": names,
         }
