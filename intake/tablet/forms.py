@@ -155,7 +155,9 @@ class StartForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    submit_token = HiddenField()
+    #: A hidden field's label is never shown: an empty one, so WTForms does not make one from
+    #: the name through its own catalog (which Flask-WTF reads from disk once a request).
+    submit_token = HiddenField(label="")
 
 
 class DetailsForm(StepForm):
