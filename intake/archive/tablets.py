@@ -94,11 +94,13 @@ class _Compiled:
     processors: tuple[Callable[[Any], Any] | None, ...]
 
 
-_compiled: dict[str, _Compiled] = {}
+#: By database and driver (their parameter styles and result types differ).
+_compiled: dict[tuple[str, str], _Compiled] = {}
 
 
 def _compiled_for(dialect: Dialect) -> _Compiled:
-    if dialect.name not in _compiled:
+    kind = (dialect.name, dialect.driver)
+    if kind not in _compiled:
         compiled = _LIVE_TABLET.compile(dialect=dialect)
         if compiled.positional:
             order = tuple(compiled.positiontup or ())
@@ -114,8 +116,8 @@ def _compiled_for(dialect: Dialect) -> _Compiled:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in _LIVE_TABLET.selected_columns
         )
-        _compiled[dialect.name] = _Compiled(str(compiled), params, processors)
-    return _compiled[dialect.name]
+        _compiled[kind] = _Compiled(str(compiled), params, processors)
+    return _compiled[kind]
 
 
 def _read_live_tablet(engine: Engine, token_sha256: str) -> LiveTablet | None:
