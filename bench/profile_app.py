@@ -7,7 +7,7 @@ milliseconds each kind of request takes (median over the consents, no profiler r
 as many consents again under pyinstrument: the call tree of the submits alone (or of every
 request with `--all`), and the functions that spend the most time themselves.
 
-    .venv/bin/python -m bench.profile_app [--consents 50] [--all]
+    .venv/bin/python -m bench.profile_app [--consents 50] [--all | --no-profile]
 """
 
 from __future__ import annotations
@@ -88,6 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--consents", type=int, default=50)
     parser.add_argument("--all", action="store_true", help="profile every request, not submits")
+    parser.add_argument(
+        "--no-profile", action="store_true", help="only the CPU table, no profiled consents"
+    )
     args = parser.parse_args()
     logging.getLogger("intake.certificates").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="intake-bench-profile-") as folder:
@@ -104,8 +107,8 @@ def main() -> None:
         seconds = time.perf_counter() - started
         timings = {label: list(values) for label, values in walker.cpu.items()}
         walls = {label: list(values) for label, values in walker.wall.items()}
-        walker.profiling = True
-        for _ in range(args.consents):
+        walker.profiling = not args.no_profile
+        for _ in range(0 if args.no_profile else args.consents):
             walker.consent()
         app.extensions["archive"].dispose()
     total = sum(median(v) for v in timings.values()) * 1000
@@ -119,6 +122,10 @@ def main() -> None:
         print(f"{label:<38}{ms:>8.1f}{ms / total:>7.0%}{median(walls[label]) * 1000:>9.1f}")
     wall = sum(median(v) for v in walls.values()) * 1000
     print(f"{'one consent, all 13 requests':<38}{total:>8.1f}{'':>7}{wall:>9.1f}")
+    others = total - median(timings[SUBMIT]) * 1000
+    print(f"{'the twelve other than the submit':<38}{others:>8.1f}")
+    if args.no_profile:
+        return
     what = "every request" if args.all else "the submits"
     print(f"\npyinstrument, {what}: call tree")
     print(profiler.output_text(unicode=False, color=False, time="percent_of_total"))

@@ -14,8 +14,13 @@ unless set).
 
 from __future__ import annotations
 
+from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import Babel, gettext, lazy_gettext, ngettext, pgettext
+from flask_babel import Babel, get_locale, get_translations
+from flask_babel.speaklater import LazyString
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from intake.languages import (
     DEFAULT_LANGUAGE,
@@ -87,17 +92,98 @@ def say_error(error: Exception) -> str:
     return say(message if isinstance(message, str) else str(error))
 
 
+#: Flask-Babel's catalog of each locale, kept once looked up: its own lookup (context, domain,
+#: the locale's identifier, the cache) is most of a translated word's cost on a page.
+_catalogs: dict[str, NullTranslations] = {}
+_NO_CATALOG = NullTranslations()
+
+
+def page_catalog() -> NullTranslations:
+    """The catalog of the page being made: of Flask-Babel's locale for this request (chosen by
+    `locale` once a request, and again after `flask_babel.refresh`); none outside the app."""
+    current = get_locale()
+    if current is None:
+        return _NO_CATALOG
+    key = str(current)  # as Flask-Babel keys its own cache (a `Locale`'s == is slow)
+    catalog = _catalogs.get(key)
+    if catalog is None:
+        catalog = _catalogs[key] = get_translations()
+    return catalog
+
+
+def gettext(string: str, **variables: object) -> str:
+    """`flask_babel.gettext`, through `page_catalog`."""
+    s = page_catalog().ugettext(string)
+    return s if not variables else s % variables
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
+    """`flask_babel.ngettext`, through `page_catalog`."""
+    variables.setdefault("num", num)
+    s = page_catalog().ungettext(singular, plural, num)
+    return s if not variables else s % variables
+
+
+def pgettext(context: str, string: str, **variables: object) -> str:
+    """`flask_babel.pgettext`, through `page_catalog`."""
+    s = page_catalog().upgettext(context, string)
+    return s if not variables else s % variables
+
+
+def lazy_gettext(string: str, **variables: object) -> LazyString:
+    """`flask_babel.lazy_gettext`: words defined at import time, translated when shown."""
+    return LazyString(gettext, string, **variables)
+
+
+@pass_context
+def _template_gettext(context: Context, string: str, **variables: object) -> str:
+    """A template's `_()`: what Jinja's newstyle gettext does (the catalog's words, markup-safe
+    under autoescape, then always formatted with the values, escaped; words without a `%`
+    and no values are the same formatted or not)."""
+    rv = page_catalog().ugettext(string)
+    if context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables if variables or "%" in rv else rv
+
+
+@pass_context
+def _template_ngettext(
+    context: Context, singular: str, plural: str, num: int, **variables: object
+) -> str:
+    """A template's `ngettext()`, as Jinja's newstyle one (see `_template_gettext`)."""
+    variables.setdefault("num", num)
+    rv = page_catalog().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=locale, default_translation_directories=str(TRANSLATIONS))
+    # The templates' words as Flask-Babel installs them (Jinja's "newstyle" gettext), through
+    # `page_catalog`; `_` and `ngettext` called directly rather than through Jinja's alias.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_catalog().ugettext(s),
+        ngettext=lambda s, p, n: page_catalog().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: page_catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_catalog().unpgettext(c, s, p, n),
+    )
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
+    app.jinja_env.globals["ngettext"] = _template_ngettext
     app.jinja_env.filters["date_in_words"] = lambda value: date_in_words(value, locale())
     app.jinja_env.filters["say"] = say
     app.jinja_env.globals["say"] = say
     app.jinja_env.filters["date_of_birth"] = lambda value: date_of_birth_shown(value, locale())
 
+    #: Each language by its own name, as the switch shows it (the same on every page).
+    names = [(code, language_name(code)) for code in LANGUAGES]
+
     @app.context_processor
     def languages() -> dict[str, object]:
+        page = locale()
         return {
-            "html_lang": DOCUMENT_LANGUAGE.get(locale(), locale()),
-            "page_language": locale(),
-            "languages": [(code, language_name(code)) for code in LANGUAGES],
+            "html_lang": DOCUMENT_LANGUAGE.get(page, page),
+            "page_language": page,
+            "languages": names,
         }

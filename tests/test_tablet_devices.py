@@ -135,6 +135,24 @@ def test_a_revoked_tablet_is_refused_at_its_next_request(app, archive, admin, de
     assert [e.target for e in events(archive, "tablet revoked")] == [tablet.id]
 
 
+def test_a_tablet_request_the_database_cannot_answer_gets_the_hand_back_page(
+    app, archive, demo_data, caplog
+):
+    browser = app.test_client()
+    TabletActions(browser).fill(demo_data, until="health")
+    with archive.engine.begin() as connection:  # the tablet's own row cannot be read
+        connection.exec_driver_sql("ALTER TABLE tablets RENAME TO tablets_away")
+    try:
+        response = browser.get("/tablet/health")
+    finally:
+        with archive.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE tablets_away RENAME TO tablets")
+    assert response.status_code == 503
+    assert "Please hand the tablet back to the front desk" in response.text
+    assert "/tablet/health could not be saved (" in caplog.text and "Error)" in caplog.text
+    assert browser.get("/tablet/health").status_code == 200, "the same tablet, answered again"
+
+
 def test_a_used_or_expired_code_is_refused(app, archive, admin, monkeypatch):
     code, _ = new_code(admin)
     assert enrol(plain_browser(app), code).status_code == 302

@@ -77,7 +77,9 @@ class ArchiveSessions(sessionmaker[Session]):
     session that writes and commits at the end of the block (`BEGIN IMMEDIATE`)."""
 
     def __init__(self, engine: Engine) -> None:
-        super().__init__(engine.execution_options(**{READS_ONLY: True}), expire_on_commit=False)
+        #: The engine for reading outside a session (`reader.connect()`): a deferred `BEGIN`.
+        self.reader = engine.execution_options(**{READS_ONLY: True})
+        super().__init__(self.reader, expire_on_commit=False)
         self.writer = engine
 
     @contextmanager

@@ -32,8 +32,7 @@ from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
 
 from intake.archive.audit import Actor
-from intake.archive.models import Tablet
-from intake.archive.tablets import TabletError, Tablets
+from intake.archive.tablets import LiveTablet, TabletError, Tablets
 from intake.archive.web import get_archive, request_actor
 from intake.i18n import gettext, say
 from intake.languages import N_
@@ -66,7 +65,7 @@ def cookie_name() -> str:
     return SECURE_COOKIE if request.is_secure else COOKIE
 
 
-def current_tablet() -> Tablet | None:
+def current_tablet() -> LiveTablet | None:
     return g.get("tablet")
 
 

@@ -28,7 +28,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +91,9 @@ class Draft:
         return self.consent_id is not None
 
     def to_json(self) -> str:
-        """The draft as both stores save it (`Drafts.get` reads it back)."""
-        return json.dumps(asdict(self), ensure_ascii=False)
+        """The draft as both stores save it (`Drafts.get` reads it back): its fields as they
+        are (the answers are JSON already, so no deep copy of them first)."""
+        return json.dumps({f.name: getattr(self, f.name) for f in fields(self)}, ensure_ascii=False)
 
 
 class Drafts:

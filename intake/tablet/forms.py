@@ -13,16 +13,8 @@ from typing import Any, ClassVar
 
 from flask_babel import format_decimal
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    HiddenField,
-    PasswordField,
-    RadioField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import fields
 from wtforms.fields.choices import SelectChoice
-from wtforms.widgets import EmailInput, TelInput
 
 from intake.definition import ConsentDefinition
 from intake.i18n import gettext, lazy_gettext, locale
@@ -38,6 +30,16 @@ from intake.submission import (
     check_signing,
 )
 from intake.tablet.dates import iso_to_typed, typed_to_iso
+from intake.tablet.widgets import (
+    BooleanField,
+    EmailInput,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TelInput,
+    TextAreaField,
+)
 
 #: The signature pad's own coordinate system; strokes are stored in it whatever the screen size.
 PAD_WIDTH = 600
@@ -90,9 +92,9 @@ class StepForm(FlaskForm):
         items = [("", message) for message in self.form_errors]
         for f in self:
             anchor = f.id
-            if isinstance(f, RadioField):
+            if isinstance(f, fields.RadioField):
                 anchor = f"{f.id}-0"
-            elif isinstance(f, HiddenField):
+            elif isinstance(f, fields.HiddenField):
                 anchor = f"{f.id}-pad"
             items.extend((anchor, message) for message in f.errors)
         return items
@@ -153,7 +155,9 @@ class StartForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    submit_token = HiddenField()
+    #: A hidden field's label is never shown: an empty one, so WTForms does not make one from
+    #: the name through its own catalog (which Flask-WTF reads from disk once a request).
+    submit_token = HiddenField(label="")
 
 
 class DetailsForm(StepForm):
