@@ -182,15 +182,7 @@ def _pages(
     a keyset page at a time, each page in a session of its own."""
     after: tuple[Any, Any] | None = None
     while True:
-        query = (
-            select(model)
-            .options(defer(body))
-            .where(*wanted)
-            .order_by(oldest_first, model.id)
-            .limit(PAGE)
-        )
-        if after is not None:
-            query = query.where(tuple_(oldest_first, model.id) > after)
+        query = _page_query(model, body, oldest_first, wanted, after)
         with archive.sessions() as session:
             page = list(session.scalars(query))
         yield from page
@@ -198,6 +190,23 @@ def _pages(
             return
         after = (getattr(page[-1], oldest_first.key), page[-1].id)
         page.clear()  # not held while the next page is read: one page at a time, not two
+
+
+def _page_query(
+    model: Any, body: Any, oldest_first: Any, wanted: tuple[Any, ...], after: tuple[Any, Any] | None
+) -> Any:
+    """One keyset page: the first PAGE rows after `after` (for consents, read in order from
+    the index `ix_consents_export`, so no page sorts the archive again)."""
+    query = (
+        select(model)
+        .options(defer(body))
+        .where(*wanted)
+        .order_by(oldest_first, model.id)
+        .limit(PAGE)
+    )
+    if after is not None:
+        query = query.where(tuple_(oldest_first, model.id) > after)
+    return query
 
 
 def _write_manifest(

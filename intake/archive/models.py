@@ -139,6 +139,8 @@ class Consent(Base):
         Index("ix_consents_signed_on", "signed_on", "created_at"),
         Index("ix_consents_pdf_sha256", "pdf_sha256"),
         Index("ix_consents_patient", "patient_id", "created_at"),
+        # The export's keyset pages (`export._page_query`): archived, by signing day then id.
+        Index("ix_consents_export", "status", "signed_on", "id"),
     )
 
 
