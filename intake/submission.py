@@ -56,8 +56,7 @@ class FieldError:
 
     `message` is in English (the CLI's words); `template` is the same message as a catalog's
     msgid with `%(name)s` placeholders and `params` their values, so a page can show it in the
-    patient's language.
-    """
+    patient's language."""
 
     field: str
     message: str
@@ -170,12 +169,12 @@ class Submission:
     language: str = DEFAULT_LANGUAGE
 
     def canonical_json(self) -> bytes:
-        """The submitted data as canonical JSON: sorted keys, no spaces, UTF-8."""
+        """The submitted data as canonical JSON: sorted keys, no spaces, UTF-8 (made once: a
+        submit stores, hashes, checks and attaches it)."""
         return self._canonical
 
     @cached_property
     def _canonical(self) -> bytes:
-        # Made once: a submit asks for it to store it, hash it, check it and attach it.
         return canonical_json(self.raw)
 
     @property
@@ -374,13 +373,10 @@ def _is_number(value: Any) -> bool:
     """A JSON number a float can hold: not a bool, NaN, an infinity, or an integer so long
     that converting it raises (`abs()` compares an int with a float exactly, without one)."""
     return (
-        isinstance(value, _NUMBERS)
+        isinstance(value, (int, float))
         and not isinstance(value, bool)
         and abs(value) <= sys.float_info.max
     )
-
-
-_NUMBERS = (int, float)
 
 
 def check_patient(data: Any, c: _Checker | None = None) -> tuple[Patient | None, list[FieldError]]:
