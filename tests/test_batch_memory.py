@@ -22,11 +22,11 @@ import pytest
 
 from bench import scale_seed
 from intake.archive.backup_key import make_key_file
-from intake.archive.migrate import upgrade
 from intake.archive.service import Archive
 from intake.config import Config
 from intake.definition import FormCatalog
 from tests.support.app import FORMS_DIR
+from tests.support.migrated import migrate
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +122,7 @@ def seeded(folder: Path, count: int, monkeypatch: pytest.MonkeyPatch) -> dict[st
     for name in ("DATABASE_URL", "STORAGE", "ARCHIVE_DIR", "CERTIFICATES_DIR"):
         env.pop(name, None)
     config = Config(environ=env)
-    upgrade(config.database_url)
+    migrate(config.database_url)
     archive = Archive(config.archive_settings(), FormCatalog(FORMS_DIR))
     monkeypatch.setattr(scale_seed, "DISTINCT", 2)  # two sealed for real, the others copies
     try:

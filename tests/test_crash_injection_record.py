@@ -33,11 +33,11 @@ from intake.archive.audit import Actor
 from intake.archive.course_models import VISIT_CHECKED_IN, VISIT_GIVEN, Injection, Record, Visit
 from intake.archive.injections import InjectionEntry, Injections
 from intake.archive.lots import Lots, NewLot
-from intake.archive.migrate import upgrade
 from intake.archive.models import ARCHIVED, PENDING, Consent, PdfBlob, Staff
 from intake.submission import validate_submission
 from tests.support.app import demo_submission
 from tests.support.course_rows import add_visit
+from tests.support.migrated import migrate
 from tests.test_crash_injection import Tally, seal_holds, stored_bytes
 from tests.test_crash_visit import REPAIR, Harness, Run, Template, certificates, crasher  # noqa: F401 - the module's fixtures
 
@@ -70,7 +70,7 @@ class InjectionRun(Run):
 
 class InjectionHarness(Harness):
     def _fill(self, url: str, files_dir: Path) -> InjectionTemplate:
-        upgrade(url)
+        migrate(url)
         archive = self._archive(url, files_dir)
         try:
             data = demo_submission()

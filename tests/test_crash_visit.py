@@ -32,7 +32,6 @@ from sqlalchemy import select
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.course_models import VISIT_CHECKED_IN, VISIT_OPEN, Record, Visit
-from intake.archive.migrate import upgrade
 from intake.archive.models import ARCHIVED, PENDING, Consent, PdfBlob
 from intake.archive.service import Archive, ArchiveSettings
 from intake.archive.tablets import Tablets
@@ -42,6 +41,7 @@ from intake.checkin import validate_checkin
 from intake.definition import FormCatalog
 from intake.submission import validate_submission
 from tests.support.app import demo_submission
+from tests.support.migrated import migrate
 from tests.test_crash_injection import CRASHED, Crasher, Tally, seal_holds, stored_bytes
 
 REPAIR = Actor(user_agent="crash test: the next start")
@@ -155,7 +155,7 @@ class Harness:
         return Archive(settings, self.catalog)
 
     def _fill(self, url: str, files_dir: Path) -> Template:
-        upgrade(url)
+        migrate(url)
         archive = self._archive(url, files_dir)
         try:
             data = demo_submission()

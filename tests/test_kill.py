@@ -42,9 +42,9 @@ import pytest
 from sqlalchemy import func, select
 
 from intake.archive import audit
-from intake.archive.migrate import upgrade
 from intake.archive.models import PENDING, AuditEvent, Consent, DraftRow, PdfBlob
 from intake.archive.service import Archive
+from tests.support.migrated import migrate
 from tests.support.serving import (
     GunicornServer,
     NoAnswer,
@@ -175,7 +175,7 @@ class Phases:
 def kill_in_the_middle(env: dict[str, str], tmp_path: Path, moment: str, servers, capsys) -> None:
     label = f"{moment} ({env['STORAGE']}, {env['DATABASE_URL'].split(':')[0]})"
     phases = Phases()
-    upgrade(env["DATABASE_URL"])
+    migrate(env["DATABASE_URL"])
     server = GunicornServer(env, tmp_path / "logs", name="killed", workers=2, threads=4)
     servers.append(server)
     server.start()

@@ -30,11 +30,11 @@ from intake.archive.accounts import Accounts
 from intake.archive.audit import Actor
 from intake.archive.course_models import VISIT_GIVEN, Injection, Record, Visit
 from intake.archive.lots import Lots, NewLot
-from intake.archive.migrate import upgrade
 from intake.archive.models import AuditEvent
 from intake.submission import validate_submission
 from tests.support.course_rows import add_visit
 from tests.support.kill import kill_mid_burst, restart_until_repaired
+from tests.support.migrated import migrate
 from tests.support.serving import (
     GunicornServer,
     TabletClient,
@@ -138,7 +138,7 @@ def test_kill_during_a_burst_of_injections_on_postgresql_with_the_database(
 
 
 def kill_during_injections(env: dict[str, str], tmp_path: Path, servers, capsys) -> None:
-    upgrade(env["DATABASE_URL"])
+    migrate(env["DATABASE_URL"])
     visits, lot_id, emails = prepare(env)
     server = GunicornServer(env, tmp_path / "logs", name="killed", workers=2, threads=4)
     servers.append(server)

@@ -26,7 +26,6 @@ from sqlalchemy import func, select
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.course_models import VISIT_CHECKED_IN, Record, Visit
-from intake.archive.migrate import upgrade
 from intake.archive.models import PENDING, AuditEvent, Consent, PdfBlob
 from intake.archive.service import Archive
 from intake.archive.tablets import Tablets
@@ -34,6 +33,7 @@ from intake.archive.visits import Visits
 from intake.submission import validate_submission
 from tests.support.course import PAD
 from tests.support.kill import kill_mid_burst, restart_until_repaired
+from tests.support.migrated import migrate
 from tests.support.serving import (
     GunicornServer,
     TabletClient,
@@ -130,7 +130,7 @@ def test_kill_during_a_burst_of_check_ins_on_postgresql_with_the_database(
 
 
 def kill_during_check_ins(env: dict[str, str], tmp_path: Path, servers, capsys) -> None:
-    upgrade(env["DATABASE_URL"])
+    migrate(env["DATABASE_URL"])
     server = GunicornServer(env, tmp_path / "logs", name="killed", workers=2, threads=4)
     servers.append(server)
     server.start()

@@ -23,6 +23,7 @@ from intake.archive.migrate import (
     upgrade,
 )
 from intake.archive.models import Base
+from tests.support.migrated import migrate
 
 
 def test_upgrade_builds_the_models_schema(database_url: str):
@@ -122,3 +123,60 @@ def test_database_errors_never_quote_the_values(database_url: str):
         assert "parameters hidden" in str(raised.value)
     finally:
         engine.dispose()
+
+
+def _schema(engine) -> dict[str, object]:
+    """What a database's schema is: every table's columns, keys and indexes, and its revision."""
+    found: dict[str, object] = {"revision": current_revision(engine)}
+    inspector = inspect(engine)
+    for table in sorted(inspector.get_table_names()):
+        found[table] = (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            inspector.get_pk_constraint(table)["constrained_columns"],
+            sorted(
+                (fk["name"] or "", tuple(fk["constrained_columns"]), fk["referred_table"])
+                for fk in inspector.get_foreign_keys(table)
+            ),
+            sorted(
+                (ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                for ix in inspector.get_indexes(table)
+            ),
+            sorted(
+                (uq["name"] or "", tuple(uq["column_names"]))
+                for uq in inspector.get_unique_constraints(table)
+            ),
+        )
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            found["sql"] = sorted(
+                connection.exec_driver_sql("SELECT type, name, sql FROM sqlite_master").all()
+            )
+            found["journal_mode"] = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+    return found
+
+
+def test_the_tests_copy_of_a_migrated_database_is_one_migrated_for_real(
+    database_url: str, request: pytest.FixtureRequest, tmp_path
+):
+    """`tests.support.migrated` gives new test archives a copy of one migrated once: the copy
+    has the same tables, columns, keys, indexes and revision (on SQLite the same statements and
+    WAL mode, and its file owner-only), and the app's own checks take it as current."""
+    if database_url.startswith("sqlite"):
+        copy_url = f"sqlite:///{tmp_path}/copy/archive.sqlite3"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        copy_url = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(copy_url))
+    migrate(copy_url)
+    upgrade(database_url)
+    real, copy = make_engine(database_url), make_engine(copy_url)
+    try:
+        require_current(copy)
+        assert _schema(copy) == _schema(real)
+        with copy.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        real.dispose()
+        copy.dispose()
+    if database_url.startswith("sqlite"):
+        assert (tmp_path / "copy" / "archive.sqlite3").stat().st_mode & 0o777 == 0o600

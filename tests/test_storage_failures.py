@@ -28,13 +28,13 @@ from sqlalchemy import text
 
 from intake.archive.audit import Actor
 from intake.archive.errors import ArchiveError, ArchiveUnavailable
-from intake.archive.migrate import upgrade
 from intake.archive.models import ARCHIVED, PENDING
 from intake.archive.search import SearchCriteria
 from intake.archive.service import Archive, submission_of
 from intake.submission import Submission, validate_submission
 from tests.support.app import app_settings, new_app
 from tests.support.databases import skip_or_fail
+from tests.support.migrated import migrate
 from tests.support.staff import StaffActions, add_consent, patient
 
 pytestmark = pytest.mark.usefixtures("fast_passwords")
@@ -335,7 +335,7 @@ def test_a_database_that_cannot_be_written_refuses_the_consent_with_archive_unav
 @pytest.fixture
 def postgres_url(postgres_server) -> Iterator[str]:
     url = postgres_server.create_database()
-    upgrade(url)
+    migrate(url)
     yield url
     postgres_server.drop_database(url)
 

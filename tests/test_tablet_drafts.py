@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from intake.archive.db import make_engine, session_factory
-from intake.archive.migrate import upgrade
 from intake.tablet.drafts import (
     DatabaseDrafts,
     Drafts,
@@ -20,6 +19,7 @@ from intake.tablet.drafts import (
     FileDrafts,
     TooManyDrafts,
 )
+from tests.support.migrated import migrate
 
 MakeStore = Callable[..., Drafts]
 
@@ -45,7 +45,7 @@ def make_store(request, tmp_path: Path) -> Iterator[MakeStore]:
         server = request.getfixturevalue("postgres_server")
         url = server.create_database()
         request.addfinalizer(lambda: server.drop_database(url))
-    upgrade(url)
+    migrate(url)
     engine = make_engine(url)
     yield lambda **kw: DatabaseDrafts(session_factory(engine), **kw)
     engine.dispose()
@@ -146,7 +146,7 @@ def test_the_lock_serialises_work_on_one_draft(make_store: MakeStore):
 
 
 def test_a_lease_left_by_a_dead_server_runs_out(database_url: str):
-    upgrade(database_url)
+    migrate(database_url)
     engine = make_engine(database_url)
     try:
         clock = Clock()

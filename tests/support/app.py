@@ -11,9 +11,9 @@ import pytest
 from click.testing import Result
 
 from intake import create_app
-from intake.archive.migrate import upgrade
 from intake.config import PROJECT_ROOT
 from tests.support.devices import EnrolledClient
+from tests.support.migrated import migrate
 
 FORMS_DIR = PROJECT_ROOT / "forms"
 DEMO_PATH = PROJECT_ROOT / "intake" / "demo_submission.json"
@@ -56,7 +56,7 @@ def app_settings(folder: Path, **overrides: Any) -> dict[str, Any]:
 def new_app(config: dict[str, Any]):
     """The app for `config`, its archive database brought to the newest schema first. Its test
     clients are enrolled tablets (`plain_browser` makes one that is not)."""
-    upgrade(config["DATABASE_URL"])
+    migrate(config["DATABASE_URL"])
     app = create_app(config)
     app.test_client_class = EnrolledClient
     return app
