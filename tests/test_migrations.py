@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, make_url, text
 
 from intake.archive.db import make_engine
 from intake.archive.migrate import (
@@ -23,6 +23,7 @@ from intake.archive.migrate import (
     upgrade,
 )
 from intake.archive.models import Base
+from tests.support.databases import new_database
 from tests.support.migrated import migrate
 
 
@@ -161,12 +162,8 @@ def test_the_tests_copy_of_a_migrated_database_is_one_migrated_for_real(
     """`tests.support.migrated` gives new test archives a copy of one migrated once: the copy
     has the same tables, columns, keys, indexes and revision (on SQLite the same statements and
     WAL mode, and its file owner-only), and the app's own checks take it as current."""
-    if database_url.startswith("sqlite"):
-        copy_url = f"sqlite:///{tmp_path}/copy/archive.sqlite3"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        copy_url = server.create_database()
-        request.addfinalizer(lambda: server.drop_database(copy_url))
+    kind = make_url(database_url).get_backend_name()
+    copy_url = new_database(request, kind, tmp_path / "copy")
     migrate(copy_url)
     upgrade(database_url)
     real, copy = make_engine(database_url), make_engine(copy_url)
@@ -178,5 +175,5 @@ def test_the_tests_copy_of_a_migrated_database_is_one_migrated_for_real(
     finally:
         real.dispose()
         copy.dispose()
-    if database_url.startswith("sqlite"):
+    if kind == "sqlite":
         assert (tmp_path / "copy" / "archive.sqlite3").stat().st_mode & 0o777 == 0o600

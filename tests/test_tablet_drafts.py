@@ -19,6 +19,7 @@ from intake.tablet.drafts import (
     FileDrafts,
     TooManyDrafts,
 )
+from tests.support.databases import new_database
 from tests.support.migrated import migrate
 
 MakeStore = Callable[..., Drafts]
@@ -39,12 +40,7 @@ def make_store(request, tmp_path: Path) -> Iterator[MakeStore]:
     if request.param == "files":
         yield lambda **kw: FileDrafts(tmp_path, **kw)
         return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/archive.sqlite3"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = server.create_database()
-        request.addfinalizer(lambda: server.drop_database(url))
+    url = new_database(request, request.param, tmp_path)
     migrate(url)
     engine = make_engine(url)
     yield lambda **kw: DatabaseDrafts(session_factory(engine), **kw)

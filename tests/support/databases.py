@@ -183,12 +183,19 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The SQLAlchemy URL of a new, empty database for this test, on SQLite and PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/archive.sqlite3"
+def new_database(request: pytest.FixtureRequest, kind: str, folder: Path) -> str:
+    """The SQLAlchemy URL of a new, empty database for the test asking: a SQLite file in
+    `folder` (`kind` "sqlite"), or a database on the session's PostgreSQL server, dropped when
+    the test ends."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder}/archive.sqlite3"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     url = server.create_database()
     request.addfinalizer(lambda: server.drop_database(url))
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The SQLAlchemy URL of a new, empty database for this test, on SQLite and PostgreSQL."""
+    return new_database(request, request.param, tmp_path)
