@@ -50,6 +50,7 @@ from intake.certificates import clinic_signer
 from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
 from intake.submission import Submission, validate_submission
+from tests.support.migrated import copy_database
 
 CHILD = Path(__file__).parent / "support" / "crash_child.py"
 CRASHED = 77
@@ -145,15 +146,7 @@ class Databases:
             shutil.copyfile(self.template, run_dir / "archive.sqlite3")
             return f"sqlite:///{run_dir}/archive.sqlite3"
         name = f"crash_{secrets.token_hex(6)}"
-        template = self.template_url.rsplit("/", 1)[1]
-        # FILE_COPY (PostgreSQL 15+) copies a small database faster than logging each block.
-        new = self.admin.info.server_version >= 150000
-        strategy = sql.SQL(" STRATEGY FILE_COPY" if new else "")
-        self.admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}{}").format(
-                sql.Identifier(name), sql.Identifier(template), strategy
-            )
-        )
+        copy_database(self.admin, name, self.template_url.rsplit("/", 1)[1])
         self.made.append(name)
         return self.server.url(name)
 

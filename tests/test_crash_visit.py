@@ -41,7 +41,7 @@ from intake.checkin import validate_checkin
 from intake.definition import FormCatalog
 from intake.submission import validate_submission
 from tests.support.app import demo_submission
-from tests.support.migrated import migrate
+from tests.support.migrated import copy_database, migrate
 from tests.test_crash_injection import CRASHED, Crasher, Tally, seal_holds, stored_bytes
 
 REPAIR = Actor(user_agent="crash test: the next start")
@@ -185,12 +185,7 @@ class Harness:
             url = f"sqlite:///{folder}/archive.sqlite3"
         else:
             name = f"crash_{secrets.token_hex(6)}"
-            template = self.template.database_url.rsplit("/", 1)[1]
-            self.admin.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
+            copy_database(self.admin, name, self.template.database_url.rsplit("/", 1)[1])
             self.made.append(name)
             url = self.server.url(name)
         return Run(folder, url, self.storage, self.template.visit_id, self.template.tablet_id)
