@@ -43,14 +43,13 @@ from sqlalchemy import select
 from intake.archive import audit
 from intake.archive.audit import Actor
 from intake.archive.blobs import BlobMissing
-from intake.archive.migrate import upgrade
 from intake.archive.models import ARCHIVED, PENDING, Consent, PdfBlob
 from intake.archive.service import Archive, ArchiveSettings
 from intake.certificates import clinic_signer
 from intake.config import PROJECT_ROOT
 from intake.definition import FormCatalog
 from intake.submission import Submission, validate_submission
-from tests.support.migrated import copy_database
+from tests.support.migrated import copy_database, migrate
 
 CHILD = Path(__file__).parent / "support" / "crash_child.py"
 CRASHED = 77
@@ -131,11 +130,11 @@ class Databases:
         self.made: list[str] = []
         if backend == "sqlite":
             self.template = folder / "template.sqlite3"
-            upgrade(f"sqlite:///{self.template}")
+            migrate(f"sqlite:///{self.template}")
             return
         self.server = request.getfixturevalue("postgres_server")
         self.template_url = self.server.create_database()
-        upgrade(self.template_url)
+        migrate(self.template_url)
         self.admin = psycopg.connect(
             host="127.0.0.1", port=self.server.port, user="postgres", dbname="postgres",
             autocommit=True,
