@@ -91,8 +91,9 @@ def cold_measured(args: list[str], env: dict[str, str]) -> tuple[float, float]:
 def timed(
     command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, *, fresh=True
 ) -> float:
-    """Seconds of `command`, from a dropped page cache unless `fresh` is False (a `sync` that
-    must find the previous step's writes still waiting)."""
+    """Seconds of `command`, from a dropped page cache unless `fresh` is False: a later step of
+    a floor (its `cp -a`, its `sync -f`), which must find the earlier steps' writes still
+    waiting, as the command it stands beside syncs its own once."""
     if fresh:
         cold()
     started = time.perf_counter()
